@@ -1,0 +1,84 @@
+//! Each layer's bytes: `layer-corrupt`, `layer-compression-unsupported`, `diff-id-mismatch`,
+//! `media-type-mismatch`, `unsafe-layer-entry`.
+
+use crate::finding::{Code, Finding};
+use crate::model::Image;
+use crate::open::Catalog;
+use crate::scan::{Compression, Content};
+
+pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>) {
+    let diff_ids = match &image.config_doc {
+        Some(Ok(c)) => Some(&c.diff_ids),
+        _ => None,
+    };
+    for (l, layer) in image.layers.iter().enumerate() {
+        let member = &layer.member;
+        let at = |f: Finding| f.image(i).layer(l).member(member.clone());
+        let Some(scan) = catalog.scan_of(member) else {
+            continue;
+        };
+        let ls = match &scan.content {
+            Content::Layer(ls) => ls,
+            Content::Document(_) | Content::OversizedDocument => {
+                out.push(at(Finding::new(
+                    Code::LayerCorrupt,
+                    format!("layer {l} ({member}) is a JSON document, not a layer tar"),
+                )));
+                continue;
+            }
+            Content::Skipped => continue,
+        };
+        if let Some(mt) = &layer.media_type
+            && let Some(claimed) = Compression::from_media_type(mt)
+            && claimed != ls.compression
+        {
+            out.push(at(Finding::new(
+                Code::MediaTypeMismatch,
+                format!(
+                    "layer {l} ({member}) is declared {mt} ({}), but its bytes are {}",
+                    claimed.as_str(),
+                    ls.compression.as_str()
+                ),
+            )));
+        }
+        let summary = match &ls.tar {
+            Ok(s) => s,
+            Err(why) => {
+                let code = if matches!(ls.compression, Compression::Bzip2 | Compression::Xz) {
+                    Code::LayerCompressionUnsupported
+                } else {
+                    Code::LayerCorrupt
+                };
+                out.push(at(Finding::new(
+                    code,
+                    format!("layer {l} ({member}, {}): {why}", ls.compression.as_str()),
+                )));
+                continue;
+            }
+        };
+        if let Some(want) = diff_ids.and_then(|d| d.get(l))
+            && *want != summary.diff_id
+        {
+            out.push(at(Finding::new(
+                Code::DiffIdMismatch,
+                format!("layer {l} ({member}) decompresses to diffID {}, but the config's rootfs.diff_ids[{l}] is {want}", summary.diff_id),
+            )));
+        }
+        for e in &summary.unsafe_entries {
+            out.push(at(Finding::new(
+                Code::UnsafeLayerEntry,
+                format!(
+                    "layer {l} ({member}) has entry {:?} that would land outside the root: {}",
+                    e.path, e.why
+                ),
+            )));
+        }
+        let more = summary.unsafe_count - summary.unsafe_entries.len() as u64;
+        if more > 0 {
+            out.push(at(Finding::new(
+                Code::UnsafeLayerEntry,
+                format!("layer {l} ({member}) has {more} more such entries"),
+            )));
+        }
+    }
+}

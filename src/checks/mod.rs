@@ -1,0 +1,30 @@
+//! Step 5 of the flow: compare what the archive says (the model) with what its bytes are
+//! (the scans). One module per concern; each pushes findings with stable codes.
+
+mod blobs;
+mod config;
+mod layers;
+mod layout;
+mod tags;
+
+use crate::finding::Finding;
+use crate::model::{Image, Model};
+use crate::open::Catalog;
+
+/// The images being checked, with their index in the report.
+pub struct Selected<'a> {
+    pub images: Vec<&'a Image>,
+}
+
+pub fn run(catalog: &Catalog, model: &Model, selected: &Selected) -> Vec<Finding> {
+    let mut out = Vec::new();
+    blobs::check_documents(catalog, model, &mut out);
+    for (i, image) in selected.images.iter().enumerate() {
+        blobs::check_image(catalog, i, image, &mut out);
+        config::check(catalog, i, image, &mut out);
+        layers::check(catalog, i, image, &mut out);
+        tags::check(model, i, image, &mut out);
+    }
+    layout::check(catalog, model, &mut out);
+    out
+}

@@ -1,0 +1,154 @@
+//! The command line: clap definitions and dispatch. Output goes to stdout; errors and
+//! progress to stderr.
+
+pub mod exit;
+
+use crate::commands::{inspect, select::Selection, verify};
+use crate::digest::Digest;
+use crate::model::Platform;
+use crate::report::{self, Report};
+use clap::{Args, Parser, Subcommand};
+use exit::ExitStatus;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+const ABOUT: &str = "Check and convert container image archives, fully offline.";
+
+const VERIFY_HELP: &str = "\
+Examples:
+  airlock verify nginx.tar
+  airlock verify k3s-airgap-images-amd64.tar.zst --json
+  airlock verify app.tar --expect-id sha256:4f1c…  --expect-id sha256:9ab2…
+  airlock verify site-oci/ --platform linux/arm64
+
+Reads docker-save archives (legacy and Docker 25+), crane tarballs, OCI layouts (a directory
+or a tar), wrapped whole in gzip or zstd or not. Recomputes every blob digest, diffID and
+chainID and checks them against manifests and configs.
+
+Exit status: 0 all inputs ok (warnings allowed), 1 a check failed or an input is not a valid
+archive, 2 usage error or an input that cannot be opened.";
+
+const INSPECT_HELP: &str = "\
+Examples:
+  airlock inspect nginx.tar
+  airlock inspect app-oci/ --json
+
+Shows images, tags, platforms, config and manifest digests, layers with their declared
+diffIDs and chainIDs, and the history aligned to the layers, without hashing the layers.";
+
+#[derive(Parser)]
+#[command(name = "airlock", version, about = ABOUT, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Recompute every digest, diffID and chainID of image archives and check them
+    #[command(after_help = VERIFY_HELP)]
+    Verify(VerifyArgs),
+    /// Show what is inside image archives, without hashing the layers
+    #[command(after_help = INSPECT_HELP)]
+    Inspect(CommonArgs),
+}
+
+#[derive(Args)]
+struct CommonArgs {
+    /// Image archives: .tar, .tar.gz, .tar.zst, or an OCI layout directory
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// Select images by tag, image or manifest digest, or position (@0 is the first)
+    #[arg(long = "image", value_name = "REF|@N")]
+    images: Vec<String>,
+    /// Select images of one platform
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_parser = parse_platform)]
+    platform: Option<Platform>,
+    /// Print the report as JSON (schema in the README)
+    #[arg(long)]
+    json: bool,
+    /// No progress display
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Fail unless an image with this image ID (sha256 of its config) is present; repeatable
+    #[arg(long = "expect-id", value_name = "sha256:HEX", value_parser = parse_digest)]
+    expect_ids: Vec<Digest>,
+}
+
+fn parse_platform(s: &str) -> Result<Platform, String> {
+    Platform::parse(s).ok_or_else(|| format!("{s:?} is not os/arch[/variant]"))
+}
+
+fn parse_digest(s: &str) -> Result<Digest, String> {
+    Digest::parse(s).ok_or_else(|| format!("{s:?} is not sha256:<64 lowercase hex digits>"))
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitStatus::Usage.code()
+            } else {
+                ExitStatus::Ok.code()
+            };
+        }
+    };
+    let (result, common, verb) = match cli.command {
+        Command::Verify(a) => {
+            let opts = verify::Options {
+                inputs: a.common.inputs.clone(),
+                selection: selection(&a.common),
+                expect_ids: a.expect_ids,
+                progress: !a.common.quiet,
+            };
+            (verify::run(&opts), a.common, "verify")
+        }
+        Command::Inspect(a) => {
+            let opts = inspect::Options {
+                inputs: a.inputs.clone(),
+                selection: selection(&a),
+                progress: !a.quiet,
+            };
+            (inspect::run(&opts), a, "inspect")
+        }
+    };
+    match result {
+        Ok(report) => {
+            print_report(&report, common.json, verb);
+            ExitStatus::of_report(&report).code()
+        }
+        Err(verify::UsageError(msg)) => {
+            eprintln!("airlock: {msg}");
+            ExitStatus::Usage.code()
+        }
+    }
+}
+
+fn selection(a: &CommonArgs) -> Selection {
+    Selection {
+        images: a.images.clone(),
+        platform: a.platform.clone(),
+    }
+}
+
+fn print_report(report: &Report, json: bool, verb: &str) {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let r = if json {
+        report::json::print(report, &mut out)
+    } else {
+        let color = std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        report::human::print(report, &report::human::Style { color }, verb, &mut out)
+    };
+    // A closed pipe (`airlock verify x | head`) is not an error worth a panic.
+    let _ = r.and_then(|_| out.flush());
+}

@@ -1,0 +1,147 @@
+//! `--image REF|@N` and `--platform os/arch[/variant]`.
+
+use crate::digest::Digest;
+use crate::model::{Image, Model, Platform};
+
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub images: Vec<String>,
+    pub platform: Option<Platform>,
+}
+
+/// The indexes of the selected images, in model order; an error names what the input has.
+pub fn select(model: &Model, sel: &Selection) -> Result<Vec<usize>, String> {
+    let n = model.images.len();
+    let mut chosen: Vec<usize> = if sel.images.is_empty() {
+        (0..n).collect()
+    } else {
+        let mut v = Vec::new();
+        for spec in &sel.images {
+            let hits: Vec<usize> = match spec.strip_prefix('@') {
+                Some(num) => match num.parse::<usize>() {
+                    Ok(i) if i < n => vec![i],
+                    _ => {
+                        return Err(format!(
+                            "--image {spec}: the input has images @0 to @{}",
+                            n.saturating_sub(1)
+                        ));
+                    }
+                },
+                None => (0..n)
+                    .filter(|&i| matches(&model.images[i], spec))
+                    .collect(),
+            };
+            if hits.is_empty() {
+                return Err(format!(
+                    "--image {spec} matches no image; the input has: {}",
+                    describe(model)
+                ));
+            }
+            for h in hits {
+                if !v.contains(&h) {
+                    v.push(h);
+                }
+            }
+        }
+        v.sort();
+        v
+    };
+    if let Some(want) = &sel.platform {
+        chosen.retain(|&i| platform_of(&model.images[i]).is_some_and(|p| p.matches(want)));
+        if chosen.is_empty() {
+            return Err(format!(
+                "--platform {want} matches no image; the input has: {}",
+                describe(model)
+            ));
+        }
+    }
+    Ok(chosen)
+}
+
+/// The platform an index declares, else the config's.
+pub fn platform_of(image: &Image) -> Option<Platform> {
+    if let Some(p) = &image.platform {
+        return Some(p.clone());
+    }
+    let c = image.config_doc.as_ref()?.as_ref().ok()?;
+    Some(Platform {
+        os: c.os.clone()?,
+        architecture: c.architecture.clone()?,
+        variant: c.variant.clone(),
+    })
+}
+
+fn matches(image: &Image, spec: &str) -> bool {
+    if let Some(d) = Digest::parse(spec) {
+        return image.config.digest == Some(d) || image.manifest_digest == Some(d);
+    }
+    let want = normalize(spec);
+    image.tags.iter().any(|t| t == spec || normalize(t) == want)
+}
+
+/// `nginx` → `docker.io/library/nginx:latest`, as docker resolves short names.
+pub fn normalize(r: &str) -> String {
+    let (name, suffix) = match r.split_once('@') {
+        Some((n, d)) => (n, format!("@{d}")),
+        None => (r, String::new()),
+    };
+    let last = name.rsplit('/').next().unwrap_or(name);
+    let (name, tag) = if last.contains(':') {
+        let i = name.rfind(':').unwrap_or(name.len());
+        (&name[..i], name[i..].to_string())
+    } else if suffix.is_empty() {
+        (name, ":latest".to_string())
+    } else {
+        (name, String::new())
+    };
+    let first = name.split('/').next().unwrap_or("");
+    let has_domain =
+        name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let full = if has_domain {
+        name.to_string()
+    } else if name.contains('/') {
+        format!("docker.io/{name}")
+    } else {
+        format!("docker.io/library/{name}")
+    };
+    format!("{full}{tag}{suffix}")
+}
+
+pub fn describe(model: &Model) -> String {
+    if model.images.is_empty() {
+        return "no images".into();
+    }
+    model
+        .images
+        .iter()
+        .enumerate()
+        .map(|(i, im)| {
+            let tags = if im.tags.is_empty() {
+                "<untagged>".to_string()
+            } else {
+                im.tags.join(" ")
+            };
+            let p = platform_of(im)
+                .map(|p| format!(" [{p}]"))
+                .unwrap_or_default();
+            format!("@{i} {tags}{p}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn normalizes_like_docker() {
+        assert_eq!(normalize("nginx"), "docker.io/library/nginx:latest");
+        assert_eq!(normalize("local/app:1"), "docker.io/local/app:1");
+        assert_eq!(normalize("localhost:5000/app"), "localhost:5000/app:latest");
+        assert_eq!(
+            normalize("docker.io/library/nginx:1.25"),
+            "docker.io/library/nginx:1.25"
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! `airlock verify`: read everything, recompute every digest, check, report.
+
+use super::{Loaded, load, select};
+use crate::checks::{self, Selected};
+use crate::digest::Digest;
+use crate::finding::{Code, Finding};
+use crate::model::{BlobRef, Image};
+use crate::open::Catalog;
+use crate::report::{ImageReport, InputReport, LayerReport, Report};
+use crate::scan::{Compression, Content, Depth};
+use std::path::PathBuf;
+
+pub struct Options {
+    pub inputs: Vec<PathBuf>,
+    pub selection: select::Selection,
+    pub expect_ids: Vec<Digest>,
+    pub progress: bool,
+}
+
+/// Why a run could not produce a report for an input: exit status 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+pub fn run(opts: &Options) -> Result<Report, UsageError> {
+    let mut inputs = Vec::new();
+    let mut present: Vec<Digest> = Vec::new();
+    for path in &opts.inputs {
+        let loaded =
+            load(path, Depth::Full, opts.progress).map_err(|e| UsageError(e.to_string()))?;
+        present.extend(
+            loaded
+                .model
+                .images
+                .iter()
+                .filter_map(|i| image_id(&loaded.catalog, i)),
+        );
+        inputs.push(report_input(path, &loaded, &opts.selection)?);
+    }
+    let mut report = Report {
+        ok: true,
+        inputs,
+        findings: Vec::new(),
+    };
+    for want in &opts.expect_ids {
+        if !present.contains(want) {
+            let f = Finding::new(
+                Code::ExpectedIdMismatch,
+                format!("no image in the input has the expected image ID {want}"),
+            );
+            // One input: the finding is that input's. Several: it belongs to none of them.
+            match report.inputs.as_mut_slice() {
+                [only] => only.findings.push(f),
+                _ => report.findings.push(f),
+            }
+        }
+    }
+    for input in &mut report.inputs {
+        input.ok = input.errors() == 0;
+    }
+    report.ok = report.inputs.iter().all(|i| i.ok) && !report.findings.iter().any(|f| f.is_error());
+    Ok(report)
+}
+
+pub fn report_input(
+    path: &std::path::Path,
+    loaded: &Loaded,
+    selection: &select::Selection,
+) -> Result<InputReport, UsageError> {
+    let Loaded { catalog, model } = loaded;
+    let chosen = if model.format.is_some() {
+        select::select(model, selection)
+            .map_err(|e| UsageError(format!("{}: {e}", path.display())))?
+    } else {
+        Vec::new()
+    };
+    let selected = Selected {
+        images: chosen.iter().map(|&i| &model.images[i]).collect(),
+    };
+    let mut findings = catalog.findings.clone();
+    findings.extend(model.findings.iter().cloned());
+    findings.extend(checks::run(catalog, model, &selected));
+    findings.sort_by(|a, b| (a.severity, a.image, a.layer).cmp(&(b.severity, b.image, b.layer)));
+    let images = selected
+        .images
+        .iter()
+        .map(|im| image_report(catalog, im))
+        .collect();
+    let ok = !findings.iter().any(|f| f.is_error());
+    Ok(InputReport {
+        path: path.display().to_string(),
+        format: model.format,
+        compression: catalog.outer.unwrap_or(Compression::None),
+        ok,
+        images,
+        findings,
+    })
+}
+
+/// The image ID: sha256 of the config bytes, recomputed; the name's claim if not read.
+pub fn image_id(catalog: &Catalog, image: &Image) -> Option<Digest> {
+    catalog
+        .scan_of(&image.config.member)
+        .and_then(|s| s.digest)
+        .or(image.config.digest)
+}
+
+fn image_report(catalog: &Catalog, image: &Image) -> ImageReport {
+    let layers: Vec<LayerReport> = image
+        .layers
+        .iter()
+        .map(|l| layer_report(catalog, l))
+        .collect();
+    // chainID n needs every diffID up to n.
+    let known: Vec<Digest> = layers.iter().map_while(|l| l.diff_id).collect();
+    let chain = Digest::chain_ids(&known);
+    let layers = layers
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut l)| {
+            l.chain_id = chain.get(i).copied();
+            l
+        })
+        .collect();
+    ImageReport {
+        tags: image.tags.clone(),
+        platform: select::platform_of(image).map(|p| p.to_string()),
+        config_digest: image_id(catalog, image),
+        manifest_digest: image.manifest_digest,
+        config_member: image.config.member.clone(),
+        layers,
+        history: None,
+    }
+}
+
+fn layer_report(catalog: &Catalog, l: &BlobRef) -> LayerReport {
+    let scan = catalog.scan_of(&l.member);
+    let (compression, diff_id, uncompressed_size) = match scan.map(|s| &s.content) {
+        Some(Content::Layer(ls)) => match &ls.tar {
+            Ok(t) => (
+                Some(ls.compression),
+                Some(t.diff_id),
+                Some(t.uncompressed_size),
+            ),
+            Err(_) => (Some(ls.compression), None, None),
+        },
+        _ => (None, None, None),
+    };
+    LayerReport {
+        digest: scan.and_then(|s| s.digest),
+        size: scan.map(|s| s.size),
+        media_type: l.media_type.clone(),
+        compression,
+        diff_id,
+        chain_id: None,
+        uncompressed_size,
+        member: l.member.clone(),
+    }
+}

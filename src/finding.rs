@@ -1,0 +1,128 @@
+//! Findings and their stable codes. A code, once shipped, is never renamed: scripts match on
+//! it. Every check module produces findings through [`Finding::new`] with one of these.
+
+use serde::Serialize;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+macro_rules! codes {
+    ($($variant:ident = $text:literal, $sev:ident, $doc:literal;)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code { $(#[doc = $doc] $variant,)* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $text,)* }
+            }
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$sev,)* }
+            }
+            pub fn description(self) -> &'static str {
+                match self { $(Code::$variant => $doc,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    ArchiveCorrupt = "archive-corrupt", Error,
+        "the container can't be read: truncated tar, broken outer compression, not an archive, empty file";
+    ManifestInvalid = "manifest-invalid", Error,
+        "manifest.json, index.json, oci-layout or a manifest is missing, not JSON, the wrong shape, or ambiguous";
+    ConfigInvalid = "config-invalid", Error,
+        "the image config is not JSON or lacks rootfs.diff_ids";
+    BlobMissing = "blob-missing", Error,
+        "a referenced file or blob is not in the archive";
+    BlobDigestMismatch = "blob-digest-mismatch", Error,
+        "a blob's sha256 differs from the digest it is named or referenced by";
+    BlobSizeMismatch = "blob-size-mismatch", Error,
+        "a descriptor's size differs from the blob's";
+    DiffIdMismatch = "diff-id-mismatch", Error,
+        "a layer's recomputed diffID differs from the config's rootfs.diff_ids entry";
+    LayerCountMismatch = "layer-count-mismatch", Error,
+        "the number of layers differs from the number of diff_ids";
+    HistoryMismatch = "history-mismatch", Error,
+        "the number of non-empty history entries differs from the number of layers";
+    LayerCorrupt = "layer-corrupt", Error,
+        "a layer cannot be decompressed or is not a valid tar";
+    LayerCompressionUnsupported = "layer-compression-unsupported", Error,
+        "a layer is compressed with bzip2 or xz, which airlock cannot decompress to check its diffID";
+    MediaTypeMismatch = "media-type-mismatch", Error,
+        "a declared media type disagrees with the layer's real compression";
+    UnsafePath = "unsafe-path", Error,
+        "an archive path, reference or symlink points outside the archive, or a legacy layer id is not 64 hex digits";
+    UnsafeLayerEntry = "unsafe-layer-entry", Error,
+        "a layer entry would land outside the root when unpacked (absolute or '..' path, hard link outside)";
+    DuplicateEntry = "duplicate-entry", Error,
+        "the archive holds the same member path twice";
+    ExpectedIdMismatch = "expected-id-mismatch", Error,
+        "an image ID given with --expect-id is not in the input";
+    UnreferencedBlob = "unreferenced-blob", Warning,
+        "a blob of an OCI layout that nothing references";
+    InvalidReference = "invalid-reference", Warning,
+        "a tag that is not a valid image reference";
+    PlatformMismatch = "platform-mismatch", Warning,
+        "an index's platform disagrees with the config's os/architecture";
+    ForeignLayer = "foreign-layer", Warning,
+        "a non-distributable layer with URLs is not in the archive; airlock never fetches it";
+    ArtifactSkipped = "artifact-skipped", Warning,
+        "a manifest whose config is not an image config (attestation, signature, other artifact) is not checked as an image";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// One finding. `image` and `layer` are indexes into the report's image and layer lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    pub code: Code,
+    pub message: String,
+    pub image: Option<usize>,
+    pub layer: Option<usize>,
+    pub member: Option<String>,
+}
+
+impl Finding {
+    pub fn new(code: Code, message: impl Into<String>) -> Finding {
+        Finding {
+            severity: code.severity(),
+            code,
+            message: message.into(),
+            image: None,
+            layer: None,
+            member: None,
+        }
+    }
+    pub fn image(mut self, i: usize) -> Self {
+        self.image = Some(i);
+        self
+    }
+    pub fn layer(mut self, l: usize) -> Self {
+        self.layer = Some(l);
+        self
+    }
+    pub fn member(mut self, m: impl Into<String>) -> Self {
+        self.member = Some(m.into());
+        self
+    }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}

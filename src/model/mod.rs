@@ -1,0 +1,196 @@
+//! Step 3 of the flow: the image model. What the archive *says*: images, their tags,
+//! platforms, manifests, configs and layers, each as a reference to an archive member.
+//! Nothing here compares bytes with claims; that is the checks' work.
+
+pub mod config;
+mod detect;
+mod docker;
+mod oci;
+pub mod platform;
+pub mod reference;
+
+pub use config::ImageConfig;
+pub use detect::Format;
+pub use platform::Platform;
+
+use crate::digest::Digest;
+use crate::finding::Finding;
+use crate::open::Catalog;
+use std::collections::BTreeSet;
+
+/// A reference from a document to a member, with what the reference claims about it.
+#[derive(Debug, Clone)]
+pub struct BlobRef {
+    /// Normalised archive path.
+    pub member: String,
+    /// The digest the reference gives, or the one the member's name gives.
+    pub digest: Option<Digest>,
+    pub size: Option<u64>,
+    pub media_type: Option<String>,
+    /// A non-distributable layer's download locations (never fetched).
+    pub urls: Vec<String>,
+    /// Who refers to it, for messages: "manifest.json entry 0", "index.json".
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Index,
+    Manifest,
+    Config,
+    Layer,
+}
+
+/// A reference that belongs to an image (its config or a layer), or to no image (an index).
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub role: Role,
+    pub blob: BlobRef,
+    pub image: Option<usize>,
+    pub layer: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub tags: Vec<String>,
+    /// The platform an index declares for this image.
+    pub platform: Option<Platform>,
+    pub manifest_digest: Option<Digest>,
+    pub manifest_member: Option<String>,
+    pub config: BlobRef,
+    pub layers: Vec<BlobRef>,
+    /// The same config and layers, referenced again by another document (Docker 25+ archives
+    /// describe each image in manifest.json and in index.json); all are checked.
+    pub also: Vec<(Role, Option<usize>, BlobRef)>,
+    /// The parsed config, or why it could not be parsed; `None` if it is not in the archive.
+    pub config_doc: Option<Result<ImageConfig, String>>,
+}
+
+impl Image {
+    /// Every reference this image makes, for the blob checks.
+    pub fn references(&self) -> impl Iterator<Item = (Role, Option<usize>, &BlobRef)> {
+        std::iter::once((Role::Config, None, &self.config))
+            .chain(
+                self.layers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| (Role::Layer, Some(i), l)),
+            )
+            .chain(self.also.iter().map(|(r, l, b)| (*r, *l, b)))
+    }
+
+    pub fn config_digest(&self) -> Option<Digest> {
+        self.config.digest
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Model {
+    pub format: Option<Format>,
+    pub images: Vec<Image>,
+    /// Index and manifest documents followed from index.json.
+    pub documents: Vec<Reference>,
+    /// Members some document refers to (after following links).
+    pub referenced: BTreeSet<String>,
+    pub findings: Vec<Finding>,
+}
+
+/// Builds the model from a catalog.
+pub fn build(catalog: &Catalog) -> Model {
+    let mut model = Model {
+        format: detect::detect(catalog),
+        ..Model::default()
+    };
+    match model.format {
+        None => model.findings.push(detect::not_an_image(catalog)),
+        Some(Format::DockerArchive | Format::CraneTarball) => docker::read(catalog, &mut model),
+        Some(Format::DockerOci) => {
+            docker::read(catalog, &mut model);
+            oci::read(catalog, &mut model);
+        }
+        Some(Format::OciLayout | Format::OciArchive) => oci::read(catalog, &mut model),
+    }
+    for image in &mut model.images {
+        image.config_doc = catalog
+            .document(&image.config.member)
+            .map(config::parse)
+            .or_else(|| {
+                catalog
+                    .scan_of(&image.config.member)
+                    .map(|s| Err(config::not_a_document(s)))
+            });
+    }
+    let refs: Vec<String> = model
+        .images
+        .iter()
+        .flat_map(|i| {
+            i.references()
+                .map(|(_, _, b)| b.member.clone())
+                .collect::<Vec<_>>()
+        })
+        .chain(model.documents.iter().map(|d| d.blob.member.clone()))
+        .collect();
+    for r in refs {
+        if let Ok((real, _)) = catalog.resolve(&r) {
+            model.referenced.insert(real.to_string());
+        }
+        model.referenced.insert(r);
+    }
+    model
+}
+
+impl Model {
+    /// Adds an image, or merges it into an identical one already read from another document.
+    fn add_image(&mut self, image: Image) {
+        let same = self.images.iter_mut().find(|i| {
+            i.config.member == image.config.member
+                && i.layers.len() == image.layers.len()
+                && i.layers
+                    .iter()
+                    .zip(&image.layers)
+                    .all(|(a, b)| a.member == b.member)
+        });
+        let Some(existing) = same else {
+            self.images.push(image);
+            return;
+        };
+        for t in image.tags {
+            if !existing.tags.contains(&t) {
+                existing.tags.push(t);
+            }
+        }
+        if existing.manifest_digest.is_none() {
+            existing.manifest_digest = image.manifest_digest;
+            existing.manifest_member = image.manifest_member;
+        }
+        if existing.platform.is_none() {
+            existing.platform = image.platform;
+        }
+        existing.also.push((Role::Config, None, image.config));
+        existing.also.extend(
+            image
+                .layers
+                .into_iter()
+                .enumerate()
+                .map(|(i, l)| (Role::Layer, Some(i), l)),
+        );
+        existing.also.extend(image.also);
+    }
+}
+
+/// The digest a member's own name gives: `blobs/sha256/<hex>`, crane's `sha256:<hex>`,
+/// docker's `<hex>.json` config, crane's `<hex>.tar.gz` and skopeo's `<hex>.tar` layers.
+pub fn named_digest(member: &str) -> Option<Digest> {
+    if let Some(hex) = member.strip_prefix("blobs/sha256/") {
+        return Digest::from_hex(hex);
+    }
+    if member.contains('/') {
+        return None;
+    }
+    let hex = member
+        .strip_prefix("sha256:")
+        .or_else(|| member.strip_suffix(".json"))
+        .or_else(|| member.strip_suffix(".tar.gz"))
+        .or_else(|| member.strip_suffix(".tar"))?;
+    Digest::from_hex(hex)
+}

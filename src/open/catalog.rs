@@ -1,0 +1,126 @@
+//! The catalog: every member of an input, by normalised path, with its scan result.
+
+use crate::finding::{Code, Finding};
+use crate::scan::{BlobScan, Compression};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone)]
+pub enum MemberKind {
+    File,
+    Dir,
+    /// Target as written in the archive (relative to the link's directory).
+    Symlink(String),
+    /// Target as written: an archive path.
+    Hardlink(String),
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub kind: MemberKind,
+    pub size: u64,
+    pub scan: Option<BlobScan>,
+}
+
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub members: BTreeMap<String, Member>,
+    /// Container-level findings: archive-corrupt, duplicate-entry, unsafe-path.
+    pub findings: Vec<Finding>,
+    pub outer: Option<Compression>,
+    pub is_dir: bool,
+}
+
+/// How a reference failed to resolve to a regular file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unresolved {
+    Missing(String),
+    Escapes(String),
+    NotAFile(String),
+    LinkLoop,
+}
+
+const MAX_LINK_HOPS: usize = 16;
+
+impl Catalog {
+    /// Adds a member; a second member of the same path is a `duplicate-entry` (the later one
+    /// wins, as it would when a loader extracts the archive).
+    pub fn insert(&mut self, path: String, member: Member) {
+        let is_dir = matches!(member.kind, MemberKind::Dir);
+        if let Some(old) = self.members.insert(path.clone(), member)
+            && !(is_dir && matches!(old.kind, MemberKind::Dir))
+        {
+            self.findings.push(
+                Finding::new(
+                    Code::DuplicateEntry,
+                    format!("the archive holds {path:?} more than once; loaders disagree on which copy they use"),
+                )
+                .member(path),
+            );
+        }
+    }
+
+    /// Follows symlinks and hard links to the regular file a path names.
+    pub fn resolve(&self, path: &str) -> Result<(&str, &Member), Unresolved> {
+        let mut current = path.to_string();
+        for _ in 0..MAX_LINK_HOPS {
+            let Some((key, m)) = self.members.get_key_value(current.as_str()) else {
+                return Err(Unresolved::Missing(current));
+            };
+            current = match &m.kind {
+                MemberKind::File => return Ok((key.as_str(), m)),
+                MemberKind::Symlink(t) => super::path::join_within(super::path::parent(key), t)
+                    .map_err(|why| Unresolved::Escapes(format!("{key} -> {t}: {why}")))?,
+                MemberKind::Hardlink(t) => super::path::normalize(t)
+                    .map_err(|why| Unresolved::Escapes(format!("{key} => {t}: {why}")))?,
+                MemberKind::Dir | MemberKind::Other => return Err(Unresolved::NotAFile(current)),
+            };
+        }
+        Err(Unresolved::LinkLoop)
+    }
+
+    /// The scan of the file a path resolves to.
+    pub fn scan_of(&self, path: &str) -> Option<&BlobScan> {
+        self.resolve(path).ok().and_then(|(_, m)| m.scan.as_ref())
+    }
+
+    /// The kept bytes of a JSON document.
+    pub fn document(&self, path: &str) -> Option<&[u8]> {
+        match &self.scan_of(path)?.content {
+            crate::scan::Content::Document(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub fn has(&self, path: &str) -> bool {
+        self.members.contains_key(path)
+    }
+
+    /// Every link must stay inside the archive, whether or not anything uses it.
+    pub fn check_links(&mut self) {
+        let mut found = Vec::new();
+        for (path, m) in &self.members {
+            let bad = match &m.kind {
+                MemberKind::Symlink(t) => {
+                    super::path::join_within(super::path::parent(path), t).err()
+                }
+                MemberKind::Hardlink(t) => super::path::normalize(t).err(),
+                _ => None,
+            };
+            if let Some(why) = bad {
+                let target = match &m.kind {
+                    MemberKind::Symlink(t) | MemberKind::Hardlink(t) => t.as_str(),
+                    _ => "",
+                };
+                found.push(
+                    Finding::new(
+                        Code::UnsafePath,
+                        format!("link {path:?} points to {target:?} outside the archive ({why})"),
+                    )
+                    .member(path.clone()),
+                );
+            }
+        }
+        self.findings.extend(found);
+    }
+}

@@ -1,0 +1,96 @@
+//! An OCI layout directory. Symlinks are recorded, never followed by the walk; they are
+//! resolved inside the catalog, which refuses any that leave the directory.
+
+use super::{Catalog, Member, MemberKind, add_member};
+use crate::finding::{Code, Finding};
+use crate::progress::Progress;
+use crate::scan::{self, Depth, DocumentBudget};
+use rayon::prelude::*;
+use std::fs::File;
+use std::path::Path;
+
+pub fn read(root: &Path, depth: Depth, progress: &Progress) -> Catalog {
+    let mut catalog = Catalog {
+        is_dir: true,
+        ..Catalog::default()
+    };
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(root).follow_links(false).min_depth(1) {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                catalog.findings.push(Finding::new(
+                    Code::ArchiveCorrupt,
+                    format!("cannot read the directory: {e}"),
+                ));
+                continue;
+            }
+        };
+        let Ok(rel) = entry.path().strip_prefix(root) else {
+            continue;
+        };
+        let Some(rel) = rel.to_str() else {
+            catalog.findings.push(Finding::new(
+                Code::ArchiveCorrupt,
+                format!("file name {:?} is not UTF-8", rel),
+            ));
+            continue;
+        };
+        let ft = entry.file_type();
+        let (kind, size) = if ft.is_symlink() {
+            let target = std::fs::read_link(entry.path())
+                .map(|t| t.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (MemberKind::Symlink(target), 0)
+        } else if ft.is_dir() {
+            (MemberKind::Dir, 0)
+        } else if ft.is_file() {
+            (
+                MemberKind::File,
+                entry.metadata().map(|m| m.len()).unwrap_or(0),
+            )
+        } else {
+            (MemberKind::Other, 0)
+        };
+        let is_file = matches!(kind, MemberKind::File);
+        if let Some(p) = add_member(
+            &mut catalog,
+            rel,
+            Member {
+                kind,
+                size,
+                scan: None,
+            },
+        ) && is_file
+        {
+            files.push((p, size));
+        }
+    }
+    progress.set_total(files.iter().map(|f| f.1).sum());
+    // Largest first, so the last blob to finish is a small one.
+    files.sort_by(|a, b| b.1.cmp(&a.1));
+    let budget = DocumentBudget::new();
+    let results: Vec<_> = files
+        .par_iter()
+        .map(|(p, size)| {
+            let r = File::open(root.join(p))
+                .and_then(|f| scan::blob::scan(progress.reader(f), *size, depth, &budget));
+            (p, r)
+        })
+        .collect();
+    for (p, r) in results {
+        match r {
+            Ok(s) => {
+                if let Some(m) = catalog.members.get_mut(p) {
+                    m.scan = Some(s);
+                }
+            }
+            Err(e) => catalog.findings.push(
+                Finding::new(Code::ArchiveCorrupt, format!("cannot read {p}: {e}"))
+                    .member(p.clone()),
+            ),
+        }
+    }
+    catalog.check_links();
+    catalog
+}

@@ -1,0 +1,124 @@
+//! Step 1 of the flow: open an input and read every member into a [`Catalog`].
+//!
+//! Three ways in, one result:
+//! - a directory (an OCI layout): files are scanned in parallel;
+//! - a plain tar file: headers are indexed first (seeking past the data), then members are
+//!   read in parallel at their offsets;
+//! - a tar wrapped in gzip or zstd: streamed once; each blob is handed in chunks to a worker
+//!   so the outer decompression overlaps with hashing and layer decompression.
+
+pub mod catalog;
+mod dir;
+pub mod path;
+mod tar_file;
+mod tar_stream;
+
+pub use catalog::{Catalog, Member, MemberKind, Unresolved};
+
+use crate::finding::{Code, Finding};
+use crate::scan::{Compression, Depth};
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+/// An input that cannot be opened at all: exit status 2, not a finding.
+#[derive(Debug)]
+pub struct OpenError {
+    pub path: PathBuf,
+    pub error: io::Error,
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot open {}: {}", self.path.display(), self.error)
+    }
+}
+
+/// Reads an input whole. Problems with the archive itself are findings in the catalog.
+pub fn read_input(
+    path: &Path,
+    depth: Depth,
+    progress: &crate::progress::Progress,
+) -> Result<Catalog, OpenError> {
+    let err = |error| OpenError {
+        path: path.to_path_buf(),
+        error,
+    };
+    let meta = std::fs::metadata(path).map_err(err)?;
+    if meta.is_dir() {
+        return Ok(dir::read(path, depth, progress));
+    }
+    let mut file = File::open(path).map_err(err)?;
+    let mut head = [0u8; 512];
+    let n = read_up_to(&mut file, &mut head).map_err(err)?;
+    let mut catalog = Catalog::default();
+    if n == 0 {
+        catalog
+            .findings
+            .push(Finding::new(Code::ArchiveCorrupt, "the file is empty"));
+        return Ok(catalog);
+    }
+    progress.set_total(meta.len());
+    match Compression::sniff(&head[..n]) {
+        Compression::None if n == 512 && looks_like_tar(&head) => {
+            Ok(tar_file::read(file, meta.len(), depth, progress))
+        }
+        Compression::None => {
+            catalog.findings.push(Finding::new(
+                Code::ArchiveCorrupt,
+                "not an archive: neither a tar, a gzip or zstd stream, nor a directory",
+            ));
+            Ok(catalog)
+        }
+        c @ (Compression::Gzip | Compression::Zstd) => {
+            let file = File::open(path).map_err(err)?;
+            Ok(tar_stream::read(file, c, depth, progress))
+        }
+        c @ (Compression::Bzip2 | Compression::Xz) => {
+            catalog.findings.push(Finding::new(
+                Code::ArchiveCorrupt,
+                format!("the archive is wrapped in {}; airlock reads plain, gzip or zstd archives (decompress it first)", c.as_str()),
+            ));
+            Ok(catalog)
+        }
+    }
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    Ok(got)
+}
+
+/// A first block that parses as a tar header (checksum included), or an empty archive.
+fn looks_like_tar(block: &[u8; 512]) -> bool {
+    block.iter().all(|&b| b == 0) || crate::tarstream::parse_header_block(block).is_ok()
+}
+
+/// Records a member found by any of the readers, normalising its path.
+fn add_member(catalog: &mut Catalog, raw_name: &str, member: Member) -> Option<String> {
+    match path::normalize(raw_name) {
+        Ok(p) if p.is_empty() => None, // "./" itself
+        Ok(p) => {
+            catalog.insert(p.clone(), member);
+            Some(p)
+        }
+        Err(why) => {
+            catalog.findings.push(
+                Finding::new(
+                    Code::UnsafePath,
+                    format!(
+                        "archive member {raw_name:?} would be written outside the archive ({why})"
+                    ),
+                )
+                .member(raw_name),
+            );
+            None
+        }
+    }
+}

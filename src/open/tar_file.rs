@@ -1,0 +1,147 @@
+//! A plain tar on disk: index the headers (seeking past the data), then read members in
+//! parallel at their offsets with positional reads, so both cores hash at once.
+
+use super::{Catalog, Member, MemberKind, add_member};
+use crate::finding::{Code, Finding};
+use crate::progress::Progress;
+use crate::scan::{self, Compression, Depth, DocumentBudget};
+use crate::tarstream::{EntryKind, Source, TarReader};
+use rayon::prelude::*;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+
+pub fn read(file: File, len: u64, depth: Depth, progress: &Progress) -> Catalog {
+    let mut catalog = Catalog {
+        outer: Some(Compression::None),
+        ..Catalog::default()
+    };
+    let mut tar = TarReader::new(Seeking {
+        file: &file,
+        pos: 0,
+        len,
+    });
+    let mut files = Vec::new();
+    loop {
+        match tar.next_entry() {
+            Ok(Some(e)) => {
+                let (kind, is_file) = member_kind(e.kind, e.link.clone());
+                if let Some(p) = add_member(
+                    &mut catalog,
+                    &e.path,
+                    Member {
+                        kind,
+                        size: e.size,
+                        scan: None,
+                    },
+                ) && is_file
+                {
+                    files.retain(|(q, _, _)| q != &p); // a duplicate: the later copy is the one
+                    files.push((p, e.data_offset, e.size));
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                catalog.findings.push(Finding::new(
+                    Code::ArchiveCorrupt,
+                    format!("the tar archive is broken: {e}"),
+                ));
+                // A member whose data runs past the end is not scanned (it would read short).
+                files.retain(|(_, off, size)| off + size <= len);
+                break;
+            }
+        }
+    }
+    files.sort_by(|a, b| b.2.cmp(&a.2));
+    let budget = DocumentBudget::new();
+    let results: Vec<_> = files
+        .par_iter()
+        .map(|(p, off, size)| {
+            let at = At {
+                file: &file,
+                pos: *off,
+                end: off + size,
+            };
+            (
+                p,
+                scan::blob::scan(progress.reader(at), *size, depth, &budget),
+            )
+        })
+        .collect();
+    for (p, r) in results {
+        match r {
+            Ok(s) => {
+                if let Some(m) = catalog.members.get_mut(p) {
+                    m.scan = Some(s);
+                }
+            }
+            Err(e) => catalog.findings.push(
+                Finding::new(Code::ArchiveCorrupt, format!("cannot read member {p}: {e}"))
+                    .member(p.clone()),
+            ),
+        }
+    }
+    catalog.check_links();
+    catalog
+}
+
+pub(super) fn member_kind(kind: EntryKind, link: Option<String>) -> (MemberKind, bool) {
+    match kind {
+        EntryKind::File | EntryKind::Other(_) => (MemberKind::File, true),
+        EntryKind::Dir => (MemberKind::Dir, false),
+        EntryKind::Symlink => (MemberKind::Symlink(link.unwrap_or_default()), false),
+        EntryKind::Hardlink => (MemberKind::Hardlink(link.unwrap_or_default()), false),
+        _ => (MemberKind::Other, false),
+    }
+}
+
+/// Header reads at a cursor; data is skipped by moving the cursor, with a bounds check (a
+/// seek past the end would not fail by itself).
+struct Seeking<'a> {
+    file: &'a File,
+    pos: u64,
+    len: u64,
+}
+
+impl Read for Seeking<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Source for Seeking<'_> {
+    fn skip(&mut self, n: u64) -> io::Result<()> {
+        if self.pos.checked_add(n).is_none_or(|end| end > self.len) {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        self.pos += n;
+        Ok(())
+    }
+}
+
+/// A member's data, read with `pread` so threads share one file descriptor.
+struct At<'a> {
+    file: &'a File,
+    pos: u64,
+    end: u64,
+}
+
+impl Read for At<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = (buf.len() as u64).min(self.end - self.pos) as usize;
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the archive ends inside this member",
+            ));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}

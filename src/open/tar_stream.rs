@@ -1,0 +1,204 @@
+//! A tar wrapped whole in gzip or zstd, read as one stream with no temporary copy.
+//!
+//! This thread decompresses the outer stream and parses the tar; each large member is handed
+//! in bounded chunks to a rayon worker that hashes and decompresses it. So the outer
+//! decompression (one core) overlaps with the per-blob work (the other). Memory stays bounded:
+//! each in-flight blob holds at most `CHANNEL_CHUNKS` chunks, and a worker that is not yet
+//! running blocks this thread once its channel is full.
+
+use super::{Catalog, Member, add_member, tar_file::member_kind};
+use crate::finding::{Code, Finding};
+use crate::progress::Progress;
+use crate::scan::{self, BlobScan, Compression, Depth, DocumentBudget};
+use crate::tarstream::{Stream, TarReader};
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+
+const CHUNK: usize = 512 * 1024;
+const CHANNEL_CHUNKS: usize = 8;
+/// Members up to this size are read whole and scanned on this thread: a thread hand-off
+/// would cost more than the hashing.
+const INLINE_MAX: u64 = 256 * 1024;
+
+pub fn read(file: File, outer: Compression, depth: Depth, progress: &Progress) -> Catalog {
+    let mut catalog = Catalog {
+        outer: Some(outer),
+        ..Catalog::default()
+    };
+    let counted = progress.reader(file);
+    let decoder: Box<dyn Read> = match outer {
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(
+            BufReader::with_capacity(CHUNK, counted),
+        )),
+        _ => match zstd::stream::read::Decoder::new(counted) {
+            Ok(d) => Box::new(d),
+            Err(e) => {
+                catalog.findings.push(Finding::new(
+                    Code::ArchiveCorrupt,
+                    format!("the zstd stream cannot be read: {e}"),
+                ));
+                return catalog;
+            }
+        },
+    };
+    let name = outer.as_str();
+    let mut tar = TarReader::new(Stream(decoder));
+    let budget = Arc::new(DocumentBudget::new());
+    let (done_tx, done_rx) = mpsc::channel::<(String, io::Result<BlobScan>)>();
+    let mut broken = false;
+    loop {
+        let entry = match tar.next_entry() {
+            Ok(Some(e)) => e,
+            Ok(None) => break,
+            Err(e) => {
+                catalog.findings.push(Finding::new(
+                    Code::ArchiveCorrupt,
+                    format!("the {name}-compressed tar is broken: {e}"),
+                ));
+                broken = true;
+                break;
+            }
+        };
+        let (kind, is_file) = member_kind(entry.kind, entry.link.clone());
+        let Some(path) = add_member(
+            &mut catalog,
+            &entry.path,
+            Member {
+                kind,
+                size: entry.size,
+                scan: None,
+            },
+        ) else {
+            continue;
+        };
+        if !is_file {
+            continue;
+        }
+        let size = entry.size;
+        if size <= INLINE_MAX {
+            let mut buf = Vec::with_capacity(size as usize);
+            if let Err(e) = tar.data().read_to_end(&mut buf) {
+                catalog.findings.push(corrupt(name, &path, e));
+                broken = true;
+                break;
+            }
+            let r = scan::blob::scan(&buf[..], size, depth, &budget);
+            let _ = done_tx.send((path, r));
+            continue;
+        }
+        let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(CHANNEL_CHUNKS);
+        let (budget, done_tx, p) = (budget.clone(), done_tx.clone(), path.clone());
+        rayon::spawn(move || {
+            let r = scan::blob::scan(ChannelReader::new(rx), size, depth, &budget);
+            let _ = done_tx.send((p, r));
+        });
+        if let Err(e) = feed(&mut tar, &tx) {
+            let _ = tx.send(Err(io::Error::new(e.kind(), e.to_string())));
+            catalog.findings.push(corrupt(name, &path, e));
+            broken = true;
+            break;
+        }
+    }
+    // Read the outer stream to its end, so a broken checksum or trailing damage after the
+    // tar's end is still found.
+    if !broken && let Err(e) = crate::digest::drain(&mut tar.into_inner().0) {
+        catalog.findings.push(Finding::new(
+            Code::ArchiveCorrupt,
+            format!("the {name} stream is broken after the tar's end: {e}"),
+        ));
+    }
+    drop(done_tx);
+    for (path, r) in done_rx {
+        match r {
+            Ok(s) => {
+                if let Some(m) = catalog.members.get_mut(&path) {
+                    m.scan = Some(s);
+                }
+            }
+            // The producer already reported a broken stream under this member.
+            Err(_) if broken => {}
+            Err(e) => catalog.findings.push(corrupt(name, &path, e)),
+        }
+    }
+    catalog.check_links();
+    catalog
+}
+
+fn corrupt(name: &str, path: &str, e: io::Error) -> Finding {
+    Finding::new(
+        Code::ArchiveCorrupt,
+        format!("the {name}-compressed archive breaks inside member {path}: {e}"),
+    )
+    .member(path)
+}
+
+fn feed<R: crate::tarstream::Source>(
+    tar: &mut TarReader<R>,
+    tx: &SyncSender<io::Result<Vec<u8>>>,
+) -> io::Result<()> {
+    let mut data = tar.data();
+    loop {
+        let mut chunk = vec![0u8; CHUNK];
+        let mut filled = 0;
+        while filled < CHUNK {
+            match data.read(&mut chunk[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if filled == 0 {
+            return Ok(());
+        }
+        chunk.truncate(filled);
+        // A worker that stopped early is not waited for; the data is still read past.
+        let _ = tx.send(Ok(chunk));
+    }
+}
+
+/// The worker's side of the hand-off. An error from the producer is sticky.
+struct ChannelReader {
+    rx: Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    pos: usize,
+    failed: Option<(io::ErrorKind, String)>,
+}
+
+impl ChannelReader {
+    fn new(rx: Receiver<io::Result<Vec<u8>>>) -> Self {
+        ChannelReader {
+            rx,
+            chunk: Vec::new(),
+            pos: 0,
+            failed: None,
+        }
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some((kind, msg)) = &self.failed {
+            return Err(io::Error::new(*kind, msg.clone()));
+        }
+        while self.pos == self.chunk.len() {
+            match self.rx.recv() {
+                Ok(Ok(c)) => {
+                    self.chunk = c;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.failed = Some((e.kind(), e.to_string()));
+                    return Err(e);
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}

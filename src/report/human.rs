@@ -1,0 +1,212 @@
+//! The human report: per input and image, what it is, a layer table, the findings and a
+//! verdict. Colour only on a terminal and never with NO_COLOR set.
+
+use super::{ImageReport, InputReport, Report};
+use crate::finding::{Finding, Severity};
+use std::io::{self, Write};
+
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    fn red(&self, s: &str) -> String {
+        self.paint("31;1", s)
+    }
+    fn yellow(&self, s: &str) -> String {
+        self.paint("33;1", s)
+    }
+    fn green(&self, s: &str) -> String {
+        self.paint("32;1", s)
+    }
+}
+
+pub fn print(report: &Report, style: &Style, verb: &str, out: &mut dyn Write) -> io::Result<()> {
+    for input in &report.inputs {
+        print_input(input, style, out)?;
+    }
+    if !report.findings.is_empty() {
+        writeln!(out, "{}", style.bold("all inputs"))?;
+        for f in &report.findings {
+            print_finding(f, style, out)?;
+        }
+        writeln!(out)?;
+    }
+    let errors: usize = report.inputs.iter().map(|i| i.errors()).sum::<usize>()
+        + report.findings.iter().filter(|f| f.is_error()).count();
+    let warnings: usize = report.inputs.iter().map(|i| i.warnings()).sum::<usize>()
+        + report.findings.iter().filter(|f| !f.is_error()).count();
+    let n = report.inputs.len();
+    let inputs = if n == 1 {
+        "1 input".to_string()
+    } else {
+        format!("{n} inputs")
+    };
+    let counts = format!(
+        "{errors} error{}, {warnings} warning{}",
+        plural(errors),
+        plural(warnings)
+    );
+    if report.ok {
+        writeln!(out, "{} {verb}: {inputs}, {counts}", style.green("OK"))
+    } else {
+        writeln!(out, "{} {verb}: {inputs}, {counts}", style.red("FAILED"))
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    let format = input.format.map_or("not an image archive", |f| f.as_str());
+    let wrap = match input.compression.as_str() {
+        "none" => String::new(),
+        c => format!(", {c}-compressed"),
+    };
+    let n = input.images.len();
+    writeln!(
+        out,
+        "{}: {format}{wrap}, {n} image{}",
+        style.bold(&input.path),
+        plural(n)
+    )?;
+    for (i, image) in input.images.iter().enumerate() {
+        print_image(i, image, style, out)?;
+    }
+    if !input.findings.is_empty() {
+        writeln!(out, "  findings:")?;
+        for f in &input.findings {
+            print_finding(f, style, out)?;
+        }
+    }
+    let verdict = if input.ok {
+        style.green("ok")
+    } else {
+        style.red("FAILED")
+    };
+    writeln!(
+        out,
+        "  verdict: {verdict} ({} errors, {} warnings)",
+        input.errors(),
+        input.warnings()
+    )?;
+    writeln!(out)
+}
+
+fn print_image(
+    i: usize,
+    image: &ImageReport,
+    style: &Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let tags = if image.tags.is_empty() {
+        "<untagged>".to_string()
+    } else {
+        image.tags.join(", ")
+    };
+    writeln!(out, "  {} {tags}", style.bold(&format!("image @{i}")))?;
+    let opt = |d: Option<String>| d.unwrap_or_else(|| "-".into());
+    writeln!(out, "    platform:  {}", opt(image.platform.clone()))?;
+    writeln!(
+        out,
+        "    image ID:  {}",
+        opt(image.config_digest.map(|d| d.to_string()))
+    )?;
+    writeln!(
+        out,
+        "    manifest:  {}",
+        opt(image.manifest_digest.map(|d| d.to_string()))
+    )?;
+    writeln!(out, "    layers:    {}", image.layers.len())?;
+    if !image.layers.is_empty() {
+        writeln!(
+            out,
+            "      {:>3}  {:<12}  {:<5}  {:>10}  {:>12}  {:<12}  {:<12}",
+            "#", "blob", "comp", "size", "uncompressed", "diffID", "chainID"
+        )?;
+    }
+    for (n, l) in image.layers.iter().enumerate() {
+        let short = |d: Option<crate::digest::Digest>| d.map_or("-".to_string(), |d| d.short());
+        let size = |s: Option<u64>| s.map_or("-".to_string(), human_size);
+        writeln!(
+            out,
+            "      {n:>3}  {:<12}  {:<5}  {:>10}  {:>12}  {:<12}  {:<12}",
+            short(l.digest),
+            l.compression.map_or("-", |c| c.as_str()),
+            size(l.size),
+            size(l.uncompressed_size),
+            short(l.diff_id),
+            short(l.chain_id),
+        )?;
+    }
+    if let Some(history) = &image.history {
+        writeln!(out, "    history:")?;
+        for h in history {
+            let which = match h.layer {
+                Some(l) => format!("layer {l:>2}"),
+                None => "   empty".to_string(),
+            };
+            let by = h
+                .created_by
+                .as_deref()
+                .or(h.comment.as_deref())
+                .unwrap_or("");
+            let by: String = by.chars().take(100).collect();
+            writeln!(
+                out,
+                "      {which}  {}  {by}",
+                h.created.as_deref().unwrap_or("-")
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn print_finding(f: &Finding, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    let sev = match f.severity {
+        Severity::Error => style.red(&format!("error[{}]", f.code)),
+        Severity::Warning => style.yellow(&format!("warning[{}]", f.code)),
+    };
+    let mut place = Vec::new();
+    if let Some(i) = f.image {
+        place.push(format!("image @{i}"));
+    }
+    if let Some(l) = f.layer {
+        place.push(format!("layer {l}"));
+    }
+    if let Some(m) = &f.member {
+        place.push(format!("member {m}"));
+    }
+    let place = if place.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", place.join(", "))
+    };
+    writeln!(out, "    {sev}{place}: {}", f.message)
+}
+
+pub fn human_size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

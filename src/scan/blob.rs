@@ -1,0 +1,220 @@
+//! One blob, one read: sha256 of the stored bytes, compression by magic, decompression,
+//! sha256 of the decompressed stream (the diffID) and a walk over the layer's tar headers.
+//! Small JSON documents are kept in memory instead, for the model to parse.
+
+use super::compression::Compression;
+use super::layer_entries::escape_reason;
+use crate::digest::{Digest, HashReader, drain};
+use crate::tarstream::{EntryKind, Stream, TarReader};
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A JSON document larger than this is not parsed (manifest-invalid / config-invalid).
+pub const MAX_DOCUMENT: u64 = 32 << 20;
+/// All documents of one input together; past this, further ones are not kept.
+pub const MAX_DOCUMENTS_TOTAL: u64 = 256 << 20;
+/// Unsafe layer entries remembered per blob (all are counted).
+const MAX_UNSAFE_LISTED: usize = 16;
+const READ_BUF: usize = 256 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// Hash and decompress everything (`verify`).
+    Full,
+    /// Keep documents, skip layer data (`inspect`).
+    Documents,
+}
+
+/// Shared cap on the bytes of documents kept in memory for one input.
+pub struct DocumentBudget(AtomicU64);
+
+impl DocumentBudget {
+    pub fn new() -> Self {
+        DocumentBudget(AtomicU64::new(MAX_DOCUMENTS_TOTAL))
+    }
+    fn take(&self, n: u64) -> bool {
+        self.0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(n)
+            })
+            .is_ok()
+    }
+}
+
+impl Default for DocumentBudget {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BlobScan {
+    /// sha256 of the stored bytes; `None` when the data was skipped (`inspect`).
+    pub digest: Option<Digest>,
+    pub size: u64,
+    pub content: Content,
+}
+
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// A small JSON-looking member, kept whole.
+    Document(Vec<u8>),
+    /// Looked like JSON but was too large to keep.
+    OversizedDocument,
+    /// Anything else, scanned as a (possibly compressed) layer tar.
+    Layer(LayerScan),
+    /// Not read (`inspect`), or the read failed before anything could be said.
+    Skipped,
+}
+
+#[derive(Debug, Clone)]
+pub struct LayerScan {
+    pub compression: Compression,
+    pub tar: Result<TarSummary, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TarSummary {
+    pub diff_id: Digest,
+    pub uncompressed_size: u64,
+    pub entries: u64,
+    pub unsafe_entries: Vec<UnsafeEntry>,
+    pub unsafe_count: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct UnsafeEntry {
+    pub path: String,
+    pub why: String,
+}
+
+/// Scans one member of known size. Read errors of the source itself (a truncated outer
+/// archive) are returned as `Err`; everything wrong *inside* the blob is in the result.
+pub fn scan<R: Read>(
+    src: R,
+    size: u64,
+    depth: Depth,
+    budget: &DocumentBudget,
+) -> io::Result<BlobScan> {
+    let mut raw = BufReader::with_capacity(READ_BUF, HashReader::new(src));
+    let head = raw.fill_buf()?;
+    let looks_json = head
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&b| b == b'{' || b == b'[');
+    if looks_json {
+        if size <= MAX_DOCUMENT && budget.take(size) {
+            let mut doc = Vec::with_capacity(size as usize);
+            raw.read_to_end(&mut doc)?;
+            let (digest, size) = raw.into_inner().finish()?;
+            return Ok(BlobScan {
+                digest: Some(digest),
+                size,
+                content: Content::Document(doc),
+            });
+        }
+        if depth == Depth::Documents {
+            drain(raw.get_mut().get_mut())?;
+            return Ok(BlobScan {
+                digest: None,
+                size,
+                content: Content::OversizedDocument,
+            });
+        }
+        let (digest, size) = raw.into_inner().finish()?;
+        return Ok(BlobScan {
+            digest: Some(digest),
+            size,
+            content: Content::OversizedDocument,
+        });
+    }
+    if depth == Depth::Documents {
+        drain(raw.get_mut().get_mut())?;
+        return Ok(BlobScan {
+            digest: None,
+            size,
+            content: Content::Skipped,
+        });
+    }
+    let compression = Compression::sniff(head);
+    let tar = match compression {
+        // Stored uncompressed: the blob digest *is* the diffID, so hash once.
+        Compression::None => walk_layer(&mut raw).and_then(|walked| {
+            drain(&mut raw).map_err(|e| format!("read error: {e}"))?;
+            Ok(walked)
+        }),
+        Compression::Gzip => decoded(flate2::bufread::MultiGzDecoder::new(&mut raw), "gzip"),
+        Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(&mut raw) {
+            Ok(d) => decoded(d, "zstd"),
+            Err(e) => Err(format!("zstd: {e}")),
+        },
+        Compression::Bzip2 | Compression::Xz => Err(format!(
+            "compressed with {}, which airlock does not decompress",
+            compression.as_str()
+        )),
+    };
+    // Whatever happened inside, the stored bytes are hashed to their end.
+    let (digest, size) = raw.into_inner().finish()?;
+    let tar = tar.map(|mut t| {
+        if compression == Compression::None {
+            t.diff_id = digest;
+            t.uncompressed_size = size;
+        }
+        t
+    });
+    Ok(BlobScan {
+        digest: Some(digest),
+        size,
+        content: Content::Layer(LayerScan { compression, tar }),
+    })
+}
+
+/// Decompresses, hashing the output (diffID) while walking it as a tar.
+fn decoded<D: Read>(decoder: D, name: &str) -> Result<TarSummary, String> {
+    let mut plain = HashReader::new(decoder);
+    let mut summary = walk_layer(&mut plain)?;
+    let (diff_id, n) = plain
+        .finish()
+        .map_err(|e| format!("{name} stream is corrupt after the tar's end: {e}"))?;
+    summary.diff_id = diff_id;
+    summary.uncompressed_size = n;
+    Ok(summary)
+}
+
+/// Walks the tar headers, skipping (reading) the data. The caller drains the rest of the
+/// stream after the end-of-archive marker, which the diffID covers too.
+fn walk_layer<R: Read>(r: R) -> Result<TarSummary, String> {
+    let mut tar = TarReader::new(Stream(r));
+    let mut summary = TarSummary {
+        diff_id: Digest::of(b""),
+        uncompressed_size: 0,
+        entries: 0,
+        unsafe_entries: Vec::new(),
+        unsafe_count: 0,
+    };
+    while let Some(entry) = tar
+        .next_entry()
+        .map_err(|e| format!("not a valid tar: {e}"))?
+    {
+        summary.entries += 1;
+        let mut note = |why: String| {
+            summary.unsafe_count += 1;
+            if summary.unsafe_entries.len() < MAX_UNSAFE_LISTED {
+                summary.unsafe_entries.push(UnsafeEntry {
+                    path: entry.path.clone(),
+                    why,
+                });
+            }
+        };
+        if let Some(why) = escape_reason(&entry.path) {
+            note(why.to_string());
+        }
+        if entry.kind == EntryKind::Hardlink {
+            let target = entry.link.as_deref().unwrap_or("");
+            if let Some(why) = escape_reason(target) {
+                note(format!("hard link to {target:?}: {why}"));
+            }
+        }
+    }
+    Ok(summary)
+}

@@ -1,0 +1,101 @@
+//! Compression is decided by magic bytes, never by a file name or a media type: the media
+//! type is a claim to check against this (`media-type-mismatch`).
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+    /// Recognised, loadable by docker, but not decompressed by airlock.
+    Bzip2,
+    Xz,
+}
+
+impl Compression {
+    pub fn sniff(head: &[u8]) -> Compression {
+        match head {
+            [0x1f, 0x8b, ..] => Compression::Gzip,
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
+            // A zstd skippable frame (magic 0x184D2A5?) may precede the data frames.
+            [0x50..=0x5f, 0x2a, 0x4d, 0x18, ..] => Compression::Zstd,
+            [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Compression::Xz,
+            [b'B', b'Z', b'h', ..] => Compression::Bzip2,
+            _ => Compression::None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+            Compression::Bzip2 => "bzip2",
+            Compression::Xz => "xz",
+        }
+    }
+
+    /// What a layer media type claims, if it says anything about compression.
+    pub fn from_media_type(mt: &str) -> Option<Compression> {
+        let layer_like =
+            mt.contains(".layer.") || mt.contains(".rootfs.") || mt.contains("diff.tar");
+        if !layer_like {
+            return None;
+        }
+        Some(
+            if mt.ends_with("+gzip") || mt.ends_with(".tar.gzip") || mt.ends_with("tar.gzip") {
+                Compression::Gzip
+            } else if mt.ends_with("+zstd") || mt.ends_with(".tar.zstd") {
+                Compression::Zstd
+            } else if mt.ends_with(".tar") || mt.ends_with("diff.tar") {
+                Compression::None
+            } else {
+                return None;
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types() {
+        use Compression::*;
+        let cases = [
+            ("application/vnd.oci.image.layer.v1.tar", Some(None)),
+            ("application/vnd.oci.image.layer.v1.tar+gzip", Some(Gzip)),
+            ("application/vnd.oci.image.layer.v1.tar+zstd", Some(Zstd)),
+            (
+                "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                Some(Gzip),
+            ),
+            (
+                "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+                Some(Gzip),
+            ),
+            (
+                "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+                Some(Gzip),
+            ),
+            ("application/vnd.oci.image.config.v1+json", Option::None),
+        ];
+        for (mt, want) in cases {
+            assert_eq!(Compression::from_media_type(mt), want, "{mt}");
+        }
+    }
+
+    #[test]
+    fn magic() {
+        assert_eq!(Compression::sniff(&[0x1f, 0x8b, 8]), Compression::Gzip);
+        assert_eq!(
+            Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd]),
+            Compression::Zstd
+        );
+        assert_eq!(Compression::sniff(b"ustar"), Compression::None);
+        assert_eq!(Compression::sniff(b""), Compression::None);
+    }
+}

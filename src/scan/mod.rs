@@ -1,0 +1,8 @@
+//! Step 4 of the flow: scan every blob once, in parallel.
+
+pub mod blob;
+pub mod compression;
+pub mod layer_entries;
+
+pub use blob::{BlobScan, Content, Depth, DocumentBudget, LayerScan, TarSummary};
+pub use compression::Compression;

@@ -1,0 +1,312 @@
+//! A bounded, streaming reader of tar headers.
+//!
+//! Why not `tar::Archive`: it reads GNU long-name and PAX payloads whole with no cap (a hostile
+//! header can ask for gigabytes), and it stops at the first zero block, so the bytes after it
+//! are never read. We need both bounds and the whole stream: a layer's diffID is the sha256 of
+//! every decompressed byte, end-of-archive blocks and padding included. This reader parses
+//! headers only; entry data is read or skipped by the caller through [`TarReader::data`].
+//!
+//! Security model: nothing here trusts a size. Metadata payloads (PAX, GNU long names) are
+//! capped at [`MAX_META`]; data is never buffered; every header's checksum is verified, so
+//! garbage is rejected instead of being parsed into huge sizes.
+
+mod header;
+
+pub use header::{EntryKind, HeaderError};
+use std::io::{self, Read};
+
+/// The largest PAX or GNU long-name payload we accept. Real ones are a few hundred bytes.
+pub const MAX_META: u64 = 1 << 20;
+
+/// Where to skip entry data: a seekable file skips with a seek, a stream reads and discards
+/// (and so hashes) the bytes.
+pub trait Source: Read + Sized {
+    fn skip(&mut self, n: u64) -> io::Result<()> {
+        let copied = io::copy(&mut self.by_ref().take(n), &mut io::sink())?;
+        if copied < n {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(())
+    }
+}
+
+/// One entry's header, after PAX and GNU extensions are applied.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub path: String,
+    pub link: Option<String>,
+    pub kind: EntryKind,
+    /// Bytes of data that follow the header in the stream.
+    pub size: u64,
+    /// Offset of the first data byte from the start of the tar stream.
+    pub data_offset: u64,
+}
+
+#[derive(Debug)]
+pub enum TarError {
+    Io {
+        offset: u64,
+        error: io::Error,
+    },
+    /// The stream ended inside a header or inside an entry's data.
+    Truncated {
+        offset: u64,
+    },
+    Header {
+        offset: u64,
+        error: HeaderError,
+    },
+}
+
+impl std::fmt::Display for TarError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TarError::Io { offset, error } => write!(f, "read error at byte {offset}: {error}"),
+            TarError::Truncated { offset } => write!(f, "truncated at byte {offset}"),
+            TarError::Header { offset, error } => {
+                write!(f, "invalid tar header at byte {offset}: {error}")
+            }
+        }
+    }
+}
+
+/// How the archive ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The zero block(s) of a proper end-of-archive marker.
+    Marker,
+    /// The stream ended at a header boundary with no marker. Go's archive/tar (and so docker
+    /// and containerd) accept this.
+    CleanEof,
+}
+
+pub struct TarReader<R> {
+    inner: R,
+    /// Bytes consumed from the start of the tar stream.
+    offset: u64,
+    /// Unread data of the current entry, then its padding up to the next 512-byte block.
+    pending_data: u64,
+    pending_pad: u64,
+    end: Option<End>,
+}
+
+impl<R: Source> TarReader<R> {
+    pub fn new(inner: R) -> Self {
+        TarReader {
+            inner,
+            offset: 0,
+            pending_data: 0,
+            pending_pad: 0,
+            end: None,
+        }
+    }
+
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Reads the next entry's header(s). `Ok(None)` once the archive has ended.
+    pub fn next_entry(&mut self) -> Result<Option<Entry>, TarError> {
+        if self.end.is_some() {
+            return Ok(None);
+        }
+        self.skip_pending()?;
+        let mut long_path: Option<String> = None;
+        let mut long_link: Option<String> = None;
+        let mut pax_path: Option<String> = None;
+        let mut pax_link: Option<String> = None;
+        let mut pax_size: Option<u64> = None;
+        loop {
+            let header_offset = self.offset;
+            let mut block = [0u8; 512];
+            match self.read_block(&mut block)? {
+                false => {
+                    self.end = Some(End::CleanEof);
+                    return Ok(None);
+                }
+                true => {}
+            }
+            if block.iter().all(|&b| b == 0) {
+                // One zero block ends the archive for every reader we mimic; the second one
+                // (and any padding after it) is left to the caller, who drains the stream.
+                self.end = Some(End::Marker);
+                return Ok(None);
+            }
+            let h = header::parse(&block).map_err(|error| TarError::Header {
+                offset: header_offset,
+                error,
+            })?;
+            let size = match h.kind {
+                // GNU tar and Go give these header-only types no data, whatever `size` says.
+                EntryKind::Hardlink | EntryKind::Symlink | EntryKind::Dir | EntryKind::Device => 0,
+                _ => h.size,
+            };
+            match h.kind {
+                EntryKind::GnuLongName
+                | EntryKind::GnuLongLink
+                | EntryKind::Pax
+                | EntryKind::PaxGlobal => {
+                    if size > MAX_META {
+                        return Err(TarError::Header {
+                            offset: header_offset,
+                            error: HeaderError::MetaTooLarge(size),
+                        });
+                    }
+                    let payload = self.read_meta(size)?;
+                    match h.kind {
+                        EntryKind::GnuLongName => long_path = Some(c_string(&payload)),
+                        EntryKind::GnuLongLink => long_link = Some(c_string(&payload)),
+                        EntryKind::Pax => {
+                            let rec =
+                                header::parse_pax(&payload).map_err(|error| TarError::Header {
+                                    offset: header_offset,
+                                    error,
+                                })?;
+                            pax_path = rec.path.or(pax_path);
+                            pax_link = rec.linkpath.or(pax_link);
+                            pax_size = rec.size.or(pax_size);
+                        }
+                        _ => {} // global PAX headers carry nothing we check
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            let size = if matches!(h.kind, EntryKind::File | EntryKind::Other(_)) {
+                pax_size.unwrap_or(size)
+            } else {
+                size
+            };
+            let path = pax_path.or(long_path).unwrap_or(h.name);
+            let link = pax_link.or(long_link).or(h.link);
+            self.pending_data = size;
+            self.pending_pad = pad(size);
+            return Ok(Some(Entry {
+                path,
+                link,
+                kind: h.kind,
+                size,
+                data_offset: self.offset,
+            }));
+        }
+    }
+
+    /// How the archive ended, once `next_entry` has returned `None`.
+    pub fn end(&self) -> Option<End> {
+        self.end
+    }
+
+    /// A reader over the current entry's unread data.
+    pub fn data(&mut self) -> EntryData<'_, R> {
+        EntryData { tar: self }
+    }
+
+    fn skip_pending(&mut self) -> Result<(), TarError> {
+        let n = self.pending_data + self.pending_pad;
+        if n > 0 {
+            let at = self.offset;
+            self.inner.skip(n).map_err(|e| map_io(at, e))?;
+            self.offset += n;
+            self.pending_data = 0;
+            self.pending_pad = 0;
+        }
+        Ok(())
+    }
+
+    /// Reads one 512-byte block; `false` on EOF before its first byte.
+    fn read_block(&mut self, block: &mut [u8; 512]) -> Result<bool, TarError> {
+        let mut got = 0;
+        while got < 512 {
+            match self.inner.read(&mut block[got..]) {
+                Ok(0) if got == 0 => return Ok(false),
+                Ok(0) => {
+                    return Err(TarError::Truncated {
+                        offset: self.offset + got as u64,
+                    });
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(map_io(self.offset + got as u64, e)),
+            }
+        }
+        self.offset += 512;
+        Ok(true)
+    }
+
+    fn read_meta(&mut self, size: u64) -> Result<Vec<u8>, TarError> {
+        let mut payload = vec![0u8; size as usize];
+        let at = self.offset;
+        self.inner
+            .read_exact(&mut payload)
+            .map_err(|e| map_io(at, e))?;
+        self.offset += size;
+        let p = pad(size);
+        self.inner.skip(p).map_err(|e| map_io(at + size, e))?;
+        self.offset += p;
+        Ok(payload)
+    }
+}
+
+fn map_io(offset: u64, error: io::Error) -> TarError {
+    if error.kind() == io::ErrorKind::UnexpectedEof {
+        TarError::Truncated { offset }
+    } else {
+        TarError::Io { offset, error }
+    }
+}
+
+fn pad(size: u64) -> u64 {
+    (512 - size % 512) % 512
+}
+
+fn c_string(b: &[u8]) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+/// Reads the current entry's data; returns EOF at the entry's end. A stream that ends early
+/// is an `UnexpectedEof` error, not a short entry.
+pub struct EntryData<'a, R> {
+    tar: &'a mut TarReader<R>,
+}
+
+impl<R: Source> Read for EntryData<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = (buf.len() as u64).min(self.tar.pending_data) as usize;
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.tar.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("tar stream truncated at byte {}", self.tar.offset),
+            ));
+        }
+        self.tar.pending_data -= n as u64;
+        self.tar.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// A plain stream: skipping reads the bytes.
+pub struct Stream<R>(pub R);
+
+impl<R: Read> Read for Stream<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+impl<R: Read> Source for Stream<R> {}
+
+#[cfg(test)]
+mod tests;
+
+/// Checks one block as a tar header (used to recognise a tar by its first block).
+pub fn parse_header_block(block: &[u8; 512]) -> Result<(), HeaderError> {
+    header::parse(block).map(|_| ())
+}

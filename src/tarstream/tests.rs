@@ -1,0 +1,107 @@
+use super::*;
+
+fn build(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, name, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+fn names(bytes: &[u8]) -> Result<Vec<(String, u64)>, TarError> {
+    let mut r = TarReader::new(Stream(bytes));
+    let mut out = Vec::new();
+    while let Some(e) = r.next_entry()? {
+        out.push((e.path, e.size));
+    }
+    Ok(out)
+}
+
+#[test]
+fn reads_entries_and_long_names() {
+    let long = "d/".repeat(120) + "file";
+    let bytes = build(&[("a.txt", b"hello"), (&long, b"x")]);
+    let got = names(&bytes).unwrap();
+    assert_eq!(got, vec![("a.txt".to_string(), 5), (long, 1)]);
+}
+
+#[test]
+fn reads_pax_path() {
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_pax_extensions([("path", b"pax/name/is/here".as_slice())])
+        .unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_size(3);
+    h.set_path("short").unwrap();
+    h.set_cksum();
+    b.append(&h, &b"abc"[..]).unwrap();
+    let bytes = b.into_inner().unwrap();
+    assert_eq!(
+        names(&bytes).unwrap(),
+        vec![("pax/name/is/here".to_string(), 3)]
+    );
+}
+
+#[test]
+fn data_is_readable_and_end_is_marked() {
+    let bytes = build(&[("a", b"12345"), ("b", b"")]);
+    let mut r = TarReader::new(Stream(&bytes[..]));
+    r.next_entry().unwrap().unwrap();
+    let mut s = String::new();
+    r.data().read_to_string(&mut s).unwrap();
+    assert_eq!(s, "12345");
+    assert_eq!(r.next_entry().unwrap().unwrap().path, "b");
+    assert!(r.next_entry().unwrap().is_none());
+    assert_eq!(r.end(), Some(End::Marker));
+}
+
+#[test]
+fn truncation_inside_data_is_an_error() {
+    let bytes = build(&[("a", &[7u8; 3000]), ("b", b"x")]);
+    let cut = &bytes[..512 + 1000];
+    assert!(matches!(names(cut), Err(TarError::Truncated { .. })));
+}
+
+#[test]
+fn garbage_is_a_checksum_error() {
+    let garbage = vec![0x41u8; 1024];
+    assert!(matches!(
+        names(&garbage),
+        Err(TarError::Header {
+            error: HeaderError::Checksum,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn oversized_long_name_is_refused_without_allocating() {
+    // A GNU long-name header claiming 8 GiB of name.
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::GNULongName);
+    h.set_size(8 << 30);
+    h.set_path("././@LongLink").unwrap();
+    h.set_cksum();
+    let bytes = h.as_bytes().to_vec();
+    assert!(matches!(
+        names(&bytes),
+        Err(TarError::Header {
+            error: HeaderError::MetaTooLarge(_),
+            ..
+        })
+    ));
+}
+
+#[test]
+fn clean_eof_without_marker_is_accepted() {
+    let mut bytes = build(&[("a", b"1")]);
+    bytes.truncate(1024); // header + one data block, no end blocks
+    let mut r = TarReader::new(Stream(&bytes[..]));
+    assert!(r.next_entry().unwrap().is_some());
+    assert!(r.next_entry().unwrap().is_none());
+    assert_eq!(r.end(), Some(End::CleanEof));
+}

@@ -3,16 +3,19 @@
 //! The data flow, one folder per step:
 //! `open` (read an input into a catalog of members, scanning each blob once) →
 //! `model` (detect the format and build images from manifests) → `checks` (compare claims
-//! with bytes) → `report` (human or JSON). `scan` holds the per-blob pipeline and
-//! `tarstream` the bounded tar reader both levels use.
+//! with bytes) → `report` (human or JSON), or for `convert`, → `output` (staged, atomic).
+//! `scan` holds the per-blob pipeline and `tarstream` the bounded tar reader both levels
+//! use; `commands` and `convert` compose the steps.
 
 pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod convert;
 pub mod digest;
 pub mod finding;
 pub mod model;
 pub mod open;
+pub mod output;
 pub mod progress;
 pub mod report;
 pub mod scan;

@@ -26,7 +26,7 @@ pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>)
                 )));
                 continue;
             }
-            Content::Skipped => continue,
+            Content::Sniffed(_) => continue,
         };
         if let Some(mt) = &layer.media_type
             && let Some(claimed) = Compression::from_media_type(mt)

@@ -4,8 +4,13 @@
 pub mod exit;
 
 use crate::commands::{inspect, select::Selection, verify};
+use crate::convert::{
+    self, ConvertError, Outcome,
+    target::{CompressionChoice, Target},
+};
 use crate::digest::Digest;
 use crate::model::Platform;
+use crate::output::Destination;
 use crate::report::{self, Report};
 use clap::{Args, Parser, Subcommand};
 use exit::ExitStatus;
@@ -27,6 +32,29 @@ chainID and checks them against manifests and configs.
 
 Exit status: 0 all inputs ok (warnings allowed), 1 a check failed or an input is not a valid
 archive, 2 usage error or an input that cannot be opened.";
+
+const CONVERT_HELP: &str = "\
+Examples:
+  airlock convert nginx.tar --to oci -o nginx-oci
+  airlock convert bundle-oci/ --to docker --platform linux/amd64 -o app.tar
+  airlock convert app.tar --to oci-archive --compression zstd -o app.oci.tar
+  airlock convert app.tar.zst --to docker -o - | docker load
+
+The image does not change: config bytes are copied verbatim (the image ID stays), layers are
+copied byte for byte unless their compression changes, and a manifest that needs no change
+keeps its bytes (and digest). The input is verified as it is copied; an input with errors is
+refused (exit 1, nothing written) unless --force.
+
+Compression: `keep` (the default) keeps each layer's, except for the docker target, where
+zstd layers become gzip because Docker before 23.0 cannot load zstd. crane archives always
+hold gzip layers.
+
+The output is written under a temporary name next to it and renamed when complete; an
+existing output is refused unless --force. Output is deterministic: the same input and
+options give the same bytes.
+
+Exit status: 0 written, 1 the input failed its checks (nothing written), 2 usage error, an
+input that cannot be opened, or an output that cannot be written.";
 
 const INSPECT_HELP: &str = "\
 Examples:
@@ -51,6 +79,43 @@ enum Command {
     /// Show what is inside image archives, without hashing the layers
     #[command(after_help = INSPECT_HELP)]
     Inspect(CommonArgs),
+    /// Rewrite an image archive in another format without changing the image
+    #[command(after_help = CONVERT_HELP)]
+    Convert(ConvertArgs),
+}
+
+#[derive(Args)]
+struct ConvertArgs {
+    /// Image archive: .tar, .tar.gz, .tar.zst, or an OCI layout directory
+    #[arg(value_name = "INPUT")]
+    input: PathBuf,
+    /// Output format
+    #[arg(long = "to", value_enum, value_name = "FORMAT")]
+    to: Target,
+    /// Output path (a directory for `oci`), or - for stdout (tar targets)
+    #[arg(short = 'o', long = "output", value_name = "OUTPUT")]
+    output: PathBuf,
+    /// Select images by tag, image or manifest digest, or position (@0 is the first); repeatable
+    #[arg(long = "image", value_name = "REF|@N")]
+    images: Vec<String>,
+    /// Select images of one platform
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_parser = parse_platform)]
+    platform: Option<Platform>,
+    /// Set the tags of the (single) selected image; repeatable
+    #[arg(long = "tag", value_name = "NAME:TAG")]
+    tags: Vec<String>,
+    /// Layer compression in the output
+    #[arg(long, value_enum, default_value = "keep")]
+    compression: CompressionChoice,
+    /// Compression level for re-compressed layers (gzip 0-9, default 6; zstd 1-19, default 3)
+    #[arg(long, value_name = "N")]
+    level: Option<i32>,
+    /// Replace an existing output; write even if the input has errors
+    #[arg(long)]
+    force: bool,
+    /// No progress display
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -119,6 +184,7 @@ pub fn main() -> i32 {
             };
             (inspect::run(&opts), a, "inspect")
         }
+        Command::Convert(a) => return run_convert(a).code(),
     };
     match result {
         Ok(report) => {
@@ -151,4 +217,84 @@ fn print_report(report: &Report, json: bool, verb: &str) {
     };
     // A closed pipe (`airlock verify x | head`) is not an error worth a panic.
     let _ = r.and_then(|_| out.flush());
+}
+
+fn run_convert(a: ConvertArgs) -> ExitStatus {
+    let output = if a.output.as_os_str() == "-" {
+        Destination::Stdout
+    } else {
+        Destination::Path(a.output.clone())
+    };
+    let opts = convert::Options {
+        input: a.input.clone(),
+        target: a.to,
+        output,
+        selection: Selection {
+            images: a.images,
+            platform: a.platform,
+        },
+        tags: a.tags,
+        compression: a.compression,
+        level: a.level,
+        force: a.force,
+        progress: !a.quiet,
+    };
+    match convert::run(&opts) {
+        Ok(Outcome::Written(s)) => {
+            let to = if a.output.as_os_str() == "-" {
+                "stdout".to_string()
+            } else {
+                a.output.display().to_string()
+            };
+            let warnings = s.findings.iter().filter(|f| !f.is_error()).count();
+            let errors = s.findings.len() - warnings;
+            if !a.quiet || errors > 0 {
+                eprintln!(
+                    "airlock: wrote {} {to}: {} image{}, {} layer blob{} ({} copied, {} re-compressed), {}",
+                    a.to.as_str(),
+                    s.images,
+                    if s.images == 1 { "" } else { "s" },
+                    s.copied + s.recompressed,
+                    if s.copied + s.recompressed == 1 {
+                        ""
+                    } else {
+                        "s"
+                    },
+                    s.copied,
+                    s.recompressed,
+                    report::human::human_size(s.bytes)
+                );
+            }
+            for f in &s.findings {
+                eprintln!(
+                    "airlock: {}[{}]: {}",
+                    if f.is_error() { "error" } else { "warning" },
+                    f.code,
+                    f.message
+                );
+            }
+            ExitStatus::Ok
+        }
+        Ok(Outcome::Refused(input)) => {
+            let report = Report {
+                ok: false,
+                inputs: vec![input],
+                findings: Vec::new(),
+            };
+            let mut err = std::io::stderr().lock();
+            let color = std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let _ = report::human::print(
+                &report,
+                &report::human::Style { color },
+                "convert (nothing written; --force writes anyway)",
+                &mut err,
+            );
+            ExitStatus::Failed
+        }
+        Err(ConvertError::Usage(m)) | Err(ConvertError::Output(m)) => {
+            eprintln!("airlock: {m}");
+            ExitStatus::Usage
+        }
+    }
 }

@@ -102,6 +102,11 @@ pub fn build(catalog: &Catalog) -> Model {
         ..Model::default()
     };
     match model.format {
+        // A broken container is already reported; "no manifest" would only repeat it.
+        None if catalog
+            .findings
+            .iter()
+            .any(|f| f.code == crate::finding::Code::ArchiveCorrupt) => {}
         None => model.findings.push(detect::not_an_image(catalog)),
         Some(Format::DockerArchive | Format::CraneTarball) => docker::read(catalog, &mut model),
         Some(Format::DockerOci) => {

@@ -16,10 +16,6 @@ pub const INDEX_TYPES: &[&str] = &[
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
 ];
-pub const MANIFEST_TYPES: &[&str] = &[
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-];
 pub const CONFIG_TYPES: &[&str] = &[
     "application/vnd.oci.image.config.v1+json",
     "application/vnd.docker.container.image.v1+json",

@@ -19,7 +19,20 @@ pub enum MemberKind {
 pub struct Member {
     pub kind: MemberKind,
     pub size: u64,
+    /// Where the data starts in a plain tar input (0 otherwise).
+    pub offset: u64,
     pub scan: Option<BlobScan>,
+}
+
+/// Where members' bytes can be read again (`convert` reads each blob once, after the model
+/// is built from the documents).
+#[derive(Debug, Clone, Default)]
+pub enum DataSource {
+    /// A stream: members cannot be reopened.
+    #[default]
+    Stream,
+    Dir(std::path::PathBuf),
+    Tar(std::sync::Arc<std::fs::File>),
 }
 
 #[derive(Debug, Default)]
@@ -29,6 +42,7 @@ pub struct Catalog {
     pub findings: Vec<Finding>,
     pub outer: Option<Compression>,
     pub is_dir: bool,
+    pub source: DataSource,
 }
 
 /// How a reference failed to resolve to a regular file.
@@ -89,6 +103,22 @@ impl Catalog {
         match &self.scan_of(path)?.content {
             crate::scan::Content::Document(d) => Some(d),
             _ => None,
+        }
+    }
+
+    /// Opens the data of the file a path resolves to.
+    pub fn open_member(&self, path: &str) -> std::io::Result<Box<dyn std::io::Read + Send + '_>> {
+        use std::io::{Error, ErrorKind};
+        let (real, m) = self
+            .resolve(path)
+            .map_err(|e| Error::new(ErrorKind::NotFound, format!("{path}: {e:?}")))?;
+        match &self.source {
+            DataSource::Dir(root) => Ok(Box::new(std::fs::File::open(root.join(real))?)),
+            DataSource::Tar(f) => Ok(Box::new(super::tar_file::At::new(f, m.offset, m.size))),
+            DataSource::Stream => Err(Error::new(
+                ErrorKind::Unsupported,
+                "a streamed input cannot be reopened",
+            )),
         }
     }
 

@@ -12,6 +12,7 @@ use std::path::Path;
 pub fn read(root: &Path, depth: Depth, progress: &Progress) -> Catalog {
     let mut catalog = Catalog {
         is_dir: true,
+        source: super::DataSource::Dir(root.to_path_buf()),
         ..Catalog::default()
     };
     let mut files = Vec::new();
@@ -59,6 +60,7 @@ pub fn read(root: &Path, depth: Depth, progress: &Progress) -> Catalog {
             Member {
                 kind,
                 size,
+                offset: 0,
                 scan: None,
             },
         ) && is_file

@@ -10,10 +10,10 @@
 pub mod catalog;
 mod dir;
 pub mod path;
-mod tar_file;
+pub(crate) mod tar_file;
 mod tar_stream;
 
-pub use catalog::{Catalog, Member, MemberKind, Unresolved};
+pub use catalog::{Catalog, DataSource, Member, MemberKind, Unresolved};
 
 use crate::finding::{Code, Finding};
 use crate::scan::{Compression, Depth};
@@ -121,4 +121,31 @@ fn add_member(catalog: &mut Catalog, raw_name: &str, member: Member) -> Option<S
             None
         }
     }
+}
+
+/// The whole-file compression of a file input (`None` for a directory).
+pub fn outer_compression(path: &Path) -> io::Result<Option<Compression>> {
+    if std::fs::metadata(path)?.is_dir() {
+        return Ok(None);
+    }
+    let mut head = [0u8; 8];
+    let n = read_up_to(&mut File::open(path)?, &mut head)?;
+    Ok(Some(Compression::sniff(&head[..n])))
+}
+
+/// Decompresses a gzip- or zstd-wrapped archive into `dest`.
+pub fn unwrap_to(path: &Path, dest: &Path) -> io::Result<()> {
+    let src = std::io::BufReader::new(File::open(path)?);
+    let mut out = File::create(dest)?;
+    let mut head = [0u8; 8];
+    let n = read_up_to(&mut File::open(path)?, &mut head)?;
+    match Compression::sniff(&head[..n]) {
+        Compression::Gzip => io::copy(&mut flate2::bufread::MultiGzDecoder::new(src), &mut out)?,
+        Compression::Zstd => io::copy(
+            &mut zstd::stream::read::Decoder::with_buffer(src)?,
+            &mut out,
+        )?,
+        _ => return Err(io::Error::other("not gzip or zstd")),
+    };
+    Ok(())
 }

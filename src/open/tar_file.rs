@@ -12,8 +12,10 @@ use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 
 pub fn read(file: File, len: u64, depth: Depth, progress: &Progress) -> Catalog {
+    let file = std::sync::Arc::new(file);
     let mut catalog = Catalog {
         outer: Some(Compression::None),
+        source: super::DataSource::Tar(file.clone()),
         ..Catalog::default()
     };
     let mut tar = TarReader::new(Seeking {
@@ -32,6 +34,7 @@ pub fn read(file: File, len: u64, depth: Depth, progress: &Progress) -> Catalog 
                     Member {
                         kind,
                         size: e.size,
+                        offset: e.data_offset,
                         scan: None,
                     },
                 ) && is_file
@@ -122,10 +125,20 @@ impl Source for Seeking<'_> {
 }
 
 /// A member's data, read with `pread` so threads share one file descriptor.
-struct At<'a> {
+pub struct At<'a> {
     file: &'a File,
     pos: u64,
     end: u64,
+}
+
+impl<'a> At<'a> {
+    pub fn new(file: &'a File, offset: u64, size: u64) -> Self {
+        At {
+            file,
+            pos: offset,
+            end: offset + size,
+        }
+    }
 }
 
 impl Read for At<'_> {

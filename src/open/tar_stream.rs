@@ -68,6 +68,7 @@ pub fn read(file: File, outer: Compression, depth: Depth, progress: &Progress) -
             Member {
                 kind,
                 size: entry.size,
+                offset: 0,
                 scan: None,
             },
         ) else {

@@ -6,7 +6,7 @@ use super::compression::Compression;
 use super::layer_entries::escape_reason;
 use crate::digest::{Digest, HashReader, drain};
 use crate::tarstream::{EntryKind, Stream, TarReader};
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A JSON document larger than this is not parsed (manifest-invalid / config-invalid).
@@ -63,8 +63,8 @@ pub enum Content {
     OversizedDocument,
     /// Anything else, scanned as a (possibly compressed) layer tar.
     Layer(LayerScan),
-    /// Not read (`inspect`), or the read failed before anything could be said.
-    Skipped,
+    /// Not read past its magic bytes (`inspect`, convert's first pass).
+    Sniffed(Compression),
 }
 
 #[derive(Debug, Clone)]
@@ -96,6 +96,19 @@ pub fn scan<R: Read>(
     depth: Depth,
     budget: &DocumentBudget,
 ) -> io::Result<BlobScan> {
+    scan_into(src, size, depth, budget, None)
+}
+
+/// As [`scan`], also writing the decompressed stream of a layer into `plain` (convert's
+/// re-compression reads the layer this one time). A write error ends the scan with an
+/// error whose message starts with "output:".
+pub fn scan_into<R: Read>(
+    src: R,
+    size: u64,
+    depth: Depth,
+    budget: &DocumentBudget,
+    plain: Option<&mut dyn Write>,
+) -> io::Result<BlobScan> {
     let mut raw = BufReader::with_capacity(READ_BUF, HashReader::new(src));
     let head = raw.fill_buf()?;
     let looks_json = head
@@ -114,7 +127,6 @@ pub fn scan<R: Read>(
             });
         }
         if depth == Depth::Documents {
-            drain(raw.get_mut().get_mut())?;
             return Ok(BlobScan {
                 digest: None,
                 size,
@@ -128,24 +140,30 @@ pub fn scan<R: Read>(
             content: Content::OversizedDocument,
         });
     }
+    let compression = Compression::sniff(head);
     if depth == Depth::Documents {
-        drain(raw.get_mut().get_mut())?;
+        // Not drained: a seekable input skips the rest, a stream's reader skips it for us.
         return Ok(BlobScan {
             digest: None,
             size,
-            content: Content::Skipped,
+            content: Content::Sniffed(compression),
         });
     }
-    let compression = Compression::sniff(head);
     let tar = match compression {
         // Stored uncompressed: the blob digest *is* the diffID, so hash once.
-        Compression::None => walk_layer(&mut raw).and_then(|walked| {
-            drain(&mut raw).map_err(|e| format!("read error: {e}"))?;
-            Ok(walked)
-        }),
-        Compression::Gzip => decoded(flate2::bufread::MultiGzDecoder::new(&mut raw), "gzip"),
+        Compression::None => {
+            let mut tee = Tee::new(&mut raw, plain);
+            walk_layer(&mut tee).and_then(|walked| {
+                drain(&mut tee).map_err(|e| format!("read error: {e}"))?;
+                Ok(walked)
+            })
+        }
+        Compression::Gzip => decoded(
+            Tee::new(flate2::bufread::MultiGzDecoder::new(&mut raw), plain),
+            "gzip",
+        ),
         Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(&mut raw) {
-            Ok(d) => decoded(d, "zstd"),
+            Ok(d) => decoded(Tee::new(d, plain), "zstd"),
             Err(e) => Err(format!("zstd: {e}")),
         },
         Compression::Bzip2 | Compression::Xz => Err(format!(
@@ -217,4 +235,27 @@ fn walk_layer<R: Read>(r: R) -> Result<TarSummary, String> {
         }
     }
     Ok(summary)
+}
+
+/// Copies what is read into an optional writer.
+struct Tee<'a, R> {
+    inner: R,
+    sink: Option<&'a mut dyn Write>,
+}
+
+impl<'a, R> Tee<'a, R> {
+    fn new(inner: R, sink: Option<&'a mut dyn Write>) -> Self {
+        Tee { inner, sink }
+    }
+}
+
+impl<R: Read> Read for Tee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(s) = self.sink.as_mut() {
+            s.write_all(&buf[..n])
+                .map_err(|e| io::Error::other(format!("output: {e}")))?;
+        }
+        Ok(n)
+    }
 }

@@ -1,0 +1,254 @@
+//! Writing layer blobs: each is read once, and that read both verifies it (the same scan
+//! `verify` runs) and writes it, byte for byte or re-compressed.
+
+use super::target::{Role, Target};
+use crate::digest::Digest;
+use crate::open::Catalog;
+use crate::output::Staging;
+use crate::progress::Progress;
+use crate::scan::{self, BlobScan, Compression, Content, Depth, DocumentBudget};
+use sha2::{Digest as _, Sha256};
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// One layer blob to write.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The input member.
+    pub member: String,
+    pub size: u64,
+    /// `None`: copy the bytes; `Some(c)`: write the decompressed stream compressed with `c`.
+    pub recompress: Option<Compression>,
+}
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub digest: Digest,
+    pub size: u64,
+    pub compression: Compression,
+    /// The input's scan, for the checks.
+    pub input: BlobScan,
+}
+
+#[derive(Debug)]
+pub enum JobError {
+    /// The input could not be read as this blob (it is reported by the checks instead).
+    Input(String),
+    /// The output could not be written.
+    Output(io::Error),
+}
+
+pub struct Writer<'a> {
+    pub catalog: &'a Catalog,
+    pub staging: &'a Staging,
+    pub target: Target,
+    pub level: Option<i32>,
+    pub progress: &'a Progress,
+    pub counter: AtomicUsize,
+}
+
+impl Writer<'_> {
+    pub fn write(&self, job: &Job) -> Result<Written, JobError> {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let tmp = self
+            .staging
+            .file(&format!(".partial/{n}"))
+            .map_err(JobError::Output)?;
+        let input = self
+            .catalog
+            .open_member(&job.member)
+            .map_err(|e| JobError::Input(e.to_string()))?;
+        let input = self.progress.reader(input);
+        let file = File::create(&tmp).map_err(JobError::Output)?;
+        let mut out = HashWriter::new(BufWriter::with_capacity(256 * 1024, file));
+        let budget = DocumentBudget::new();
+        let (scan, compression) = match job.recompress {
+            None => {
+                let tee = CopyReader {
+                    inner: input,
+                    out: &mut out,
+                };
+                let s = scan::blob::scan(tee, job.size, Depth::Full, &budget).map_err(classify)?;
+                let c = match &s.content {
+                    Content::Layer(l) => l.compression,
+                    _ => Compression::None,
+                };
+                (s, c)
+            }
+            Some(c) => {
+                let s = {
+                    let mut enc =
+                        Encoder::new(c, self.level, &mut out).map_err(JobError::Output)?;
+                    let s = scan::blob::scan_into(
+                        input,
+                        job.size,
+                        Depth::Full,
+                        &budget,
+                        Some(&mut enc),
+                    )
+                    .map_err(classify)?;
+                    // A failed write surfaces inside the scan as a read error of the layer.
+                    if let Content::Layer(l) = &s.content
+                        && let Err(why) = &l.tar
+                        && why.contains("output: ")
+                    {
+                        return Err(JobError::Output(io::Error::other(why.clone())));
+                    }
+                    enc.finish().map_err(JobError::Output)?;
+                    s
+                };
+                (s, c)
+            }
+        };
+        let (digest, size) = out.finish().map_err(JobError::Output)?;
+        let dest = self
+            .staging
+            .file(&self.target.blob_path(Role::Layer, &digest))
+            .map_err(JobError::Output)?;
+        fs::rename(&tmp, &dest).map_err(JobError::Output)?;
+        Ok(Written {
+            digest,
+            size,
+            compression,
+            input: scan,
+        })
+    }
+}
+
+fn classify(e: io::Error) -> JobError {
+    if e.to_string().starts_with("output:") {
+        JobError::Output(e)
+    } else {
+        JobError::Input(e.to_string())
+    }
+}
+
+/// Copies every byte read into the output: a kept blob is written by the same read that
+/// verifies it.
+struct CopyReader<'a, R, W: Write> {
+    inner: R,
+    out: &'a mut HashWriter<W>,
+}
+
+impl<R: Read, W: Write> Read for CopyReader<'_, R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.out
+            .write_all(&buf[..n])
+            .map_err(|e| io::Error::other(format!("output: {e}")))?;
+        Ok(n)
+    }
+}
+
+/// Hashes and counts what is written through it: the output blob's digest.
+pub struct HashWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<W: Write> HashWriter<W> {
+    pub fn new(inner: W) -> Self {
+        HashWriter {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
+    }
+    pub fn finish(mut self) -> io::Result<(Digest, u64)> {
+        self.inner.flush()?;
+        let hex: String = self
+            .hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok((
+            Digest::from_hex(&hex).expect("sha256 is 64 hex digits"),
+            self.count,
+        ))
+    }
+}
+
+impl<W: Write> Write for HashWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A layer re-compressor. Levels are pinned (gzip 6, zstd 3 unless `--level`) and so is the
+/// gzip header (no name, mtime 0), so the same input gives the same bytes.
+enum Encoder<'a, W: Write> {
+    Gzip(flate2::write::GzEncoder<&'a mut W>),
+    Zstd(zstd::stream::write::Encoder<'static, &'a mut W>),
+    None(&'a mut W),
+}
+
+impl<'a, W: Write> Encoder<'a, W> {
+    fn new(c: Compression, level: Option<i32>, w: &'a mut W) -> io::Result<Self> {
+        Ok(match c {
+            Compression::Gzip => {
+                let level = level.unwrap_or(DEFAULT_GZIP_LEVEL).clamp(0, 9) as u32;
+                Encoder::Gzip(
+                    flate2::GzBuilder::new()
+                        .mtime(0)
+                        .write(w, flate2::Compression::new(level)),
+                )
+            }
+            Compression::Zstd => {
+                let mut e =
+                    zstd::stream::write::Encoder::new(w, level.unwrap_or(DEFAULT_ZSTD_LEVEL))?;
+                e.include_checksum(true)?;
+                Encoder::Zstd(e)
+            }
+            _ => Encoder::None(w),
+        })
+    }
+    fn finish(self) -> io::Result<()> {
+        match self {
+            Encoder::Gzip(e) => e.finish().map(|_| ()),
+            Encoder::Zstd(e) => e.finish().map(|_| ()),
+            Encoder::None(_) => Ok(()),
+        }
+    }
+}
+
+impl<W: Write> Write for Encoder<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Encoder::Gzip(e) => e.write(buf),
+            Encoder::Zstd(e) => e.write(buf),
+            Encoder::None(w) => w.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Encoder::Gzip(e) => e.flush(),
+            Encoder::Zstd(e) => e.flush(),
+            Encoder::None(w) => w.flush(),
+        }
+    }
+}
+
+pub const DEFAULT_GZIP_LEVEL: i32 = 6;
+pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+
+/// Writes a document or config blob with the bytes given.
+pub fn write_bytes(
+    staging: &Staging,
+    target: Target,
+    role: Role,
+    bytes: &[u8],
+) -> io::Result<Digest> {
+    let d = Digest::of(bytes);
+    fs::write(staging.file(&target.blob_path(role, &d))?, bytes)?;
+    Ok(d)
+}

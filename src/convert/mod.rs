@@ -1,0 +1,588 @@
+//! `airlock convert`: rewrite an image between archive formats without changing it.
+//!
+//! The flow: read the documents (cheap) → model → select → structural checks → write every
+//! layer once, verifying it in the same read → full checks → write configs (verbatim),
+//! manifests (original bytes where nothing changed), indexes and the target's small files →
+//! commit atomically. An input with error findings is refused before anything is committed.
+
+mod blobs;
+mod documents;
+pub mod target;
+
+use crate::checks::{self, Selected};
+use crate::commands::select::{self, Selection};
+use crate::commands::{Loaded, load};
+use crate::digest::Digest;
+use crate::finding::{Code, Finding};
+use crate::model::{Image, reference};
+use crate::output::{Destination, Staging};
+use crate::progress::Progress;
+use crate::report::InputReport;
+use crate::scan::{Compression, Content, Depth};
+use blobs::{Job, JobError, Writer, Written};
+use documents::{Descriptor, OutLayer};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use target::{CompressionChoice, Role, Target};
+
+pub struct Options {
+    pub input: PathBuf,
+    pub target: Target,
+    pub output: Destination,
+    pub selection: Selection,
+    pub tags: Vec<String>,
+    pub compression: CompressionChoice,
+    pub level: Option<i32>,
+    pub force: bool,
+    pub progress: bool,
+}
+
+pub struct Summary {
+    pub images: usize,
+    pub layers: usize,
+    pub copied: usize,
+    pub recompressed: usize,
+    pub bytes: u64,
+    /// Warnings of the input (the output was written).
+    pub findings: Vec<Finding>,
+}
+
+pub enum Outcome {
+    Written(Summary),
+    /// The input has error findings and `--force` was not given: nothing was written.
+    Refused(InputReport),
+}
+
+#[derive(Debug)]
+pub enum ConvertError {
+    /// Exit 2: bad options, an existing output, an input that cannot be opened.
+    Usage(String),
+    /// Exit 2: the output cannot be written.
+    Output(String),
+}
+
+pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
+    if let Destination::Path(p) = &opts.output {
+        if p.exists() && !opts.force {
+            return Err(ConvertError::Usage(format!(
+                "{} exists; give --force to replace it",
+                p.display()
+            )));
+        }
+        if opts.target.is_tar() && p.is_dir() && !opts.force {
+            return Err(ConvertError::Usage(format!(
+                "{} is a directory",
+                p.display()
+            )));
+        }
+    } else if !opts.target.is_tar() {
+        return Err(ConvertError::Usage(
+            "-o - (stdout) needs a tar target: oci-archive, docker or crane".into(),
+        ));
+    }
+    let staging = Staging::new(&opts.output)
+        .map_err(|e| ConvertError::Output(format!("cannot create the output: {e}")))?;
+    let loaded = read_input(&opts.input, &staging, opts.progress)?;
+    let Loaded { mut catalog, model } = loaded;
+
+    let chosen = if model.format.is_some() {
+        select::select(&model, &opts.selection)
+            .map_err(|e| ConvertError::Usage(format!("{}: {e}", opts.input.display())))?
+    } else {
+        Vec::new()
+    };
+    let images: Vec<&Image> = chosen.iter().map(|&i| &model.images[i]).collect();
+    check_platforms(opts, &model, &images)?;
+    let tags = explicit_tags(opts, images.len())?;
+
+    // Structural checks first: a broken input is refused before a byte is copied.
+    let refused = |catalog: &crate::open::Catalog, selected: &Selected| {
+        let mut findings = catalog.findings.clone();
+        findings.extend(model.findings.iter().cloned());
+        findings.extend(checks::run(catalog, &model, selected));
+        findings
+            .sort_by(|a, b| (a.severity, a.image, a.layer).cmp(&(b.severity, b.image, b.layer)));
+        findings
+    };
+    let selected = Selected {
+        images: images.clone(),
+    };
+    let findings = refused(&catalog, &selected);
+    if model.format.is_none() || (findings.iter().any(Finding::is_error) && !opts.force) {
+        return Ok(Outcome::Refused(input_report(
+            opts, &catalog, &model, findings,
+        )));
+    }
+
+    // Plan the layer blobs: each (member, compression) once, however many images share it.
+    let mut jobs: BTreeMap<(String, Option<Compression>), Job> = BTreeMap::new();
+    for image in &images {
+        for l in &image.layers {
+            let Ok((real, m)) = catalog.resolve(&l.member) else {
+                continue;
+            };
+            let now = match m.scan.as_ref().map(|s| &s.content) {
+                Some(Content::Sniffed(c)) => *c,
+                _ => continue, // not a layer blob: the checks have reported it
+            };
+            let want = opts.target.layer_compression(opts.compression, now);
+            let recompress = (want != now).then_some(want);
+            if recompress.is_some() && matches!(now, Compression::Bzip2 | Compression::Xz) {
+                return Err(ConvertError::Usage(format!(
+                    "layer {} is {}-compressed; airlock cannot re-compress it (use --compression keep and a target that keeps it)",
+                    l.member,
+                    now.as_str()
+                )));
+            }
+            jobs.entry((real.to_string(), recompress)).or_insert(Job {
+                member: real.to_string(),
+                size: m.size,
+                recompress,
+            });
+        }
+    }
+    let mut jobs: Vec<Job> = jobs.into_values().collect();
+    jobs.sort_by(|a, b| b.size.cmp(&a.size));
+
+    let (progress, handle) = Progress::start(
+        format!("convert to {}", opts.target.as_str()),
+        opts.progress,
+    );
+    progress.set_total(jobs.iter().map(|j| j.size).sum());
+    let writer = Writer {
+        catalog: &catalog,
+        staging: &staging,
+        target: opts.target,
+        level: opts.level,
+        progress: &progress,
+        counter: Default::default(),
+    };
+    let results: Vec<(Job, Result<Written, JobError>)> = jobs
+        .par_iter()
+        .map(|j| (j.clone(), writer.write(j)))
+        .collect();
+    progress.finish(handle);
+
+    let mut written: HashMap<(String, Option<Compression>), Written> = HashMap::new();
+    let mut extra = Vec::new();
+    for (job, r) in results {
+        match r {
+            Ok(w) => {
+                if let Some(m) = catalog.members.get_mut(&job.member) {
+                    m.scan = Some(w.input.clone());
+                }
+                written.insert((job.member, job.recompress), w);
+            }
+            Err(JobError::Output(e)) => {
+                return Err(ConvertError::Output(format!(
+                    "cannot write layer {}: {e}",
+                    job.member
+                )));
+            }
+            Err(JobError::Input(e)) => extra.push(
+                Finding::new(
+                    Code::ArchiveCorrupt,
+                    format!("cannot read {}: {e}", job.member),
+                )
+                .member(job.member),
+            ),
+        }
+    }
+    // The full checks, now that every layer has been read.
+    let mut findings = refused(&catalog, &selected);
+    findings.extend(extra);
+    if findings.iter().any(Finding::is_error) && !opts.force {
+        return Ok(Outcome::Refused(input_report(
+            opts, &catalog, &model, findings,
+        )));
+    }
+
+    let out = Emit {
+        opts,
+        catalog: &catalog,
+        staging: &staging,
+        written: &written,
+    };
+    let summary = out.documents(&images, tags.as_deref())?;
+    let _ = fs::remove_dir_all(staging.dir.join(".partial"));
+    let _ = fs::remove_file(staging.dir.join(".input.tar"));
+    let commit = match &opts.output {
+        Destination::Path(p) if !opts.target.is_tar() => staging.commit_dir(p, opts.force),
+        dest => staging.commit_tar(dest, opts.force),
+    };
+    commit.map_err(|e| ConvertError::Output(format!("cannot write the output: {e}")))?;
+    Ok(Outcome::Written(Summary {
+        findings,
+        ..summary
+    }))
+}
+
+/// Reads the documents of the input. A gzip- or zstd-wrapped input is first unwrapped into
+/// the staging area: the blobs must be read again, and a stream cannot be.
+fn read_input(input: &Path, staging: &Staging, progress: bool) -> Result<Loaded, ConvertError> {
+    let usage = |e: crate::open::OpenError| ConvertError::Usage(e.to_string());
+    let outer = crate::open::outer_compression(input)
+        .map_err(|e| ConvertError::Usage(format!("cannot open {}: {e}", input.display())))?;
+    if !matches!(outer, Some(Compression::Gzip | Compression::Zstd)) {
+        return load(input, Depth::Documents, progress).map_err(usage);
+    }
+    let spool = staging.dir.join(".input.tar");
+    match crate::open::unwrap_to(input, &spool) {
+        Ok(()) => {
+            let mut loaded = load(&spool, Depth::Documents, progress).map_err(usage)?;
+            loaded.catalog.outer = outer;
+            Ok(loaded)
+        }
+        // A broken wrapper: read it as verify does, to report exactly what is wrong.
+        Err(_) => load(input, Depth::Full, progress).map_err(usage),
+    }
+}
+
+fn input_report(
+    opts: &Options,
+    catalog: &crate::open::Catalog,
+    model: &crate::model::Model,
+    findings: Vec<Finding>,
+) -> InputReport {
+    InputReport {
+        path: opts.input.display().to_string(),
+        format: model.format,
+        compression: catalog.outer.unwrap_or(Compression::None),
+        ok: !findings.iter().any(Finding::is_error),
+        images: Vec::new(),
+        findings,
+    }
+}
+
+/// docker and crane hold one platform per tag: refuse a multi-platform selection there.
+fn check_platforms(
+    opts: &Options,
+    model: &crate::model::Model,
+    images: &[&Image],
+) -> Result<(), ConvertError> {
+    if !opts.target.one_platform_per_tag() || images.len() < 2 {
+        return Ok(());
+    }
+    let mut by_tag: HashMap<String, Vec<String>> = HashMap::new();
+    for im in images {
+        let p = select::platform_of(im)
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let tags: Vec<String> = if !opts.tags.is_empty() {
+            opts.tags.clone()
+        } else if im.tags.is_empty() {
+            vec![String::new()]
+        } else {
+            im.tags.iter().map(|t| select::normalize(t)).collect()
+        };
+        for t in tags {
+            let v = by_tag.entry(t).or_default();
+            if !v.contains(&p) {
+                v.push(p.clone());
+            }
+        }
+    }
+    if by_tag.values().any(|ps| ps.len() > 1) {
+        return Err(ConvertError::Usage(format!(
+            "the {} format holds one platform per tag, and the selection has several: {}. Pick one with --platform",
+            opts.target.as_str(),
+            select::describe(model)
+        )));
+    }
+    Ok(())
+}
+
+fn explicit_tags(opts: &Options, selected: usize) -> Result<Option<Vec<String>>, ConvertError> {
+    if opts.tags.is_empty() {
+        return Ok(None);
+    }
+    if selected != 1 {
+        return Err(ConvertError::Usage(format!(
+            "--tag sets the tags of one image; {selected} are selected (use --image or --platform)"
+        )));
+    }
+    for t in &opts.tags {
+        if !reference::is_valid(t, false) {
+            return Err(ConvertError::Usage(format!(
+                "--tag {t:?} is not a valid image reference"
+            )));
+        }
+    }
+    Ok(Some(opts.tags.clone()))
+}
+
+/// Writes the documents of the output.
+struct Emit<'a> {
+    opts: &'a Options,
+    catalog: &'a crate::open::Catalog,
+    staging: &'a Staging,
+    written: &'a HashMap<(String, Option<Compression>), Written>,
+}
+
+struct OutImage {
+    config: Digest,
+    layers: Vec<OutLayer>,
+    manifest: Option<(Digest, u64, String)>,
+    tags: Vec<String>,
+    platform: Option<crate::model::Platform>,
+}
+
+impl Emit<'_> {
+    fn err(e: std::io::Error) -> ConvertError {
+        ConvertError::Output(format!("cannot write the output: {e}"))
+    }
+
+    fn documents(
+        &self,
+        images: &[&Image],
+        tags: Option<&[String]>,
+    ) -> Result<Summary, ConvertError> {
+        let t = self.opts.target;
+        let mut outs = Vec::new();
+        let mut manifests_by_member: HashMap<String, (Digest, u64, String)> = HashMap::new();
+        for image in images {
+            let Some(cfg) = self.catalog.document(&image.config.member) else {
+                continue;
+            };
+            let config =
+                blobs::write_bytes(self.staging, t, Role::Config, cfg).map_err(Self::err)?;
+            let mut layers = Vec::new();
+            for l in &image.layers {
+                let Some(w) = self.find_written(&l.member) else {
+                    continue;
+                };
+                layers.push(OutLayer {
+                    digest: w.digest,
+                    size: w.size,
+                    compression: w.compression,
+                });
+            }
+            let manifest = if t == Target::Crane {
+                None
+            } else {
+                let src = image
+                    .manifest_member
+                    .as_deref()
+                    .and_then(|m| self.catalog.document(m));
+                let bytes = documents::manifest(src, (&config, cfg.len() as u64), &layers);
+                let d = blobs::write_bytes(self.staging, t, Role::Document, &bytes)
+                    .map_err(Self::err)?;
+                let entry = (
+                    d,
+                    bytes.len() as u64,
+                    documents::manifest_media_type(&bytes),
+                );
+                if let Some(m) = &image.manifest_member {
+                    manifests_by_member.insert(m.clone(), entry.clone());
+                }
+                Some(entry)
+            };
+            let tags = match tags {
+                Some(t) => t.iter().map(|x| select::normalize(x)).collect(),
+                None => image
+                    .tags
+                    .iter()
+                    .filter(|x| reference::is_valid(x, false))
+                    .map(|x| select::normalize(x))
+                    .collect(),
+            };
+            outs.push(OutImage {
+                config,
+                layers,
+                manifest,
+                tags,
+                platform: select::platform_of(image),
+            });
+        }
+        match t {
+            Target::Oci | Target::OciArchive => {
+                let tree = if tags.is_none() && images.iter().all(|i| i.manifest_member.is_some()) {
+                    self.catalog
+                        .document("index.json")
+                        .and_then(|b| self.rewrite_index(b, &manifests_by_member, 0).transpose())
+                        .transpose()?
+                } else {
+                    None
+                };
+                let index = match tree {
+                    Some((bytes, _)) => bytes,
+                    None => documents::index(&flat_descriptors(&outs)),
+                };
+                fs::write(self.staging.file("index.json").map_err(Self::err)?, index)
+                    .map_err(Self::err)?;
+                fs::write(
+                    self.staging.file("oci-layout").map_err(Self::err)?,
+                    documents::OCI_LAYOUT,
+                )
+                .map_err(Self::err)?;
+            }
+            Target::Docker => {
+                fs::write(
+                    self.staging.file("index.json").map_err(Self::err)?,
+                    documents::index(&flat_descriptors(&outs)),
+                )
+                .map_err(Self::err)?;
+                fs::write(
+                    self.staging.file("oci-layout").map_err(Self::err)?,
+                    documents::OCI_LAYOUT,
+                )
+                .map_err(Self::err)?;
+                self.manifest_json(&outs)?;
+            }
+            Target::Crane => self.manifest_json(&outs)?,
+        }
+        let layers: usize = outs.iter().map(|o| o.layers.len()).sum();
+        let recompressed = self.written.keys().filter(|k| k.1.is_some()).count();
+        Ok(Summary {
+            images: outs.len(),
+            layers,
+            copied: self.written.len() - recompressed,
+            recompressed,
+            bytes: self.written.values().map(|w| w.size).sum(),
+            findings: Vec::new(),
+        })
+    }
+
+    /// The written blob for an input layer member (whichever plan it had).
+    fn find_written(&self, member: &str) -> Option<&Written> {
+        let real = self.catalog.resolve(member).ok()?.0;
+        self.written
+            .iter()
+            .find(|(k, _)| k.0 == real)
+            .map(|(_, w)| w)
+    }
+
+    /// Rewrites an index so it lists only what was written, keeping its bytes where nothing
+    /// changed. `None` when nothing under it was selected.
+    fn rewrite_index(
+        &self,
+        bytes: &[u8],
+        manifests: &HashMap<String, (Digest, u64, String)>,
+        depth: usize,
+    ) -> Result<Option<(Vec<u8>, bool)>, ConvertError> {
+        let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+            return Ok(None);
+        };
+        let Some(children) = v["manifests"].as_array().cloned() else {
+            return Ok(None);
+        };
+        let mut kept = Vec::new();
+        let mut changed = false;
+        for c in children {
+            let Some(d) = c["digest"].as_str().and_then(Digest::parse) else {
+                changed = true;
+                continue;
+            };
+            let member = format!("blobs/sha256/{}", d.hex());
+            let replacement = if let Some((nd, size, mt)) = manifests.get(&member) {
+                Some((*nd, *size, mt.clone()))
+            } else if let Some(doc) = self.catalog.document(&member).filter(|_| depth < 16)
+                && serde_json::from_slice::<serde_json::Value>(doc)
+                    .is_ok_and(|x| x.get("manifests").is_some())
+            {
+                match self.rewrite_index(doc, manifests, depth + 1)? {
+                    Some((nb, _)) => {
+                        let nd =
+                            blobs::write_bytes(self.staging, self.opts.target, Role::Document, &nb)
+                                .map_err(Self::err)?;
+                        Some((
+                            nd,
+                            nb.len() as u64,
+                            c["mediaType"]
+                                .as_str()
+                                .unwrap_or(target::OCI_INDEX)
+                                .to_string(),
+                        ))
+                    }
+                    None => None,
+                }
+            } else {
+                None // an unselected image or an artifact: not carried
+            };
+            match replacement {
+                Some((nd, size, mt)) => {
+                    let mut nc = c.clone();
+                    nc["digest"] = serde_json::json!(nd);
+                    nc["size"] = serde_json::json!(size);
+                    if nd != d {
+                        nc["mediaType"] = serde_json::json!(mt);
+                    }
+                    changed |= nc != c;
+                    kept.push(nc);
+                }
+                None => changed = true,
+            }
+        }
+        if kept.is_empty() {
+            return Ok(None);
+        }
+        if !changed {
+            return Ok(Some((bytes.to_vec(), false)));
+        }
+        v["manifests"] = serde_json::Value::Array(kept);
+        Ok(Some((serde_json::to_vec(&v).expect("serializes"), true)))
+    }
+
+    fn manifest_json(&self, outs: &[OutImage]) -> Result<(), ConvertError> {
+        let t = self.opts.target;
+        let entries: Vec<documents::ManifestJsonEntry> = outs
+            .iter()
+            .map(|o| documents::ManifestJsonEntry {
+                config: t.blob_path(Role::Config, &o.config),
+                repo_tags: o.tags.iter().map(|x| documents::familiar(x)).collect(),
+                layers: o
+                    .layers
+                    .iter()
+                    .map(|l| t.blob_path(Role::Layer, &l.digest))
+                    .collect(),
+            })
+            .collect();
+        let bytes = serde_json::to_vec(&entries).expect("serializes");
+        fs::write(
+            self.staging.file("manifest.json").map_err(Self::err)?,
+            bytes,
+        )
+        .map_err(Self::err)?;
+        if t == Target::Docker {
+            let repos: Vec<(String, Digest)> = outs
+                .iter()
+                .filter_map(|o| o.layers.last().map(|l| (o, l.digest)))
+                .flat_map(|(o, top)| o.tags.iter().map(move |x| (documents::familiar(x), top)))
+                .collect();
+            if let Some(r) = documents::repositories(&repos) {
+                fs::write(self.staging.file("repositories").map_err(Self::err)?, r)
+                    .map_err(Self::err)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One descriptor per tag (an untagged image gets one without annotations).
+fn flat_descriptors(outs: &[OutImage]) -> Vec<Descriptor> {
+    let mut v = Vec::new();
+    for o in outs {
+        let Some((d, size, mt)) = &o.manifest else {
+            continue;
+        };
+        let base = Descriptor {
+            media_type: mt.clone(),
+            digest: *d,
+            size: *size,
+            platform: o.platform.as_ref().map(documents::platform_value),
+            annotations: BTreeMap::new(),
+        };
+        if o.tags.is_empty() {
+            v.push(base.clone());
+        }
+        for t in &o.tags {
+            v.push(Descriptor {
+                annotations: documents::tag_annotations(t),
+                ..base.clone()
+            });
+        }
+    }
+    v
+}

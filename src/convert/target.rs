@@ -1,0 +1,97 @@
+//! What each target format is and how it names things.
+
+use crate::digest::Digest;
+use crate::scan::Compression;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// An OCI image layout directory
+    Oci,
+    /// An OCI image layout in one tar
+    OciArchive,
+    /// The layout Docker 25+ writes: manifest.json and index.json over blobs/sha256
+    Docker,
+    /// go-containerregistry's tarball: config `sha256:<hex>`, gzip layers `<hex>.tar.gz`
+    Crane,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompressionChoice {
+    /// Keep each layer's compression (docker target: zstd becomes gzip)
+    Keep,
+    Gzip,
+    Zstd,
+    /// Uncompressed layers
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Config,
+    Layer,
+    /// Manifests and nested indexes.
+    Document,
+}
+
+impl Target {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Oci => "oci",
+            Target::OciArchive => "oci-archive",
+            Target::Docker => "docker",
+            Target::Crane => "crane",
+        }
+    }
+
+    pub fn is_tar(self) -> bool {
+        self != Target::Oci
+    }
+
+    /// docker and crane archives name images by tag only: one platform per tag.
+    pub fn one_platform_per_tag(self) -> bool {
+        matches!(self, Target::Docker | Target::Crane)
+    }
+
+    pub fn has_oci_layout(self) -> bool {
+        self != Target::Crane
+    }
+
+    /// Where a blob lives in the output.
+    pub fn blob_path(self, role: Role, digest: &Digest) -> String {
+        match (self, role) {
+            (Target::Crane, Role::Config) => digest.to_string(),
+            (Target::Crane, _) => format!("{}.tar.gz", digest.hex()),
+            _ => format!("blobs/sha256/{}", digest.hex()),
+        }
+    }
+
+    /// The compression a layer is written with, given what it has now.
+    pub fn layer_compression(self, choice: CompressionChoice, now: Compression) -> Compression {
+        if self == Target::Crane {
+            return Compression::Gzip; // crane's format has gzip layers only
+        }
+        match choice {
+            // Docker before 23 cannot load zstd layers.
+            CompressionChoice::Keep if self == Target::Docker && now == Compression::Zstd => {
+                Compression::Gzip
+            }
+            CompressionChoice::Keep => now,
+            CompressionChoice::Gzip => Compression::Gzip,
+            CompressionChoice::Zstd => Compression::Zstd,
+            CompressionChoice::None => Compression::None,
+        }
+    }
+}
+
+/// The OCI media type of a layer with this compression.
+pub fn layer_media_type(c: Compression) -> &'static str {
+    match c {
+        Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
+        Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+        _ => "application/vnd.oci.image.layer.v1.tar",
+    }
+}
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";

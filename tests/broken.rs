@@ -1,0 +1,484 @@
+//! Real fixtures, broken in each way the checks exist for: each test asserts the exact
+//! finding code and exit status.
+
+mod common;
+use common::*;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+const LEGACY: &str = "docker-save-legacy.tar";
+const OCI_GZIP: &str = "skopeo-oci-gzip";
+
+/// The legacy docker-save fixture's members and its manifest.json.
+fn legacy() -> (Vec<M>, Value) {
+    let ms = read_tar(&fixture(LEGACY));
+    let man = json_of(ms.iter().find(|m| m.path == "manifest.json").unwrap());
+    (ms, man)
+}
+
+fn save(dir: &tempfile::TempDir, name: &str, ms: &[M]) -> PathBuf {
+    let p = dir.path().join(name);
+    write_tar(&p, ms);
+    p
+}
+
+fn set_manifest(ms: &mut [M], man: &Value) {
+    find(ms, "manifest.json").data = serde_json::to_vec(man).unwrap();
+}
+
+/// Replaces the config with `edit`ed JSON, stored under its new digest, so only the edit
+/// itself can be found wrong.
+fn edit_config(ms: &mut Vec<M>, man: &mut Value, edit: impl FnOnce(&mut Value)) {
+    let name = man[0]["Config"].as_str().unwrap().to_string();
+    let mut cfg = json_of(find(ms, &name));
+    edit(&mut cfg);
+    let bytes = serde_json::to_vec(&cfg).unwrap();
+    let new = format!("{}.json", sha256_hex(&bytes));
+    ms.retain(|m| m.path != name);
+    ms.push(regular(&new, bytes));
+    man[0]["Config"] = Value::String(new);
+    set_manifest(ms, man);
+}
+
+fn first_layer(man: &Value) -> String {
+    man[0]["Layers"][0].as_str().unwrap().to_string()
+}
+
+/// A one-file layer tar whose single entry has a raw (possibly hostile) name.
+fn layer_with_entry(name: &str, kind: tar::EntryType, link: Option<&str>) -> Vec<u8> {
+    let d = tempdir();
+    let p = d.path().join("l.tar");
+    write_tar(
+        &p,
+        &[M {
+            path: name.into(),
+            data: b"x".to_vec(),
+            kind,
+            link: link.map(str::to_string),
+        }],
+    );
+    std::fs::read(p).unwrap()
+}
+
+// ---------------------------------------------------------------- archive-corrupt
+
+#[test]
+fn truncated_archive() {
+    let d = tempdir();
+    let bytes = std::fs::read(fixture(LEGACY)).unwrap();
+    let p = d.path().join("t.tar");
+    std::fs::write(&p, &bytes[..bytes.len() / 2 + 100]).unwrap();
+    assert_error(&verify(&p, &[]), "archive-corrupt");
+}
+
+#[test]
+fn empty_and_garbage_files() {
+    let d = tempdir();
+    let e = d.path().join("empty.tar");
+    std::fs::write(&e, b"").unwrap();
+    assert_error(&verify(&e, &[]), "archive-corrupt");
+    let g = d.path().join("garbage.tar");
+    std::fs::write(&g, vec![0x5au8; 4096]).unwrap();
+    assert_error(&verify(&g, &[]), "archive-corrupt");
+}
+
+#[test]
+fn truncated_gzip_wrapper() {
+    let d = tempdir();
+    let bytes = std::fs::read(fixture("docker-save-legacy.tar.gz")).unwrap();
+    let p = d.path().join("t.tar.gz");
+    std::fs::write(&p, &bytes[..bytes.len() - 200]).unwrap();
+    assert_error(&verify(&p, &[]), "archive-corrupt");
+}
+
+#[test]
+fn unopenable_path_is_exit_2() {
+    let r = verify(Path::new("/nonexistent/airlock-input.tar"), &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("/nonexistent/airlock-input.tar"),
+        "{}",
+        r.stderr
+    );
+}
+
+// ---------------------------------------------------------------- manifest-invalid
+
+#[test]
+fn manifest_not_json() {
+    let d = tempdir();
+    let (mut ms, _) = legacy();
+    find(&mut ms, "manifest.json").data = b"{not json".to_vec();
+    assert_error(&verify(&save(&d, "a.tar", &ms), &[]), "manifest-invalid");
+}
+
+#[test]
+fn manifest_wrong_shape() {
+    let d = tempdir();
+    let (mut ms, _) = legacy();
+    set_manifest(&mut ms, &json!({"Config": "x"}));
+    assert_error(&verify(&save(&d, "a.tar", &ms), &[]), "manifest-invalid");
+}
+
+#[test]
+fn tar_without_manifest() {
+    let d = tempdir();
+    let (mut ms, _) = legacy();
+    ms.retain(|m| m.path != "manifest.json");
+    assert_error(&verify(&save(&d, "a.tar", &ms), &[]), "manifest-invalid");
+}
+
+#[test]
+fn ambiguous_manifest_cve_2021_41190() {
+    let d = tempdir();
+    let dir = d.path().join("oci");
+    copy_dir(&fixture(OCI_GZIP), &dir);
+    rewrite_manifest(&dir, |m| {
+        m["manifests"] = json!([]);
+    });
+    let r = verify(&dir, &[]);
+    assert_error(&r, "manifest-invalid");
+    assert!(
+        r.json["inputs"][0]["findings"]
+            .to_string()
+            .contains("CVE-2021-41190")
+    );
+}
+
+#[test]
+fn index_cycle_ends_in_a_finding() {
+    // A blob named by digest X that is an index listing X itself: followed by name, it would
+    // loop forever.
+    let d = tempdir();
+    let dir = d.path().join("oci");
+    copy_dir(&fixture(OCI_GZIP), &dir);
+    let fake = "a".repeat(64);
+    let cyc = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json", "digest": format!("sha256:{fake}"), "size": 10}]});
+    std::fs::write(
+        dir.join("blobs/sha256").join(&fake),
+        serde_json::to_vec(&cyc).unwrap(),
+    )
+    .unwrap();
+    let mut index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    index["manifests"]
+        .as_array_mut()
+        .unwrap()
+        .push(cyc["manifests"][0].clone());
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let r = verify(&dir, &[]);
+    assert_error(&r, "manifest-invalid");
+    assert!(r.json.to_string().contains("cycle"));
+}
+
+#[test]
+fn absurd_nesting_ends_in_a_finding() {
+    let d = tempdir();
+    let dir = d.path().join("oci");
+    copy_dir(&fixture(OCI_GZIP), &dir);
+    let mut index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let mut desc = index["manifests"][0].clone();
+    for _ in 0..40 {
+        let doc = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [desc]});
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        let hex = sha256_hex(&bytes);
+        std::fs::write(dir.join("blobs/sha256").join(&hex), &bytes).unwrap();
+        desc = json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": format!("sha256:{hex}"), "size": bytes.len()});
+    }
+    index["manifests"] = json!([desc]);
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let r = verify(&dir, &[]);
+    assert_error(&r, "manifest-invalid");
+    assert!(r.json.to_string().contains("nest deeper"));
+}
+
+// ---------------------------------------------------------------- config-invalid
+
+#[test]
+fn config_without_diff_ids() {
+    let d = tempdir();
+    let (mut ms, mut man) = legacy();
+    edit_config(&mut ms, &mut man, |c| {
+        c["rootfs"].as_object_mut().unwrap().remove("diff_ids");
+    });
+    assert_error(&verify(&save(&d, "a.tar", &ms), &[]), "config-invalid");
+}
+
+#[test]
+fn config_not_json() {
+    let d = tempdir();
+    let (mut ms, mut man) = legacy();
+    let bytes = b"\x00\x01 not a config".to_vec();
+    let new = format!("{}.json", sha256_hex(&bytes));
+    man[0]["Config"] = Value::String(new.clone());
+    ms.push(regular(&new, bytes));
+    set_manifest(&mut ms, &man);
+    assert_error(&verify(&save(&d, "a.tar", &ms), &[]), "config-invalid");
+}
+
+// ---------------------------------------------------------------- blob-*
+
+#[test]
+fn missing_layer() {
+    let d = tempdir();
+    let (mut ms, man) = legacy();
+    let l = first_layer(&man);
+    ms.retain(|m| m.path != l);
+    assert_error(&verify(&save(&d, "a.tar", &ms), &[]), "blob-missing");
+}
+
+#[test]
+fn config_bytes_differ_from_name() {
+    let d = tempdir();
+    let (mut ms, man) = legacy();
+    let name = man[0]["Config"].as_str().unwrap().to_string();
+    find(&mut ms, &name).data.push(b' ');
+    assert_error(
+        &verify(&save(&d, "a.tar", &ms), &[]),
+        "blob-digest-mismatch",
+    );
+}
+
+#[test]
+fn oci_blob_bytes_differ_from_digest() {
+    let d = tempdir();
+    let dir = d.path().join("oci");
+    copy_dir(&fixture(OCI_GZIP), &dir);
+    let (_, m) = first_manifest(&dir);
+    let cfg = dir.join("blobs/sha256").join(
+        m["config"]["digest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:"),
+    );
+    let mut bytes = std::fs::read(&cfg).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(&cfg, bytes).unwrap();
+    let r = verify(&dir, &[]);
+    assert_error(&r, "blob-digest-mismatch");
+}
+
+#[test]
+fn descriptor_size_differs() {
+    let d = tempdir();
+    let dir = d.path().join("oci");
+    copy_dir(&fixture(OCI_GZIP), &dir);
+    rewrite_manifest(&dir, |m| {
+        let s = m["layers"][0]["size"].as_u64().unwrap();
+        m["layers"][0]["size"] = json!(s + 1);
+    });
+    let r = verify(&dir, &[]);
+    assert_error(&r, "blob-size-mismatch");
+    let f = &r.json["inputs"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "blob-size-mismatch")
+        .unwrap()
+        .clone();
+    assert_eq!(f["layer"], json!(0));
+    assert_eq!(f["image"], json!(0));
+}
+
+// ---------------------------------------------------------------- layers
+
+#[test]
+fn layer_replaced_by_another_valid_tar() {
+    let d = tempdir();
+    let (mut ms, man) = legacy();
+    let l = first_layer(&man);
+    let m = find(&mut ms, &l);
+    // Follow a symlinked layer to its file.
+    assert_eq!(
+        m.kind,
+        tar::EntryType::Regular,
+        "fixture's first layer is a file"
+    );
+    m.data = layer_with_entry("etc/other", tar::EntryType::Regular, None);
+    let r = verify(&save(&d, "a.tar", &ms), &[]);
+    assert_error(&r, "diff-id-mismatch");
+}
+
+#[test]
+fn layer_garbage() {
+    let d = tempdir();
+    let (mut ms, man) = legacy();
+    let l = first_layer(&man);
+    find(&mut ms, &l).data = vec![0x42; 3000];
+    assert_error(&verify(&save(&d, "a.tar", &ms), &[]), "layer-corrupt");
+}
+
+#[test]
+fn gzip_layer_truncated() {
+    let d = tempdir();
+    let dir = d.path().join("oci");
+    copy_dir(&fixture(OCI_GZIP), &dir);
+    let (_, m) = first_manifest(&dir);
+    let p = dir.join("blobs/sha256").join(
+        m["layers"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:"),
+    );
+    let bytes = std::fs::read(&p).unwrap();
+    std::fs::write(&p, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let r = verify(&dir, &[]);
+    assert_error(&r, "layer-corrupt");
+    assert_error(&r, "blob-digest-mismatch");
+}
+
+#[test]
+fn layer_count_differs() {
+    let d = tempdir();
+    let (mut ms, mut man) = legacy();
+    man[0]["Layers"].as_array_mut().unwrap().pop();
+    set_manifest(&mut ms, &man);
+    assert_error(
+        &verify(&save(&d, "a.tar", &ms), &[]),
+        "layer-count-mismatch",
+    );
+}
+
+#[test]
+fn history_count_differs() {
+    let d = tempdir();
+    let (mut ms, mut man) = legacy();
+    edit_config(&mut ms, &mut man, |c| {
+        c["history"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"created_by": "RUN phantom"}));
+    });
+    assert_error(&verify(&save(&d, "a.tar", &ms), &[]), "history-mismatch");
+}
+
+#[test]
+fn media_type_claims_uncompressed_for_gzip() {
+    let d = tempdir();
+    let dir = d.path().join("oci");
+    copy_dir(&fixture(OCI_GZIP), &dir);
+    rewrite_manifest(&dir, |m| {
+        m["layers"][0]["mediaType"] = json!("application/vnd.oci.image.layer.v1.tar");
+    });
+    assert_error(&verify(&dir, &[]), "media-type-mismatch");
+}
+
+// ---------------------------------------------------------------- unsafe
+
+#[test]
+fn reference_outside_archive() {
+    let d = tempdir();
+    let (mut ms, mut man) = legacy();
+    man[0]["Layers"][0] = json!("../../../etc/passwd");
+    set_manifest(&mut ms, &man);
+    assert_error(&verify(&save(&d, "a.tar", &ms), &[]), "unsafe-path");
+}
+
+#[test]
+fn symlink_escaping_archive() {
+    let d = tempdir();
+    let (mut ms, man) = legacy();
+    let l = first_layer(&man);
+    let m = find(&mut ms, &l);
+    m.kind = tar::EntryType::Symlink;
+    m.link = Some("../../../../etc/shadow".into());
+    m.data.clear();
+    assert_error(&verify(&save(&d, "a.tar", &ms), &[]), "unsafe-path");
+}
+
+#[test]
+fn legacy_layer_id_not_hex_cve_2014_9358() {
+    let d = tempdir();
+    let (mut ms, mut man) = legacy();
+    let l = first_layer(&man);
+    let m = find(&mut ms, &l);
+    m.path = "notanid/layer.tar".into();
+    man[0]["Layers"][0] = json!("notanid/layer.tar");
+    set_manifest(&mut ms, &man);
+    assert_error(&verify(&save(&d, "a.tar", &ms), &[]), "unsafe-path");
+}
+
+#[test]
+fn layer_entries_escaping_root() {
+    for (name, kind, link) in [
+        ("../../etc/cron.d/x", tar::EntryType::Regular, None),
+        ("/etc/passwd", tar::EntryType::Regular, None),
+        ("bin/sh", tar::EntryType::Link, Some("../../../etc/shadow")),
+    ] {
+        let d = tempdir();
+        let (mut ms, mut man) = legacy();
+        let l = first_layer(&man);
+        let layer = layer_with_entry(name, kind, link);
+        let diff = format!("sha256:{}", sha256_hex(&layer));
+        find(&mut ms, &l).data = layer;
+        edit_config(&mut ms, &mut man, |c| {
+            c["rootfs"]["diff_ids"][0] = json!(diff)
+        });
+        let r = verify(&save(&d, "a.tar", &ms), &[]);
+        assert_error(&r, "unsafe-layer-entry");
+        let c = codes(&r.json);
+        assert!(
+            !c.contains(&"diff-id-mismatch".to_string()),
+            "{name}: only the entry is wrong: {c:?}"
+        );
+    }
+}
+
+#[test]
+fn duplicate_member() {
+    let d = tempdir();
+    let (mut ms, _) = legacy();
+    let copy = find(&mut ms, "manifest.json").clone();
+    ms.push(copy);
+    assert_error(&verify(&save(&d, "a.tar", &ms), &[]), "duplicate-entry");
+}
+
+// ---------------------------------------------------------------- --expect-id
+
+#[test]
+fn expect_id() {
+    let p = fixture(LEGACY);
+    let ok = verify(&p, &[]);
+    let id = ok.json["inputs"][0]["images"][0]["config_digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = verify(&p, &["--expect-id", &id]);
+    assert_eq!(r.code, 0, "{:?}", codes(&r.json));
+    let other = format!("sha256:{}", "0".repeat(64));
+    let r = verify(&p, &["--expect-id", &id, "--expect-id", &other]);
+    assert_error(&r, "expected-id-mismatch");
+    let bad = airlock(&["verify", p.to_str().unwrap(), "--expect-id", "nope"]);
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "a malformed digest is a usage error"
+    );
+}
+
+// ---------------------------------------------------------------- warnings
+
+#[test]
+fn unreferenced_blob_is_a_warning() {
+    let d = tempdir();
+    let dir = d.path().join("oci");
+    copy_dir(&fixture(OCI_GZIP), &dir);
+    let stray = b"stray blob";
+    std::fs::write(dir.join("blobs/sha256").join(sha256_hex(stray)), stray).unwrap();
+    let r = verify(&dir, &[]);
+    assert_eq!(r.code, 0);
+    assert!(codes(&r.json).contains(&"unreferenced-blob".to_string()));
+}
+
+#[test]
+fn invalid_tag_is_a_warning() {
+    let d = tempdir();
+    let (mut ms, mut man) = legacy();
+    man[0]["RepoTags"] = json!(["Not A Valid:Tag!"]);
+    set_manifest(&mut ms, &man);
+    let r = verify(&save(&d, "a.tar", &ms), &[]);
+    assert_eq!(r.code, 0);
+    assert!(codes(&r.json).contains(&"invalid-reference".to_string()));
+}

@@ -1,0 +1,253 @@
+//! Helpers shared by the integration tests: run the binary, read fixtures, and rewrite
+//! archives in the ways real damage and real attacks take.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("fixtures").join(name)
+}
+
+pub fn airlock(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run airlock")
+}
+
+pub struct Run {
+    pub code: i32,
+    pub json: Value,
+    pub stderr: String,
+}
+
+/// `airlock verify --json` with extra args; asserts it did not panic.
+pub fn verify(path: &Path, extra: &[&str]) -> Run {
+    let p = path.to_str().unwrap();
+    let mut args = vec!["verify", "--json", "-q", p];
+    args.extend_from_slice(extra);
+    run_json(&args)
+}
+
+pub fn run_json(args: &[&str]) -> Run {
+    let out = airlock(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !stderr.contains("panicked"),
+        "airlock panicked on {args:?}: {stderr}"
+    );
+    let code = out.status.code().expect("exit code (not a signal)");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    Run { code, json, stderr }
+}
+
+/// Every finding code of every input (and the top level).
+pub fn codes(json: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut take = |fs: &Value| {
+        for f in fs.as_array().into_iter().flatten() {
+            out.push(f["code"].as_str().unwrap_or("").to_string());
+        }
+    };
+    take(&json["findings"]);
+    for i in json["inputs"].as_array().into_iter().flatten() {
+        take(&i["findings"]);
+    }
+    out
+}
+
+/// Asserts the run failed with exit 1 and reported `code` as an error.
+#[track_caller]
+pub fn assert_error(run: &Run, code: &str) {
+    let c = codes(&run.json);
+    assert_eq!(
+        run.code, 1,
+        "exit status; codes {c:?}; stderr {}",
+        run.stderr
+    );
+    assert_eq!(run.json["ok"], Value::Bool(false));
+    assert!(
+        c.iter().any(|x| x == code),
+        "expected {code} among {c:?}\n{}",
+        serde_json::to_string_pretty(&run.json).unwrap()
+    );
+}
+
+pub fn sha256_hex(b: &[u8]) -> String {
+    Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+/// A tar member as read back: path, data, type, link target.
+#[derive(Clone)]
+pub struct M {
+    pub path: String,
+    pub data: Vec<u8>,
+    pub kind: tar::EntryType,
+    pub link: Option<String>,
+}
+
+pub fn read_tar(path: &Path) -> Vec<M> {
+    let f = std::fs::File::open(path).unwrap();
+    let mut a = tar::Archive::new(f);
+    let mut out = Vec::new();
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        let path = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+        let kind = e.header().entry_type();
+        let link = e
+            .link_name_bytes()
+            .map(|l| String::from_utf8_lossy(&l).into_owned());
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        out.push(M {
+            path,
+            data,
+            kind,
+            link,
+        });
+    }
+    out
+}
+
+/// Writes members as a tar, names written raw (so `..` and `/` survive).
+pub fn write_tar(path: &Path, members: &[M]) {
+    let mut b = tar::Builder::new(Vec::new());
+    for m in members {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(m.kind);
+        h.set_mode(if m.kind == tar::EntryType::Directory {
+            0o755
+        } else {
+            0o644
+        });
+        h.set_size(if m.kind == tar::EntryType::Regular {
+            m.data.len() as u64
+        } else {
+            0
+        });
+        set_raw_name(&mut h, &m.path);
+        if let Some(l) = &m.link {
+            let g = h.as_gnu_mut().unwrap();
+            g.linkname = [0; 100];
+            g.linkname[..l.len()].copy_from_slice(l.as_bytes());
+        }
+        h.set_cksum();
+        let data: &[u8] = if m.kind == tar::EntryType::Regular {
+            &m.data
+        } else {
+            &[]
+        };
+        b.append(&h, data).unwrap();
+    }
+    std::fs::write(path, b.into_inner().unwrap()).unwrap();
+}
+
+fn set_raw_name(h: &mut tar::Header, name: &str) {
+    assert!(name.len() < 100, "test names are short");
+    let g = h.as_gnu_mut().unwrap();
+    g.name = [0; 100];
+    g.name[..name.len()].copy_from_slice(name.as_bytes());
+}
+
+pub fn regular(path: &str, data: Vec<u8>) -> M {
+    M {
+        path: path.into(),
+        data,
+        kind: tar::EntryType::Regular,
+        link: None,
+    }
+}
+
+pub fn find<'a>(ms: &'a mut [M], path: &str) -> &'a mut M {
+    ms.iter_mut()
+        .find(|m| m.path == path || m.path == format!("./{path}"))
+        .unwrap_or_else(|| panic!("no member {path}"))
+}
+
+pub fn json_of(m: &M) -> Value {
+    serde_json::from_slice(&m.data).unwrap()
+}
+
+/// Copies a directory tree (an OCI layout fixture) into `dst`.
+pub fn copy_dir(src: &Path, dst: &Path) {
+    for e in walkdir::WalkDir::new(src) {
+        let e = e.unwrap();
+        let rel = e.path().strip_prefix(src).unwrap();
+        let to = dst.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+        }
+    }
+}
+
+/// In an OCI layout directory: the first image manifest reachable from index.json (following
+/// nested indexes), as (blob path, JSON).
+pub fn first_manifest(dir: &Path) -> (PathBuf, Value) {
+    let mut doc: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    loop {
+        let d = doc["manifests"][0]["digest"].as_str().unwrap().to_string();
+        let p = dir
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"));
+        let v: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        if v.get("manifests").is_some() {
+            doc = v;
+            continue;
+        }
+        return (p, v);
+    }
+}
+
+/// Rewrites the first image manifest of an OCI layout directory, storing it under its new
+/// digest and updating every descriptor that pointed at the old one.
+pub fn rewrite_manifest(dir: &Path, edit: impl FnOnce(&mut Value)) {
+    let (old_path, mut m) = first_manifest(dir);
+    edit(&mut m);
+    let bytes = serde_json::to_vec(&m).unwrap();
+    let hex = sha256_hex(&bytes);
+    std::fs::write(dir.join("blobs/sha256").join(&hex), &bytes).unwrap();
+    let old_hex = old_path.file_name().unwrap().to_str().unwrap().to_string();
+    // Update the parent documents (index.json, or a nested index: rewritten in place by name).
+    for e in walkdir::WalkDir::new(dir) {
+        let e = e.unwrap();
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let text = std::fs::read(e.path()).unwrap();
+        if let Ok(s) = String::from_utf8(text)
+            && s.contains(&old_hex)
+            && e.path() != old_path
+        {
+            let mut v: Value = match serde_json::from_str(&s) {
+                Ok(v) => v,
+                Err(_) => continue,
+            };
+            for d in v["manifests"].as_array_mut().into_iter().flatten() {
+                if d["digest"].as_str() == Some(&format!("sha256:{old_hex}")) {
+                    d["digest"] = Value::String(format!("sha256:{hex}"));
+                    d["size"] = Value::from(bytes.len());
+                }
+            }
+            std::fs::write(e.path(), serde_json::to_vec(&v).unwrap()).unwrap();
+        }
+    }
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}

@@ -101,11 +101,7 @@ pub struct HashReader<R> {
 
 impl<R: Read> HashReader<R> {
     pub fn new(inner: R) -> Self {
-        HashReader {
-            inner,
-            hasher: Sha256::new(),
-            count: 0,
-        }
+        HashReader { inner, hasher: Sha256::new(), count: 0 }
     }
 
     pub fn count(&self) -> u64 {
@@ -154,17 +150,9 @@ mod tests {
     #[test]
     fn parses_and_prints() {
         let d = Digest::of(b"");
-        assert_eq!(
-            d.to_string(),
-            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
+        assert_eq!(d.to_string(), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
         assert_eq!(Digest::parse(&d.to_string()), Some(d));
-        assert_eq!(
-            Digest::parse(
-                "sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"
-            ),
-            None
-        );
+        assert_eq!(Digest::parse("sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"), None);
         assert_eq!(Digest::parse("sha512:e3b0"), None);
         assert_eq!(Digest::from_hex("../../etc/passwd"), None);
     }

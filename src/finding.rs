@@ -101,14 +101,7 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(code: Code, message: impl Into<String>) -> Finding {
-        Finding {
-            severity: code.severity(),
-            code,
-            message: message.into(),
-            image: None,
-            layer: None,
-            member: None,
-        }
+        Finding { severity: code.severity(), code, message: message.into(), image: None, layer: None, member: None }
     }
     pub fn image(mut self, i: usize) -> Self {
         self.image = Some(i);

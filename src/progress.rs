@@ -35,22 +35,11 @@ impl Progress {
                 if start.elapsed() < Duration::from_secs(1) {
                     continue;
                 }
-                let (done, total) = (
-                    inner.done.load(Ordering::Relaxed),
-                    inner.total.load(Ordering::Relaxed),
-                );
-                let pct = if total > 0 {
-                    (done.min(total) * 100 / total) as u32
-                } else {
-                    0
-                };
+                let (done, total) = (inner.done.load(Ordering::Relaxed), inner.total.load(Ordering::Relaxed));
+                let pct = (done.min(total) * 100).checked_div(total).unwrap_or(0);
                 let mb = |b: u64| b as f64 / 1048576.0;
                 let rate = mb(done) / start.elapsed().as_secs_f64();
-                eprint!(
-                    "\r\x1b[2K{label}: {pct:3}%  {:.0}/{:.0} MiB  {rate:.0} MiB/s",
-                    mb(done),
-                    mb(total)
-                );
+                eprint!("\r\x1b[2K{label}: {pct:3}%  {:.0}/{:.0} MiB  {rate:.0} MiB/s", mb(done), mb(total));
                 let _ = std::io::stderr().flush();
                 drawn = true;
             }
@@ -73,10 +62,7 @@ impl Progress {
     }
 
     pub fn reader<R: Read>(&self, r: R) -> Counting<R> {
-        Counting {
-            inner: r,
-            done: self.inner.clone(),
-        }
+        Counting { inner: r, done: self.inner.clone() }
     }
 }
 

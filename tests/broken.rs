@@ -48,15 +48,7 @@ fn first_layer(man: &Value) -> String {
 fn layer_with_entry(name: &str, kind: tar::EntryType, link: Option<&str>) -> Vec<u8> {
     let d = tempdir();
     let p = d.path().join("l.tar");
-    write_tar(
-        &p,
-        &[M {
-            path: name.into(),
-            data: b"x".to_vec(),
-            kind,
-            link: link.map(str::to_string),
-        }],
-    );
+    write_tar(&p, &[M { path: name.into(), data: b"x".to_vec(), kind, link: link.map(str::to_string) }]);
     std::fs::read(p).unwrap()
 }
 
@@ -95,11 +87,7 @@ fn truncated_gzip_wrapper() {
 fn unopenable_path_is_exit_2() {
     let r = verify(Path::new("/nonexistent/airlock-input.tar"), &[]);
     assert_eq!(r.code, 2);
-    assert!(
-        r.stderr.contains("/nonexistent/airlock-input.tar"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("/nonexistent/airlock-input.tar"), "{}", r.stderr);
 }
 
 // ---------------------------------------------------------------- manifest-invalid
@@ -138,11 +126,7 @@ fn ambiguous_manifest_cve_2021_41190() {
     });
     let r = verify(&dir, &[]);
     assert_error(&r, "manifest-invalid");
-    assert!(
-        r.json["inputs"][0]["findings"]
-            .to_string()
-            .contains("CVE-2021-41190")
-    );
+    assert!(r.json["inputs"][0]["findings"].to_string().contains("CVE-2021-41190"));
 }
 
 #[test]
@@ -155,17 +139,9 @@ fn index_cycle_ends_in_a_finding() {
     let fake = "a".repeat(64);
     let cyc = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
         "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json", "digest": format!("sha256:{fake}"), "size": 10}]});
-    std::fs::write(
-        dir.join("blobs/sha256").join(&fake),
-        serde_json::to_vec(&cyc).unwrap(),
-    )
-    .unwrap();
-    let mut index: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
-    index["manifests"]
-        .as_array_mut()
-        .unwrap()
-        .push(cyc["manifests"][0].clone());
+    std::fs::write(dir.join("blobs/sha256").join(&fake), serde_json::to_vec(&cyc).unwrap()).unwrap();
+    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    index["manifests"].as_array_mut().unwrap().push(cyc["manifests"][0].clone());
     std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
     let r = verify(&dir, &[]);
     assert_error(&r, "manifest-invalid");
@@ -177,11 +153,11 @@ fn absurd_nesting_ends_in_a_finding() {
     let d = tempdir();
     let dir = d.path().join("oci");
     copy_dir(&fixture(OCI_GZIP), &dir);
-    let mut index: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
     let mut desc = index["manifests"][0].clone();
     for _ in 0..40 {
-        let doc = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [desc]});
+        let doc =
+            json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [desc]});
         let bytes = serde_json::to_vec(&doc).unwrap();
         let hex = sha256_hex(&bytes);
         std::fs::write(dir.join("blobs/sha256").join(&hex), &bytes).unwrap();
@@ -235,10 +211,7 @@ fn config_bytes_differ_from_name() {
     let (mut ms, man) = legacy();
     let name = man[0]["Config"].as_str().unwrap().to_string();
     find(&mut ms, &name).data.push(b' ');
-    assert_error(
-        &verify(&save(&d, "a.tar", &ms), &[]),
-        "blob-digest-mismatch",
-    );
+    assert_error(&verify(&save(&d, "a.tar", &ms), &[]), "blob-digest-mismatch");
 }
 
 #[test]
@@ -247,12 +220,7 @@ fn oci_blob_bytes_differ_from_digest() {
     let dir = d.path().join("oci");
     copy_dir(&fixture(OCI_GZIP), &dir);
     let (_, m) = first_manifest(&dir);
-    let cfg = dir.join("blobs/sha256").join(
-        m["config"]["digest"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("sha256:"),
-    );
+    let cfg = dir.join("blobs/sha256").join(m["config"]["digest"].as_str().unwrap().trim_start_matches("sha256:"));
     let mut bytes = std::fs::read(&cfg).unwrap();
     bytes.push(b'\n');
     std::fs::write(&cfg, bytes).unwrap();
@@ -291,11 +259,7 @@ fn layer_replaced_by_another_valid_tar() {
     let l = first_layer(&man);
     let m = find(&mut ms, &l);
     // Follow a symlinked layer to its file.
-    assert_eq!(
-        m.kind,
-        tar::EntryType::Regular,
-        "fixture's first layer is a file"
-    );
+    assert_eq!(m.kind, tar::EntryType::Regular, "fixture's first layer is a file");
     m.data = layer_with_entry("etc/other", tar::EntryType::Regular, None);
     let r = verify(&save(&d, "a.tar", &ms), &[]);
     assert_error(&r, "diff-id-mismatch");
@@ -316,12 +280,7 @@ fn gzip_layer_truncated() {
     let dir = d.path().join("oci");
     copy_dir(&fixture(OCI_GZIP), &dir);
     let (_, m) = first_manifest(&dir);
-    let p = dir.join("blobs/sha256").join(
-        m["layers"][0]["digest"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("sha256:"),
-    );
+    let p = dir.join("blobs/sha256").join(m["layers"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:"));
     let bytes = std::fs::read(&p).unwrap();
     std::fs::write(&p, &bytes[..bytes.len() * 2 / 3]).unwrap();
     let r = verify(&dir, &[]);
@@ -335,10 +294,7 @@ fn layer_count_differs() {
     let (mut ms, mut man) = legacy();
     man[0]["Layers"].as_array_mut().unwrap().pop();
     set_manifest(&mut ms, &man);
-    assert_error(
-        &verify(&save(&d, "a.tar", &ms), &[]),
-        "layer-count-mismatch",
-    );
+    assert_error(&verify(&save(&d, "a.tar", &ms), &[]), "layer-count-mismatch");
 }
 
 #[test]
@@ -346,10 +302,7 @@ fn history_count_differs() {
     let d = tempdir();
     let (mut ms, mut man) = legacy();
     edit_config(&mut ms, &mut man, |c| {
-        c["history"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"created_by": "RUN phantom"}));
+        c["history"].as_array_mut().unwrap().push(json!({"created_by": "RUN phantom"}));
     });
     assert_error(&verify(&save(&d, "a.tar", &ms), &[]), "history-mismatch");
 }
@@ -413,16 +366,11 @@ fn layer_entries_escaping_root() {
         let layer = layer_with_entry(name, kind, link);
         let diff = format!("sha256:{}", sha256_hex(&layer));
         find(&mut ms, &l).data = layer;
-        edit_config(&mut ms, &mut man, |c| {
-            c["rootfs"]["diff_ids"][0] = json!(diff)
-        });
+        edit_config(&mut ms, &mut man, |c| c["rootfs"]["diff_ids"][0] = json!(diff));
         let r = verify(&save(&d, "a.tar", &ms), &[]);
         assert_error(&r, "unsafe-layer-entry");
         let c = codes(&r.json);
-        assert!(
-            !c.contains(&"diff-id-mismatch".to_string()),
-            "{name}: only the entry is wrong: {c:?}"
-        );
+        assert!(!c.contains(&"diff-id-mismatch".to_string()), "{name}: only the entry is wrong: {c:?}");
     }
 }
 
@@ -441,21 +389,14 @@ fn duplicate_member() {
 fn expect_id() {
     let p = fixture(LEGACY);
     let ok = verify(&p, &[]);
-    let id = ok.json["inputs"][0]["images"][0]["config_digest"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = ok.json["inputs"][0]["images"][0]["config_digest"].as_str().unwrap().to_string();
     let r = verify(&p, &["--expect-id", &id]);
     assert_eq!(r.code, 0, "{:?}", codes(&r.json));
     let other = format!("sha256:{}", "0".repeat(64));
     let r = verify(&p, &["--expect-id", &id, "--expect-id", &other]);
     assert_error(&r, "expected-id-mismatch");
     let bad = airlock(&["verify", p.to_str().unwrap(), "--expect-id", "nope"]);
-    assert_eq!(
-        bad.status.code(),
-        Some(2),
-        "a malformed digest is a usage error"
-    );
+    assert_eq!(bad.status.code(), Some(2), "a malformed digest is a usage error");
 }
 
 // ---------------------------------------------------------------- warnings

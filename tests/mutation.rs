@@ -31,8 +31,7 @@ fn protected_ranges(tar_path: &Path) -> Vec<(String, u64, u64)> {
         }
         let p = String::from_utf8_lossy(&e.path_bytes()).into_owned();
         let p = p.trim_start_matches("./").to_string();
-        let unprotected = ["manifest.json", "index.json", "repositories", "oci-layout"]
-            .contains(&p.as_str())
+        let unprotected = ["manifest.json", "index.json", "repositories", "oci-layout"].contains(&p.as_str())
             || p.ends_with("/json")
             || p.ends_with("/VERSION");
         if !unprotected {
@@ -78,10 +77,7 @@ fn check_truncations(name: &str, seed: u64, rounds: usize) {
         let at = (off + rng.below(*len)) as usize;
         std::fs::write(&p, &bytes[..at]).unwrap();
         let r = verify(&p, &[]);
-        assert_eq!(
-            r.code, 1,
-            "{name} seed {seed} round {round}: cut at {at} inside {member} went unnoticed"
-        );
+        assert_eq!(r.code, 1, "{name} seed {seed} round {round}: cut at {at} inside {member} went unnoticed");
     }
 }
 
@@ -126,16 +122,10 @@ fn wrapped_archives() {
             b[at] ^= 1 << rng.below(8);
             std::fs::write(&p, &b).unwrap();
             let r = verify(&p, &[]);
-            assert_eq!(
-                r.code, 1,
-                "{name} round {round}: flip at {at} went unnoticed"
-            );
+            assert_eq!(r.code, 1, "{name} round {round}: flip at {at} went unnoticed");
             std::fs::write(&p, &bytes[..at]).unwrap();
             let r = verify(&p, &[]);
-            assert_eq!(
-                r.code, 1,
-                "{name} round {round}: cut at {at} went unnoticed"
-            );
+            assert_eq!(r.code, 1, "{name} round {round}: cut at {at} went unnoticed");
         }
     }
 }
@@ -143,11 +133,7 @@ fn wrapped_archives() {
 /// Arbitrary damage anywhere (headers included) must never panic or hang.
 #[test]
 fn damage_anywhere_never_panics() {
-    for name in [
-        "docker-save-legacy.tar",
-        "ctr-export.tar",
-        "skopeo-oci-archive.tar",
-    ] {
+    for name in ["docker-save-legacy.tar", "ctr-export.tar", "skopeo-oci-archive.tar"] {
         let bytes = std::fs::read(fixture(name)).unwrap();
         let d = tempdir();
         let p = d.path().join(name);

@@ -27,15 +27,15 @@ fn human_inspect_docker_save() {
 #[test]
 fn json_verify_oci_zstd() {
     let out = run_in_fixtures(&["verify", "--json", "skopeo-oci-zstd"]);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    insta::assert_json_snapshot!(v);
+    serde_json::from_str::<serde_json::Value>(&out).expect("valid JSON");
+    insta::assert_snapshot!(out);
 }
 
 #[test]
 fn json_verify_multi_platform() {
     let out = run_in_fixtures(&["verify", "--json", "multi-platform-oci"]);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    insta::assert_json_snapshot!(v);
+    serde_json::from_str::<serde_json::Value>(&out).expect("valid JSON");
+    insta::assert_snapshot!(out);
 }
 
 #[test]
@@ -59,12 +59,6 @@ fn human_report_of_a_broken_archive() {
 
 fn regex_escape(s: &str) -> String {
     s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '/' || c == '_' {
-                c.to_string()
-            } else {
-                format!("\\{c}")
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '/' || c == '_' { c.to_string() } else { format!("\\{c}") })
         .collect()
 }

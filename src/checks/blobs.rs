@@ -54,11 +54,7 @@ fn check_ref(
             return;
         }
         Err(Unresolved::Missing(p)) => {
-            let via = if &p == member {
-                String::new()
-            } else {
-                format!(" (a link leads to {p:?})")
-            };
+            let via = if &p == member { String::new() } else { format!(" (a link leads to {p:?})") };
             out.push(at(Finding::new(
                 Code::BlobMissing,
                 format!("{subject} ({from}) is {member}, which is not in the archive{via}"),
@@ -82,9 +78,7 @@ fn check_ref(
         Err(Unresolved::LinkLoop) => {
             out.push(at(Finding::new(
                 Code::BlobMissing,
-                format!(
-                    "{subject} ({from}) is {member}, a chain of links that never reaches a file"
-                ),
+                format!("{subject} ({from}) is {member}, a chain of links that never reaches a file"),
             )));
             return;
         }
@@ -103,10 +97,7 @@ fn check_ref(
     {
         out.push(at(Finding::new(
             Code::BlobSizeMismatch,
-            format!(
-                "{subject} ({from}) is declared as {want} bytes, but {member} has {} bytes",
-                scan.size
-            ),
+            format!("{subject} ({from}) is declared as {want} bytes, but {member} has {} bytes", scan.size),
         )));
     }
 }

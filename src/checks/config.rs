@@ -11,12 +11,9 @@ pub fn check(_catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>
         None => return, // missing: blob-missing already says so
         Some(Err(why)) => {
             out.push(
-                Finding::new(
-                    Code::ConfigInvalid,
-                    format!("the config {member} is invalid: {why}"),
-                )
-                .image(i)
-                .member(member.clone()),
+                Finding::new(Code::ConfigInvalid, format!("the config {member} is invalid: {why}"))
+                    .image(i)
+                    .member(member.clone()),
             );
             return;
         }
@@ -27,10 +24,7 @@ pub fn check(_catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>
         out.push(
             Finding::new(
                 Code::LayerCountMismatch,
-                format!(
-                    "the manifest lists {n} layers but the config's rootfs.diff_ids has {}",
-                    cfg.diff_ids.len()
-                ),
+                format!("the manifest lists {n} layers but the config's rootfs.diff_ids has {}", cfg.diff_ids.len()),
             )
             .image(i)
             .member(member.clone()),
@@ -43,10 +37,7 @@ pub fn check(_catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>
         out.push(
             Finding::new(
                 Code::HistoryMismatch,
-                format!(
-                    "the config's history has {} non-empty entries for {n} layers",
-                    h.len()
-                ),
+                format!("the config's history has {} non-empty entries for {n} layers", h.len()),
             )
             .image(i)
             .member(member.clone()),
@@ -58,11 +49,7 @@ pub fn check(_catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>
             || &p.architecture != arch
             || (p.variant.is_some() && cfg.variant.is_some() && p.variant != cfg.variant))
     {
-        let cv = cfg
-            .variant
-            .as_deref()
-            .map(|v| format!("/{v}"))
-            .unwrap_or_default();
+        let cv = cfg.variant.as_deref().map(|v| format!("/{v}")).unwrap_or_default();
         out.push(
             Finding::new(
                 Code::PlatformMismatch,

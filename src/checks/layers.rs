@@ -49,10 +49,7 @@ pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>)
                 } else {
                     Code::LayerCorrupt
                 };
-                out.push(at(Finding::new(
-                    code,
-                    format!("layer {l} ({member}, {}): {why}", ls.compression.as_str()),
-                )));
+                out.push(at(Finding::new(code, format!("layer {l} ({member}, {}): {why}", ls.compression.as_str()))));
                 continue;
             }
         };
@@ -61,16 +58,16 @@ pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>)
         {
             out.push(at(Finding::new(
                 Code::DiffIdMismatch,
-                format!("layer {l} ({member}) decompresses to diffID {}, but the config's rootfs.diff_ids[{l}] is {want}", summary.diff_id),
+                format!(
+                    "layer {l} ({member}) decompresses to diffID {}, but the config's rootfs.diff_ids[{l}] is {want}",
+                    summary.diff_id
+                ),
             )));
         }
         for e in &summary.unsafe_entries {
             out.push(at(Finding::new(
                 Code::UnsafeLayerEntry,
-                format!(
-                    "layer {l} ({member}) has entry {:?} that would land outside the root: {}",
-                    e.path, e.why
-                ),
+                format!("layer {l} ({member}) has entry {:?} that would land outside the root: {}", e.path, e.why),
             )));
         }
         let more = summary.unsafe_count - summary.unsafe_entries.len() as u64;

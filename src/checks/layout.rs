@@ -7,10 +7,7 @@ use crate::open::{Catalog, MemberKind};
 use crate::scan::Content;
 
 pub fn check(catalog: &Catalog, model: &Model, out: &mut Vec<Finding>) {
-    let oci = matches!(
-        model.format,
-        Some(Format::OciLayout | Format::OciArchive | Format::DockerOci)
-    );
+    let oci = matches!(model.format, Some(Format::OciLayout | Format::OciArchive | Format::DockerOci));
     for (path, m) in &catalog.members {
         if !matches!(m.kind, MemberKind::File) || !path.starts_with("blobs/") {
             continue;
@@ -18,8 +15,7 @@ pub fn check(catalog: &Catalog, model: &Model, out: &mut Vec<Finding>) {
         let referenced = model.referenced.contains(path);
         // Referenced blobs were checked against their references, with image and layer named.
         if !referenced
-            && let (Some(named), Some(got)) =
-                (named_digest(path), m.scan.as_ref().and_then(|s| s.digest))
+            && let (Some(named), Some(got)) = (named_digest(path), m.scan.as_ref().and_then(|s| s.digest))
             && named != got
         {
             out.push(
@@ -30,11 +26,13 @@ pub fn check(catalog: &Catalog, model: &Model, out: &mut Vec<Finding>) {
                 .member(path.clone()),
             );
         }
-        if oci && !referenced && !is_docker_legacy_json(model, m.scan.as_ref().map(|s| &s.content))
-        {
+        if oci && !referenced && !is_docker_legacy_json(model, m.scan.as_ref().map(|s| &s.content)) {
             out.push(
-                Finding::new(Code::UnreferencedBlob, format!("{path} ({} bytes) is not referenced by any index, manifest or manifest.json", m.size))
-                    .member(path.clone()),
+                Finding::new(
+                    Code::UnreferencedBlob,
+                    format!("{path} ({} bytes) is not referenced by any index, manifest or manifest.json", m.size),
+                )
+                .member(path.clone()),
             );
         }
     }

@@ -15,11 +15,7 @@ pub enum ExitStatus {
 
 impl ExitStatus {
     pub fn of_report(report: &Report) -> ExitStatus {
-        if report.ok {
-            ExitStatus::Ok
-        } else {
-            ExitStatus::Failed
-        }
+        if report.ok { ExitStatus::Ok } else { ExitStatus::Failed }
     }
 
     pub fn code(self) -> i32 {

@@ -159,11 +159,7 @@ pub fn main() -> i32 {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitStatus::Usage.code()
-            } else {
-                ExitStatus::Ok.code()
-            };
+            return if e.use_stderr() { ExitStatus::Usage.code() } else { ExitStatus::Ok.code() };
         }
     };
     let (result, common, verb) = match cli.command {
@@ -177,11 +173,7 @@ pub fn main() -> i32 {
             (verify::run(&opts), a.common, "verify")
         }
         Command::Inspect(a) => {
-            let opts = inspect::Options {
-                inputs: a.inputs.clone(),
-                selection: selection(&a),
-                progress: !a.quiet,
-            };
+            let opts = inspect::Options { inputs: a.inputs.clone(), selection: selection(&a), progress: !a.quiet };
             (inspect::run(&opts), a, "inspect")
         }
         Command::Convert(a) => return run_convert(a).code(),
@@ -199,10 +191,7 @@ pub fn main() -> i32 {
 }
 
 fn selection(a: &CommonArgs) -> Selection {
-    Selection {
-        images: a.images.clone(),
-        platform: a.platform.clone(),
-    }
+    Selection { images: a.images.clone(), platform: a.platform.clone() }
 }
 
 fn print_report(report: &Report, json: bool, verb: &str) {
@@ -211,8 +200,7 @@ fn print_report(report: &Report, json: bool, verb: &str) {
     let r = if json {
         report::json::print(report, &mut out)
     } else {
-        let color = std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         report::human::print(report, &report::human::Style { color }, verb, &mut out)
     };
     // A closed pipe (`airlock verify x | head`) is not an error worth a panic.
@@ -220,19 +208,12 @@ fn print_report(report: &Report, json: bool, verb: &str) {
 }
 
 fn run_convert(a: ConvertArgs) -> ExitStatus {
-    let output = if a.output.as_os_str() == "-" {
-        Destination::Stdout
-    } else {
-        Destination::Path(a.output.clone())
-    };
+    let output = if a.output.as_os_str() == "-" { Destination::Stdout } else { Destination::Path(a.output.clone()) };
     let opts = convert::Options {
         input: a.input.clone(),
         target: a.to,
         output,
-        selection: Selection {
-            images: a.images,
-            platform: a.platform,
-        },
+        selection: Selection { images: a.images, platform: a.platform },
         tags: a.tags,
         compression: a.compression,
         level: a.level,
@@ -241,11 +222,7 @@ fn run_convert(a: ConvertArgs) -> ExitStatus {
     };
     match convert::run(&opts) {
         Ok(Outcome::Written(s)) => {
-            let to = if a.output.as_os_str() == "-" {
-                "stdout".to_string()
-            } else {
-                a.output.display().to_string()
-            };
+            let to = if a.output.as_os_str() == "-" { "stdout".to_string() } else { a.output.display().to_string() };
             let warnings = s.findings.iter().filter(|f| !f.is_error()).count();
             let errors = s.findings.len() - warnings;
             if !a.quiet || errors > 0 {
@@ -255,35 +232,21 @@ fn run_convert(a: ConvertArgs) -> ExitStatus {
                     s.images,
                     if s.images == 1 { "" } else { "s" },
                     s.copied + s.recompressed,
-                    if s.copied + s.recompressed == 1 {
-                        ""
-                    } else {
-                        "s"
-                    },
+                    if s.copied + s.recompressed == 1 { "" } else { "s" },
                     s.copied,
                     s.recompressed,
                     report::human::human_size(s.bytes)
                 );
             }
             for f in &s.findings {
-                eprintln!(
-                    "airlock: {}[{}]: {}",
-                    if f.is_error() { "error" } else { "warning" },
-                    f.code,
-                    f.message
-                );
+                eprintln!("airlock: {}[{}]: {}", if f.is_error() { "error" } else { "warning" }, f.code, f.message);
             }
             ExitStatus::Ok
         }
         Ok(Outcome::Refused(input)) => {
-            let report = Report {
-                ok: false,
-                inputs: vec![input],
-                findings: Vec::new(),
-            };
+            let report = Report { ok: false, inputs: vec![input], findings: Vec::new() };
             let mut err = std::io::stderr().lock();
-            let color = std::io::stderr().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
             let _ = report::human::print(
                 &report,
                 &report::human::Style { color },

@@ -18,26 +18,18 @@ pub struct Options {
 pub fn run(opts: &Options) -> Result<Report, UsageError> {
     let mut inputs = Vec::new();
     for path in &opts.inputs {
-        let loaded =
-            load(path, Depth::Documents, opts.progress).map_err(|e| UsageError(e.to_string()))?;
+        let loaded = load(path, Depth::Documents, opts.progress).map_err(|e| UsageError(e.to_string()))?;
         let mut input = report_input(path, &loaded, &opts.selection)?;
         let chosen = if loaded.model.format.is_some() {
             select::select(&loaded.model, &opts.selection).unwrap_or_default()
         } else {
             Vec::new()
         };
-        input.images = chosen
-            .iter()
-            .map(|&i| declared(&loaded.catalog, &loaded.model.images[i]))
-            .collect();
+        input.images = chosen.iter().map(|&i| declared(&loaded.catalog, &loaded.model.images[i])).collect();
         inputs.push(input);
     }
     let ok = inputs.iter().all(|i| i.ok);
-    Ok(Report {
-        ok,
-        inputs,
-        findings: Vec::new(),
-    })
+    Ok(Report { ok, inputs, findings: Vec::new() })
 }
 
 fn declared(catalog: &crate::open::Catalog, image: &Image) -> ImageReport {
@@ -50,14 +42,13 @@ fn declared(catalog: &crate::open::Catalog, image: &Image) -> ImageReport {
         .enumerate()
         .map(|(i, l)| LayerReport {
             digest: l.digest,
-            size: l
-                .size
-                .or_else(|| catalog.resolve(&l.member).ok().map(|(_, m)| m.size)),
+            size: l.size.or_else(|| catalog.resolve(&l.member).ok().map(|(_, m)| m.size)),
             media_type: l.media_type.clone(),
-            compression: l
-                .media_type
-                .as_deref()
-                .and_then(Compression::from_media_type),
+            // The magic bytes were read; the media type is only a claim.
+            compression: match catalog.scan_of(&l.member).map(|s| &s.content) {
+                Some(crate::scan::Content::Sniffed(c)) => Some(*c),
+                _ => l.media_type.as_deref().and_then(Compression::from_media_type),
+            },
             diff_id: diff_ids.get(i).copied(),
             chain_id: chain.get(i).copied(),
             uncompressed_size: None,

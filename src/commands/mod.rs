@@ -18,10 +18,7 @@ pub struct Loaded {
 }
 
 pub fn load(path: &Path, depth: Depth, show_progress: bool) -> Result<Loaded, OpenError> {
-    let label = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
+    let label = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let (progress, handle) = Progress::start(label, show_progress);
     let catalog = open::read_input(path, depth, &progress);
     progress.finish(handle);

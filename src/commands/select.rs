@@ -21,21 +21,13 @@ pub fn select(model: &Model, sel: &Selection) -> Result<Vec<usize>, String> {
                 Some(num) => match num.parse::<usize>() {
                     Ok(i) if i < n => vec![i],
                     _ => {
-                        return Err(format!(
-                            "--image {spec}: the input has images @0 to @{}",
-                            n.saturating_sub(1)
-                        ));
+                        return Err(format!("--image {spec}: the input has images @0 to @{}", n.saturating_sub(1)));
                     }
                 },
-                None => (0..n)
-                    .filter(|&i| matches(&model.images[i], spec))
-                    .collect(),
+                None => (0..n).filter(|&i| matches(&model.images[i], spec)).collect(),
             };
             if hits.is_empty() {
-                return Err(format!(
-                    "--image {spec} matches no image; the input has: {}",
-                    describe(model)
-                ));
+                return Err(format!("--image {spec} matches no image; the input has: {}", describe(model)));
             }
             for h in hits {
                 if !v.contains(&h) {
@@ -49,10 +41,7 @@ pub fn select(model: &Model, sel: &Selection) -> Result<Vec<usize>, String> {
     if let Some(want) = &sel.platform {
         chosen.retain(|&i| platform_of(&model.images[i]).is_some_and(|p| p.matches(want)));
         if chosen.is_empty() {
-            return Err(format!(
-                "--platform {want} matches no image; the input has: {}",
-                describe(model)
-            ));
+            return Err(format!("--platform {want} matches no image; the input has: {}", describe(model)));
         }
     }
     Ok(chosen)
@@ -64,11 +53,7 @@ pub fn platform_of(image: &Image) -> Option<Platform> {
         return Some(p.clone());
     }
     let c = image.config_doc.as_ref()?.as_ref().ok()?;
-    Some(Platform {
-        os: c.os.clone()?,
-        architecture: c.architecture.clone()?,
-        variant: c.variant.clone(),
-    })
+    Some(Platform { os: c.os.clone()?, architecture: c.architecture.clone()?, variant: c.variant.clone() })
 }
 
 fn matches(image: &Image, spec: &str) -> bool {
@@ -95,8 +80,7 @@ pub fn normalize(r: &str) -> String {
         (name, String::new())
     };
     let first = name.split('/').next().unwrap_or("");
-    let has_domain =
-        name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let has_domain = name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
     let full = if has_domain {
         name.to_string()
     } else if name.contains('/') {
@@ -116,14 +100,8 @@ pub fn describe(model: &Model) -> String {
         .iter()
         .enumerate()
         .map(|(i, im)| {
-            let tags = if im.tags.is_empty() {
-                "<untagged>".to_string()
-            } else {
-                im.tags.join(" ")
-            };
-            let p = platform_of(im)
-                .map(|p| format!(" [{p}]"))
-                .unwrap_or_default();
+            let tags = if im.tags.is_empty() { "<untagged>".to_string() } else { im.tags.join(" ") };
+            let p = platform_of(im).map(|p| format!(" [{p}]")).unwrap_or_default();
             format!("@{i} {tags}{p}")
         })
         .collect::<Vec<_>>()
@@ -139,9 +117,6 @@ mod tests {
         assert_eq!(normalize("nginx"), "docker.io/library/nginx:latest");
         assert_eq!(normalize("local/app:1"), "docker.io/local/app:1");
         assert_eq!(normalize("localhost:5000/app"), "localhost:5000/app:latest");
-        assert_eq!(
-            normalize("docker.io/library/nginx:1.25"),
-            "docker.io/library/nginx:1.25"
-        );
+        assert_eq!(normalize("docker.io/library/nginx:1.25"), "docker.io/library/nginx:1.25");
     }
 }

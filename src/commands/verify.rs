@@ -25,22 +25,11 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
     let mut inputs = Vec::new();
     let mut present: Vec<Digest> = Vec::new();
     for path in &opts.inputs {
-        let loaded =
-            load(path, Depth::Full, opts.progress).map_err(|e| UsageError(e.to_string()))?;
-        present.extend(
-            loaded
-                .model
-                .images
-                .iter()
-                .filter_map(|i| image_id(&loaded.catalog, i)),
-        );
+        let loaded = load(path, Depth::Full, opts.progress).map_err(|e| UsageError(e.to_string()))?;
+        present.extend(loaded.model.images.iter().filter_map(|i| image_id(&loaded.catalog, i)));
         inputs.push(report_input(path, &loaded, &opts.selection)?);
     }
-    let mut report = Report {
-        ok: true,
-        inputs,
-        findings: Vec::new(),
-    };
+    let mut report = Report { ok: true, inputs, findings: Vec::new() };
     for want in &opts.expect_ids {
         if !present.contains(want) {
             let f = Finding::new(
@@ -68,23 +57,16 @@ pub fn report_input(
 ) -> Result<InputReport, UsageError> {
     let Loaded { catalog, model } = loaded;
     let chosen = if model.format.is_some() {
-        select::select(model, selection)
-            .map_err(|e| UsageError(format!("{}: {e}", path.display())))?
+        select::select(model, selection).map_err(|e| UsageError(format!("{}: {e}", path.display())))?
     } else {
         Vec::new()
     };
-    let selected = Selected {
-        images: chosen.iter().map(|&i| &model.images[i]).collect(),
-    };
+    let selected = Selected { images: chosen.iter().map(|&i| &model.images[i]).collect() };
     let mut findings = catalog.findings.clone();
     findings.extend(model.findings.iter().cloned());
     findings.extend(checks::run(catalog, model, &selected));
-    findings.sort_by(|a, b| (a.severity, a.image, a.layer).cmp(&(b.severity, b.image, b.layer)));
-    let images = selected
-        .images
-        .iter()
-        .map(|im| image_report(catalog, im))
-        .collect();
+    findings.sort_by_key(|f| (f.severity, f.image, f.layer));
+    let images = selected.images.iter().map(|im| image_report(catalog, im)).collect();
     let ok = !findings.iter().any(|f| f.is_error());
     Ok(InputReport {
         path: path.display().to_string(),
@@ -98,18 +80,11 @@ pub fn report_input(
 
 /// The image ID: sha256 of the config bytes, recomputed; the name's claim if not read.
 pub fn image_id(catalog: &Catalog, image: &Image) -> Option<Digest> {
-    catalog
-        .scan_of(&image.config.member)
-        .and_then(|s| s.digest)
-        .or(image.config.digest)
+    catalog.scan_of(&image.config.member).and_then(|s| s.digest).or(image.config.digest)
 }
 
 fn image_report(catalog: &Catalog, image: &Image) -> ImageReport {
-    let layers: Vec<LayerReport> = image
-        .layers
-        .iter()
-        .map(|l| layer_report(catalog, l))
-        .collect();
+    let layers: Vec<LayerReport> = image.layers.iter().map(|l| layer_report(catalog, l)).collect();
     // chainID n needs every diffID up to n.
     let known: Vec<Digest> = layers.iter().map_while(|l| l.diff_id).collect();
     let chain = Digest::chain_ids(&known);
@@ -136,11 +111,7 @@ fn layer_report(catalog: &Catalog, l: &BlobRef) -> LayerReport {
     let scan = catalog.scan_of(&l.member);
     let (compression, diff_id, uncompressed_size) = match scan.map(|s| &s.content) {
         Some(Content::Layer(ls)) => match &ls.tar {
-            Ok(t) => (
-                Some(ls.compression),
-                Some(t.diff_id),
-                Some(t.uncompressed_size),
-            ),
+            Ok(t) => (Some(ls.compression), Some(t.diff_id), Some(t.uncompressed_size)),
             Err(_) => (Some(ls.compression), None, None),
         },
         _ => (None, None, None),

@@ -52,24 +52,15 @@ pub struct Writer<'a> {
 impl Writer<'_> {
     pub fn write(&self, job: &Job) -> Result<Written, JobError> {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let tmp = self
-            .staging
-            .file(&format!(".partial/{n}"))
-            .map_err(JobError::Output)?;
-        let input = self
-            .catalog
-            .open_member(&job.member)
-            .map_err(|e| JobError::Input(e.to_string()))?;
+        let tmp = self.staging.file(&format!(".partial/{n}")).map_err(JobError::Output)?;
+        let input = self.catalog.open_member(&job.member).map_err(|e| JobError::Input(e.to_string()))?;
         let input = self.progress.reader(input);
         let file = File::create(&tmp).map_err(JobError::Output)?;
         let mut out = HashWriter::new(BufWriter::with_capacity(256 * 1024, file));
         let budget = DocumentBudget::new();
         let (scan, compression) = match job.recompress {
             None => {
-                let tee = CopyReader {
-                    inner: input,
-                    out: &mut out,
-                };
+                let tee = CopyReader { inner: input, out: &mut out };
                 let s = scan::blob::scan(tee, job.size, Depth::Full, &budget).map_err(classify)?;
                 let c = match &s.content {
                     Content::Layer(l) => l.compression,
@@ -79,16 +70,9 @@ impl Writer<'_> {
             }
             Some(c) => {
                 let s = {
-                    let mut enc =
-                        Encoder::new(c, self.level, &mut out).map_err(JobError::Output)?;
-                    let s = scan::blob::scan_into(
-                        input,
-                        job.size,
-                        Depth::Full,
-                        &budget,
-                        Some(&mut enc),
-                    )
-                    .map_err(classify)?;
+                    let mut enc = Encoder::new(c, self.level, &mut out).map_err(JobError::Output)?;
+                    let s = scan::blob::scan_into(input, job.size, Depth::Full, &budget, Some(&mut enc))
+                        .map_err(classify)?;
                     // A failed write surfaces inside the scan as a read error of the layer.
                     if let Content::Layer(l) = &s.content
                         && let Err(why) = &l.tar
@@ -103,26 +87,14 @@ impl Writer<'_> {
             }
         };
         let (digest, size) = out.finish().map_err(JobError::Output)?;
-        let dest = self
-            .staging
-            .file(&self.target.blob_path(Role::Layer, &digest))
-            .map_err(JobError::Output)?;
+        let dest = self.staging.file(&self.target.blob_path(Role::Layer, &digest)).map_err(JobError::Output)?;
         fs::rename(&tmp, &dest).map_err(JobError::Output)?;
-        Ok(Written {
-            digest,
-            size,
-            compression,
-            input: scan,
-        })
+        Ok(Written { digest, size, compression, input: scan })
     }
 }
 
 fn classify(e: io::Error) -> JobError {
-    if e.to_string().starts_with("output:") {
-        JobError::Output(e)
-    } else {
-        JobError::Input(e.to_string())
-    }
+    if e.to_string().starts_with("output:") { JobError::Output(e) } else { JobError::Input(e.to_string()) }
 }
 
 /// Copies every byte read into the output: a kept blob is written by the same read that
@@ -135,9 +107,7 @@ struct CopyReader<'a, R, W: Write> {
 impl<R: Read, W: Write> Read for CopyReader<'_, R, W> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.out
-            .write_all(&buf[..n])
-            .map_err(|e| io::Error::other(format!("output: {e}")))?;
+        self.out.write_all(&buf[..n]).map_err(|e| io::Error::other(format!("output: {e}")))?;
         Ok(n)
     }
 }
@@ -151,24 +121,12 @@ pub struct HashWriter<W> {
 
 impl<W: Write> HashWriter<W> {
     pub fn new(inner: W) -> Self {
-        HashWriter {
-            inner,
-            hasher: Sha256::new(),
-            count: 0,
-        }
+        HashWriter { inner, hasher: Sha256::new(), count: 0 }
     }
     pub fn finish(mut self) -> io::Result<(Digest, u64)> {
         self.inner.flush()?;
-        let hex: String = self
-            .hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Ok((
-            Digest::from_hex(&hex).expect("sha256 is 64 hex digits"),
-            self.count,
-        ))
+        let hex: String = self.hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Ok((Digest::from_hex(&hex).expect("sha256 is 64 hex digits"), self.count))
     }
 }
 
@@ -197,15 +155,10 @@ impl<'a, W: Write> Encoder<'a, W> {
         Ok(match c {
             Compression::Gzip => {
                 let level = level.unwrap_or(DEFAULT_GZIP_LEVEL).clamp(0, 9) as u32;
-                Encoder::Gzip(
-                    flate2::GzBuilder::new()
-                        .mtime(0)
-                        .write(w, flate2::Compression::new(level)),
-                )
+                Encoder::Gzip(flate2::GzBuilder::new().mtime(0).write(w, flate2::Compression::new(level)))
             }
             Compression::Zstd => {
-                let mut e =
-                    zstd::stream::write::Encoder::new(w, level.unwrap_or(DEFAULT_ZSTD_LEVEL))?;
+                let mut e = zstd::stream::write::Encoder::new(w, level.unwrap_or(DEFAULT_ZSTD_LEVEL))?;
                 e.include_checksum(true)?;
                 Encoder::Zstd(e)
             }
@@ -242,12 +195,7 @@ pub const DEFAULT_GZIP_LEVEL: i32 = 6;
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 
 /// Writes a document or config blob with the bytes given.
-pub fn write_bytes(
-    staging: &Staging,
-    target: Target,
-    role: Role,
-    bytes: &[u8],
-) -> io::Result<Digest> {
+pub fn write_bytes(staging: &Staging, target: Target, role: Role, bytes: &[u8]) -> io::Result<Digest> {
     let d = Digest::of(bytes);
     fs::write(staging.file(&target.blob_path(role, &d))?, bytes)?;
     Ok(d)

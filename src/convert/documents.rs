@@ -58,8 +58,7 @@ pub fn manifest(source: Option<&[u8]>, config: (&Digest, u64), layers: &[OutLaye
 
 fn unchanged(v: &Value, config: (&Digest, u64), layers: &[OutLayer]) -> bool {
     let same = |d: &Value, digest: &Digest, size: u64| {
-        d["digest"].as_str() == Some(digest.to_string().as_str())
-            && d["size"].as_u64() == Some(size)
+        d["digest"].as_str() == Some(digest.to_string().as_str()) && d["size"].as_u64() == Some(size)
     };
     let Some(src_layers) = v["layers"].as_array() else {
         return false;
@@ -68,10 +67,7 @@ fn unchanged(v: &Value, config: (&Digest, u64), layers: &[OutLayer]) -> bool {
         && src_layers.len() == layers.len()
         && src_layers.iter().zip(layers).all(|(d, l)| {
             same(d, &l.digest, l.size)
-                && d["mediaType"]
-                    .as_str()
-                    .and_then(Compression::from_media_type)
-                    .is_some_and(|c| c == l.compression)
+                && d["mediaType"].as_str().and_then(Compression::from_media_type).is_some_and(|c| c == l.compression)
         })
 }
 
@@ -106,10 +102,8 @@ pub fn platform_value(p: &Platform) -> Value {
 }
 
 pub fn index(descriptors: &[Descriptor]) -> Vec<u8> {
-    serde_json::to_vec(
-        &json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descriptors}),
-    )
-    .expect("serializes")
+    serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descriptors}))
+        .expect("serializes")
 }
 
 pub const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
@@ -117,10 +111,7 @@ pub const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 /// docker's familiar form: `docker.io/library/nginx:1` → `nginx:1`.
 pub fn familiar(full: &str) -> String {
     let s = full.strip_prefix("docker.io/").unwrap_or(full);
-    s.strip_prefix("library/")
-        .filter(|r| !r.contains('/'))
-        .unwrap_or(s)
-        .to_string()
+    s.strip_prefix("library/").filter(|r| !r.contains('/')).unwrap_or(s).to_string()
 }
 
 #[derive(Serialize)]
@@ -145,10 +136,7 @@ pub fn repositories(entries: &[(String, Digest)]) -> Option<Vec<u8>> {
             continue;
         };
         let (name, tag) = tag_ref.split_at(last_slash + colon);
-        repos
-            .entry(name.to_string())
-            .or_default()
-            .insert(tag[1..].to_string(), top.hex());
+        repos.entry(name.to_string()).or_default().insert(tag[1..].to_string(), top.hex());
     }
     (!repos.is_empty()).then(|| serde_json::to_vec(&repos).expect("serializes"))
 }

@@ -66,24 +66,16 @@ pub enum ConvertError {
 pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     if let Destination::Path(p) = &opts.output {
         if p.exists() && !opts.force {
-            return Err(ConvertError::Usage(format!(
-                "{} exists; give --force to replace it",
-                p.display()
-            )));
+            return Err(ConvertError::Usage(format!("{} exists; give --force to replace it", p.display())));
         }
         if opts.target.is_tar() && p.is_dir() && !opts.force {
-            return Err(ConvertError::Usage(format!(
-                "{} is a directory",
-                p.display()
-            )));
+            return Err(ConvertError::Usage(format!("{} is a directory", p.display())));
         }
     } else if !opts.target.is_tar() {
-        return Err(ConvertError::Usage(
-            "-o - (stdout) needs a tar target: oci-archive, docker or crane".into(),
-        ));
+        return Err(ConvertError::Usage("-o - (stdout) needs a tar target: oci-archive, docker or crane".into()));
     }
-    let staging = Staging::new(&opts.output)
-        .map_err(|e| ConvertError::Output(format!("cannot create the output: {e}")))?;
+    let staging =
+        Staging::new(&opts.output).map_err(|e| ConvertError::Output(format!("cannot create the output: {e}")))?;
     let loaded = read_input(&opts.input, &staging, opts.progress)?;
     let Loaded { mut catalog, model } = loaded;
 
@@ -102,18 +94,13 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
         let mut findings = catalog.findings.clone();
         findings.extend(model.findings.iter().cloned());
         findings.extend(checks::run(catalog, &model, selected));
-        findings
-            .sort_by(|a, b| (a.severity, a.image, a.layer).cmp(&(b.severity, b.image, b.layer)));
+        findings.sort_by_key(|f| (f.severity, f.image, f.layer));
         findings
     };
-    let selected = Selected {
-        images: images.clone(),
-    };
+    let selected = Selected { images: images.clone() };
     let findings = refused(&catalog, &selected);
     if model.format.is_none() || (findings.iter().any(Finding::is_error) && !opts.force) {
-        return Ok(Outcome::Refused(input_report(
-            opts, &catalog, &model, findings,
-        )));
+        return Ok(Outcome::Refused(input_report(opts, &catalog, &model, findings)));
     }
 
     // Plan the layer blobs: each (member, compression) once, however many images share it.
@@ -144,12 +131,9 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
         }
     }
     let mut jobs: Vec<Job> = jobs.into_values().collect();
-    jobs.sort_by(|a, b| b.size.cmp(&a.size));
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.size));
 
-    let (progress, handle) = Progress::start(
-        format!("convert to {}", opts.target.as_str()),
-        opts.progress,
-    );
+    let (progress, handle) = Progress::start(format!("convert to {}", opts.target.as_str()), opts.progress);
     progress.set_total(jobs.iter().map(|j| j.size).sum());
     let writer = Writer {
         catalog: &catalog,
@@ -159,10 +143,8 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
         progress: &progress,
         counter: Default::default(),
     };
-    let results: Vec<(Job, Result<Written, JobError>)> = jobs
-        .par_iter()
-        .map(|j| (j.clone(), writer.write(j)))
-        .collect();
+    let results: Vec<(Job, Result<Written, JobError>)> =
+        jobs.par_iter().map(|j| (j.clone(), writer.write(j))).collect();
     progress.finish(handle);
 
     let mut written: HashMap<(String, Option<Compression>), Written> = HashMap::new();
@@ -176,17 +158,10 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
                 written.insert((job.member, job.recompress), w);
             }
             Err(JobError::Output(e)) => {
-                return Err(ConvertError::Output(format!(
-                    "cannot write layer {}: {e}",
-                    job.member
-                )));
+                return Err(ConvertError::Output(format!("cannot write layer {}: {e}", job.member)));
             }
             Err(JobError::Input(e)) => extra.push(
-                Finding::new(
-                    Code::ArchiveCorrupt,
-                    format!("cannot read {}: {e}", job.member),
-                )
-                .member(job.member),
+                Finding::new(Code::ArchiveCorrupt, format!("cannot read {}: {e}", job.member)).member(job.member),
             ),
         }
     }
@@ -194,17 +169,10 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     let mut findings = refused(&catalog, &selected);
     findings.extend(extra);
     if findings.iter().any(Finding::is_error) && !opts.force {
-        return Ok(Outcome::Refused(input_report(
-            opts, &catalog, &model, findings,
-        )));
+        return Ok(Outcome::Refused(input_report(opts, &catalog, &model, findings)));
     }
 
-    let out = Emit {
-        opts,
-        catalog: &catalog,
-        staging: &staging,
-        written: &written,
-    };
+    let out = Emit { opts, catalog: &catalog, staging: &staging, written: &written };
     let summary = out.documents(&images, tags.as_deref())?;
     let _ = fs::remove_dir_all(staging.dir.join(".partial"));
     let _ = fs::remove_file(staging.dir.join(".input.tar"));
@@ -213,10 +181,7 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
         dest => staging.commit_tar(dest, opts.force),
     };
     commit.map_err(|e| ConvertError::Output(format!("cannot write the output: {e}")))?;
-    Ok(Outcome::Written(Summary {
-        findings,
-        ..summary
-    }))
+    Ok(Outcome::Written(Summary { findings, ..summary }))
 }
 
 /// Reads the documents of the input. A gzip- or zstd-wrapped input is first unwrapped into
@@ -257,19 +222,13 @@ fn input_report(
 }
 
 /// docker and crane hold one platform per tag: refuse a multi-platform selection there.
-fn check_platforms(
-    opts: &Options,
-    model: &crate::model::Model,
-    images: &[&Image],
-) -> Result<(), ConvertError> {
+fn check_platforms(opts: &Options, model: &crate::model::Model, images: &[&Image]) -> Result<(), ConvertError> {
     if !opts.target.one_platform_per_tag() || images.len() < 2 {
         return Ok(());
     }
     let mut by_tag: HashMap<String, Vec<String>> = HashMap::new();
     for im in images {
-        let p = select::platform_of(im)
-            .map(|p| p.to_string())
-            .unwrap_or_else(|| "unknown".into());
+        let p = select::platform_of(im).map(|p| p.to_string()).unwrap_or_else(|| "unknown".into());
         let tags: Vec<String> = if !opts.tags.is_empty() {
             opts.tags.clone()
         } else if im.tags.is_empty() {
@@ -305,9 +264,7 @@ fn explicit_tags(opts: &Options, selected: usize) -> Result<Option<Vec<String>>,
     }
     for t in &opts.tags {
         if !reference::is_valid(t, false) {
-            return Err(ConvertError::Usage(format!(
-                "--tag {t:?} is not a valid image reference"
-            )));
+            return Err(ConvertError::Usage(format!("--tag {t:?} is not a valid image reference")));
         }
     }
     Ok(Some(opts.tags.clone()))
@@ -334,11 +291,7 @@ impl Emit<'_> {
         ConvertError::Output(format!("cannot write the output: {e}"))
     }
 
-    fn documents(
-        &self,
-        images: &[&Image],
-        tags: Option<&[String]>,
-    ) -> Result<Summary, ConvertError> {
+    fn documents(&self, images: &[&Image], tags: Option<&[String]>) -> Result<Summary, ConvertError> {
         let t = self.opts.target;
         let mut outs = Vec::new();
         let mut manifests_by_member: HashMap<String, (Digest, u64, String)> = HashMap::new();
@@ -346,34 +299,21 @@ impl Emit<'_> {
             let Some(cfg) = self.catalog.document(&image.config.member) else {
                 continue;
             };
-            let config =
-                blobs::write_bytes(self.staging, t, Role::Config, cfg).map_err(Self::err)?;
+            let config = blobs::write_bytes(self.staging, t, Role::Config, cfg).map_err(Self::err)?;
             let mut layers = Vec::new();
             for l in &image.layers {
                 let Some(w) = self.find_written(&l.member) else {
                     continue;
                 };
-                layers.push(OutLayer {
-                    digest: w.digest,
-                    size: w.size,
-                    compression: w.compression,
-                });
+                layers.push(OutLayer { digest: w.digest, size: w.size, compression: w.compression });
             }
             let manifest = if t == Target::Crane {
                 None
             } else {
-                let src = image
-                    .manifest_member
-                    .as_deref()
-                    .and_then(|m| self.catalog.document(m));
+                let src = image.manifest_member.as_deref().and_then(|m| self.catalog.document(m));
                 let bytes = documents::manifest(src, (&config, cfg.len() as u64), &layers);
-                let d = blobs::write_bytes(self.staging, t, Role::Document, &bytes)
-                    .map_err(Self::err)?;
-                let entry = (
-                    d,
-                    bytes.len() as u64,
-                    documents::manifest_media_type(&bytes),
-                );
+                let d = blobs::write_bytes(self.staging, t, Role::Document, &bytes).map_err(Self::err)?;
+                let entry = (d, bytes.len() as u64, documents::manifest_media_type(&bytes));
                 if let Some(m) = &image.manifest_member {
                     manifests_by_member.insert(m.clone(), entry.clone());
                 }
@@ -381,20 +321,11 @@ impl Emit<'_> {
             };
             let tags = match tags {
                 Some(t) => t.iter().map(|x| select::normalize(x)).collect(),
-                None => image
-                    .tags
-                    .iter()
-                    .filter(|x| reference::is_valid(x, false))
-                    .map(|x| select::normalize(x))
-                    .collect(),
+                None => {
+                    image.tags.iter().filter(|x| reference::is_valid(x, false)).map(|x| select::normalize(x)).collect()
+                }
             };
-            outs.push(OutImage {
-                config,
-                layers,
-                manifest,
-                tags,
-                platform: select::platform_of(image),
-            });
+            outs.push(OutImage { config, layers, manifest, tags, platform: select::platform_of(image) });
         }
         match t {
             Target::Oci | Target::OciArchive => {
@@ -410,13 +341,9 @@ impl Emit<'_> {
                     Some((bytes, _)) => bytes,
                     None => documents::index(&flat_descriptors(&outs)),
                 };
-                fs::write(self.staging.file("index.json").map_err(Self::err)?, index)
+                fs::write(self.staging.file("index.json").map_err(Self::err)?, index).map_err(Self::err)?;
+                fs::write(self.staging.file("oci-layout").map_err(Self::err)?, documents::OCI_LAYOUT)
                     .map_err(Self::err)?;
-                fs::write(
-                    self.staging.file("oci-layout").map_err(Self::err)?,
-                    documents::OCI_LAYOUT,
-                )
-                .map_err(Self::err)?;
             }
             Target::Docker => {
                 fs::write(
@@ -424,11 +351,8 @@ impl Emit<'_> {
                     documents::index(&flat_descriptors(&outs)),
                 )
                 .map_err(Self::err)?;
-                fs::write(
-                    self.staging.file("oci-layout").map_err(Self::err)?,
-                    documents::OCI_LAYOUT,
-                )
-                .map_err(Self::err)?;
+                fs::write(self.staging.file("oci-layout").map_err(Self::err)?, documents::OCI_LAYOUT)
+                    .map_err(Self::err)?;
                 self.manifest_json(&outs)?;
             }
             Target::Crane => self.manifest_json(&outs)?,
@@ -448,10 +372,7 @@ impl Emit<'_> {
     /// The written blob for an input layer member (whichever plan it had).
     fn find_written(&self, member: &str) -> Option<&Written> {
         let real = self.catalog.resolve(member).ok()?.0;
-        self.written
-            .iter()
-            .find(|(k, _)| k.0 == real)
-            .map(|(_, w)| w)
+        self.written.iter().find(|(k, _)| k.0 == real).map(|(_, w)| w)
     }
 
     /// Rewrites an index so it lists only what was written, keeping its bytes where nothing
@@ -479,22 +400,13 @@ impl Emit<'_> {
             let replacement = if let Some((nd, size, mt)) = manifests.get(&member) {
                 Some((*nd, *size, mt.clone()))
             } else if let Some(doc) = self.catalog.document(&member).filter(|_| depth < 16)
-                && serde_json::from_slice::<serde_json::Value>(doc)
-                    .is_ok_and(|x| x.get("manifests").is_some())
+                && serde_json::from_slice::<serde_json::Value>(doc).is_ok_and(|x| x.get("manifests").is_some())
             {
                 match self.rewrite_index(doc, manifests, depth + 1)? {
                     Some((nb, _)) => {
-                        let nd =
-                            blobs::write_bytes(self.staging, self.opts.target, Role::Document, &nb)
-                                .map_err(Self::err)?;
-                        Some((
-                            nd,
-                            nb.len() as u64,
-                            c["mediaType"]
-                                .as_str()
-                                .unwrap_or(target::OCI_INDEX)
-                                .to_string(),
-                        ))
+                        let nd = blobs::write_bytes(self.staging, self.opts.target, Role::Document, &nb)
+                            .map_err(Self::err)?;
+                        Some((nd, nb.len() as u64, c["mediaType"].as_str().unwrap_or(target::OCI_INDEX).to_string()))
                     }
                     None => None,
                 }
@@ -532,19 +444,11 @@ impl Emit<'_> {
             .map(|o| documents::ManifestJsonEntry {
                 config: t.blob_path(Role::Config, &o.config),
                 repo_tags: o.tags.iter().map(|x| documents::familiar(x)).collect(),
-                layers: o
-                    .layers
-                    .iter()
-                    .map(|l| t.blob_path(Role::Layer, &l.digest))
-                    .collect(),
+                layers: o.layers.iter().map(|l| t.blob_path(Role::Layer, &l.digest)).collect(),
             })
             .collect();
         let bytes = serde_json::to_vec(&entries).expect("serializes");
-        fs::write(
-            self.staging.file("manifest.json").map_err(Self::err)?,
-            bytes,
-        )
-        .map_err(Self::err)?;
+        fs::write(self.staging.file("manifest.json").map_err(Self::err)?, bytes).map_err(Self::err)?;
         if t == Target::Docker {
             let repos: Vec<(String, Digest)> = outs
                 .iter()
@@ -552,8 +456,7 @@ impl Emit<'_> {
                 .flat_map(|(o, top)| o.tags.iter().map(move |x| (documents::familiar(x), top)))
                 .collect();
             if let Some(r) = documents::repositories(&repos) {
-                fs::write(self.staging.file("repositories").map_err(Self::err)?, r)
-                    .map_err(Self::err)?;
+                fs::write(self.staging.file("repositories").map_err(Self::err)?, r).map_err(Self::err)?;
             }
         }
         Ok(())
@@ -578,10 +481,7 @@ fn flat_descriptors(outs: &[OutImage]) -> Vec<Descriptor> {
             v.push(base.clone());
         }
         for t in &o.tags {
-            v.push(Descriptor {
-                annotations: documents::tag_annotations(t),
-                ..base.clone()
-            });
+            v.push(Descriptor { annotations: documents::tag_annotations(t), ..base.clone() });
         }
     }
     v

@@ -72,9 +72,7 @@ impl Target {
         }
         match choice {
             // Docker before 23 cannot load zstd layers.
-            CompressionChoice::Keep if self == Target::Docker && now == Compression::Zstd => {
-                Compression::Gzip
-            }
+            CompressionChoice::Keep if self == Target::Docker && now == Compression::Zstd => Compression::Gzip,
             CompressionChoice::Keep => now,
             CompressionChoice::Gzip => Compression::Gzip,
             CompressionChoice::Zstd => Compression::Zstd,

@@ -32,10 +32,7 @@ pub fn parse(bytes: &[u8]) -> Result<ImageConfig, String> {
     {
         return Err(format!("rootfs.type is {t:?}, not \"layers\""));
     }
-    let ids = rootfs
-        .get("diff_ids")
-        .and_then(Value::as_array)
-        .ok_or("no rootfs.diff_ids array")?;
+    let ids = rootfs.get("diff_ids").and_then(Value::as_array).ok_or("no rootfs.diff_ids array")?;
     let mut diff_ids = Vec::with_capacity(ids.len());
     for (i, id) in ids.iter().enumerate() {
         let d = id
@@ -50,27 +47,15 @@ pub fn parse(bytes: &[u8]) -> Result<ImageConfig, String> {
             h.iter()
                 .map(|e| HistoryEntry {
                     created: e.get("created").and_then(Value::as_str).map(str::to_string),
-                    created_by: e
-                        .get("created_by")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
+                    created_by: e.get("created_by").and_then(Value::as_str).map(str::to_string),
                     comment: e.get("comment").and_then(Value::as_str).map(str::to_string),
-                    empty_layer: e
-                        .get("empty_layer")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false),
+                    empty_layer: e.get("empty_layer").and_then(Value::as_bool).unwrap_or(false),
                 })
                 .collect(),
         ),
         Some(_) => return Err("history is not an array".into()),
     };
-    Ok(ImageConfig {
-        os: s("os"),
-        architecture: s("architecture"),
-        variant: s("variant"),
-        diff_ids,
-        history,
-    })
+    Ok(ImageConfig { os: s("os"), architecture: s("architecture"), variant: s("variant"), diff_ids, history })
 }
 
 /// Why a member that should be a config is not a JSON document we kept.
@@ -88,8 +73,6 @@ pub fn not_a_document(scan: &BlobScan) -> String {
 impl ImageConfig {
     /// History entries that made a layer, in order.
     pub fn layer_history(&self) -> Option<Vec<&HistoryEntry>> {
-        self.history
-            .as_ref()
-            .map(|h| h.iter().filter(|e| !e.empty_layer).collect())
+        self.history.as_ref().map(|h| h.iter().filter(|e| !e.empty_layer).collect())
     }
 }

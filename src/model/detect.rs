@@ -42,11 +42,7 @@ pub fn detect(c: &Catalog) -> Option<Format> {
             Format::DockerArchive
         });
     }
-    oci.then_some(if c.is_dir {
-        Format::OciLayout
-    } else {
-        Format::OciArchive
-    })
+    oci.then_some(if c.is_dir { Format::OciLayout } else { Format::OciArchive })
 }
 
 /// crane names the config `sha256:<hex>` where docker writes `<hex>.json`.
@@ -57,11 +53,7 @@ fn is_crane(c: &Catalog) -> bool {
     let Ok(serde_json::Value::Array(entries)) = serde_json::from_slice(doc) else {
         return false;
     };
-    entries.iter().any(|e| {
-        e.get("Config")
-            .and_then(|v| v.as_str())
-            .is_some_and(|s| s.starts_with("sha256:"))
-    })
+    entries.iter().any(|e| e.get("Config").and_then(|v| v.as_str()).is_some_and(|s| s.starts_with("sha256:")))
 }
 
 /// The finding for a readable archive (or directory) that holds no image.
@@ -70,8 +62,6 @@ pub fn not_an_image(c: &Catalog) -> Finding {
     let n = c.members.len();
     Finding::new(
         Code::ManifestInvalid,
-        format!(
-            "the {what} has no manifest.json and no index.json ({n} members): not a container image archive"
-        ),
+        format!("the {what} has no manifest.json and no index.json ({n} members): not a container image archive"),
     )
 }

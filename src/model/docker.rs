@@ -38,10 +38,9 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
         }
     };
     if entries.is_empty() {
-        model.findings.push(
-            Finding::new(Code::ManifestInvalid, "manifest.json lists no image")
-                .member("manifest.json"),
-        );
+        model
+            .findings
+            .push(Finding::new(Code::ManifestInvalid, "manifest.json lists no image").member("manifest.json"));
     }
     let legacy = model.format == Some(super::Format::DockerArchive);
     for (n, e) in entries.into_iter().enumerate() {
@@ -103,11 +102,8 @@ fn reference(model: &mut Model, raw: &str, from: &str) -> Option<BlobRef> {
         }),
         Err(why) => {
             model.findings.push(
-                Finding::new(
-                    Code::UnsafePath,
-                    format!("{from} refers to {raw:?}, outside the archive ({why})"),
-                )
-                .member(raw),
+                Finding::new(Code::UnsafePath, format!("{from} refers to {raw:?}, outside the archive ({why})"))
+                    .member(raw),
             );
             None
         }
@@ -122,11 +118,8 @@ fn check_legacy_id(model: &mut Model, member: &str) {
         && Digest::from_hex(dir).is_none()
     {
         model.findings.push(
-            Finding::new(
-                Code::UnsafePath,
-                format!("legacy layer id {dir:?} is not 64 hex digits (CVE-2014-9358)"),
-            )
-            .member(member),
+            Finding::new(Code::UnsafePath, format!("legacy layer id {dir:?} is not 64 hex digits (CVE-2014-9358)"))
+                .member(member),
         );
     }
 }
@@ -136,14 +129,10 @@ fn check_repositories(catalog: &Catalog, model: &mut Model) {
     let Some(doc) = catalog.document("repositories") else {
         return;
     };
-    let Ok(serde_json::Value::Object(repos)) = serde_json::from_slice::<serde_json::Value>(doc)
-    else {
+    let Ok(serde_json::Value::Object(repos)) = serde_json::from_slice::<serde_json::Value>(doc) else {
         model.findings.push(
-            Finding::new(
-                Code::ManifestInvalid,
-                "repositories is not a JSON object of {name: {tag: id}}",
-            )
-            .member("repositories"),
+            Finding::new(Code::ManifestInvalid, "repositories is not a JSON object of {name: {tag: id}}")
+                .member("repositories"),
         );
         return;
     };
@@ -151,8 +140,11 @@ fn check_repositories(catalog: &Catalog, model: &mut Model) {
         for (tag, id) in tags.as_object().into_iter().flatten() {
             if id.as_str().and_then(Digest::from_hex).is_none() {
                 model.findings.push(
-                    Finding::new(Code::UnsafePath, format!("repositories: {name}:{tag} names layer id {id}, not 64 hex digits (CVE-2014-9358)"))
-                        .member("repositories"),
+                    Finding::new(
+                        Code::UnsafePath,
+                        format!("repositories: {name}:{tag} names layer id {id}, not 64 hex digits (CVE-2014-9358)"),
+                    )
+                    .member("repositories"),
                 );
             }
         }

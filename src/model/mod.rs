@@ -70,12 +70,7 @@ impl Image {
     /// Every reference this image makes, for the blob checks.
     pub fn references(&self) -> impl Iterator<Item = (Role, Option<usize>, &BlobRef)> {
         std::iter::once((Role::Config, None, &self.config))
-            .chain(
-                self.layers
-                    .iter()
-                    .enumerate()
-                    .map(|(i, l)| (Role::Layer, Some(i), l)),
-            )
+            .chain(self.layers.iter().enumerate().map(|(i, l)| (Role::Layer, Some(i), l)))
             .chain(self.also.iter().map(|(r, l, b)| (*r, *l, b)))
     }
 
@@ -97,16 +92,10 @@ pub struct Model {
 
 /// Builds the model from a catalog.
 pub fn build(catalog: &Catalog) -> Model {
-    let mut model = Model {
-        format: detect::detect(catalog),
-        ..Model::default()
-    };
+    let mut model = Model { format: detect::detect(catalog), ..Model::default() };
     match model.format {
         // A broken container is already reported; "no manifest" would only repeat it.
-        None if catalog
-            .findings
-            .iter()
-            .any(|f| f.code == crate::finding::Code::ArchiveCorrupt) => {}
+        None if catalog.findings.iter().any(|f| f.code == crate::finding::Code::ArchiveCorrupt) => {}
         None => model.findings.push(detect::not_an_image(catalog)),
         Some(Format::DockerArchive | Format::CraneTarball) => docker::read(catalog, &mut model),
         Some(Format::DockerOci) => {
@@ -119,20 +108,12 @@ pub fn build(catalog: &Catalog) -> Model {
         image.config_doc = catalog
             .document(&image.config.member)
             .map(config::parse)
-            .or_else(|| {
-                catalog
-                    .scan_of(&image.config.member)
-                    .map(|s| Err(config::not_a_document(s)))
-            });
+            .or_else(|| catalog.scan_of(&image.config.member).map(|s| Err(config::not_a_document(s))));
     }
     let refs: Vec<String> = model
         .images
         .iter()
-        .flat_map(|i| {
-            i.references()
-                .map(|(_, _, b)| b.member.clone())
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|i| i.references().map(|(_, _, b)| b.member.clone()).collect::<Vec<_>>())
         .chain(model.documents.iter().map(|d| d.blob.member.clone()))
         .collect();
     for r in refs {
@@ -150,10 +131,7 @@ impl Model {
         let same = self.images.iter_mut().find(|i| {
             i.config.member == image.config.member
                 && i.layers.len() == image.layers.len()
-                && i.layers
-                    .iter()
-                    .zip(&image.layers)
-                    .all(|(a, b)| a.member == b.member)
+                && i.layers.iter().zip(&image.layers).all(|(a, b)| a.member == b.member)
         });
         let Some(existing) = same else {
             self.images.push(image);
@@ -172,13 +150,7 @@ impl Model {
             existing.platform = image.platform;
         }
         existing.also.push((Role::Config, None, image.config));
-        existing.also.extend(
-            image
-                .layers
-                .into_iter()
-                .enumerate()
-                .map(|(i, l)| (Role::Layer, Some(i), l)),
-        );
+        existing.also.extend(image.layers.into_iter().enumerate().map(|(i, l)| (Role::Layer, Some(i), l)));
         existing.also.extend(image.also);
     }
 }

@@ -12,14 +12,10 @@ use std::collections::BTreeMap;
 /// Deeper than any real layout (they nest two or three levels).
 const MAX_DEPTH: usize = 16;
 
-pub const INDEX_TYPES: &[&str] = &[
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-];
-pub const CONFIG_TYPES: &[&str] = &[
-    "application/vnd.oci.image.config.v1+json",
-    "application/vnd.docker.container.image.v1+json",
-];
+pub const INDEX_TYPES: &[&str] =
+    &["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
+pub const CONFIG_TYPES: &[&str] =
+    &["application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"];
 
 #[derive(Deserialize, Clone, Debug)]
 pub struct Descriptor {
@@ -38,9 +34,7 @@ pub struct Descriptor {
 /// The tag a descriptor carries: containerd's full name if present, else the OCI ref name.
 pub fn descriptor_tag(d: &Descriptor) -> Option<String> {
     let a = d.annotations.as_ref()?;
-    a.get("io.containerd.image.name")
-        .or_else(|| a.get("org.opencontainers.image.ref.name"))
-        .cloned()
+    a.get("io.containerd.image.name").or_else(|| a.get("org.opencontainers.image.ref.name")).cloned()
 }
 
 struct Walk<'a> {
@@ -59,11 +53,7 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
             return;
         }
     };
-    let mut walk = Walk {
-        catalog,
-        model,
-        stack: Vec::new(),
-    };
+    let mut walk = Walk { catalog, model, stack: Vec::new() };
     walk.document(index, "index.json", None, &[], None, 0);
 }
 
@@ -71,20 +61,12 @@ fn check_layout_file(catalog: &Catalog, model: &mut Model) {
     let bad = match super::docker::document(catalog, "oci-layout") {
         Err(f) => Some(f.message),
         Ok(b) => match serde_json::from_slice::<Value>(b) {
-            Ok(v)
-                if v.get("imageLayoutVersion")
-                    .and_then(Value::as_str)
-                    .is_some() =>
-            {
-                None
-            }
+            Ok(v) if v.get("imageLayoutVersion").and_then(Value::as_str).is_some() => None,
             _ => Some("oci-layout is not {\"imageLayoutVersion\": \"1.0.0\"}".to_string()),
         },
     };
     if let Some(msg) = bad {
-        model
-            .findings
-            .push(Finding::new(Code::ManifestInvalid, msg).member("oci-layout"));
+        model.findings.push(Finding::new(Code::ManifestInvalid, msg).member("oci-layout"));
     }
 }
 
@@ -107,67 +89,52 @@ impl Walk<'_> {
         let v: Value = match serde_json::from_slice(bytes) {
             Ok(v) => v,
             Err(e) => {
-                return self
-                    .model
-                    .findings
-                    .push(invalid(member, format!("{member} is not JSON: {e}")));
+                return self.model.findings.push(invalid(member, format!("{member} is not JSON: {e}")));
             }
         };
         let has = |k: &str| v.get(k).is_some();
         if has("manifests") && (has("layers") || has("config")) {
             return self.model.findings.push(invalid(
                 member,
-                format!("{member} has both \"manifests\" and \"layers\"/\"config\": ambiguous, refused (CVE-2021-41190)"),
+                format!(
+                    "{member} has both \"manifests\" and \"layers\"/\"config\": ambiguous, refused (CVE-2021-41190)"
+                ),
             ));
         }
         let doc_type = v.get("mediaType").and_then(Value::as_str);
         if let (Some(d), Some(dt)) = (desc.and_then(|d| d.media_type.as_deref()), doc_type)
             && d != dt
         {
-            self.model.findings.push(invalid(
-                member,
-                format!("{member}: the descriptor says mediaType {d}, the document says {dt}"),
-            ));
+            self.model
+                .findings
+                .push(invalid(member, format!("{member}: the descriptor says mediaType {d}, the document says {dt}")));
         }
         if has("manifests") {
             self.index(&v, member, tags, platform, depth);
         } else if has("config") && has("layers") {
             self.manifest(&v, member, desc, tags, platform);
         } else if member == "index.json" {
-            self.model.findings.push(invalid(
-                member,
-                "index.json has no \"manifests\" list".to_string(),
-            ));
+            self.model.findings.push(invalid(member, "index.json has no \"manifests\" list".to_string()));
         } else {
-            self.model.findings.push(invalid(
-                member,
-                format!("{member} is neither an image index nor an image manifest"),
-            ));
+            self.model
+                .findings
+                .push(invalid(member, format!("{member} is neither an image index nor an image manifest")));
         }
     }
 
-    fn index(
-        &mut self,
-        v: &Value,
-        member: &str,
-        tags: &[String],
-        platform: Option<&Platform>,
-        depth: usize,
-    ) {
+    fn index(&mut self, v: &Value, member: &str, tags: &[String], platform: Option<&Platform>, depth: usize) {
         let descs: Vec<Descriptor> = match v.get("manifests").cloned().map(serde_json::from_value) {
             Some(Ok(d)) => d,
             Some(Err(e)) => {
-                return self.model.findings.push(invalid(
-                    member,
-                    format!("{member}: a manifests entry is not a descriptor: {e}"),
-                ));
+                return self
+                    .model
+                    .findings
+                    .push(invalid(member, format!("{member}: a manifests entry is not a descriptor: {e}")));
             }
             None => return,
         };
         if descs.is_empty() && member == "index.json" {
-            self.model
-                .findings
-                .push(invalid(member, "index.json lists no manifest".to_string()));
+            self.model.findings.push(invalid(member, "index.json lists no manifest".to_string()));
         }
         for d in &descs {
             let mut tags = tags.to_vec();
@@ -178,48 +145,28 @@ impl Walk<'_> {
             let Some(blob) = self.blob_ref(d, member) else {
                 continue;
             };
-            let role = if d
-                .media_type
-                .as_deref()
-                .is_some_and(|m| INDEX_TYPES.contains(&m))
-            {
+            let role = if d.media_type.as_deref().is_some_and(|m| INDEX_TYPES.contains(&m)) {
                 Role::Index
             } else {
                 Role::Manifest
             };
-            self.model.documents.push(Reference {
-                role,
-                blob: blob.clone(),
-                image: None,
-                layer: None,
-            });
+            self.model.documents.push(Reference { role, blob: blob.clone(), image: None, layer: None });
             if depth + 1 > MAX_DEPTH {
-                self.model.findings.push(invalid(
-                    member,
-                    format!(
-                        "indexes nest deeper than {MAX_DEPTH} levels at {}",
-                        blob.member
-                    ),
-                ));
+                self.model
+                    .findings
+                    .push(invalid(member, format!("indexes nest deeper than {MAX_DEPTH} levels at {}", blob.member)));
                 continue;
             }
-            let digest = blob
-                .digest
-                .expect("blob_ref only returns sha256 references");
+            let digest = blob.digest.expect("blob_ref only returns sha256 references");
             if self.stack.contains(&digest) {
-                self.model.findings.push(invalid(
-                    member,
-                    format!("index cycle: {member} leads back to {digest}"),
-                ));
+                self.model.findings.push(invalid(member, format!("index cycle: {member} leads back to {digest}")));
                 continue;
             }
             // A missing or unreadable document is reported by the blob checks.
             let Some(bytes) = self.catalog.document(&blob.member) else {
                 if let Some(s) = self.catalog.scan_of(&blob.member) {
                     let why = super::config::not_a_document(s);
-                    self.model
-                        .findings
-                        .push(invalid(&blob.member, format!("manifest {digest} is {why}")));
+                    self.model.findings.push(invalid(&blob.member, format!("manifest {digest} is {why}")));
                 }
                 continue;
             };
@@ -240,19 +187,16 @@ impl Walk<'_> {
         let config: Descriptor = match v.get("config").cloned().map(serde_json::from_value) {
             Some(Ok(c)) => c,
             _ => {
-                return self.model.findings.push(invalid(
-                    member,
-                    format!("{member}: config is not a descriptor"),
-                ));
+                return self.model.findings.push(invalid(member, format!("{member}: config is not a descriptor")));
             }
         };
         let layers: Vec<Descriptor> = match v.get("layers").cloned().map(serde_json::from_value) {
             Some(Ok(l)) => l,
             _ => {
-                return self.model.findings.push(invalid(
-                    member,
-                    format!("{member}: layers is not a list of descriptors"),
-                ));
+                return self
+                    .model
+                    .findings
+                    .push(invalid(member, format!("{member}: layers is not a list of descriptors")));
             }
         };
         let Some(config_ref) = self.blob_ref(&config, member) else {
@@ -265,10 +209,7 @@ impl Walk<'_> {
             };
             layer_refs.push(r);
         }
-        let is_image = config
-            .media_type
-            .as_deref()
-            .is_none_or(|m| CONFIG_TYPES.contains(&m));
+        let is_image = config.media_type.as_deref().is_none_or(|m| CONFIG_TYPES.contains(&m));
         if !is_image {
             // Attestations, signatures and other artifacts: their blobs count as referenced.
             self.model.findings.push(
@@ -281,15 +222,10 @@ impl Walk<'_> {
                 )
                 .member(member),
             );
-            for (role, blob) in std::iter::once((Role::Config, config_ref))
-                .chain(layer_refs.into_iter().map(|l| (Role::Layer, l)))
+            for (role, blob) in
+                std::iter::once((Role::Config, config_ref)).chain(layer_refs.into_iter().map(|l| (Role::Layer, l)))
             {
-                self.model.documents.push(Reference {
-                    role,
-                    blob,
-                    image: None,
-                    layer: None,
-                });
+                self.model.documents.push(Reference { role, blob, image: None, layer: None });
             }
             return;
         }
@@ -317,20 +253,14 @@ impl Walk<'_> {
             self.model.findings.push(
                 Finding::new(
                     code,
-                    format!(
-                        "{from} refers to digest {:?}, which is not sha256:<64 hex digits>",
-                        d.digest
-                    ),
+                    format!("{from} refers to digest {:?}, which is not sha256:<64 hex digits>", d.digest),
                 )
                 .member(from),
             );
             return None;
         };
         if d.size < 0 {
-            self.model.findings.push(invalid(
-                from,
-                format!("{from}: descriptor {digest} has a negative size"),
-            ));
+            self.model.findings.push(invalid(from, format!("{from}: descriptor {digest} has a negative size")));
             return None;
         }
         Some(BlobRef {

@@ -19,11 +19,7 @@ impl Platform {
         if it.next().is_some() {
             return None;
         }
-        Some(Platform {
-            os,
-            architecture,
-            variant,
-        })
+        Some(Platform { os, architecture, variant })
     }
 
     /// Whether this platform satisfies a `--platform` request: a request without a variant

@@ -44,8 +44,7 @@ fn is_tag(t: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
@@ -87,10 +86,8 @@ fn is_domain(d: &str) -> bool {
     {
         return false;
     }
-    let looks_like_domain = d.contains('.')
-        || port.is_some()
-        || host == "localhost"
-        || host.bytes().any(|c| c.is_ascii_uppercase());
+    let looks_like_domain =
+        d.contains('.') || port.is_some() || host == "localhost" || host.bytes().any(|c| c.is_ascii_uppercase());
     looks_like_domain
         && !host.is_empty()
         && host.split('.').all(|l| {
@@ -117,15 +114,7 @@ mod tests {
         ] {
             assert!(is_valid(ok, false), "{ok}");
         }
-        for bad in [
-            "",
-            "Nginx:latest",
-            "nginx:",
-            "nginx:-x",
-            "a//b",
-            "../x",
-            "nginx:la test",
-        ] {
+        for bad in ["", "Nginx:latest", "nginx:", "nginx:-x", "a//b", "../x", "nginx:la test"] {
             assert!(!is_valid(bad, false), "{bad}");
         }
         assert!(is_valid("app-1", true));

@@ -85,8 +85,9 @@ impl Catalog {
                 MemberKind::File => return Ok((key.as_str(), m)),
                 MemberKind::Symlink(t) => super::path::join_within(super::path::parent(key), t)
                     .map_err(|why| Unresolved::Escapes(format!("{key} -> {t}: {why}")))?,
-                MemberKind::Hardlink(t) => super::path::normalize(t)
-                    .map_err(|why| Unresolved::Escapes(format!("{key} => {t}: {why}")))?,
+                MemberKind::Hardlink(t) => {
+                    super::path::normalize(t).map_err(|why| Unresolved::Escapes(format!("{key} => {t}: {why}")))?
+                }
                 MemberKind::Dir | MemberKind::Other => return Err(Unresolved::NotAFile(current)),
             };
         }
@@ -109,16 +110,11 @@ impl Catalog {
     /// Opens the data of the file a path resolves to.
     pub fn open_member(&self, path: &str) -> std::io::Result<Box<dyn std::io::Read + Send + '_>> {
         use std::io::{Error, ErrorKind};
-        let (real, m) = self
-            .resolve(path)
-            .map_err(|e| Error::new(ErrorKind::NotFound, format!("{path}: {e:?}")))?;
+        let (real, m) = self.resolve(path).map_err(|e| Error::new(ErrorKind::NotFound, format!("{path}: {e:?}")))?;
         match &self.source {
             DataSource::Dir(root) => Ok(Box::new(std::fs::File::open(root.join(real))?)),
             DataSource::Tar(f) => Ok(Box::new(super::tar_file::At::new(f, m.offset, m.size))),
-            DataSource::Stream => Err(Error::new(
-                ErrorKind::Unsupported,
-                "a streamed input cannot be reopened",
-            )),
+            DataSource::Stream => Err(Error::new(ErrorKind::Unsupported, "a streamed input cannot be reopened")),
         }
     }
 
@@ -131,9 +127,7 @@ impl Catalog {
         let mut found = Vec::new();
         for (path, m) in &self.members {
             let bad = match &m.kind {
-                MemberKind::Symlink(t) => {
-                    super::path::join_within(super::path::parent(path), t).err()
-                }
+                MemberKind::Symlink(t) => super::path::join_within(super::path::parent(path), t).err(),
                 MemberKind::Hardlink(t) => super::path::normalize(t).err(),
                 _ => None,
             };

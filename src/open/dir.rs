@@ -10,20 +10,14 @@ use std::fs::File;
 use std::path::Path;
 
 pub fn read(root: &Path, depth: Depth, progress: &Progress) -> Catalog {
-    let mut catalog = Catalog {
-        is_dir: true,
-        source: super::DataSource::Dir(root.to_path_buf()),
-        ..Catalog::default()
-    };
+    let mut catalog =
+        Catalog { is_dir: true, source: super::DataSource::Dir(root.to_path_buf()), ..Catalog::default() };
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(root).follow_links(false).min_depth(1) {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                catalog.findings.push(Finding::new(
-                    Code::ArchiveCorrupt,
-                    format!("cannot read the directory: {e}"),
-                ));
+                catalog.findings.push(Finding::new(Code::ArchiveCorrupt, format!("cannot read the directory: {e}")));
                 continue;
             }
         };
@@ -31,52 +25,35 @@ pub fn read(root: &Path, depth: Depth, progress: &Progress) -> Catalog {
             continue;
         };
         let Some(rel) = rel.to_str() else {
-            catalog.findings.push(Finding::new(
-                Code::ArchiveCorrupt,
-                format!("file name {:?} is not UTF-8", rel),
-            ));
+            catalog.findings.push(Finding::new(Code::ArchiveCorrupt, format!("file name {:?} is not UTF-8", rel)));
             continue;
         };
         let ft = entry.file_type();
         let (kind, size) = if ft.is_symlink() {
-            let target = std::fs::read_link(entry.path())
-                .map(|t| t.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let target = std::fs::read_link(entry.path()).map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
             (MemberKind::Symlink(target), 0)
         } else if ft.is_dir() {
             (MemberKind::Dir, 0)
         } else if ft.is_file() {
-            (
-                MemberKind::File,
-                entry.metadata().map(|m| m.len()).unwrap_or(0),
-            )
+            (MemberKind::File, entry.metadata().map(|m| m.len()).unwrap_or(0))
         } else {
             (MemberKind::Other, 0)
         };
         let is_file = matches!(kind, MemberKind::File);
-        if let Some(p) = add_member(
-            &mut catalog,
-            rel,
-            Member {
-                kind,
-                size,
-                offset: 0,
-                scan: None,
-            },
-        ) && is_file
+        if let Some(p) = add_member(&mut catalog, rel, Member { kind, size, offset: 0, scan: None })
+            && is_file
         {
             files.push((p, size));
         }
     }
     progress.set_total(files.iter().map(|f| f.1).sum());
     // Largest first, so the last blob to finish is a small one.
-    files.sort_by(|a, b| b.1.cmp(&a.1));
+    files.sort_by_key(|f| std::cmp::Reverse(f.1));
     let budget = DocumentBudget::new();
     let results: Vec<_> = files
         .par_iter()
         .map(|(p, size)| {
-            let r = File::open(root.join(p))
-                .and_then(|f| scan::blob::scan(progress.reader(f), *size, depth, &budget));
+            let r = File::open(root.join(p)).and_then(|f| scan::blob::scan(progress.reader(f), *size, depth, &budget));
             (p, r)
         })
         .collect();
@@ -87,10 +64,9 @@ pub fn read(root: &Path, depth: Depth, progress: &Progress) -> Catalog {
                     m.scan = Some(s);
                 }
             }
-            Err(e) => catalog.findings.push(
-                Finding::new(Code::ArchiveCorrupt, format!("cannot read {p}: {e}"))
-                    .member(p.clone()),
-            ),
+            Err(e) => catalog
+                .findings
+                .push(Finding::new(Code::ArchiveCorrupt, format!("cannot read {p}: {e}")).member(p.clone())),
         }
     }
     catalog.check_links();

@@ -35,15 +35,8 @@ impl std::fmt::Display for OpenError {
 }
 
 /// Reads an input whole. Problems with the archive itself are findings in the catalog.
-pub fn read_input(
-    path: &Path,
-    depth: Depth,
-    progress: &crate::progress::Progress,
-) -> Result<Catalog, OpenError> {
-    let err = |error| OpenError {
-        path: path.to_path_buf(),
-        error,
-    };
+pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progress) -> Result<Catalog, OpenError> {
+    let err = |error| OpenError { path: path.to_path_buf(), error };
     let meta = std::fs::metadata(path).map_err(err)?;
     if meta.is_dir() {
         return Ok(dir::read(path, depth, progress));
@@ -53,16 +46,12 @@ pub fn read_input(
     let n = read_up_to(&mut file, &mut head).map_err(err)?;
     let mut catalog = Catalog::default();
     if n == 0 {
-        catalog
-            .findings
-            .push(Finding::new(Code::ArchiveCorrupt, "the file is empty"));
+        catalog.findings.push(Finding::new(Code::ArchiveCorrupt, "the file is empty"));
         return Ok(catalog);
     }
     progress.set_total(meta.len());
     match Compression::sniff(&head[..n]) {
-        Compression::None if n == 512 && looks_like_tar(&head) => {
-            Ok(tar_file::read(file, meta.len(), depth, progress))
-        }
+        Compression::None if n == 512 && looks_like_tar(&head) => Ok(tar_file::read(file, meta.len(), depth, progress)),
         Compression::None => {
             catalog.findings.push(Finding::new(
                 Code::ArchiveCorrupt,
@@ -77,7 +66,10 @@ pub fn read_input(
         c @ (Compression::Bzip2 | Compression::Xz) => {
             catalog.findings.push(Finding::new(
                 Code::ArchiveCorrupt,
-                format!("the archive is wrapped in {}; airlock reads plain, gzip or zstd archives (decompress it first)", c.as_str()),
+                format!(
+                    "the archive is wrapped in {}; airlock reads plain, gzip or zstd archives (decompress it first)",
+                    c.as_str()
+                ),
             ));
             Ok(catalog)
         }
@@ -112,9 +104,7 @@ fn add_member(catalog: &mut Catalog, raw_name: &str, member: Member) -> Option<S
             catalog.findings.push(
                 Finding::new(
                     Code::UnsafePath,
-                    format!(
-                        "archive member {raw_name:?} would be written outside the archive ({why})"
-                    ),
+                    format!("archive member {raw_name:?} would be written outside the archive ({why})"),
                 )
                 .member(raw_name),
             );
@@ -141,10 +131,7 @@ pub fn unwrap_to(path: &Path, dest: &Path) -> io::Result<()> {
     let n = read_up_to(&mut File::open(path)?, &mut head)?;
     match Compression::sniff(&head[..n]) {
         Compression::Gzip => io::copy(&mut flate2::bufread::MultiGzDecoder::new(src), &mut out)?,
-        Compression::Zstd => io::copy(
-            &mut zstd::stream::read::Decoder::with_buffer(src)?,
-            &mut out,
-        )?,
+        Compression::Zstd => io::copy(&mut zstd::stream::read::Decoder::with_buffer(src)?, &mut out)?,
         _ => return Err(io::Error::other("not gzip or zstd")),
     };
     Ok(())

@@ -50,10 +50,7 @@ mod tests {
         assert!(normalize("/etc/passwd").is_err());
         assert!(normalize("../x").is_err());
         assert!(normalize("a/../../x").is_err());
-        assert_eq!(
-            join_within("abc", "../def/layer.tar").unwrap(),
-            "def/layer.tar"
-        );
+        assert_eq!(join_within("abc", "../def/layer.tar").unwrap(), "def/layer.tar");
         assert!(join_within("abc", "../../etc").is_err());
     }
 }

@@ -13,31 +13,17 @@ use std::os::unix::fs::FileExt;
 
 pub fn read(file: File, len: u64, depth: Depth, progress: &Progress) -> Catalog {
     let file = std::sync::Arc::new(file);
-    let mut catalog = Catalog {
-        outer: Some(Compression::None),
-        source: super::DataSource::Tar(file.clone()),
-        ..Catalog::default()
-    };
-    let mut tar = TarReader::new(Seeking {
-        file: &file,
-        pos: 0,
-        len,
-    });
+    let mut catalog =
+        Catalog { outer: Some(Compression::None), source: super::DataSource::Tar(file.clone()), ..Catalog::default() };
+    let mut tar = TarReader::new(Seeking { file: &file, pos: 0, len });
     let mut files = Vec::new();
     loop {
         match tar.next_entry() {
             Ok(Some(e)) => {
                 let (kind, is_file) = member_kind(e.kind, e.link.clone());
-                if let Some(p) = add_member(
-                    &mut catalog,
-                    &e.path,
-                    Member {
-                        kind,
-                        size: e.size,
-                        offset: e.data_offset,
-                        scan: None,
-                    },
-                ) && is_file
+                if let Some(p) =
+                    add_member(&mut catalog, &e.path, Member { kind, size: e.size, offset: e.data_offset, scan: None })
+                    && is_file
                 {
                     files.retain(|(q, _, _)| q != &p); // a duplicate: the later copy is the one
                     files.push((p, e.data_offset, e.size));
@@ -45,30 +31,20 @@ pub fn read(file: File, len: u64, depth: Depth, progress: &Progress) -> Catalog 
             }
             Ok(None) => break,
             Err(e) => {
-                catalog.findings.push(Finding::new(
-                    Code::ArchiveCorrupt,
-                    format!("the tar archive is broken: {e}"),
-                ));
+                catalog.findings.push(Finding::new(Code::ArchiveCorrupt, format!("the tar archive is broken: {e}")));
                 // A member whose data runs past the end is not scanned (it would read short).
                 files.retain(|(_, off, size)| off + size <= len);
                 break;
             }
         }
     }
-    files.sort_by(|a, b| b.2.cmp(&a.2));
+    files.sort_by_key(|f| std::cmp::Reverse(f.2));
     let budget = DocumentBudget::new();
     let results: Vec<_> = files
         .par_iter()
         .map(|(p, off, size)| {
-            let at = At {
-                file: &file,
-                pos: *off,
-                end: off + size,
-            };
-            (
-                p,
-                scan::blob::scan(progress.reader(at), *size, depth, &budget),
-            )
+            let at = At { file: &file, pos: *off, end: off + size };
+            (p, scan::blob::scan(progress.reader(at), *size, depth, &budget))
         })
         .collect();
     for (p, r) in results {
@@ -78,10 +54,9 @@ pub fn read(file: File, len: u64, depth: Depth, progress: &Progress) -> Catalog 
                     m.scan = Some(s);
                 }
             }
-            Err(e) => catalog.findings.push(
-                Finding::new(Code::ArchiveCorrupt, format!("cannot read member {p}: {e}"))
-                    .member(p.clone()),
-            ),
+            Err(e) => catalog
+                .findings
+                .push(Finding::new(Code::ArchiveCorrupt, format!("cannot read member {p}: {e}")).member(p.clone())),
         }
     }
     catalog.check_links();
@@ -133,11 +108,7 @@ pub struct At<'a> {
 
 impl<'a> At<'a> {
     pub fn new(file: &'a File, offset: u64, size: u64) -> Self {
-        At {
-            file,
-            pos: offset,
-            end: offset + size,
-        }
+        At { file, pos: offset, end: offset + size }
     }
 }
 
@@ -149,10 +120,7 @@ impl Read for At<'_> {
         }
         let n = self.file.read_at(&mut buf[..want], self.pos)?;
         if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the archive ends inside this member",
-            ));
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the archive ends inside this member"));
         }
         self.pos += n as u64;
         Ok(n)

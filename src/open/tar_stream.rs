@@ -23,22 +23,16 @@ const CHANNEL_CHUNKS: usize = 8;
 const INLINE_MAX: u64 = 256 * 1024;
 
 pub fn read(file: File, outer: Compression, depth: Depth, progress: &Progress) -> Catalog {
-    let mut catalog = Catalog {
-        outer: Some(outer),
-        ..Catalog::default()
-    };
+    let mut catalog = Catalog { outer: Some(outer), ..Catalog::default() };
     let counted = progress.reader(file);
     let decoder: Box<dyn Read> = match outer {
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(
-            BufReader::with_capacity(CHUNK, counted),
-        )),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(CHUNK, counted))),
         _ => match zstd::stream::read::Decoder::new(counted) {
             Ok(d) => Box::new(d),
             Err(e) => {
-                catalog.findings.push(Finding::new(
-                    Code::ArchiveCorrupt,
-                    format!("the zstd stream cannot be read: {e}"),
-                ));
+                catalog
+                    .findings
+                    .push(Finding::new(Code::ArchiveCorrupt, format!("the zstd stream cannot be read: {e}")));
                 return catalog;
             }
         },
@@ -53,25 +47,17 @@ pub fn read(file: File, outer: Compression, depth: Depth, progress: &Progress) -
             Ok(Some(e)) => e,
             Ok(None) => break,
             Err(e) => {
-                catalog.findings.push(Finding::new(
-                    Code::ArchiveCorrupt,
-                    format!("the {name}-compressed tar is broken: {e}"),
-                ));
+                catalog
+                    .findings
+                    .push(Finding::new(Code::ArchiveCorrupt, format!("the {name}-compressed tar is broken: {e}")));
                 broken = true;
                 break;
             }
         };
         let (kind, is_file) = member_kind(entry.kind, entry.link.clone());
-        let Some(path) = add_member(
-            &mut catalog,
-            &entry.path,
-            Member {
-                kind,
-                size: entry.size,
-                offset: 0,
-                scan: None,
-            },
-        ) else {
+        let Some(path) =
+            add_member(&mut catalog, &entry.path, Member { kind, size: entry.size, offset: 0, scan: None })
+        else {
             continue;
         };
         if !is_file {
@@ -105,10 +91,9 @@ pub fn read(file: File, outer: Compression, depth: Depth, progress: &Progress) -
     // Read the outer stream to its end, so a broken checksum or trailing damage after the
     // tar's end is still found.
     if !broken && let Err(e) = crate::digest::drain(&mut tar.into_inner().0) {
-        catalog.findings.push(Finding::new(
-            Code::ArchiveCorrupt,
-            format!("the {name} stream is broken after the tar's end: {e}"),
-        ));
+        catalog
+            .findings
+            .push(Finding::new(Code::ArchiveCorrupt, format!("the {name} stream is broken after the tar's end: {e}")));
     }
     drop(done_tx);
     for (path, r) in done_rx {
@@ -128,17 +113,11 @@ pub fn read(file: File, outer: Compression, depth: Depth, progress: &Progress) -
 }
 
 fn corrupt(name: &str, path: &str, e: io::Error) -> Finding {
-    Finding::new(
-        Code::ArchiveCorrupt,
-        format!("the {name}-compressed archive breaks inside member {path}: {e}"),
-    )
-    .member(path)
+    Finding::new(Code::ArchiveCorrupt, format!("the {name}-compressed archive breaks inside member {path}: {e}"))
+        .member(path)
 }
 
-fn feed<R: crate::tarstream::Source>(
-    tar: &mut TarReader<R>,
-    tx: &SyncSender<io::Result<Vec<u8>>>,
-) -> io::Result<()> {
+fn feed<R: crate::tarstream::Source>(tar: &mut TarReader<R>, tx: &SyncSender<io::Result<Vec<u8>>>) -> io::Result<()> {
     let mut data = tar.data();
     loop {
         let mut chunk = vec![0u8; CHUNK];
@@ -170,12 +149,7 @@ struct ChannelReader {
 
 impl ChannelReader {
     fn new(rx: Receiver<io::Result<Vec<u8>>>) -> Self {
-        ChannelReader {
-            rx,
-            chunk: Vec::new(),
-            pos: 0,
-            failed: None,
-        }
+        ChannelReader { rx, chunk: Vec::new(), pos: 0, failed: None }
     }
 }
 

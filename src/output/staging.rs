@@ -21,16 +21,10 @@ impl Staging {
         let pid = std::process::id();
         let dir = match dest {
             Destination::Path(p) => {
-                let parent = p
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."));
-                let name = p.file_name().ok_or_else(|| {
-                    io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        "the output path has no file name",
-                    )
-                })?;
+                let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                let name = p
+                    .file_name()
+                    .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the output path has no file name"))?;
                 parent.join(format!(".{}.airlock-tmp-{pid}", name.to_string_lossy()))
             }
             Destination::Stdout => std::env::temp_dir().join(format!("airlock-stdout-{pid}")),
@@ -43,11 +37,7 @@ impl Staging {
             Destination::Path(_) => Some(dir.with_extension("tar")),
             Destination::Stdout => None,
         };
-        Ok(Staging {
-            dir,
-            tmp_tar,
-            committed: false,
-        })
+        Ok(Staging { dir, tmp_tar, committed: false })
     }
 
     /// A path inside the staging area (parents created).
@@ -69,11 +59,7 @@ impl Staging {
         fs::rename(&self.dir, dest)?;
         self.committed = true;
         if had_old {
-            if old.is_dir() {
-                fs::remove_dir_all(&old)
-            } else {
-                fs::remove_file(&old)
-            }?;
+            if old.is_dir() { fs::remove_dir_all(&old) } else { fs::remove_file(&old) }?;
         }
         Ok(())
     }
@@ -88,10 +74,7 @@ impl Staging {
                 super::write_tar(&self.dir, &mut lock)?;
             }
             Destination::Path(p) => {
-                let tmp = self
-                    .tmp_tar
-                    .clone()
-                    .expect("a path destination has a temp tar");
+                let tmp = self.tmp_tar.clone().expect("a path destination has a temp tar");
                 {
                     let mut f = fs::File::create(&tmp)?;
                     super::write_tar(&self.dir, &mut f)?;

@@ -11,33 +11,18 @@ pub fn write_tar(root: &Path, out: &mut dyn Write) -> io::Result<()> {
     for e in walkdir::WalkDir::new(root).min_depth(1) {
         let e = e.map_err(io::Error::other)?;
         let rel = e.path().strip_prefix(root).map_err(io::Error::other)?;
-        let rel = rel
-            .to_str()
-            .ok_or_else(|| io::Error::other("non-UTF-8 staged name"))?
-            .to_string();
+        let rel = rel.to_str().ok_or_else(|| io::Error::other("non-UTF-8 staged name"))?.to_string();
         let is_dir = e.file_type().is_dir();
-        let size = if is_dir {
-            0
-        } else {
-            e.metadata().map_err(io::Error::other)?.len()
-        };
+        let size = if is_dir { 0 } else { e.metadata().map_err(io::Error::other)?.len() };
         entries.push((rel, is_dir, size));
     }
     entries.sort();
     for (rel, is_dir, size) in entries {
         let mut h = tar::Header::new_ustar();
-        let name = if is_dir {
-            format!("{rel}/")
-        } else {
-            rel.clone()
-        };
+        let name = if is_dir { format!("{rel}/") } else { rel.clone() };
         h.set_path(&name)?;
         h.set_mode(if is_dir { 0o755 } else { 0o644 });
-        h.set_entry_type(if is_dir {
-            tar::EntryType::Directory
-        } else {
-            tar::EntryType::Regular
-        });
+        h.set_entry_type(if is_dir { tar::EntryType::Directory } else { tar::EntryType::Regular });
         h.set_size(size);
         h.set_mtime(0);
         h.set_uid(0);
@@ -48,9 +33,7 @@ pub fn write_tar(root: &Path, out: &mut dyn Write) -> io::Result<()> {
             let mut f = File::open(root.join(&rel))?;
             let n = io::copy(&mut f, out)?;
             if n != size {
-                return Err(io::Error::other(format!(
-                    "{rel} changed size while being packed"
-                )));
+                return Err(io::Error::other(format!("{rel} changed size while being packed")));
             }
             let pad = (512 - size % 512) % 512;
             out.write_all(&[0u8; 512][..pad as usize])?;

@@ -11,11 +11,7 @@ pub struct Style {
 
 impl Style {
     fn paint(&self, code: &str, s: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
+        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
     }
     fn bold(&self, s: &str) -> String {
         self.paint("1", s)
@@ -47,16 +43,8 @@ pub fn print(report: &Report, style: &Style, verb: &str, out: &mut dyn Write) ->
     let warnings: usize = report.inputs.iter().map(|i| i.warnings()).sum::<usize>()
         + report.findings.iter().filter(|f| !f.is_error()).count();
     let n = report.inputs.len();
-    let inputs = if n == 1 {
-        "1 input".to_string()
-    } else {
-        format!("{n} inputs")
-    };
-    let counts = format!(
-        "{errors} error{}, {warnings} warning{}",
-        plural(errors),
-        plural(warnings)
-    );
+    let inputs = if n == 1 { "1 input".to_string() } else { format!("{n} inputs") };
+    let counts = format!("{errors} error{}, {warnings} warning{}", plural(errors), plural(warnings));
     if report.ok {
         writeln!(out, "{} {verb}: {inputs}, {counts}", style.green("OK"))
     } else {
@@ -75,12 +63,7 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
         c => format!(", {c}-compressed"),
     };
     let n = input.images.len();
-    writeln!(
-        out,
-        "{}: {format}{wrap}, {n} image{}",
-        style.bold(&input.path),
-        plural(n)
-    )?;
+    writeln!(out, "{}: {format}{wrap}, {n} image{}", style.bold(&input.path), plural(n))?;
     for (i, image) in input.images.iter().enumerate() {
         print_image(i, image, style, out)?;
     }
@@ -90,50 +73,24 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
             print_finding(f, style, out)?;
         }
     }
-    let verdict = if input.ok {
-        style.green("ok")
-    } else {
-        style.red("FAILED")
-    };
-    writeln!(
-        out,
-        "  verdict: {verdict} ({} errors, {} warnings)",
-        input.errors(),
-        input.warnings()
-    )?;
+    let verdict = if input.ok { style.green("ok") } else { style.red("FAILED") };
+    writeln!(out, "  verdict: {verdict} ({} errors, {} warnings)", input.errors(), input.warnings())?;
     writeln!(out)
 }
 
-fn print_image(
-    i: usize,
-    image: &ImageReport,
-    style: &Style,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    let tags = if image.tags.is_empty() {
-        "<untagged>".to_string()
-    } else {
-        image.tags.join(", ")
-    };
+fn print_image(i: usize, image: &ImageReport, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    let tags = if image.tags.is_empty() { "<untagged>".to_string() } else { image.tags.join(", ") };
     writeln!(out, "  {} {tags}", style.bold(&format!("image @{i}")))?;
     let opt = |d: Option<String>| d.unwrap_or_else(|| "-".into());
     writeln!(out, "    platform:  {}", opt(image.platform.clone()))?;
-    writeln!(
-        out,
-        "    image ID:  {}",
-        opt(image.config_digest.map(|d| d.to_string()))
-    )?;
-    writeln!(
-        out,
-        "    manifest:  {}",
-        opt(image.manifest_digest.map(|d| d.to_string()))
-    )?;
+    writeln!(out, "    image ID:  {}", opt(image.config_digest.map(|d| d.to_string())))?;
+    writeln!(out, "    manifest:  {}", opt(image.manifest_digest.map(|d| d.to_string())))?;
     writeln!(out, "    layers:    {}", image.layers.len())?;
     if !image.layers.is_empty() {
         writeln!(
             out,
-            "      {:>3}  {:<12}  {:<5}  {:>10}  {:>12}  {:<12}  {:<12}",
-            "#", "blob", "comp", "size", "uncompressed", "diffID", "chainID"
+            "      {:>3}  {:<12}  {:<5}  {:>10}  {:>12}  {:<12}  chainID",
+            "#", "blob", "comp", "size", "uncompressed", "diffID"
         )?;
     }
     for (n, l) in image.layers.iter().enumerate() {
@@ -141,7 +98,7 @@ fn print_image(
         let size = |s: Option<u64>| s.map_or("-".to_string(), human_size);
         writeln!(
             out,
-            "      {n:>3}  {:<12}  {:<5}  {:>10}  {:>12}  {:<12}  {:<12}",
+            "      {n:>3}  {:<12}  {:<5}  {:>10}  {:>12}  {:<12}  {}",
             short(l.digest),
             l.compression.map_or("-", |c| c.as_str()),
             size(l.size),
@@ -157,17 +114,9 @@ fn print_image(
                 Some(l) => format!("layer {l:>2}"),
                 None => "   empty".to_string(),
             };
-            let by = h
-                .created_by
-                .as_deref()
-                .or(h.comment.as_deref())
-                .unwrap_or("");
+            let by = h.created_by.as_deref().or(h.comment.as_deref()).unwrap_or("");
             let by: String = by.chars().take(100).collect();
-            writeln!(
-                out,
-                "      {which}  {}  {by}",
-                h.created.as_deref().unwrap_or("-")
-            )?;
+            writeln!(out, "      {which}  {}  {by}", h.created.as_deref().unwrap_or("-"))?;
         }
     }
     Ok(())
@@ -188,11 +137,7 @@ fn print_finding(f: &Finding, style: &Style, out: &mut dyn Write) -> io::Result<
     if let Some(m) = &f.member {
         place.push(format!("member {m}"));
     }
-    let place = if place.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", place.join(", "))
-    };
+    let place = if place.is_empty() { String::new() } else { format!(" ({})", place.join(", ")) };
     writeln!(out, "    {sev}{place}: {}", f.message)
 }
 
@@ -204,9 +149,5 @@ pub fn human_size(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
+    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
 }

@@ -33,11 +33,7 @@ impl DocumentBudget {
         DocumentBudget(AtomicU64::new(MAX_DOCUMENTS_TOTAL))
     }
     fn take(&self, n: u64) -> bool {
-        self.0
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-                left.checked_sub(n)
-            })
-            .is_ok()
+        self.0.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(n)).is_ok()
     }
 }
 
@@ -90,12 +86,7 @@ pub struct UnsafeEntry {
 
 /// Scans one member of known size. Read errors of the source itself (a truncated outer
 /// archive) are returned as `Err`; everything wrong *inside* the blob is in the result.
-pub fn scan<R: Read>(
-    src: R,
-    size: u64,
-    depth: Depth,
-    budget: &DocumentBudget,
-) -> io::Result<BlobScan> {
+pub fn scan<R: Read>(src: R, size: u64, depth: Depth, budget: &DocumentBudget) -> io::Result<BlobScan> {
     scan_into(src, size, depth, budget, None)
 }
 
@@ -111,43 +102,24 @@ pub fn scan_into<R: Read>(
 ) -> io::Result<BlobScan> {
     let mut raw = BufReader::with_capacity(READ_BUF, HashReader::new(src));
     let head = raw.fill_buf()?;
-    let looks_json = head
-        .iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|&b| b == b'{' || b == b'[');
+    let looks_json = head.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&b| b == b'{' || b == b'[');
     if looks_json {
         if size <= MAX_DOCUMENT && budget.take(size) {
             let mut doc = Vec::with_capacity(size as usize);
             raw.read_to_end(&mut doc)?;
             let (digest, size) = raw.into_inner().finish()?;
-            return Ok(BlobScan {
-                digest: Some(digest),
-                size,
-                content: Content::Document(doc),
-            });
+            return Ok(BlobScan { digest: Some(digest), size, content: Content::Document(doc) });
         }
         if depth == Depth::Documents {
-            return Ok(BlobScan {
-                digest: None,
-                size,
-                content: Content::OversizedDocument,
-            });
+            return Ok(BlobScan { digest: None, size, content: Content::OversizedDocument });
         }
         let (digest, size) = raw.into_inner().finish()?;
-        return Ok(BlobScan {
-            digest: Some(digest),
-            size,
-            content: Content::OversizedDocument,
-        });
+        return Ok(BlobScan { digest: Some(digest), size, content: Content::OversizedDocument });
     }
     let compression = Compression::sniff(head);
     if depth == Depth::Documents {
         // Not drained: a seekable input skips the rest, a stream's reader skips it for us.
-        return Ok(BlobScan {
-            digest: None,
-            size,
-            content: Content::Sniffed(compression),
-        });
+        return Ok(BlobScan { digest: None, size, content: Content::Sniffed(compression) });
     }
     let tar = match compression {
         // Stored uncompressed: the blob digest *is* the diffID, so hash once.
@@ -158,18 +130,14 @@ pub fn scan_into<R: Read>(
                 Ok(walked)
             })
         }
-        Compression::Gzip => decoded(
-            Tee::new(flate2::bufread::MultiGzDecoder::new(&mut raw), plain),
-            "gzip",
-        ),
+        Compression::Gzip => decoded(Tee::new(flate2::bufread::MultiGzDecoder::new(&mut raw), plain), "gzip"),
         Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(&mut raw) {
             Ok(d) => decoded(Tee::new(d, plain), "zstd"),
             Err(e) => Err(format!("zstd: {e}")),
         },
-        Compression::Bzip2 | Compression::Xz => Err(format!(
-            "compressed with {}, which airlock does not decompress",
-            compression.as_str()
-        )),
+        Compression::Bzip2 | Compression::Xz => {
+            Err(format!("compressed with {}, which airlock does not decompress", compression.as_str()))
+        }
     };
     // Whatever happened inside, the stored bytes are hashed to their end.
     let (digest, size) = raw.into_inner().finish()?;
@@ -180,20 +148,14 @@ pub fn scan_into<R: Read>(
         }
         t
     });
-    Ok(BlobScan {
-        digest: Some(digest),
-        size,
-        content: Content::Layer(LayerScan { compression, tar }),
-    })
+    Ok(BlobScan { digest: Some(digest), size, content: Content::Layer(LayerScan { compression, tar }) })
 }
 
 /// Decompresses, hashing the output (diffID) while walking it as a tar.
 fn decoded<D: Read>(decoder: D, name: &str) -> Result<TarSummary, String> {
     let mut plain = HashReader::new(decoder);
     let mut summary = walk_layer(&mut plain)?;
-    let (diff_id, n) = plain
-        .finish()
-        .map_err(|e| format!("{name} stream is corrupt after the tar's end: {e}"))?;
+    let (diff_id, n) = plain.finish().map_err(|e| format!("{name} stream is corrupt after the tar's end: {e}"))?;
     summary.diff_id = diff_id;
     summary.uncompressed_size = n;
     Ok(summary)
@@ -210,18 +172,12 @@ fn walk_layer<R: Read>(r: R) -> Result<TarSummary, String> {
         unsafe_entries: Vec::new(),
         unsafe_count: 0,
     };
-    while let Some(entry) = tar
-        .next_entry()
-        .map_err(|e| format!("not a valid tar: {e}"))?
-    {
+    while let Some(entry) = tar.next_entry().map_err(|e| format!("not a valid tar: {e}"))? {
         summary.entries += 1;
         let mut note = |why: String| {
             summary.unsafe_count += 1;
             if summary.unsafe_entries.len() < MAX_UNSAFE_LISTED {
-                summary.unsafe_entries.push(UnsafeEntry {
-                    path: entry.path.clone(),
-                    why,
-                });
+                summary.unsafe_entries.push(UnsafeEntry { path: entry.path.clone(), why });
             }
         };
         if let Some(why) = escape_reason(&entry.path) {
@@ -253,8 +209,7 @@ impl<R: Read> Read for Tee<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         if let Some(s) = self.sink.as_mut() {
-            s.write_all(&buf[..n])
-                .map_err(|e| io::Error::other(format!("output: {e}")))?;
+            s.write_all(&buf[..n]).map_err(|e| io::Error::other(format!("output: {e}")))?;
         }
         Ok(n)
     }

@@ -39,22 +39,19 @@ impl Compression {
 
     /// What a layer media type claims, if it says anything about compression.
     pub fn from_media_type(mt: &str) -> Option<Compression> {
-        let layer_like =
-            mt.contains(".layer.") || mt.contains(".rootfs.") || mt.contains("diff.tar");
+        let layer_like = mt.contains(".layer.") || mt.contains(".rootfs.") || mt.contains("diff.tar");
         if !layer_like {
             return None;
         }
-        Some(
-            if mt.ends_with("+gzip") || mt.ends_with(".tar.gzip") || mt.ends_with("tar.gzip") {
-                Compression::Gzip
-            } else if mt.ends_with("+zstd") || mt.ends_with(".tar.zstd") {
-                Compression::Zstd
-            } else if mt.ends_with(".tar") || mt.ends_with("diff.tar") {
-                Compression::None
-            } else {
-                return None;
-            },
-        )
+        Some(if mt.ends_with("+gzip") || mt.ends_with(".tar.gzip") || mt.ends_with("tar.gzip") {
+            Compression::Gzip
+        } else if mt.ends_with("+zstd") || mt.ends_with(".tar.zstd") {
+            Compression::Zstd
+        } else if mt.ends_with(".tar") || mt.ends_with("diff.tar") {
+            Compression::None
+        } else {
+            return None;
+        })
     }
 }
 
@@ -69,18 +66,9 @@ mod tests {
             ("application/vnd.oci.image.layer.v1.tar", Some(None)),
             ("application/vnd.oci.image.layer.v1.tar+gzip", Some(Gzip)),
             ("application/vnd.oci.image.layer.v1.tar+zstd", Some(Zstd)),
-            (
-                "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                Some(Gzip),
-            ),
-            (
-                "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-                Some(Gzip),
-            ),
-            (
-                "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-                Some(Gzip),
-            ),
+            ("application/vnd.docker.image.rootfs.diff.tar.gzip", Some(Gzip)),
+            ("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", Some(Gzip)),
+            ("application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", Some(Gzip)),
             ("application/vnd.oci.image.config.v1+json", Option::None),
         ];
         for (mt, want) in cases {
@@ -91,10 +79,7 @@ mod tests {
     #[test]
     fn magic() {
         assert_eq!(Compression::sniff(&[0x1f, 0x8b, 8]), Compression::Gzip);
-        assert_eq!(
-            Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd]),
-            Compression::Zstd
-        );
+        assert_eq!(Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd]), Compression::Zstd);
         assert_eq!(Compression::sniff(b"ustar"), Compression::None);
         assert_eq!(Compression::sniff(b""), Compression::None);
     }

@@ -31,11 +31,9 @@ impl fmt::Display for HeaderError {
         match self {
             HeaderError::Checksum => write!(f, "checksum does not match (not a tar header)"),
             HeaderError::Number(field) => write!(f, "the {field} field is not a number"),
-            HeaderError::MetaTooLarge(n) => write!(
-                f,
-                "a PAX or GNU long-name header of {n} bytes exceeds the {} byte cap",
-                super::MAX_META
-            ),
+            HeaderError::MetaTooLarge(n) => {
+                write!(f, "a PAX or GNU long-name header of {n} bytes exceeds the {} byte cap", super::MAX_META)
+            }
             HeaderError::Pax(why) => write!(f, "malformed PAX record: {why}"),
         }
     }
@@ -73,12 +71,7 @@ pub fn parse(b: &[u8; 512]) -> Result<Header, HeaderError> {
     }
     let link = field(&b[157..257]);
     let link = (!link.is_empty()).then_some(link);
-    Ok(Header {
-        name,
-        link,
-        kind,
-        size,
-    })
+    Ok(Header { name, link, kind, size })
 }
 
 fn verify_checksum(b: &[u8; 512]) -> Result<(), HeaderError> {
@@ -91,11 +84,7 @@ fn verify_checksum(b: &[u8; 512]) -> Result<(), HeaderError> {
         signed += c as i8 as i64;
     }
     // Some old tars summed signed chars; both are accepted, as GNU tar and Go do.
-    if stored == unsigned || stored as i64 == signed {
-        Ok(())
-    } else {
-        Err(HeaderError::Checksum)
-    }
+    if stored == unsigned || stored as i64 == signed { Ok(()) } else { Err(HeaderError::Checksum) }
 }
 
 fn field(b: &[u8]) -> String {
@@ -143,34 +132,20 @@ pub fn parse_pax(mut b: &[u8]) -> Result<PaxRecords, HeaderError> {
         if b.iter().all(|&c| c == 0) {
             break;
         }
-        let sp = b
-            .iter()
-            .position(|&c| c == b' ')
-            .ok_or(HeaderError::Pax("no length"))?;
-        let len: usize = std::str::from_utf8(&b[..sp])
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or(HeaderError::Pax("bad length"))?;
+        let sp = b.iter().position(|&c| c == b' ').ok_or(HeaderError::Pax("no length"))?;
+        let len: usize =
+            std::str::from_utf8(&b[..sp]).ok().and_then(|s| s.parse().ok()).ok_or(HeaderError::Pax("bad length"))?;
         if len <= sp + 1 || len > b.len() || b[len - 1] != b'\n' {
             return Err(HeaderError::Pax("length out of range"));
         }
         let rec = &b[sp + 1..len - 1];
-        let eq = rec
-            .iter()
-            .position(|&c| c == b'=')
-            .ok_or(HeaderError::Pax("no '='"))?;
+        let eq = rec.iter().position(|&c| c == b'=').ok_or(HeaderError::Pax("no '='"))?;
         let (key, value) = (&rec[..eq], &rec[eq + 1..]);
         let value_s = || String::from_utf8_lossy(value).into_owned();
         match key {
             b"path" => out.path = Some(value_s()),
             b"linkpath" => out.linkpath = Some(value_s()),
-            b"size" => {
-                out.size = Some(
-                    value_s()
-                        .parse()
-                        .map_err(|_| HeaderError::Pax("bad size"))?,
-                )
-            }
+            b"size" => out.size = Some(value_s().parse().map_err(|_| HeaderError::Pax("bad size"))?),
             _ => {}
         }
         b = &b[len..];

@@ -92,13 +92,7 @@ pub struct TarReader<R> {
 
 impl<R: Source> TarReader<R> {
     pub fn new(inner: R) -> Self {
-        TarReader {
-            inner,
-            offset: 0,
-            pending_data: 0,
-            pending_pad: 0,
-            end: None,
-        }
+        TarReader { inner, offset: 0, pending_data: 0, pending_pad: 0, end: None }
     }
 
     pub fn into_inner(self) -> R {
@@ -123,12 +117,9 @@ impl<R: Source> TarReader<R> {
         loop {
             let header_offset = self.offset;
             let mut block = [0u8; 512];
-            match self.read_block(&mut block)? {
-                false => {
-                    self.end = Some(End::CleanEof);
-                    return Ok(None);
-                }
-                true => {}
+            if !self.read_block(&mut block)? {
+                self.end = Some(End::CleanEof);
+                return Ok(None);
             }
             if block.iter().all(|&b| b == 0) {
                 // One zero block ends the archive for every reader we mimic; the second one
@@ -136,36 +127,24 @@ impl<R: Source> TarReader<R> {
                 self.end = Some(End::Marker);
                 return Ok(None);
             }
-            let h = header::parse(&block).map_err(|error| TarError::Header {
-                offset: header_offset,
-                error,
-            })?;
+            let h = header::parse(&block).map_err(|error| TarError::Header { offset: header_offset, error })?;
             let size = match h.kind {
                 // GNU tar and Go give these header-only types no data, whatever `size` says.
                 EntryKind::Hardlink | EntryKind::Symlink | EntryKind::Dir | EntryKind::Device => 0,
                 _ => h.size,
             };
             match h.kind {
-                EntryKind::GnuLongName
-                | EntryKind::GnuLongLink
-                | EntryKind::Pax
-                | EntryKind::PaxGlobal => {
+                EntryKind::GnuLongName | EntryKind::GnuLongLink | EntryKind::Pax | EntryKind::PaxGlobal => {
                     if size > MAX_META {
-                        return Err(TarError::Header {
-                            offset: header_offset,
-                            error: HeaderError::MetaTooLarge(size),
-                        });
+                        return Err(TarError::Header { offset: header_offset, error: HeaderError::MetaTooLarge(size) });
                     }
                     let payload = self.read_meta(size)?;
                     match h.kind {
                         EntryKind::GnuLongName => long_path = Some(c_string(&payload)),
                         EntryKind::GnuLongLink => long_link = Some(c_string(&payload)),
                         EntryKind::Pax => {
-                            let rec =
-                                header::parse_pax(&payload).map_err(|error| TarError::Header {
-                                    offset: header_offset,
-                                    error,
-                                })?;
+                            let rec = header::parse_pax(&payload)
+                                .map_err(|error| TarError::Header { offset: header_offset, error })?;
                             pax_path = rec.path.or(pax_path);
                             pax_link = rec.linkpath.or(pax_link);
                             pax_size = rec.size.or(pax_size);
@@ -176,22 +155,13 @@ impl<R: Source> TarReader<R> {
                 }
                 _ => {}
             }
-            let size = if matches!(h.kind, EntryKind::File | EntryKind::Other(_)) {
-                pax_size.unwrap_or(size)
-            } else {
-                size
-            };
+            let size =
+                if matches!(h.kind, EntryKind::File | EntryKind::Other(_)) { pax_size.unwrap_or(size) } else { size };
             let path = pax_path.or(long_path).unwrap_or(h.name);
             let link = pax_link.or(long_link).or(h.link);
             self.pending_data = size;
             self.pending_pad = pad(size);
-            return Ok(Some(Entry {
-                path,
-                link,
-                kind: h.kind,
-                size,
-                data_offset: self.offset,
-            }));
+            return Ok(Some(Entry { path, link, kind: h.kind, size, data_offset: self.offset }));
         }
     }
 
@@ -224,9 +194,7 @@ impl<R: Source> TarReader<R> {
             match self.inner.read(&mut block[got..]) {
                 Ok(0) if got == 0 => return Ok(false),
                 Ok(0) => {
-                    return Err(TarError::Truncated {
-                        offset: self.offset + got as u64,
-                    });
+                    return Err(TarError::Truncated { offset: self.offset + got as u64 });
                 }
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -240,9 +208,7 @@ impl<R: Source> TarReader<R> {
     fn read_meta(&mut self, size: u64) -> Result<Vec<u8>, TarError> {
         let mut payload = vec![0u8; size as usize];
         let at = self.offset;
-        self.inner
-            .read_exact(&mut payload)
-            .map_err(|e| map_io(at, e))?;
+        self.inner.read_exact(&mut payload).map_err(|e| map_io(at, e))?;
         self.offset += size;
         let p = pad(size);
         self.inner.skip(p).map_err(|e| map_io(at + size, e))?;

@@ -32,18 +32,14 @@ fn reads_entries_and_long_names() {
 #[test]
 fn reads_pax_path() {
     let mut b = tar::Builder::new(Vec::new());
-    b.append_pax_extensions([("path", b"pax/name/is/here".as_slice())])
-        .unwrap();
+    b.append_pax_extensions([("path", b"pax/name/is/here".as_slice())]).unwrap();
     let mut h = tar::Header::new_ustar();
     h.set_size(3);
     h.set_path("short").unwrap();
     h.set_cksum();
     b.append(&h, &b"abc"[..]).unwrap();
     let bytes = b.into_inner().unwrap();
-    assert_eq!(
-        names(&bytes).unwrap(),
-        vec![("pax/name/is/here".to_string(), 3)]
-    );
+    assert_eq!(names(&bytes).unwrap(), vec![("pax/name/is/here".to_string(), 3)]);
 }
 
 #[test]
@@ -69,13 +65,7 @@ fn truncation_inside_data_is_an_error() {
 #[test]
 fn garbage_is_a_checksum_error() {
     let garbage = vec![0x41u8; 1024];
-    assert!(matches!(
-        names(&garbage),
-        Err(TarError::Header {
-            error: HeaderError::Checksum,
-            ..
-        })
-    ));
+    assert!(matches!(names(&garbage), Err(TarError::Header { error: HeaderError::Checksum, .. })));
 }
 
 #[test]
@@ -87,13 +77,7 @@ fn oversized_long_name_is_refused_without_allocating() {
     h.set_path("././@LongLink").unwrap();
     h.set_cksum();
     let bytes = h.as_bytes().to_vec();
-    assert!(matches!(
-        names(&bytes),
-        Err(TarError::Header {
-            error: HeaderError::MetaTooLarge(_),
-            ..
-        })
-    ));
+    assert!(matches!(names(&bytes), Err(TarError::Header { error: HeaderError::MetaTooLarge(_), .. })));
 }
 
 #[test]

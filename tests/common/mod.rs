@@ -17,11 +17,7 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 pub fn airlock(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_airlock"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run airlock")
+    Command::new(env!("CARGO_BIN_EXE_airlock")).args(args).env("NO_COLOR", "1").output().expect("run airlock")
 }
 
 pub struct Run {
@@ -41,10 +37,7 @@ pub fn verify(path: &Path, extra: &[&str]) -> Run {
 pub fn run_json(args: &[&str]) -> Run {
     let out = airlock(args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !stderr.contains("panicked"),
-        "airlock panicked on {args:?}: {stderr}"
-    );
+    assert!(!stderr.contains("panicked"), "airlock panicked on {args:?}: {stderr}");
     let code = out.status.code().expect("exit code (not a signal)");
     let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     Run { code, json, stderr }
@@ -69,11 +62,7 @@ pub fn codes(json: &Value) -> Vec<String> {
 #[track_caller]
 pub fn assert_error(run: &Run, code: &str) {
     let c = codes(&run.json);
-    assert_eq!(
-        run.code, 1,
-        "exit status; codes {c:?}; stderr {}",
-        run.stderr
-    );
+    assert_eq!(run.code, 1, "exit status; codes {c:?}; stderr {}", run.stderr);
     assert_eq!(run.json["ok"], Value::Bool(false));
     assert!(
         c.iter().any(|x| x == code),
@@ -83,10 +72,7 @@ pub fn assert_error(run: &Run, code: &str) {
 }
 
 pub fn sha256_hex(b: &[u8]) -> String {
-    Sha256::digest(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
+    Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// A tar member as read back: path, data, type, link target.
@@ -106,17 +92,10 @@ pub fn read_tar(path: &Path) -> Vec<M> {
         let mut e = e.unwrap();
         let path = String::from_utf8_lossy(&e.path_bytes()).into_owned();
         let kind = e.header().entry_type();
-        let link = e
-            .link_name_bytes()
-            .map(|l| String::from_utf8_lossy(&l).into_owned());
+        let link = e.link_name_bytes().map(|l| String::from_utf8_lossy(&l).into_owned());
         let mut data = Vec::new();
         e.read_to_end(&mut data).unwrap();
-        out.push(M {
-            path,
-            data,
-            kind,
-            link,
-        });
+        out.push(M { path, data, kind, link });
     }
     out
 }
@@ -127,16 +106,8 @@ pub fn write_tar(path: &Path, members: &[M]) {
     for m in members {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(m.kind);
-        h.set_mode(if m.kind == tar::EntryType::Directory {
-            0o755
-        } else {
-            0o644
-        });
-        h.set_size(if m.kind == tar::EntryType::Regular {
-            m.data.len() as u64
-        } else {
-            0
-        });
+        h.set_mode(if m.kind == tar::EntryType::Directory { 0o755 } else { 0o644 });
+        h.set_size(if m.kind == tar::EntryType::Regular { m.data.len() as u64 } else { 0 });
         set_raw_name(&mut h, &m.path);
         if let Some(l) = &m.link {
             let g = h.as_gnu_mut().unwrap();
@@ -144,11 +115,7 @@ pub fn write_tar(path: &Path, members: &[M]) {
             g.linkname[..l.len()].copy_from_slice(l.as_bytes());
         }
         h.set_cksum();
-        let data: &[u8] = if m.kind == tar::EntryType::Regular {
-            &m.data
-        } else {
-            &[]
-        };
+        let data: &[u8] = if m.kind == tar::EntryType::Regular { &m.data } else { &[] };
         b.append(&h, data).unwrap();
     }
     std::fs::write(path, b.into_inner().unwrap()).unwrap();
@@ -162,12 +129,7 @@ fn set_raw_name(h: &mut tar::Header, name: &str) {
 }
 
 pub fn regular(path: &str, data: Vec<u8>) -> M {
-    M {
-        path: path.into(),
-        data,
-        kind: tar::EntryType::Regular,
-        link: None,
-    }
+    M { path: path.into(), data, kind: tar::EntryType::Regular, link: None }
 }
 
 pub fn find<'a>(ms: &'a mut [M], path: &str) -> &'a mut M {
@@ -197,13 +159,10 @@ pub fn copy_dir(src: &Path, dst: &Path) {
 /// In an OCI layout directory: the first image manifest reachable from index.json (following
 /// nested indexes), as (blob path, JSON).
 pub fn first_manifest(dir: &Path) -> (PathBuf, Value) {
-    let mut doc: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
     loop {
         let d = doc["manifests"][0]["digest"].as_str().unwrap().to_string();
-        let p = dir
-            .join("blobs/sha256")
-            .join(d.trim_start_matches("sha256:"));
+        let p = dir.join("blobs/sha256").join(d.trim_start_matches("sha256:"));
         let v: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
         if v.get("manifests").is_some() {
             doc = v;

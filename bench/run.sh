@@ -1,0 +1,366 @@
+#!/usr/bin/env bash
+# airlock benchmark (not a test): times `airlock verify` against plain openssl/pigz/zstd
+# pipelines doing the same hashing, on a ~1.5 GB image built from real files on this machine.
+#
+#   bash bench/run.sh                 # every section
+#   bash bench/run.sh oci-gzip oci-zstd   # some sections (names: bash bench/run.sh --list)
+#   just bench [SECTION...]
+#
+# Inputs are built once and cached under bench/work/ (git-ignored); delete a file or
+# directory there to rebuild it. See bench/README.md.
+#
+# Env:
+#   BENCH_RUNS=3            timed runs per command (the table shows the best; mean in details)
+#   BENCH_WORK=bench/work   where inputs and results live
+#   BENCH_LAYERS=5          layers in the generated image (4-6)
+#   BENCH_LAYER_CAP_MB=300  size cap per layer, MiB
+#   AIRLOCK=path            airlock binary (default target/release/airlock, rebuilt if stale)
+#   BENCH_NO_BUILD=1        never run cargo build
+#   BENCH_SKIP_SANITY=1     keep going when `airlock verify` rejects the generated archive
+#
+# All timings are warm-cache: dropping the page cache is not reliably possible here, so each
+# input is read once (`cat >/dev/null`) before its runs, and every run reads from memory.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=$ROOT/bench
+cd "$ROOT"
+WORK=${BENCH_WORK:-$BENCH/work}
+mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+RES=$WORK/results
+RUNS=${BENCH_RUNS:-3}
+LAYERS=${BENCH_LAYERS:-5}
+LAYER_CAP_MB=${BENCH_LAYER_CAP_MB:-300}
+AIRLOCK=${AIRLOCK:-$ROOT/target/release/airlock}
+RSS_TARGET_MIB=64
+export LC_ALL=C
+
+log() { printf '== %s\n' "$*" >&2; }
+warn() { printf 'bench: warning: %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------------------
+# Tools
+# ---------------------------------------------------------------------------------------
+
+need_tools() {
+    local missing=() c
+    for c in python3 tar openssl pigz zstd skopeo cargo; do
+        command -v "$c" >/dev/null 2>&1 || missing+=("$c")
+    done
+    ((${#missing[@]} == 0)) || die "missing tools: ${missing[*]}"
+    if [ ! -x /usr/bin/time ]; then
+        log "installing GNU time (Debian package 'time') for peak RSS"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q time >/dev/null ||
+            die "cannot install 'time'; apt-get install time"
+    fi
+    if ! command -v hyperfine >/dev/null 2>&1; then
+        warn "hyperfine not found: timing with a plain best-of-$RUNS loop"
+    fi
+}
+
+build_airlock() {
+    if [ -n "${BENCH_NO_BUILD:-}" ] || [ "$AIRLOCK" != "$ROOT/target/release/airlock" ]; then
+        [ -x "$AIRLOCK" ] || die "no airlock binary at $AIRLOCK"
+        return
+    fi
+    if [ -x "$AIRLOCK" ] &&
+        [ -z "$(find src Cargo.toml Cargo.lock -newer "$AIRLOCK" -print -quit 2>/dev/null)" ]; then
+        return
+    fi
+    log "cargo build --release (target/release/airlock is missing or older than src/)"
+    cargo build --release --quiet
+}
+
+# ---------------------------------------------------------------------------------------
+# Inputs (cached; each is written under a temporary name and renamed when complete)
+# ---------------------------------------------------------------------------------------
+
+BUILD_LOG=$WORK/build-times.tsv   # step <TAB> seconds <TAB> date, appended when built
+
+now() { date +%s.%N; }
+record_build() { # step start
+    local secs
+    secs=$(awk -v a="$2" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+    printf '%s\t%s\t%s\n' "$1" "$secs" "$(date -u +%FT%TZ)" >>"$BUILD_LOG"
+    log "built $1 in ${secs}s"
+}
+
+DOCKER_SAVE=$WORK/docker-save.tar
+
+ensure_docker_save() {
+    [ -f "$DOCKER_SAVE" ] && return
+    local unverified=$WORK/docker-save.tar.unverified t
+    if [ ! -f "$unverified" ]; then
+        log "building $DOCKER_SAVE from real files ($LAYERS layers, <= $LAYER_CAP_MB MiB each)"
+        t=$(now)
+        python3 "$BENCH/make_inputs.py" "$unverified" \
+            --layers "$LAYERS" --layer-cap-mb "$LAYER_CAP_MB" | tee "$WORK/docker-save.summary"
+        record_build docker-save.tar "$t"
+    else
+        log "reusing $unverified (built earlier, not yet accepted by airlock verify)"
+    fi
+    log "sanity check: airlock verify $unverified"
+    local rc=0 out
+    out=$("$AIRLOCK" verify -q "$unverified" 2>&1) || rc=$?
+    if ((rc != 0)); then
+        printf '%s\n' "$out" | tee "$WORK/sanity-check.log" >&2
+        if [ -z "${BENCH_SKIP_SANITY:-}" ]; then
+            die "airlock verify exited $rc on the generated docker-save archive (output above," \
+                "also in $WORK/sanity-check.log). Kept $unverified; BENCH_SKIP_SANITY=1 to go on."
+        fi
+        warn "airlock verify exited $rc; BENCH_SKIP_SANITY is set, continuing"
+    fi
+    mv "$unverified" "$DOCKER_SAVE"
+}
+
+ensure_oci() { # gzip|zstd
+    local fmt=$1 dir=$WORK/oci-$1 t
+    [ -f "$dir/index.json" ] && return
+    ensure_docker_save
+    log "skopeo copy docker-archive -> oci ($fmt)"
+    rm -rf "$dir" "$dir.partial"
+    local extra=()
+    [ "$fmt" = zstd ] && extra=(--dest-compress-format zstd)
+    t=$(now)
+    skopeo copy --quiet --insecure-policy "${extra[@]}" \
+        "docker-archive:$DOCKER_SAVE" "oci:$dir.partial:app"
+    mv "$dir.partial" "$dir"
+    record_build "oci-$fmt" "$t"
+}
+
+ensure_wrapped() { # zst|gz
+    local ext=$1 out=$DOCKER_SAVE.$1 t
+    [ -f "$out" ] && return
+    ensure_docker_save
+    log "compressing docker-save.tar -> docker-save.tar.$ext"
+    t=$(now)
+    case $ext in
+        zst) zstd -T0 -3 -q -f "$DOCKER_SAVE" -o "$out.partial" ;;
+        gz) pigz -6 -c "$DOCKER_SAVE" >"$out.partial" ;;
+    esac
+    mv "$out.partial" "$out"
+    record_build "docker-save.tar.$ext" "$t"
+}
+
+# "KIND PATH" per blob of an OCI layout, from magic bytes (for bench/oci_baseline.sh).
+blob_list() { # dir -> prints list path
+    local dir=$1 list=$RES/$(basename "$1").blobs
+    python3 - "$dir" >"$list" <<'PY'
+import os, sys
+d = os.path.join(sys.argv[1], "blobs", "sha256")
+for name in sorted(os.listdir(d)):
+    p = os.path.join(d, name)
+    with open(p, "rb") as f:
+        magic = f.read(4)
+    kind = "gzip" if magic[:2] == b"\x1f\x8b" else "zstd" if magic == b"\x28\xb5\x2f\xfd" else "raw"
+    print(kind, p)
+PY
+    printf '%s' "$list"
+}
+
+# ---------------------------------------------------------------------------------------
+# Measuring
+# ---------------------------------------------------------------------------------------
+
+ROWS=$RES/rows.tsv   # id tool input seconds mean ratio target rss_kib status
+
+warm() { # read every file once so all runs are warm-cache
+    local p
+    for p in "$@"; do
+        if [ -d "$p" ]; then find "$p" -type f -exec cat {} + >/dev/null; else cat "$p" >/dev/null; fi
+    done
+}
+
+# time_pair ID CMD_A CMD_B [ignore-failure] -> writes $RES/ID.json (hyperfine format subset)
+time_pair() {
+    local id=$1 a=$2 b=$3 ignore=${4:-}
+    if command -v hyperfine >/dev/null 2>&1; then
+        local flags=(--runs "$RUNS" --export-json "$RES/$id.json" --style basic)
+        [ -n "$ignore" ] && flags+=(-i)
+        hyperfine "${flags[@]}" -n airlock "$a" -n baseline "$b" >&2
+    else
+        python3 - "$RES/$id.json" "$RUNS" "$a" "$b" "$ignore" <<'PY' >&2
+import json, subprocess, sys, time
+out, runs, cmds, ignore = sys.argv[1], int(sys.argv[2]), sys.argv[3:5], sys.argv[5]
+results = []
+for name, cmd in zip(["airlock", "baseline"], cmds):
+    times = []
+    for _ in range(runs):
+        t = time.monotonic()
+        rc = subprocess.call(cmd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.monotonic() - t)
+        if rc and not ignore:
+            sys.exit(f"{name} exited {rc}: {cmd}")
+    print(f"{name}: best {min(times):.3f}s mean {sum(times)/len(times):.3f}s  {cmd}")
+    results.append({"command": name, "min": min(times), "mean": sum(times) / len(times), "times": times})
+json.dump({"results": results}, open(out, "w"), indent=1)
+PY
+    fi
+}
+
+# peak RSS (KiB) and exit status of one run; output kept in $RES/ID.airlock.log
+rss_run() { # id cmd...
+    local id=$1 rc=0
+    shift
+    /usr/bin/time -v -o "$RES/$id.time" "$@" >"$RES/$id.airlock.log" 2>&1 || rc=$?
+    RSS_KIB=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$RES/$id.time")
+    RUN_RC=$rc
+}
+
+# compare ID INPUT_LABEL RATIO_TARGET BASELINE_LABEL BASELINE_CMD -- AIRLOCK_ARGV...
+# RATIO_TARGET "-" means report only. Warm-up must be done by the caller.
+compare() {
+    local id=$1 input=$2 target=$3 base_label=$4 base_cmd=$5
+    shift 6
+    local a_cmd
+    a_cmd=$(printf '%q ' "$@")
+    log "[$id] $input"
+    rss_run "$id" "$@"
+    local status=ok
+    if ((RUN_RC != 0)); then
+        status="airlock exit $RUN_RC"
+        warn "[$id] airlock exited $RUN_RC; its output ($RES/$id.airlock.log):"
+        sed 's/^/    | /' "$RES/$id.airlock.log" >&2
+    fi
+    time_pair "$id" "$a_cmd" "$base_cmd" "$([ "$status" = ok ] || echo ignore)"
+    python3 - "$RES/$id.json" "$ROWS" "$id" "$input" "$target" "$RSS_KIB" "$status" \
+        "$base_label" "$RSS_TARGET_MIB" <<'PY'
+import json, sys
+res, rows, id_, input_, target, rss, status, base_label, rss_target = sys.argv[1:]
+r = {x["command"]: x for x in json.load(open(res))["results"]}
+a, b = r["airlock"], r["baseline"]
+ratio = a["min"] / b["min"]
+notes = [status] if status != "ok" else []
+if target != "-":
+    notes.append(("meets" if ratio <= float(target) else "MISSES") + f" ratio target <= {target}")
+else:
+    notes.append("report only")
+rss_mib = int(rss) / 1024
+notes.append(("meets" if rss_mib <= float(rss_target) else "MISSES") + f" RSS target <= {rss_target} MiB")
+with open(rows, "a") as f:
+    f.write("\t".join([id_, "airlock verify", input_, f"{a['min']:.3f}", f"{a['mean']:.3f}",
+                       f"{ratio:.2f}", target, f"{rss_mib:.1f}", "; ".join(notes)]) + "\n")
+    f.write("\t".join([id_, base_label, input_, f"{b['min']:.3f}", f"{b['mean']:.3f}",
+                       "1.00", "", "", "baseline"]) + "\n")
+print(f"   -> airlock {a['min']:.3f}s vs {base_label} {b['min']:.3f}s: ratio {ratio:.2f}"
+      f" (target {target}), peak RSS {rss_mib:.1f} MiB", file=sys.stderr)
+PY
+}
+
+# ---------------------------------------------------------------------------------------
+# Sections: one function per comparison. To add one (e.g. `convert` later), write a
+# bench_<name> function that ensures its inputs, warms them and calls `compare`, then add
+# <name> to SECTIONS.
+# ---------------------------------------------------------------------------------------
+
+bench_docker_save() {
+    ensure_docker_save
+    warm "$DOCKER_SAVE"
+    compare docker-save "docker-save.tar" 0.6 "openssl dgst -sha256 (one stream)" \
+        "openssl dgst -sha256 $(printf %q "$DOCKER_SAVE")" \
+        -- "$AIRLOCK" verify -q "$DOCKER_SAVE"
+}
+
+bench_oci() { # gzip|zstd
+    local fmt=$1 dir=$WORK/oci-$1 list tool
+    ensure_oci "$fmt"
+    list=$(blob_list "$dir")
+    [ "$fmt" = gzip ] && tool=pigz || tool=zstd
+    warm "$dir"
+    compare "oci-$fmt" "oci-$fmt/ (layout dir)" 0.35 \
+        "per-blob openssl + $tool -dc | openssl (sequential)" \
+        "bash $(printf %q "$BENCH/oci_baseline.sh") $(printf %q "$list")" \
+        -- "$AIRLOCK" verify -q "$dir"
+}
+bench_oci_gzip() { bench_oci gzip; }
+bench_oci_zstd() { bench_oci zstd; }
+
+bench_wrapped() { # zst|gz
+    local ext=$1 f=$DOCKER_SAVE.$1 tool
+    ensure_wrapped "$ext"
+    [ "$ext" = zst ] && tool="zstd -dcq" || tool="pigz -dc"
+    warm "$f"
+    compare "wrapped-$ext" "docker-save.tar.$ext" - "$tool | openssl dgst -sha256" \
+        "$tool $(printf %q "$f") | openssl dgst -sha256" \
+        -- "$AIRLOCK" verify -q "$f"
+}
+bench_wrapped_zst() { bench_wrapped zst; }
+bench_wrapped_gz() { bench_wrapped gz; }
+
+# Later, e.g.:
+# bench_convert_oci() {
+#     ensure_docker_save; warm "$DOCKER_SAVE"; rm -rf "$WORK/convert-out"
+#     compare convert-oci "docker-save.tar -> oci" - "skopeo copy docker-archive -> oci" \
+#         "rm -rf $WORK/skopeo-out && skopeo copy --insecure-policy docker-archive:$DOCKER_SAVE oci:$WORK/skopeo-out:app" \
+#         -- "$AIRLOCK" convert ...
+# }   (and add convert-oci to SECTIONS; compare's first column says "airlock verify": adjust)
+
+SECTIONS=(docker-save oci-gzip oci-zstd wrapped-zst wrapped-gz)
+
+# ---------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------
+
+machine_info() {
+    local cpu
+    cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+    printf -- '- machine: %s, %s cores, %s GiB RAM%s\n' "$cpu" "$(nproc)" \
+        "$(awk '/MemTotal/ { printf "%d", $2 / 1048576 + 0.5 }' /proc/meminfo)" \
+        "$(grep -qw sha_ni /proc/cpuinfo && echo ', SHA-NI' || true)"
+    printf -- '- airlock: %s (git %s%s)\n' "$("$AIRLOCK" --version 2>/dev/null)" \
+        "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')" \
+        "$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ', src modified')"
+    printf -- '- %s; pigz %s; zstd %s; %s\n' "$(openssl version | cut -d' ' -f1-2)" \
+        "$(pigz --version 2>&1 | awk '{ print $2 }')" \
+        "$(zstd --version | grep -o 'v[0-9.]*' | head -1)" \
+        "$(hyperfine --version 2>/dev/null || echo 'no hyperfine')"
+    printf -- '- input: docker-save.tar %s (%s layers), best of %s warm-cache runs\n' \
+        "$(du -h --apparent-size "$DOCKER_SAVE" 2>/dev/null | cut -f1)" "$LAYERS" "$RUNS"
+}
+
+print_table() {
+    printf '\n### airlock verify benchmark (%s)\n\n' "$(date -u +%F)"
+    machine_info
+    printf '\n| tool | input | seconds (best of %s) | mean | ratio | target | peak RSS | notes |\n' "$RUNS"
+    printf '|---|---|---:|---:|---:|---:|---:|---|\n'
+    awk -F'\t' '{
+        ratio = ($9 == "baseline") ? "" : $6
+        rss = ($8 == "") ? "" : $8 " MiB"
+        tgt = ($7 == "" || $7 == "-") ? "" : "<= " $7
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, ratio, tgt, rss, ($9 == "baseline" ? "" : $9)
+    }' "$ROWS"
+    printf '\nratio = airlock best / baseline best (lower is better). Warm page cache: every input\n'
+    printf 'was read once before its runs; dropping caches is not possible here. Peak RSS is\n'
+    printf "from one extra run under /usr/bin/time -v; RSS target <= %s MiB.\n" "$RSS_TARGET_MIB"
+}
+
+main() {
+    local sections=() s
+    for s in "$@"; do
+        case $s in
+            -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+            --list) printf '%s\n' "${SECTIONS[@]}"; exit 0 ;;
+            *) printf '%s\n' "${SECTIONS[@]}" | grep -qx -- "$s" || die "unknown section '$s' (--list)"
+               sections+=("$s") ;;
+        esac
+    done
+    ((${#sections[@]})) || sections=("${SECTIONS[@]}")
+
+    need_tools
+    build_airlock
+    mkdir -p "$RES"
+    : >"$ROWS"
+    for s in "${sections[@]}"; do
+        "bench_${s//-/_}"
+    done
+    print_table | tee "$RES/table.md"
+    if [ -s "$BUILD_LOG" ]; then
+        printf '\nInput build times (bench/work/build-times.tsv):\n'
+        column -t -s $'\t' "$BUILD_LOG" 2>/dev/null || cat "$BUILD_LOG"
+    fi
+    printf '\nbench/work uses %s on disk. Results: %s\n' "$(du -sh "$WORK" | cut -f1)" "$RES"
+}
+
+main "$@"

@@ -1,6 +1,7 @@
 //! `--image REF|@N` and `--platform os/arch[/variant]`.
 
 use crate::digest::Digest;
+pub use crate::model::reference::normalize;
 use crate::model::{Image, Model, Platform};
 
 #[derive(Debug, Clone, Default)]
@@ -64,33 +65,6 @@ fn matches(image: &Image, spec: &str) -> bool {
     image.tags.iter().any(|t| t == spec || normalize(t) == want)
 }
 
-/// `nginx` → `docker.io/library/nginx:latest`, as docker resolves short names.
-pub fn normalize(r: &str) -> String {
-    let (name, suffix) = match r.split_once('@') {
-        Some((n, d)) => (n, format!("@{d}")),
-        None => (r, String::new()),
-    };
-    let last = name.rsplit('/').next().unwrap_or(name);
-    let (name, tag) = if last.contains(':') {
-        let i = name.rfind(':').unwrap_or(name.len());
-        (&name[..i], name[i..].to_string())
-    } else if suffix.is_empty() {
-        (name, ":latest".to_string())
-    } else {
-        (name, String::new())
-    };
-    let first = name.split('/').next().unwrap_or("");
-    let has_domain = name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
-    let full = if has_domain {
-        name.to_string()
-    } else if name.contains('/') {
-        format!("docker.io/{name}")
-    } else {
-        format!("docker.io/library/{name}")
-    };
-    format!("{full}{tag}{suffix}")
-}
-
 pub fn describe(model: &Model) -> String {
     if model.images.is_empty() {
         return "no images".into();
@@ -106,17 +80,4 @@ pub fn describe(model: &Model) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::normalize;
-
-    #[test]
-    fn normalizes_like_docker() {
-        assert_eq!(normalize("nginx"), "docker.io/library/nginx:latest");
-        assert_eq!(normalize("local/app:1"), "docker.io/local/app:1");
-        assert_eq!(normalize("localhost:5000/app"), "localhost:5000/app:latest");
-        assert_eq!(normalize("docker.io/library/nginx:1.25"), "docker.io/library/nginx:1.25");
-    }
 }

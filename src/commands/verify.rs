@@ -83,7 +83,7 @@ pub fn image_id(catalog: &Catalog, image: &Image) -> Option<Digest> {
     catalog.scan_of(&image.config.member).and_then(|s| s.digest).or(image.config.digest)
 }
 
-fn image_report(catalog: &Catalog, image: &Image) -> ImageReport {
+pub(crate) fn image_report(catalog: &Catalog, image: &Image) -> ImageReport {
     let layers: Vec<LayerReport> = image.layers.iter().map(|l| layer_report(catalog, l)).collect();
     // chainID n needs every diffID up to n.
     let known: Vec<Digest> = layers.iter().map_while(|l| l.diff_id).collect();

@@ -100,7 +100,7 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     let selected = Selected { images: images.clone() };
     let findings = refused(&catalog, &selected);
     if model.format.is_none() || (findings.iter().any(Finding::is_error) && !opts.force) {
-        return Ok(Outcome::Refused(input_report(opts, &catalog, &model, findings)));
+        return Ok(Outcome::Refused(input_report(opts, &catalog, &model, &images, findings)));
     }
 
     // Plan the layer blobs: each (member, compression) once, however many images share it.
@@ -169,7 +169,7 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     let mut findings = refused(&catalog, &selected);
     findings.extend(extra);
     if findings.iter().any(Finding::is_error) && !opts.force {
-        return Ok(Outcome::Refused(input_report(opts, &catalog, &model, findings)));
+        return Ok(Outcome::Refused(input_report(opts, &catalog, &model, &images, findings)));
     }
 
     let out = Emit { opts, catalog: &catalog, staging: &staging, written: &written };
@@ -209,6 +209,7 @@ fn input_report(
     opts: &Options,
     catalog: &crate::open::Catalog,
     model: &crate::model::Model,
+    images: &[&Image],
     findings: Vec<Finding>,
 ) -> InputReport {
     InputReport {
@@ -216,7 +217,7 @@ fn input_report(
         format: model.format,
         compression: catalog.outer.unwrap_or(Compression::None),
         ok: !findings.iter().any(Finding::is_error),
-        images: Vec::new(),
+        images: images.iter().map(|i| crate::commands::verify::image_report(catalog, i)).collect(),
         findings,
     }
 }

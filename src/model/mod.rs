@@ -137,8 +137,11 @@ impl Model {
             self.images.push(image);
             return;
         };
+        // Docker 25+ names each image twice: `app:1` in manifest.json, `docker.io/library/app:1`
+        // in index.json. One reference, one tag.
         for t in image.tags {
-            if !existing.tags.contains(&t) {
+            let n = reference::normalize(&t);
+            if !existing.tags.iter().any(|e| reference::normalize(e) == n) {
                 existing.tags.push(t);
             }
         }

@@ -98,9 +98,36 @@ fn is_domain(d: &str) -> bool {
         })
 }
 
+/// `nginx` → `docker.io/library/nginx:latest`, as docker resolves short names.
+pub fn normalize(r: &str) -> String {
+    let (name, suffix) = match r.split_once('@') {
+        Some((n, d)) => (n, format!("@{d}")),
+        None => (r, String::new()),
+    };
+    let last = name.rsplit('/').next().unwrap_or(name);
+    let (name, tag) = if last.contains(':') {
+        let i = name.rfind(':').unwrap_or(name.len());
+        (&name[..i], name[i..].to_string())
+    } else if suffix.is_empty() {
+        (name, ":latest".to_string())
+    } else {
+        (name, String::new())
+    };
+    let first = name.split('/').next().unwrap_or("");
+    let has_domain = name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let full = if has_domain {
+        name.to_string()
+    } else if name.contains('/') {
+        format!("docker.io/{name}")
+    } else {
+        format!("docker.io/library/{name}")
+    };
+    format!("{full}{tag}{suffix}")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_valid;
+    use super::{is_valid, normalize};
 
     #[test]
     fn references() {
@@ -118,6 +145,10 @@ mod tests {
             assert!(!is_valid(bad, false), "{bad}");
         }
         assert!(is_valid("app-1", true));
+        assert_eq!(normalize("nginx"), "docker.io/library/nginx:latest");
+        assert_eq!(normalize("local/app:1"), "docker.io/local/app:1");
+        assert_eq!(normalize("localhost:5000/app"), "localhost:5000/app:latest");
+        assert_eq!(normalize("docker.io/library/nginx:1.25"), "docker.io/library/nginx:1.25");
         assert!(!is_valid("app 1", true));
     }
 }

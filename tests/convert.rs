@@ -1,0 +1,300 @@
+//! convert, judged by airlock's own verify and by bytes: every fixture to every target
+//! verifies clean with the same image IDs and diffIDs; round trips keep digests; output is
+//! deterministic and atomic. (The real loaders judge it in tests/interop.rs.)
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const TARGETS: &[(&str, &str)] = &[("oci", ""), ("oci-archive", ".tar"), ("docker", ".tar"), ("crane", ".tar")];
+
+fn convert(input: &Path, to: &str, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["convert", "-q", input.to_str().unwrap(), "--to", to, "-o", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = airlock(&args);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    o
+}
+
+#[track_caller]
+fn convert_ok(input: &Path, to: &str, out: &Path, extra: &[&str]) {
+    let o = convert(input, to, out, extra);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "convert {} --to {to}: {}",
+        input.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// (image ID, diffIDs, platform) of every image, as verify recomputes them.
+fn identities(path: &Path, extra: &[&str]) -> Vec<(String, Vec<String>, Value)> {
+    let r = verify(path, extra);
+    assert_eq!(r.code, 0, "{}: {:?}\n{}", path.display(), codes(&r.json), r.json);
+    let mut v: Vec<_> = r.json["inputs"][0]["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let diffs =
+                i["layers"].as_array().unwrap().iter().map(|l| l["diff_id"].as_str().unwrap().to_string()).collect();
+            (i["config_digest"].as_str().unwrap().to_string(), diffs, i["platform"].clone())
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v.dedup();
+    v
+}
+
+fn clean_fixtures() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(fixture("expected"))
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().to_str()?.strip_suffix(".json").map(str::to_string))
+        .filter(|n| !n.contains("mislabeled"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn out_path(dir: &Path, stem: &str, ext: &str) -> PathBuf {
+    dir.join(format!("{stem}{ext}"))
+}
+
+#[test]
+fn every_fixture_to_every_target_verifies_with_the_same_images() {
+    for name in clean_fixtures() {
+        let input = fixture(&name);
+        let multi = name.contains("multi-platform");
+        for (to, ext) in TARGETS {
+            let d = tempdir();
+            let out = out_path(d.path(), "out", ext);
+            let platform: &[&str] =
+                if multi && matches!(*to, "docker" | "crane") { &["--platform", "linux/arm64"] } else { &[] };
+            convert_ok(&input, to, &out, platform);
+            let want = identities(&input, platform);
+            let got = identities(&out, &[]);
+            let strip = |v: Vec<(String, Vec<String>, Value)>| v.into_iter().map(|x| (x.0, x.1)).collect::<Vec<_>>();
+            assert_eq!(strip(got), strip(want), "{name} → {to}: image IDs and diffIDs");
+        }
+    }
+}
+
+#[test]
+fn multi_platform_to_docker_needs_a_platform() {
+    let d = tempdir();
+    let out = d.path().join("out.tar");
+    let o = convert(&fixture("multi-platform-oci"), "docker", &out, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("linux/amd64") && err.contains("linux/arm64"), "lists the platforms: {err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn oci_to_docker_to_oci_keeps_the_manifest_digest() {
+    let d = tempdir();
+    let src = fixture("skopeo-oci-gzip");
+    let docker = d.path().join("d.tar");
+    let back = d.path().join("back");
+    convert_ok(&src, "docker", &docker, &[]);
+    convert_ok(&docker, "oci", &back, &[]);
+    let md = |p: &Path| verify(p, &[]).json["inputs"][0]["images"][0]["manifest_digest"].clone();
+    let want = md(&src);
+    assert!(want.is_string());
+    assert_eq!(md(&docker), want, "docker target carries the manifest");
+    assert_eq!(md(&back), want, "and back to OCI");
+}
+
+#[test]
+fn oci_to_oci_keeps_index_json_bytes() {
+    let d = tempdir();
+    for name in ["skopeo-oci-gzip", "multi-platform-oci"] {
+        let out = d.path().join(name);
+        convert_ok(&fixture(name), "oci", &out, &[]);
+        assert_eq!(
+            std::fs::read(out.join("index.json")).unwrap(),
+            std::fs::read(fixture(name).join("index.json")).unwrap(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn docker_save_to_oci_and_back_keeps_ids_and_diff_ids() {
+    let d = tempdir();
+    let src = fixture("docker-save-multi.tar");
+    let oci = d.path().join("oci");
+    let back = d.path().join("back.tar");
+    convert_ok(&src, "oci", &oci, &[]);
+    convert_ok(&oci, "docker", &back, &[]);
+    assert_eq!(identities(&back, &[]), identities(&src, &[]));
+    let tags = |p: &Path| {
+        let mut t: Vec<String> = verify(p, &[]).json["inputs"][0]["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|i| {
+                i["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect::<Vec<_>>()
+            })
+            .collect();
+        t.sort();
+        t
+    };
+    assert_eq!(tags(&back), tags(&src), "tags survive");
+}
+
+#[test]
+fn kept_layers_are_byte_identical() {
+    let d = tempdir();
+    let out = d.path().join("o");
+    convert_ok(&fixture("skopeo-oci-zstd"), "oci", &out, &[]);
+    let src = verify(&fixture("skopeo-oci-zstd"), &[]);
+    for l in src.json["inputs"][0]["images"][0]["layers"].as_array().unwrap() {
+        let hex = l["digest"].as_str().unwrap().trim_start_matches("sha256:");
+        let a = std::fs::read(fixture("skopeo-oci-zstd").join("blobs/sha256").join(hex)).unwrap();
+        let b = std::fs::read(out.join("blobs/sha256").join(hex)).unwrap();
+        assert!(a == b, "layer {hex} copied byte for byte");
+    }
+}
+
+#[test]
+fn docker_target_turns_zstd_into_gzip_and_compression_flag_applies() {
+    let d = tempdir();
+    let comps = |p: &Path| -> Vec<String> {
+        verify(p, &[]).json["inputs"][0]["images"][0]["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["compression"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let docker = d.path().join("d.tar");
+    convert_ok(&fixture("skopeo-oci-zstd"), "docker", &docker, &[]);
+    assert!(comps(&docker).iter().all(|c| c == "gzip"), "{:?}", comps(&docker));
+    for (flag, want) in [("zstd", "zstd"), ("none", "none"), ("gzip", "gzip")] {
+        let out = d.path().join(format!("o-{flag}"));
+        convert_ok(&fixture("docker-save-legacy.tar"), "oci", &out, &["--compression", flag]);
+        assert!(comps(&out).iter().all(|c| c == want), "{flag}: {:?}", comps(&out));
+        assert_eq!(
+            identities(&out, &[]),
+            identities(&fixture("docker-save-legacy.tar"), &[])
+                .into_iter()
+                .map(|(a, b, _)| (a, b, Value::String("linux/amd64".into())))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn two_conversions_give_identical_bytes() {
+    let d = tempdir();
+    for (to, ext) in TARGETS {
+        let a = out_path(d.path(), &format!("a-{to}"), ext);
+        let b = out_path(d.path(), &format!("b-{to}"), ext);
+        for out in [&a, &b] {
+            convert_ok(&fixture("docker-save-legacy.tar.zst"), to, out, &["--compression", "gzip"]);
+        }
+        if ext.is_empty() {
+            let files = |p: &Path| {
+                let mut v: Vec<(PathBuf, Vec<u8>)> = walkdir::WalkDir::new(p)
+                    .into_iter()
+                    .map(|e| e.unwrap())
+                    .filter(|e| e.file_type().is_file())
+                    .map(|e| (e.path().strip_prefix(p).unwrap().to_path_buf(), std::fs::read(e.path()).unwrap()))
+                    .collect();
+                v.sort();
+                v
+            };
+            assert!(files(&a) == files(&b), "{to}: identical trees");
+        } else {
+            assert!(std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(), "{to}: identical bytes");
+        }
+    }
+}
+
+#[test]
+fn stdout_gives_the_same_bytes_as_a_file() {
+    let d = tempdir();
+    let file = d.path().join("f.tar");
+    convert_ok(&fixture("ctr-export.tar"), "docker", &file, &[]);
+    let o = airlock(&["convert", "-q", fixture("ctr-export.tar").to_str().unwrap(), "--to", "docker", "-o", "-"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout == std::fs::read(&file).unwrap());
+    let o = airlock(&["convert", fixture("ctr-export.tar").to_str().unwrap(), "--to", "oci", "-o", "-"]);
+    assert_eq!(o.status.code(), Some(2), "a directory target cannot go to stdout");
+}
+
+#[test]
+fn broken_input_is_refused_and_nothing_is_left() {
+    let d = tempdir();
+    let mut ms = read_tar(&fixture("docker-save-legacy.tar"));
+    let man = json_of(ms.iter().find(|m| m.path == "manifest.json").unwrap());
+    let layer = man[0]["Layers"][1].as_str().unwrap().to_string();
+    find(&mut ms, &layer).data[700] ^= 1;
+    let input = d.path().join("in.tar");
+    write_tar(&input, &ms);
+    let outdir = d.path().join("outs");
+    std::fs::create_dir(&outdir).unwrap();
+    for (to, ext) in TARGETS {
+        let out = out_path(&outdir, "out", ext);
+        let o = convert(&input, to, &out, &[]);
+        assert_eq!(o.status.code(), Some(1), "{to}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("layer-corrupt") || err.contains("diff-id-mismatch"), "{to}: {err}");
+        assert_eq!(std::fs::read_dir(&outdir).unwrap().count(), 0, "{to}: nothing written, no temporary left");
+    }
+    // --force writes it anyway.
+    let out = outdir.join("forced.tar");
+    assert_eq!(convert(&input, "docker", &out, &["--force"]).status.code(), Some(0));
+    assert!(out.exists());
+}
+
+#[test]
+fn existing_output_is_refused_unless_forced() {
+    let d = tempdir();
+    let out = d.path().join("o.tar");
+    std::fs::write(&out, b"precious").unwrap();
+    let o = convert(&fixture("crane-tarball.tar"), "docker", &out, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(&out).unwrap(), b"precious");
+    convert_ok(&fixture("crane-tarball.tar"), "docker", &out, &["--force"]);
+    assert_eq!(verify(&out, &[]).code, 0);
+    let dir = d.path().join("layout");
+    convert_ok(&fixture("crane-tarball.tar"), "oci", &dir, &[]);
+    convert_ok(&fixture("docker-save-legacy.tar"), "oci", &dir, &["--force"]);
+    assert_eq!(identities(&dir, &[]), identities(&fixture("docker-save-legacy.tar"), &[]));
+}
+
+#[test]
+fn tag_and_image_selection() {
+    let d = tempdir();
+    let out = d.path().join("o.tar");
+    let src = fixture("docker-save-multi.tar");
+    let all = verify(&src, &[]);
+    let second = all.json["inputs"][0]["images"][1]["config_digest"].as_str().unwrap().to_string();
+    convert_ok(&src, "docker", &out, &["--image", "@1", "--tag", "registry.local:5000/team/x:v2"]);
+    let r = verify(&out, &[]);
+    let imgs = r.json["inputs"][0]["images"].as_array().unwrap();
+    assert_eq!(imgs.len(), 1);
+    assert_eq!(imgs[0]["config_digest"], Value::String(second));
+    assert_eq!(imgs[0]["tags"][0], "registry.local:5000/team/x:v2");
+    let o = convert(&src, "docker", &d.path().join("p.tar"), &["--tag", "x:1"]);
+    assert_eq!(o.status.code(), Some(2), "--tag with two images selected");
+    let o = convert(&src, "docker", &d.path().join("q.tar"), &["--image", "nosuch:tag"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn crane_output_has_crane_names() {
+    let d = tempdir();
+    let out = d.path().join("c.tar");
+    convert_ok(&fixture("docker-save-legacy.tar"), "crane", &out, &[]);
+    let names: Vec<String> = read_tar(&out).into_iter().map(|m| m.path).collect();
+    assert!(names.iter().any(|n| n.starts_with("sha256:")), "{names:?}");
+    assert!(names.iter().filter(|n| n.ends_with(".tar.gz")).count() >= 5, "{names:?}");
+    let r = verify(&out, &[]);
+    assert_eq!(r.json["inputs"][0]["format"], "crane-tarball");
+}

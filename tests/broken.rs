@@ -423,3 +423,123 @@ fn invalid_tag_is_a_warning() {
     assert_eq!(r.code, 0);
     assert!(codes(&r.json).contains(&"invalid-reference".to_string()));
 }
+
+// ---------------------------------------------------------------- bounds and the other codes
+
+/// An index DAG whose paths multiply (each level lists the next 50 times): no cycle, but
+/// 50^4 paths. It must end quickly, in a finding.
+#[test]
+fn index_fan_out_is_bounded() {
+    let d = tempdir();
+    let dir = d.path().join("oci");
+    copy_dir(&fixture(OCI_GZIP), &dir);
+    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let mut desc = index["manifests"][0].clone();
+    desc.as_object_mut().unwrap().remove("annotations");
+    for _ in 0..4 {
+        let doc = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": vec![desc.clone(); 50]});
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        let hex = sha256_hex(&bytes);
+        std::fs::write(dir.join("blobs/sha256").join(&hex), &bytes).unwrap();
+        desc = json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": format!("sha256:{hex}"), "size": bytes.len()});
+    }
+    index["manifests"] = json!([desc]);
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let start = std::time::Instant::now();
+    let r = verify(&dir, &[]);
+    assert!(start.elapsed().as_secs() < 60, "took {:?}", start.elapsed());
+    assert_error(&r, "manifest-invalid");
+    assert!(r.json.to_string().contains("more than"));
+}
+
+#[test]
+fn index_platform_disagreeing_with_config_is_a_warning() {
+    let d = tempdir();
+    let dir = d.path().join("oci");
+    copy_dir(&fixture(OCI_GZIP), &dir);
+    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    index["manifests"][0]["platform"] = json!({"os": "linux", "architecture": "s390x"});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let r = verify(&dir, &[]);
+    assert_eq!(r.code, 0, "{:?}", codes(&r.json));
+    assert!(codes(&r.json).contains(&"platform-mismatch".to_string()));
+}
+
+#[test]
+fn attestation_manifest_is_an_artifact_not_an_image() {
+    let d = tempdir();
+    let dir = d.path().join("oci");
+    copy_dir(&fixture(OCI_GZIP), &dir);
+    let statement = br#"{"_type":"https://in-toto.io/Statement/v0.1"}"#;
+    let sh = sha256_hex(statement);
+    std::fs::write(dir.join("blobs/sha256").join(&sh), statement).unwrap();
+    let m = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.in-toto+json", "digest": format!("sha256:{sh}"), "size": statement.len()},
+        "layers": []});
+    let mb = serde_json::to_vec(&m).unwrap();
+    let mh = sha256_hex(&mb);
+    std::fs::write(dir.join("blobs/sha256").join(&mh), &mb).unwrap();
+    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    index["manifests"].as_array_mut().unwrap().push(json!({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": format!("sha256:{mh}"), "size": mb.len(), "platform": {"os": "unknown", "architecture": "unknown"}}));
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let r = verify(&dir, &[]);
+    assert_eq!(r.code, 0, "{:?}", codes(&r.json));
+    let c = codes(&r.json);
+    assert!(c.contains(&"artifact-skipped".to_string()), "{c:?}");
+    assert!(!c.contains(&"unreferenced-blob".to_string()), "the artifact's blobs are referenced: {c:?}");
+    assert_eq!(r.json["inputs"][0]["images"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn xz_layer_is_reported_as_unsupported() {
+    let d = tempdir();
+    let (mut ms, man) = legacy();
+    let l = first_layer(&man);
+    let mut xz = vec![0xfd, b'7', b'z', b'X', b'Z', 0];
+    xz.extend_from_slice(&[1u8; 100]);
+    find(&mut ms, &l).data = xz;
+    assert_error(&verify(&save(&d, "a.tar", &ms), &[]), "layer-compression-unsupported");
+}
+
+#[test]
+fn oversized_config_is_refused_with_a_clear_finding() {
+    let d = tempdir();
+    let (mut ms, mut man) = legacy();
+    let mut big = b"{\"pad\": \"".to_vec();
+    big.resize(33 << 20, b'a');
+    big.extend_from_slice(b"\"}");
+    let name = format!("{}.json", sha256_hex(&big));
+    ms.push(regular(&name, big));
+    man[0]["Config"] = json!(name);
+    set_manifest(&mut ms, &man);
+    let r = verify(&save(&d, "a.tar", &ms), &[]);
+    assert_error(&r, "config-invalid");
+    assert!(r.json.to_string().contains("32 MiB"), "{}", r.json);
+}
+
+#[test]
+fn huge_pax_header_in_a_layer_is_corrupt_not_an_allocation() {
+    let d = tempdir();
+    let (mut ms, mut man) = legacy();
+    let l = first_layer(&man);
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::XHeader);
+    h.set_size(1 << 40);
+    h.set_path("pax").unwrap();
+    h.set_cksum();
+    let layer = h.as_bytes().to_vec();
+    let diff = format!("sha256:{}", sha256_hex(&layer));
+    find(&mut ms, &l).data = layer;
+    edit_config(&mut ms, &mut man, |c| c["rootfs"]["diff_ids"][0] = json!(diff));
+    let r = verify(&save(&d, "a.tar", &ms), &[]);
+    assert_error(&r, "layer-corrupt");
+}
+
+#[test]
+fn directory_that_is_not_a_layout() {
+    let d = tempdir();
+    std::fs::write(d.path().join("hello.txt"), b"hi").unwrap();
+    let r = verify(d.path(), &[]);
+    assert_error(&r, "manifest-invalid");
+}

@@ -88,6 +88,9 @@ pub struct Model {
     /// Members some document refers to (after following links).
     pub referenced: BTreeSet<String>,
     pub findings: Vec<Finding>,
+    /// (config member, layer members) → index in `images`, to merge the same image read from
+    /// two documents.
+    image_keys: std::collections::HashMap<(String, Vec<String>), usize>,
 }
 
 /// Builds the model from a catalog.
@@ -128,15 +131,13 @@ pub fn build(catalog: &Catalog) -> Model {
 impl Model {
     /// Adds an image, or merges it into an identical one already read from another document.
     fn add_image(&mut self, image: Image) {
-        let same = self.images.iter_mut().find(|i| {
-            i.config.member == image.config.member
-                && i.layers.len() == image.layers.len()
-                && i.layers.iter().zip(&image.layers).all(|(a, b)| a.member == b.member)
-        });
-        let Some(existing) = same else {
+        let key = (image.config.member.clone(), image.layers.iter().map(|l| l.member.clone()).collect::<Vec<_>>());
+        let Some(&at) = self.image_keys.get(&key) else {
+            self.image_keys.insert(key, self.images.len());
             self.images.push(image);
             return;
         };
+        let existing = &mut self.images[at];
         // Docker 25+ names each image twice: `app:1` in manifest.json, `docker.io/library/app:1`
         // in index.json. One reference, one tag.
         for t in image.tags {

@@ -42,7 +42,13 @@ struct Walk<'a> {
     model: &'a mut Model,
     /// Digests of the documents on the current path, to refuse cycles.
     stack: Vec<Digest>,
+    /// Documents visited so far. Without cycles an index can still list the same child many
+    /// times at every level (a DAG whose paths multiply); the budget ends that too.
+    visits: usize,
 }
+
+/// Far more documents than any real layout holds (k3s airgap bundles hold a few hundred).
+const MAX_VISITS: usize = 20_000;
 
 pub fn read(catalog: &Catalog, model: &mut Model) {
     check_layout_file(catalog, model);
@@ -53,7 +59,7 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
             return;
         }
     };
-    let mut walk = Walk { catalog, model, stack: Vec::new() };
+    let mut walk = Walk { catalog, model, stack: Vec::new(), visits: 0 };
     walk.document(index, "index.json", None, &[], None, 0);
 }
 
@@ -161,6 +167,14 @@ impl Walk<'_> {
             if self.stack.contains(&digest) {
                 self.model.findings.push(invalid(member, format!("index cycle: {member} leads back to {digest}")));
                 continue;
+            }
+            self.visits += 1;
+            if self.visits > MAX_VISITS {
+                self.model.findings.push(invalid(
+                    member,
+                    format!("the indexes lead to more than {MAX_VISITS} documents; the rest is not read"),
+                ));
+                return;
             }
             // A missing or unreadable document is reported by the blob checks.
             let Some(bytes) = self.catalog.document(&blob.member) else {

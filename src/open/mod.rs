@@ -93,7 +93,20 @@ fn looks_like_tar(block: &[u8; 512]) -> bool {
 }
 
 /// Records a member found by any of the readers, normalising its path.
+/// More members than any image archive has; past it, the rest are not recorded, so a tar of
+/// millions of empty entries cannot grow memory without bound.
+pub const MAX_MEMBERS: usize = 200_000;
+
 fn add_member(catalog: &mut Catalog, raw_name: &str, member: Member) -> Option<String> {
+    if catalog.members.len() >= MAX_MEMBERS {
+        if !catalog.findings.iter().any(|f| f.code == Code::ArchiveCorrupt && f.message.contains("members")) {
+            catalog.findings.push(Finding::new(
+                Code::ArchiveCorrupt,
+                format!("the archive has more than {MAX_MEMBERS} members; the rest are not read"),
+            ));
+        }
+        return None;
+    }
     match path::normalize(raw_name) {
         Ok(p) if p.is_empty() => None, // "./" itself
         Ok(p) => {

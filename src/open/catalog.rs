@@ -74,6 +74,20 @@ impl Catalog {
         }
     }
 
+    /// Stores a member's scan, or records why it could not be read (the archive itself broke).
+    pub fn record_scan(&mut self, path: &str, result: std::io::Result<BlobScan>) {
+        match result {
+            Ok(s) => {
+                if let Some(m) = self.members.get_mut(path) {
+                    m.scan = Some(s);
+                }
+            }
+            Err(e) => self
+                .findings
+                .push(Finding::new(Code::ArchiveCorrupt, format!("cannot read member {path}: {e}")).member(path)),
+        }
+    }
+
     /// Follows symlinks and hard links to the regular file a path names.
     pub fn resolve(&self, path: &str) -> Result<(&str, &Member), Unresolved> {
         let mut current = path.to_string();

@@ -58,16 +58,7 @@ pub fn read(root: &Path, depth: Depth, progress: &Progress) -> Catalog {
         })
         .collect();
     for (p, r) in results {
-        match r {
-            Ok(s) => {
-                if let Some(m) = catalog.members.get_mut(p) {
-                    m.scan = Some(s);
-                }
-            }
-            Err(e) => catalog
-                .findings
-                .push(Finding::new(Code::ArchiveCorrupt, format!("cannot read {p}: {e}")).member(p.clone())),
-        }
+        catalog.record_scan(p, r);
     }
     catalog.check_links();
     catalog

@@ -98,14 +98,10 @@ pub fn read(file: File, outer: Compression, depth: Depth, progress: &Progress) -
     drop(done_tx);
     for (path, r) in done_rx {
         match r {
-            Ok(s) => {
-                if let Some(m) = catalog.members.get_mut(&path) {
-                    m.scan = Some(s);
-                }
-            }
             // The producer already reported a broken stream under this member.
             Err(_) if broken => {}
             Err(e) => catalog.findings.push(corrupt(name, &path, e)),
+            ok => catalog.record_scan(&path, ok),
         }
     }
     catalog.check_links();

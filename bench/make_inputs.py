@@ -76,6 +76,7 @@ def walk_capped(roots, cap, seen):
     """
     out = []
     dirs = set()  # directories emitted in this layer
+    inodes = set()  # (dev, ino) of multiply-linked files in this layer: tar stores them once
     total = 0
     full = False
     used = []  # roots actually walked
@@ -113,8 +114,12 @@ def walk_capped(roots, cap, seen):
         elif stat.S_ISREG(mode) or stat.S_ISLNK(mode):
             if path in seen or (stat.S_ISREG(mode) and not os.access(path, os.R_OK)):
                 return
-            if emit(path, tar_cost(st)):
+            key = (st.st_dev, st.st_ino) if st.st_nlink > 1 and stat.S_ISREG(mode) else None
+            cost = BLOCK if key in inodes else tar_cost(st)
+            if emit(path, cost):
                 seen.add(path)
+                if key:
+                    inodes.add(key)
 
     for root in roots:
         if full:

@@ -216,7 +216,7 @@ compare() {
     shift 6
     local a_cmd
     a_cmd=$(printf '%q ' "$@")
-    log "[$id] $input"
+    log "[$id] $input (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
     rss_run "$id" "$@"
     local status=ok
     if ((RUN_RC != 0)); then
@@ -316,6 +316,8 @@ machine_info() {
         "$(pigz --version 2>&1 | awk '{ print $2 }')" \
         "$(zstd --version | grep -o 'v[0-9.]*' | head -1)" \
         "$(hyperfine --version 2>/dev/null || echo 'no hyperfine')"
+    printf -- '- load average at the end: %s (other work on the machine skews timings)\n' \
+        "$(cut -d' ' -f1-3 /proc/loadavg)"
     printf -- '- input: docker-save.tar %s (%s layers), best of %s warm-cache runs\n' \
         "$(du -h --apparent-size "$DOCKER_SAVE" 2>/dev/null | cut -f1)" "$LAYERS" "$RUNS"
 }
@@ -326,6 +328,7 @@ print_table() {
     printf '\n| tool | input | seconds (best of %s) | mean | ratio | target | peak RSS | notes |\n' "$RUNS"
     printf '|---|---|---:|---:|---:|---:|---:|---|\n'
     awk -F'\t' '{
+        gsub(/\|/, "\\|", $2); gsub(/\|/, "\\|", $3)
         ratio = ($9 == "baseline") ? "" : $6
         rss = ($8 == "") ? "" : $8 " MiB"
         tgt = ($7 == "" || $7 == "-") ? "" : "<= " $7

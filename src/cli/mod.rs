@@ -19,6 +19,15 @@ use std::path::PathBuf;
 
 const ABOUT: &str = "Check and convert container image archives, fully offline.";
 
+const TOP_HELP: &str = "\
+Examples:
+  airlock verify nginx.tar                      check everything before docker load
+  airlock verify bundle.tar.zst --expect-id sha256:…   pin the image IDs you expect
+  airlock inspect app-oci/                      what is inside, without hashing layers
+  airlock convert nginx.tar --to oci -o nginx-oci
+
+Exit status: 0 ok, 1 a check failed or not a valid archive, 2 usage error or unopenable path.";
+
 const VERIFY_HELP: &str = "\
 Examples:
   airlock verify nginx.tar
@@ -65,7 +74,7 @@ Shows images, tags, platforms, config and manifest digests, layers with their de
 diffIDs and chainIDs, and the history aligned to the layers, without hashing the layers.";
 
 #[derive(Parser)]
-#[command(name = "airlock", version, about = ABOUT, long_about = None)]
+#[command(name = "airlock", version, about = ABOUT, long_about = None, after_help = TOP_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -298,3 +298,22 @@ fn crane_output_has_crane_names() {
     let r = verify(&out, &[]);
     assert_eq!(r.json["inputs"][0]["format"], "crane-tarball");
 }
+
+/// An OCI ref name that is only a tag ("app-1") names no repository: docker and crane
+/// outputs hold the image untagged (as skopeo writes it), and the ref name survives a
+/// round trip through them back to OCI.
+#[test]
+fn bare_oci_ref_name_is_not_made_a_repository() {
+    let d = tempdir();
+    let docker = d.path().join("d.tar");
+    let o = convert(&fixture("skopeo-oci-gzip"), "docker", &docker, &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--tag"), "a note says how to tag it");
+    let ms = read_tar(&docker);
+    let man = json_of(ms.iter().find(|m| m.path == "manifest.json").unwrap());
+    assert_eq!(man[0]["RepoTags"], serde_json::json!([]));
+    let back = d.path().join("back");
+    convert_ok(&docker, "oci", &back, &[]);
+    let index: Value = serde_json::from_slice(&std::fs::read(back.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"], "app-1");
+}

@@ -247,6 +247,9 @@ fn run_convert(a: ConvertArgs) -> ExitStatus {
                     report::human::human_size(s.bytes)
                 );
             }
+            for n in &s.notes {
+                eprintln!("airlock: note: {n}");
+            }
             for f in &s.findings {
                 eprintln!("airlock: {}[{}]: {}", if f.is_error() { "error" } else { "warning" }, f.code, f.message);
             }

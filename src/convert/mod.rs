@@ -47,6 +47,8 @@ pub struct Summary {
     pub bytes: u64,
     /// Warnings of the input (the output was written).
     pub findings: Vec<Finding>,
+    /// Notes about the output, e.g. an image written untagged.
+    pub notes: Vec<String>,
 }
 
 pub enum Outcome {
@@ -172,7 +174,7 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
         return Ok(Outcome::Refused(input_report(opts, &catalog, &model, &images, findings)));
     }
 
-    let out = Emit { opts, catalog: &catalog, staging: &staging, written: &written };
+    let out = Emit { opts, catalog: &catalog, staging: &staging, written: &written, notes: Default::default() };
     let summary = out.documents(&images, tags.as_deref())?;
     let _ = fs::remove_dir_all(staging.dir.join(".partial"));
     let _ = fs::remove_file(staging.dir.join(".input.tar"));
@@ -277,13 +279,18 @@ struct Emit<'a> {
     catalog: &'a crate::open::Catalog,
     staging: &'a Staging,
     written: &'a HashMap<(String, Option<Compression>), Written>,
+    /// Things the user should know about the output (printed on stderr).
+    notes: std::cell::RefCell<Vec<String>>,
 }
 
 struct OutImage {
     config: Digest,
     layers: Vec<OutLayer>,
     manifest: Option<(Digest, u64, String)>,
+    /// Full references, normalized.
     tags: Vec<String>,
+    /// OCI ref names that are only tags.
+    ref_names: Vec<String>,
     platform: Option<crate::model::Platform>,
 }
 
@@ -320,13 +327,27 @@ impl Emit<'_> {
                 }
                 Some(entry)
             };
-            let tags = match tags {
-                Some(t) => t.iter().map(|x| select::normalize(x)).collect(),
+            // An OCI ref name that is only a tag ("1", "app-1") names no repository: it stays a
+            // ref name, and a docker or crane archive gets the image untagged (as skopeo does).
+            let (tags, ref_names): (Vec<String>, Vec<String>) = match tags {
+                Some(t) => (t.iter().map(|x| select::normalize(x)).collect(), Vec::new()),
                 None => {
-                    image.tags.iter().filter(|x| reference::is_valid(x, false)).map(|x| select::normalize(x)).collect()
+                    let (full, bare): (Vec<&String>, Vec<&String>) = image
+                        .tags
+                        .iter()
+                        .filter(|x| reference::is_valid(x, true))
+                        .partition(|x| reference::names_repository(x));
+                    (full.into_iter().map(|x| select::normalize(x)).collect(), bare.into_iter().cloned().collect())
                 }
             };
-            outs.push(OutImage { config, layers, manifest, tags, platform: select::platform_of(image) });
+            if tags.is_empty() && !ref_names.is_empty() && t.one_platform_per_tag() {
+                self.notes.borrow_mut().push(format!(
+                    "image {} has only the OCI ref name {:?}, which names no repository; it is written untagged (give --tag NAME:TAG)",
+                    image.config.digest.map(|d| d.short()).unwrap_or_default(),
+                    ref_names[0]
+                ));
+            }
+            outs.push(OutImage { config, layers, manifest, tags, ref_names, platform: select::platform_of(image) });
         }
         match t {
             Target::Oci | Target::OciArchive => {
@@ -367,6 +388,7 @@ impl Emit<'_> {
             recompressed,
             bytes: self.written.values().map(|w| w.size).sum(),
             findings: Vec::new(),
+            notes: self.notes.take(),
         })
     }
 
@@ -478,11 +500,15 @@ fn flat_descriptors(outs: &[OutImage]) -> Vec<Descriptor> {
             platform: o.platform.as_ref().map(documents::platform_value),
             annotations: BTreeMap::new(),
         };
-        if o.tags.is_empty() {
+        if o.tags.is_empty() && o.ref_names.is_empty() {
             v.push(base.clone());
         }
         for t in &o.tags {
             v.push(Descriptor { annotations: documents::tag_annotations(t), ..base.clone() });
+        }
+        for r in &o.ref_names {
+            let annotations = BTreeMap::from([("org.opencontainers.image.ref.name".to_string(), r.clone())]);
+            v.push(Descriptor { annotations, ..base.clone() });
         }
     }
     v

@@ -39,6 +39,12 @@ pub fn is_valid(s: &str, tag_only: bool) -> bool {
     !parts.is_empty() && parts.iter().all(|p| is_path_component(p))
 }
 
+/// Whether a valid reference names a repository (`app:1`, `team/app`), rather than being a
+/// bare OCI ref name (`1`, `app-1`, `latest`) that only tags something inside a layout.
+pub fn names_repository(r: &str) -> bool {
+    r.contains('/') || r.contains(':') || r.contains('@')
+}
+
 fn is_tag(t: &str) -> bool {
     let b = t.as_bytes();
     !b.is_empty()

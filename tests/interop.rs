@@ -1,0 +1,893 @@
+//! `airlock convert` outputs fed to the real tools: skopeo, umoci, docker and containerd (`ctr`).
+//!
+//! Every test converts a fixture written by a real tool, hands the output to another real tool,
+//! and compares what that tool reports (image ID = sha256 of the config, diffIDs, chainIDs,
+//! manifest digest, tags) with `fixtures/expected/*.json`, i.e. with what the tools reported about
+//! airlock's input.
+//!
+//! The tools come from `source scripts/real-tools.sh up` (private dockerd and containerd, exports
+//! `DOCKER_HOST`, `AIRLOCK_CONTAINERD_SOCK` and `AIRLOCK_DOCKER`). A test whose tool is missing is
+//! skipped with a `SKIPPED interop: …` line on stderr, unless `AIRLOCK_REQUIRE_INTEROP=1` (CI),
+//! where it fails instead.
+//!
+//! The docker tests share one daemon and empty its store first (so that every layer is really
+//! loaded), so they hold `DOCKER_LOCK`; the containerd tests each use their own namespace.
+
+mod common;
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+// ---------------------------------------------------------------------------------------------
+// Availability: skip, or fail under AIRLOCK_REQUIRE_INTEROP=1
+// ---------------------------------------------------------------------------------------------
+
+const HINT: &str = "run `source scripts/real-tools.sh up` first";
+
+fn interop_required() -> bool {
+    std::env::var("AIRLOCK_REQUIRE_INTEROP").is_ok_and(|v| v == "1")
+}
+
+/// A test that cannot run here: fails under `AIRLOCK_REQUIRE_INTEROP=1`, otherwise says so on
+/// stderr. Written to the process's stderr directly: `eprintln!` is captured by the test harness
+/// and only shown for failing tests, and a skip must be visible in a normal `cargo test` run.
+fn skip(test: &str, reason: &str) {
+    if interop_required() {
+        panic!("interop test {test} cannot run: {reason} (AIRLOCK_REQUIRE_INTEROP=1 is set; {HINT})");
+    }
+    let _ = writeln!(std::io::stderr(), "SKIPPED interop: {test}: {reason} ({HINT})");
+}
+
+/// A program: an absolute path as is, a bare name searched in PATH.
+fn which(name: &str) -> Option<PathBuf> {
+    let p = Path::new(name);
+    if p.is_absolute() {
+        return p.is_file().then(|| p.to_path_buf());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(name)).find(|c| c.is_file())
+}
+
+fn tool(test: &str, name: &str) -> Option<PathBuf> {
+    let found = which(name);
+    if found.is_none() {
+        skip(test, &format!("`{name}` is not installed"));
+    }
+    found
+}
+
+fn env_set(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running commands
+// ---------------------------------------------------------------------------------------------
+
+fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("cannot run `{}`: {e}", describe(cmd)))
+}
+
+/// Runs `cmd` and asserts it succeeded; the failure message holds the exact command line and the
+/// tool's own output.
+#[track_caller]
+fn run_ok(cmd: &mut Command) -> Output {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "`{}` failed ({}):\n--- stdout\n{}--- stderr\n{}",
+        describe(cmd),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stdout_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn json_of_bytes(what: &str, b: &[u8]) -> Value {
+    serde_json::from_slice(b).unwrap_or_else(|e| panic!("{what} is not JSON ({e}): {}", String::from_utf8_lossy(b)))
+}
+
+fn sha256(b: &[u8]) -> String {
+    format!("sha256:{}", common::sha256_hex(b))
+}
+
+fn hex(digest: &str) -> &str {
+    digest.strip_prefix("sha256:").unwrap_or_else(|| panic!("not a sha256 digest: {digest}"))
+}
+
+/// `airlock convert INPUT --to TO -o OUT EXTRA…`, asserted to succeed.
+#[track_caller]
+fn convert(input: &Path, to: &str, out: &Path, extra: &[&str]) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
+    cmd.env("NO_COLOR", "1").arg("convert").arg(input).args(["--to", to, "-q", "-o"]).arg(out).args(extra);
+    run_ok(&mut cmd);
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the real tools reported about the fixtures
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+struct Expected {
+    image_id: String,
+    diff_ids: Vec<String>,
+    chain_ids: Vec<String>,
+    /// The manifest stored in the fixture, if it stores one.
+    manifest_digest: Option<String>,
+}
+
+fn expected_json(fixture: &str) -> Value {
+    let p = common::fixture(&format!("expected/{fixture}.json"));
+    json_of_bytes(&p.display().to_string(), &std::fs::read(&p).unwrap())
+}
+
+/// The expected values of the fixture's image of `platform`.
+fn expected(fixture: &str, platform: &str) -> Expected {
+    let v = expected_json(fixture);
+    let imgs = v["images"].as_array().unwrap();
+    let matching: Vec<&Value> = imgs.iter().filter(|i| i["platform"] == platform).collect();
+    assert_eq!(matching.len(), 1, "{fixture}: expected one {platform} image in expected/{fixture}.json");
+    let i = matching[0];
+    let strings =
+        |k: &str| -> Vec<String> { i[k].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect() };
+    Expected {
+        image_id: i["image_id"].as_str().unwrap().to_string(),
+        diff_ids: strings("diff_ids"),
+        chain_ids: strings("chain_ids"),
+        manifest_digest: i["manifest_digest"].as_str().map(str::to_string),
+    }
+}
+
+fn amd64(fixture: &str) -> Expected {
+    expected(fixture, "linux/amd64")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading airlock's outputs
+// ---------------------------------------------------------------------------------------------
+
+/// index.json of an `oci` output directory, or of a tar output (`oci-archive`, `docker`).
+fn index_json(out: &Path) -> Value {
+    let bytes = if out.is_dir() {
+        std::fs::read(out.join("index.json")).unwrap()
+    } else {
+        let ms = common::read_tar(out);
+        let m = ms.iter().find(|m| m.path == "index.json" || m.path == "./index.json");
+        m.unwrap_or_else(|| panic!("{}: no index.json", out.display())).data.clone()
+    };
+    json_of_bytes("index.json", &bytes)
+}
+
+/// The digest of index.json's single descriptor: what containerd, skopeo and umoci resolve.
+fn index_digest(out: &Path) -> String {
+    let idx = index_json(out);
+    let ms = idx["manifests"].as_array().unwrap();
+    assert_eq!(ms.len(), 1, "{}: index.json: one descriptor expected: {idx}", out.display());
+    ms[0]["digest"].as_str().unwrap().to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// skopeo
+// ---------------------------------------------------------------------------------------------
+
+struct Skopeo {
+    bin: PathBuf,
+}
+
+fn skopeo(test: &str) -> Option<Skopeo> {
+    tool(test, "skopeo").map(|bin| Skopeo { bin })
+}
+
+impl Skopeo {
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.env("NO_COLOR", "1");
+        c
+    }
+
+    fn inspect(&self, src: &str, extra: &[&str]) -> Vec<u8> {
+        run_ok(self.cmd().arg("inspect").args(extra).arg(src)).stdout
+    }
+
+    /// `skopeo copy SRC dir:…`: skopeo verifies every blob's digest (and size) while copying.
+    /// Returns the directory.
+    fn copy_to_dir(&self, src: &str, tmp: &Path, name: &str, extra: &[&str]) -> PathBuf {
+        let dst = tmp.join(name);
+        let dst_ref = format!("dir:{}", dst.display());
+        run_ok(self.cmd().args(["copy", "--insecure-policy"]).args(extra).args([src, dst_ref.as_str()]));
+        dst
+    }
+
+    /// Checks one image as skopeo sees it in `src`: copies it (blob digests verified), then its
+    /// config digest, config bytes and diffIDs against `exp`. Returns the raw manifest bytes.
+    #[track_caller]
+    fn check_image(&self, src: &str, exp: &Expected, tmp: &Path, name: &str) -> Vec<u8> {
+        let copied = self.copy_to_dir(src, tmp, name, &[]);
+        let raw = self.inspect(src, &["--raw"]);
+        let m = json_of_bytes(&format!("skopeo inspect --raw {src}"), &raw);
+        assert_eq!(m["config"]["digest"], exp.image_id.as_str(), "{src}: config digest (image ID) in {m}");
+        assert_eq!(
+            m["layers"].as_array().map(Vec::len),
+            Some(exp.diff_ids.len()),
+            "{src}: number of layers in the manifest {m}"
+        );
+        let config = self.inspect(src, &["--config", "--raw"]);
+        assert_eq!(sha256(&config), exp.image_id, "{src}: sha256 of the config skopeo read");
+        let c = json_of_bytes(&format!("skopeo inspect --config --raw {src}"), &config);
+        assert_eq!(c["rootfs"]["diff_ids"], serde_json::json!(exp.diff_ids), "{src}: config rootfs.diff_ids");
+        // What skopeo copied: the same config, every blob there under its digest.
+        let dm = json_of_bytes("manifest.json of the dir: copy", &std::fs::read(copied.join("manifest.json")).unwrap());
+        assert_eq!(dm["config"]["digest"], exp.image_id.as_str(), "{src}: config digest skopeo copied");
+        let config_copy = std::fs::read(copied.join(hex(&exp.image_id))).unwrap();
+        assert_eq!(sha256(&config_copy), exp.image_id, "{src}: config skopeo copied");
+        for l in dm["layers"].as_array().unwrap() {
+            let d = l["digest"].as_str().unwrap();
+            let b = std::fs::read(copied.join(hex(d))).unwrap_or_else(|e| panic!("{src}: layer {d} not copied: {e}"));
+            assert_eq!(sha256(&b), d, "{src}: layer blob skopeo copied");
+        }
+        raw
+    }
+
+    /// diffIDs recomputed by skopeo: `skopeo copy SRC docker-archive:…` decompresses every layer
+    /// and names it by the sha256 of its uncompressed bytes. (skopeo 1.9 cannot write zstd layers
+    /// to a docker-archive: only for uncompressed and gzip sources.)
+    fn recomputed_diff_ids(&self, src: &str, tmp: &Path, name: &str) -> Vec<String> {
+        let dst = tmp.join(format!("{name}.tar"));
+        let dst_ref = format!("docker-archive:{}:airlock/recomputed:1", dst.display());
+        run_ok(self.cmd().args(["copy", "--insecure-policy", src, dst_ref.as_str()]));
+        let ms = common::read_tar(&dst);
+        let manifest = ms.iter().find(|m| m.path == "manifest.json").expect("skopeo's manifest.json");
+        let v = common::json_of(manifest);
+        v[0]["Layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                let f = l.as_str().unwrap();
+                let h = f.strip_suffix(".tar").unwrap_or_else(|| panic!("skopeo layer name {f}"));
+                format!("sha256:{h}")
+            })
+            .collect()
+    }
+}
+
+fn oci_ref(dir: &Path, r: &str) -> String {
+    format!("oci:{}:{r}", dir.display())
+}
+
+fn oci_archive_ref(file: &Path, r: &str) -> String {
+    format!("oci-archive:{}:{r}", file.display())
+}
+
+fn docker_archive_ref(file: &Path, tag: Option<&str>) -> String {
+    match tag {
+        Some(t) => format!("docker-archive:{}:{t}", file.display()),
+        None => format!("docker-archive:{}", file.display()),
+    }
+}
+
+#[test]
+fn skopeo_reads_oci_layout_target() {
+    let Some(sk) = skopeo("skopeo_reads_oci_layout_target") else { return };
+    let exp = amd64("docker-save-legacy.tar");
+    let tmp = common::tempdir();
+    // docker save (uncompressed layers) → OCI layout, in every layer compression.
+    for compression in ["keep", "gzip", "zstd", "none"] {
+        let out = tmp.path().join(format!("oci-{compression}"));
+        convert(&common::fixture("docker-save-legacy.tar"), "oci", &out, &["--compression", compression]);
+        let src = oci_ref(&out, "1");
+        let raw = sk.check_image(&src, &exp, tmp.path(), &format!("copy-{compression}"));
+        // skopeo resolved ref "1" to the manifest index.json points at.
+        assert_eq!(sha256(&raw), index_digest(&out), "{src}: manifest digest vs index.json");
+        let info = json_of_bytes("skopeo inspect", &sk.inspect(&src, &[]));
+        assert_eq!(info["Digest"], index_digest(&out).as_str(), "{src}: skopeo inspect .Digest");
+        let media = json_of_bytes("manifest", &raw)["layers"][0]["mediaType"].as_str().unwrap().to_string();
+        let want_media = match compression {
+            "gzip" => "application/vnd.oci.image.layer.v1.tar+gzip",
+            "zstd" => "application/vnd.oci.image.layer.v1.tar+zstd",
+            _ => "application/vnd.oci.image.layer.v1.tar",
+        };
+        assert_eq!(media, want_media, "{src}: layer media type");
+        if compression != "zstd" {
+            let recomputed = sk.recomputed_diff_ids(&src, tmp.path(), &format!("re-{compression}"));
+            assert_eq!(recomputed, exp.diff_ids, "{src}: diffIDs skopeo recomputed from the layers");
+        }
+    }
+}
+
+#[test]
+fn skopeo_reads_oci_archive_target() {
+    let Some(sk) = skopeo("skopeo_reads_oci_archive_target") else { return };
+    let tmp = common::tempdir();
+
+    // skopeo's own OCI layout (gzip) → oci-archive: nothing changes, the manifest keeps its digest.
+    let exp = amd64("skopeo-oci-gzip");
+    let out = tmp.path().join("gzip.oci.tar");
+    convert(&common::fixture("skopeo-oci-gzip"), "oci-archive", &out, &[]);
+    let src = oci_archive_ref(&out, "app-1");
+    let raw = sk.check_image(&src, &exp, tmp.path(), "copy-gzip");
+    assert_eq!(Some(sha256(&raw)), exp.manifest_digest, "{src}: the manifest digest survives");
+    assert_eq!(index_digest(&out), sha256(&raw), "{src}: index.json descriptor");
+    assert_eq!(sk.recomputed_diff_ids(&src, tmp.path(), "re-gzip"), exp.diff_ids, "{src}: recomputed diffIDs");
+
+    // zstd → gzip: every layer re-compressed, the config (image ID) unchanged.
+    let exp = amd64("skopeo-oci-zstd");
+    let out = tmp.path().join("zstd-to-gzip.oci.tar");
+    convert(&common::fixture("skopeo-oci-zstd"), "oci-archive", &out, &["--compression", "gzip"]);
+    let src = oci_archive_ref(&out, "app-1");
+    let raw = sk.check_image(&src, &exp, tmp.path(), "copy-zstd-gzip");
+    assert_eq!(index_digest(&out), sha256(&raw), "{src}: index.json descriptor");
+    assert_eq!(sk.recomputed_diff_ids(&src, tmp.path(), "re-zstd-gzip"), exp.diff_ids, "{src}: recomputed diffIDs");
+
+    // docker save → oci-archive (zstd layers): skopeo reads and verifies the zstd blobs.
+    let exp = amd64("docker-save-legacy.tar");
+    let out = tmp.path().join("zstd.oci.tar");
+    convert(&common::fixture("docker-save-legacy.tar"), "oci-archive", &out, &["--compression", "zstd"]);
+    let src = oci_archive_ref(&out, "1");
+    let raw = sk.check_image(&src, &exp, tmp.path(), "copy-zstd");
+    assert_eq!(index_digest(&out), sha256(&raw), "{src}: index.json descriptor");
+}
+
+#[test]
+fn skopeo_reads_docker_target() {
+    let Some(sk) = skopeo("skopeo_reads_docker_target") else { return };
+    let tmp = common::tempdir();
+
+    // Legacy docker save → the Docker 25+ layout.
+    let exp = amd64("docker-save-legacy.tar");
+    let out = tmp.path().join("docker.tar");
+    convert(&common::fixture("docker-save-legacy.tar"), "docker", &out, &[]);
+    // As a docker-archive (manifest.json), whole and selected by its tag.
+    sk.check_image(&docker_archive_ref(&out, None), &exp, tmp.path(), "copy-archive");
+    sk.check_image(&docker_archive_ref(&out, Some("airlock/app:1")), &exp, tmp.path(), "copy-archive-tag");
+    let re = sk.recomputed_diff_ids(&docker_archive_ref(&out, None), tmp.path(), "re-archive");
+    assert_eq!(re, exp.diff_ids, "diffIDs skopeo recomputed from the docker target");
+    // And the same file as an OCI archive (index.json, ref.name = the tag).
+    let src = oci_archive_ref(&out, "1");
+    let raw = sk.check_image(&src, &exp, tmp.path(), "copy-oci-side");
+    assert_eq!(index_digest(&out), sha256(&raw), "{src}: index.json descriptor");
+
+    // zstd OCI → docker: zstd layers become gzip for Docker < 23.
+    let exp = amd64("skopeo-oci-zstd");
+    let out = tmp.path().join("docker-from-zstd.tar");
+    convert(&common::fixture("skopeo-oci-zstd"), "docker", &out, &["--tag", "airlock/app:zstd"]);
+    sk.check_image(&docker_archive_ref(&out, Some("airlock/app:zstd")), &exp, tmp.path(), "copy-from-zstd");
+    let re = sk.recomputed_diff_ids(&docker_archive_ref(&out, None), tmp.path(), "re-from-zstd");
+    assert_eq!(re, exp.diff_ids, "diffIDs skopeo recomputed from the docker target (zstd → gzip)");
+}
+
+#[test]
+fn skopeo_reads_crane_target() {
+    let Some(sk) = skopeo("skopeo_reads_crane_target") else { return };
+    let tmp = common::tempdir();
+    for (fixture, tag) in
+        [("docker-save-legacy.tar", "airlock/app:1"), ("crane-tarball.tar", "localhost:45123/airlock/app:1")]
+    {
+        let exp = amd64(fixture);
+        let out = tmp.path().join(format!("{fixture}.crane.tar"));
+        convert(&common::fixture(fixture), "crane", &out, &[]);
+        sk.check_image(&docker_archive_ref(&out, Some(tag)), &exp, tmp.path(), &format!("copy-{fixture}"));
+        let re = sk.recomputed_diff_ids(&docker_archive_ref(&out, None), tmp.path(), &format!("re-{fixture}"));
+        assert_eq!(re, exp.diff_ids, "{fixture} → crane: diffIDs skopeo recomputed");
+    }
+}
+
+#[test]
+fn skopeo_reads_multi_platform_oci_target() {
+    let Some(sk) = skopeo("skopeo_reads_multi_platform_oci_target") else { return };
+    let tmp = common::tempdir();
+    let fixture = "multi-platform-oci";
+    let index_digest_expected = expected_json(fixture)["index_digest"].as_str().unwrap().to_string();
+    let out = tmp.path().join("multi");
+    convert(&common::fixture(fixture), "oci", &out, &[]);
+    let src = oci_ref(&out, "1");
+    // The nested index keeps its bytes and digest.
+    let raw = sk.inspect(&src, &["--raw"]);
+    assert_eq!(sha256(&raw), index_digest_expected, "{src}: index digest");
+    assert_eq!(index_digest(&out), index_digest_expected, "{src}: index.json descriptor");
+    // Every platform, copied as a whole (skopeo verifies every blob of both images).
+    let all = sk.copy_to_dir(&src, tmp.path(), "copy-all", &["--all"]);
+    let list = std::fs::read(all.join("manifest.json")).unwrap();
+    assert_eq!(sha256(&list), index_digest_expected, "skopeo copy --all: the index it copied");
+    for (platform, arch) in [("linux/amd64", "amd64"), ("linux/arm64", "arm64")] {
+        let exp = expected(fixture, platform);
+        let m = exp.manifest_digest.clone().unwrap();
+        let b = std::fs::read(all.join(format!("{}.manifest.json", hex(&m)))).unwrap();
+        assert_eq!(sha256(&b), m, "{platform}: manifest copied by skopeo --all");
+        let config = sk.inspect(&src, &["--config", "--raw", "--override-os", "linux", "--override-arch", arch]);
+        assert_eq!(sha256(&config), exp.image_id, "{src} {platform}: config (image ID)");
+        let c = json_of_bytes("config", &config);
+        assert_eq!(c["rootfs"]["diff_ids"], serde_json::json!(exp.diff_ids), "{src} {platform}: diffIDs");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// umoci
+// ---------------------------------------------------------------------------------------------
+
+/// The app fixture's root filesystem after all its layers: what `docker build` made.
+#[track_caller]
+fn assert_app_rootfs(rootfs: &Path, what: &str) {
+    let motd = std::fs::read_to_string(rootfs.join("etc/motd")).unwrap_or_else(|e| panic!("{what}: etc/motd: {e}"));
+    assert!(motd.contains("written by RUN"), "{what}: etc/motd = {motd:?}");
+    assert!(rootfs.join("etc/issue").is_file(), "{what}: etc/issue (base layer)");
+    assert!(rootfs.join("bin/fixture-tool").is_file(), "{what}: bin/fixture-tool (base layer)");
+    let link = std::fs::read_link(rootfs.join("bin/hello")).unwrap_or_else(|e| panic!("{what}: bin/hello: {e}"));
+    assert_eq!(link, Path::new("fixture-tool"), "{what}: bin/hello symlink");
+    assert!(rootfs.join("data/data.txt").is_file(), "{what}: data/data.txt");
+    assert!(rootfs.join("data/nested/deep.txt").is_file(), "{what}: data/nested/deep.txt");
+    assert!(rootfs.join("top.txt").is_file(), "{what}: top.txt (re-added by the last layer)");
+    assert!(std::fs::symlink_metadata(rootfs.join("etc/remove-me")).is_err(), "{what}: etc/remove-me (whited out)");
+    for e in walkdir::WalkDir::new(rootfs) {
+        let e = e.unwrap();
+        let n = e.file_name().to_string_lossy();
+        assert!(!n.starts_with(".wh."), "{what}: whiteout left in the rootfs: {}", e.path().display());
+    }
+}
+
+#[test]
+fn umoci_unpacks_oci_target() {
+    let test = "umoci_unpacks_oci_target";
+    let Some(umoci) = tool(test, "umoci") else { return };
+    let tmp = common::tempdir();
+    // (fixture, --compression, ref name in the output). umoci 0.4 has no zstd: gzip and none only.
+    let cases = [
+        ("docker-save-legacy.tar", "keep", "1"),
+        ("docker-save-legacy.tar", "gzip", "1"),
+        ("skopeo-oci-gzip", "keep", "app-1"),
+        ("skopeo-oci-zstd", "gzip", "app-1"),
+        ("skopeo-oci-zstd", "none", "app-1"),
+        ("crane-tarball.tar", "keep", "1"),
+    ];
+    for (i, (fixture, compression, r)) in cases.into_iter().enumerate() {
+        let what = format!("{fixture} → oci --compression {compression}");
+        let out = tmp.path().join(format!("oci-{i}"));
+        convert(&common::fixture(fixture), "oci", &out, &["--compression", compression]);
+        let bundle = tmp.path().join(format!("bundle-{i}"));
+        let image = format!("{}:{r}", out.display());
+        run_ok(Command::new(&umoci).args(["unpack", "--rootless", "--image", image.as_str()]).arg(&bundle));
+        assert_app_rootfs(&bundle.join("rootfs"), &what);
+        assert!(bundle.join("config.json").is_file(), "{what}: umoci wrote no runtime config");
+        // umoci names its mtree after the manifest it unpacked.
+        let mtree = bundle.join(format!("sha256_{}.mtree", hex(&index_digest(&out))));
+        assert!(mtree.is_file(), "{what}: {} missing: umoci unpacked another manifest?", mtree.display());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// docker
+// ---------------------------------------------------------------------------------------------
+
+/// The docker tests share one daemon and empty its store: one at a time.
+static DOCKER_LOCK: Mutex<()> = Mutex::new(());
+
+struct Docker {
+    bin: PathBuf,
+    _lock: MutexGuard<'static, ()>,
+}
+
+fn docker(test: &str) -> Option<Docker> {
+    let Some(host) = env_set("DOCKER_HOST") else {
+        skip(test, "DOCKER_HOST is not set");
+        return None;
+    };
+    // Debian's docker CLI (20.10, the daemon's own version) when real-tools.sh found it.
+    let bin = match env_set("AIRLOCK_DOCKER") {
+        Some(p) => {
+            let found = which(&p);
+            if found.is_none() {
+                skip(test, &format!("AIRLOCK_DOCKER={p} is not a program"));
+            }
+            found?
+        }
+        None => tool(test, "docker")?,
+    };
+    let lock = DOCKER_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+    let out = run(Command::new(&bin).args(["version", "--format", "{{.Server.Version}}"]));
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        skip(test, &format!("dockerd at DOCKER_HOST={host} does not answer: {}", err.trim()));
+        return None;
+    }
+    Some(Docker { bin, _lock: lock })
+}
+
+impl Docker {
+    fn cmd(&self) -> Command {
+        Command::new(&self.bin)
+    }
+
+    fn image_ids(&self) -> BTreeSet<String> {
+        let out = run_ok(self.cmd().args(["images", "-aq", "--no-trunc"]));
+        stdout_of(&out).lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
+    }
+
+    /// `docker rmi -f $(docker images -aq)`: nothing left for a load to reuse.
+    fn empty_store(&self) {
+        let ids = self.image_ids();
+        if !ids.is_empty() {
+            run_ok(self.cmd().args(["rmi", "-f"]).args(&ids));
+        }
+        let left = self.image_ids();
+        assert!(left.is_empty(), "docker store not empty after rmi -f: {left:?}");
+    }
+
+    /// `docker load -i FILE`; returns its stdout.
+    fn load(&self, file: &Path) -> String {
+        stdout_of(&run_ok(self.cmd().arg("load").arg("-i").arg(file)))
+    }
+
+    fn inspect(&self, tag: &str) -> Value {
+        let out = run_ok(self.cmd().args(["image", "inspect", tag]));
+        json_of_bytes(&format!("docker image inspect {tag}"), &out.stdout)[0].clone()
+    }
+
+    /// The store holds exactly the expected image, under `tag`, with the expected ID and layers.
+    #[track_caller]
+    fn assert_loaded(&self, what: &str, load_out: &str, tag: &str, exp: &Expected) {
+        assert!(load_out.contains(&format!("Loaded image: {tag}")), "{what}: docker load said {load_out:?}");
+        let v = self.inspect(tag);
+        assert_eq!(v["Id"], exp.image_id.as_str(), "{what}: docker inspect {tag} .Id");
+        assert_eq!(v["RootFS"]["Layers"], serde_json::json!(exp.diff_ids), "{what}: docker inspect .RootFS.Layers");
+        assert_eq!(v["Os"], "linux", "{what}: .Os");
+        let tags: Vec<&str> = v["RepoTags"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        assert_eq!(tags, [tag], "{what}: .RepoTags");
+        let ids = self.image_ids();
+        assert_eq!(ids, BTreeSet::from([exp.image_id.clone()]), "{what}: images in the store after the load");
+    }
+}
+
+impl Drop for Docker {
+    fn drop(&mut self) {
+        // Leave the shared daemon empty (best effort; the next test empties it anyway).
+        if let Ok(out) = Command::new(&self.bin).args(["images", "-aq", "--no-trunc"]).output() {
+            let ids: BTreeSet<String> = stdout_of(&out).lines().map(str::to_string).collect();
+            if !ids.is_empty() {
+                let _ = Command::new(&self.bin).args(["rmi", "-f"]).args(&ids).output();
+            }
+        }
+    }
+}
+
+#[test]
+fn docker_loads_docker_target() {
+    let tmp = common::tempdir();
+    // (fixture, the tag the output must carry). podman's OCI archive names the image by a full
+    // reference in its ref.name: airlock takes the tag from it.
+    let cases = [("docker-save-legacy.tar", "airlock/app:1"), ("podman-oci-archive.tar", "localhost/airlock/app:1")];
+    let mut outs = Vec::new();
+    for (fixture, tag) in cases {
+        let out = tmp.path().join(format!("{fixture}.docker.tar"));
+        convert(&common::fixture(fixture), "docker", &out, &[]);
+        outs.push((fixture, tag, out));
+    }
+    let Some(d) = docker("docker_loads_docker_target") else { return };
+    for (fixture, tag, out) in outs {
+        d.empty_store();
+        let loaded = d.load(&out);
+        d.assert_loaded(&format!("{fixture} → docker"), &loaded, tag, &amd64(fixture));
+    }
+}
+
+#[test]
+fn docker_loads_docker_target_from_zstd_oci() {
+    // zstd layers are re-compressed to gzip: Docker 20.10 cannot read zstd.
+    let tmp = common::tempdir();
+    let out = tmp.path().join("app.tar");
+    convert(&common::fixture("skopeo-oci-zstd"), "docker", &out, &["--tag", "airlock/app:zstd"]);
+    let Some(d) = docker("docker_loads_docker_target_from_zstd_oci") else { return };
+    d.empty_store();
+    let loaded = d.load(&out);
+    d.assert_loaded("skopeo-oci-zstd → docker", &loaded, "airlock/app:zstd", &amd64("skopeo-oci-zstd"));
+}
+
+#[test]
+fn docker_loads_docker_target_multi_platform() {
+    let tmp = common::tempdir();
+    let out = tmp.path().join("multi-amd64.tar");
+    let input = common::fixture("multi-platform-oci");
+    convert(&input, "docker", &out, &["--platform", "linux/amd64", "--tag", "airlock/multi:1"]);
+    let Some(d) = docker("docker_loads_docker_target_multi_platform") else { return };
+    d.empty_store();
+    let loaded = d.load(&out);
+    d.assert_loaded(
+        "multi-platform-oci → docker (amd64)",
+        &loaded,
+        "airlock/multi:1",
+        &expected("multi-platform-oci", "linux/amd64"),
+    );
+}
+
+#[test]
+fn docker_loads_crane_target() {
+    let tmp = common::tempdir();
+    let cases = [
+        ("docker-save-legacy.tar", "airlock/app:1", &[][..]),
+        ("crane-tarball.tar", "localhost:45123/airlock/app:1", &[][..]),
+        ("skopeo-oci-zstd", "airlock/app:crane", &["--tag", "airlock/app:crane"][..]),
+    ];
+    let mut outs = Vec::new();
+    for (fixture, tag, extra) in cases {
+        let out = tmp.path().join(format!("{fixture}.crane.tar"));
+        convert(&common::fixture(fixture), "crane", &out, extra);
+        outs.push((fixture, tag, out));
+    }
+    let Some(d) = docker("docker_loads_crane_target") else { return };
+    for (fixture, tag, out) in outs {
+        d.empty_store();
+        let loaded = d.load(&out);
+        d.assert_loaded(&format!("{fixture} → crane"), &loaded, tag, &amd64(fixture));
+    }
+}
+
+#[test]
+fn docker_loads_docker_target_from_stdout() {
+    // The README's pipe: `airlock convert app.tar.zst --to docker -o - | docker load`.
+    let Some(d) = docker("docker_loads_docker_target_from_stdout") else { return };
+    d.empty_store();
+    let mut conv = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .env("NO_COLOR", "1")
+        .args(["convert", "--to", "docker", "-q", "-o", "-"])
+        .arg(common::fixture("docker-save-legacy.tar.zst"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run airlock");
+    let pipe = conv.stdout.take().unwrap();
+    let load = d.cmd().arg("load").stdin(Stdio::from(pipe)).output().expect("run docker load");
+    let conv = conv.wait_with_output().unwrap();
+    assert!(conv.status.success(), "airlock convert … -o - failed: {}", String::from_utf8_lossy(&conv.stderr));
+    assert!(
+        load.status.success(),
+        "`airlock convert docker-save-legacy.tar.zst --to docker -o - | docker load` failed: {}",
+        String::from_utf8_lossy(&load.stderr)
+    );
+    d.assert_loaded(
+        "docker-save-legacy.tar.zst → docker on stdout",
+        &stdout_of(&load),
+        "airlock/app:1",
+        &amd64("docker-save-legacy.tar.zst"),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// containerd (ctr)
+// ---------------------------------------------------------------------------------------------
+
+/// `ctr` against the test containerd, in a namespace of this test's own (removed on drop).
+struct Ctr {
+    bin: PathBuf,
+    sock: String,
+    ns: String,
+}
+
+fn containerd(test: &str) -> Option<Ctr> {
+    let Some(sock) = env_set("AIRLOCK_CONTAINERD_SOCK") else {
+        skip(test, "AIRLOCK_CONTAINERD_SOCK is not set");
+        return None;
+    };
+    let bin = tool(test, "ctr")?;
+    let out = run(Command::new(&bin).args(["-a", sock.as_str(), "version"]));
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        skip(test, &format!("containerd at {sock} does not answer: {}", err.trim()));
+        return None;
+    }
+    let ns = format!("airlock-interop-{}-{}", std::process::id(), test.replace('_', "-"));
+    Some(Ctr { bin, sock, ns })
+}
+
+/// One line of `ctr images ls`.
+#[derive(Debug)]
+struct CtrImage {
+    name: String,
+    media_type: String,
+    digest: String,
+    platforms: String,
+}
+
+impl Ctr {
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.args(["-a", self.sock.as_str(), "-n", self.ns.as_str()]);
+        c
+    }
+
+    fn import(&self, file: &Path, extra: &[&str]) -> String {
+        stdout_of(&run_ok(self.cmd().args(["images", "import"]).args(extra).arg(file)))
+    }
+
+    fn images(&self) -> Vec<CtrImage> {
+        let out = stdout_of(&run_ok(self.cmd().args(["images", "ls"])));
+        out.lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                // REF TYPE DIGEST SIZE(number unit) PLATFORMS LABELS
+                let f: Vec<&str> = l.split_whitespace().collect();
+                assert!(f.len() >= 6, "ctr images ls line: {l:?}");
+                CtrImage { name: f[0].into(), media_type: f[1].into(), digest: f[2].into(), platforms: f[5].into() }
+            })
+            .collect()
+    }
+
+    /// Committed snapshot keys: containerd names each unpacked layer's snapshot by its chainID.
+    fn snapshots(&self) -> BTreeSet<String> {
+        let out = stdout_of(&run_ok(self.cmd().args(["snapshots", "ls"])));
+        out.lines().skip(1).filter_map(|l| l.split_whitespace().next()).map(str::to_string).collect()
+    }
+
+    /// Imports `file` into an empty namespace and checks the image containerd lists: its name, the
+    /// manifest digest (when given), that all its content is there and that it was unpacked
+    /// (containerd checks every layer's diffID against the config while unpacking, and names the
+    /// snapshots by chainID).
+    #[track_caller]
+    fn check_import(
+        &self,
+        what: &str,
+        file: &Path,
+        extra: &[&str],
+        name: &str,
+        digest: Option<&str>,
+        exp: &Expected,
+    ) -> CtrImage {
+        assert!(self.images().is_empty(), "{what}: namespace {} is not empty", self.ns);
+        let said = self.import(file, extra);
+        let imgs = self.images();
+        assert_eq!(imgs.len(), 1, "{what}: ctr images ls after import ({said}): {imgs:?}");
+        let img = imgs.into_iter().next().unwrap();
+        assert_eq!(img.name, name, "{what}: image name");
+        if let Some(d) = digest {
+            assert_eq!(img.digest, d, "{what}: manifest digest containerd recorded");
+        }
+        let check = stdout_of(&run_ok(self.cmd().args(["images", "check"])));
+        let line =
+            check.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{what}: ctr images check: {check}"));
+        assert!(line.contains("complete"), "{what}: content incomplete: {line}");
+        assert!(line.trim_end().ends_with("true"), "{what}: not unpacked: {line}");
+        let snaps = self.snapshots();
+        for c in &exp.chain_ids {
+            assert!(snaps.contains(c), "{what}: no snapshot for chainID {c}; snapshots: {snaps:?}");
+        }
+        img
+    }
+
+    /// Removes every image (synchronous GC: content and snapshots go too).
+    fn clear(&self) {
+        for img in self.images() {
+            run_ok(self.cmd().args(["images", "rm", "--sync", img.name.as_str()]));
+        }
+    }
+}
+
+impl Drop for Ctr {
+    fn drop(&mut self) {
+        // Best effort: remove the images (GC takes content and snapshots), then the namespace.
+        let mut ls = self.cmd();
+        ls.args(["images", "ls", "-q"]);
+        if let Ok(out) = ls.output() {
+            for name in stdout_of(&out).lines().filter(|l| !l.is_empty()) {
+                let _ = self.cmd().args(["images", "rm", "--sync", name]).output();
+            }
+        }
+        let _ = Command::new(&self.bin)
+            .args([OsStr::new("-a"), OsStr::new(&self.sock), OsStr::new("namespaces"), OsStr::new("rm")])
+            .arg(&self.ns)
+            .output();
+    }
+}
+
+#[test]
+fn ctr_imports_docker_target() {
+    let Some(ctr) = containerd("ctr_imports_docker_target") else { return };
+    let tmp = common::tempdir();
+
+    // Legacy docker save → docker: airlock writes the manifest; containerd must list that digest.
+    let out = tmp.path().join("legacy.tar");
+    convert(&common::fixture("docker-save-legacy.tar"), "docker", &out, &[]);
+    let digest = index_digest(&out);
+    let exp = amd64("docker-save-legacy.tar");
+    ctr.check_import("docker save → docker", &out, &[], "docker.io/airlock/app:1", Some(&digest), &exp);
+    ctr.clear();
+
+    // skopeo's OCI layout → docker: the manifest keeps its bytes, so containerd lists the digest
+    // skopeo reported.
+    let out = tmp.path().join("from-oci.tar");
+    convert(&common::fixture("skopeo-oci-gzip"), "docker", &out, &["--tag", "airlock/app:1"]);
+    let exp = amd64("skopeo-oci-gzip");
+    let want = exp.manifest_digest.clone().unwrap();
+    assert_eq!(index_digest(&out), want, "skopeo-oci-gzip → docker: index.json keeps the manifest digest");
+    ctr.check_import("skopeo-oci-gzip → docker", &out, &[], "docker.io/airlock/app:1", Some(&want), &exp);
+    ctr.clear();
+
+    // podman's OCI archive (ref.name = a full reference) → docker, untagged: the name comes from
+    // the ref.name, the manifest keeps its bytes.
+    let out = tmp.path().join("from-podman.tar");
+    convert(&common::fixture("podman-oci-archive.tar"), "docker", &out, &[]);
+    let exp = amd64("podman-oci-archive.tar");
+    let want = exp.manifest_digest.clone().unwrap();
+    ctr.check_import("podman-oci-archive.tar → docker", &out, &[], "localhost/airlock/app:1", Some(&want), &exp);
+    ctr.clear();
+
+    // zstd OCI → docker (re-compressed to gzip: a new manifest).
+    let out = tmp.path().join("from-zstd.tar");
+    convert(&common::fixture("skopeo-oci-zstd"), "docker", &out, &["--tag", "airlock/app:zstd"]);
+    let digest = index_digest(&out);
+    let exp = amd64("skopeo-oci-zstd");
+    ctr.check_import("skopeo-oci-zstd → docker", &out, &[], "docker.io/airlock/app:zstd", Some(&digest), &exp);
+}
+
+#[test]
+fn ctr_imports_oci_archive_target() {
+    let Some(ctr) = containerd("ctr_imports_oci_archive_target") else { return };
+    let tmp = common::tempdir();
+
+    // docker save → oci-archive, uncompressed and zstd (containerd unpacks zstd and checks the
+    // diffIDs it gets from it).
+    for compression in ["keep", "zstd", "gzip"] {
+        let out = tmp.path().join(format!("legacy-{compression}.oci.tar"));
+        convert(&common::fixture("docker-save-legacy.tar"), "oci-archive", &out, &["--compression", compression]);
+        let digest = index_digest(&out);
+        let exp = amd64("docker-save-legacy.tar");
+        let what = format!("docker save → oci-archive --compression {compression}");
+        let img = ctr.check_import(&what, &out, &[], "docker.io/airlock/app:1", Some(&digest), &exp);
+        assert_eq!(img.media_type, "application/vnd.oci.image.manifest.v1+json", "{what}");
+        ctr.clear();
+    }
+
+    // The multi-platform index, whole. Its index.json entry has only a ref.name ("1"), as podman
+    // wrote it, so the repository comes from --base-name. containerd unpacks the host platform.
+    let fixture = "multi-platform-oci";
+    let out = tmp.path().join("multi.oci.tar");
+    convert(&common::fixture(fixture), "oci-archive", &out, &[]);
+    let want = expected_json(fixture)["index_digest"].as_str().unwrap().to_string();
+    assert_eq!(index_digest(&out), want, "multi-platform-oci → oci-archive: index.json keeps the index digest");
+    let exp = expected(fixture, "linux/amd64");
+    let args = ["--base-name", "docker.io/airlock/multi", "--all-platforms"];
+    let img = ctr.check_import(
+        "multi-platform-oci → oci-archive",
+        &out,
+        &args,
+        "docker.io/airlock/multi:1",
+        Some(&want),
+        &exp,
+    );
+    assert_eq!(img.media_type, "application/vnd.oci.image.index.v1+json", "multi-platform: listed as an index");
+    let platforms: BTreeSet<&str> = img.platforms.split(',').collect();
+    assert_eq!(platforms, BTreeSet::from(["linux/amd64", "linux/arm64"]), "multi-platform: platforms containerd lists");
+}
+
+#[test]
+fn ctr_imports_crane_target() {
+    let Some(ctr) = containerd("ctr_imports_crane_target") else { return };
+    let tmp = common::tempdir();
+    let out = tmp.path().join("app.crane.tar");
+    convert(&common::fixture("docker-save-legacy.tar"), "crane", &out, &[]);
+    // A crane tarball stores no manifest: containerd makes one, so only name and layers compare.
+    ctr.check_import(
+        "docker save → crane",
+        &out,
+        &[],
+        "docker.io/airlock/app:1",
+        None,
+        &amd64("docker-save-legacy.tar"),
+    );
+}

@@ -69,7 +69,7 @@ build_airlock() {
         [ -z "$(find src Cargo.toml Cargo.lock -newer "$AIRLOCK" -print -quit 2>/dev/null)" ]; then
         return
     fi
-    log "cargo build --release (target/release/airlock is missing or older than src/)"
+    log "cargo build --release (src/ changed since target/release/airlock; cargo decides)"
     cargo build --release --quiet
 }
 
@@ -226,9 +226,9 @@ compare() {
     fi
     time_pair "$id" "$a_cmd" "$base_cmd" "$([ "$status" = ok ] || echo ignore)"
     python3 - "$RES/$id.json" "$ROWS" "$id" "$input" "$target" "$RSS_KIB" "$status" \
-        "$base_label" "$RSS_TARGET_MIB" <<'PY'
+        "$base_label" "$RSS_TARGET_MIB" "airlock $2" <<'PY'
 import json, sys
-res, rows, id_, input_, target, rss, status, base_label, rss_target = sys.argv[1:]
+res, rows, id_, input_, target, rss, status, base_label, rss_target, tool = sys.argv[1:]
 r = {x["command"]: x for x in json.load(open(res))["results"]}
 a, b = r["airlock"], r["baseline"]
 ratio = a["min"] / b["min"]
@@ -240,11 +240,11 @@ else:
 rss_mib = int(rss) / 1024
 notes.append(("meets" if rss_mib <= float(rss_target) else "MISSES") + f" RSS target <= {rss_target} MiB")
 with open(rows, "a") as f:
-    f.write("\t".join([id_, "airlock verify", input_, f"{a['min']:.3f}", f"{a['mean']:.3f}",
+    f.write("\t".join([id_, tool, input_, f"{a['min']:.3f}", f"{a['mean']:.3f}",
                        f"{ratio:.2f}", target, f"{rss_mib:.1f}", "; ".join(notes)]) + "\n")
     f.write("\t".join([id_, base_label, input_, f"{b['min']:.3f}", f"{b['mean']:.3f}",
                        "1.00", "", "", "baseline"]) + "\n")
-print(f"   -> airlock {a['min']:.3f}s vs {base_label} {b['min']:.3f}s: ratio {ratio:.2f}"
+print(f"   -> {tool} {a['min']:.3f}s vs {base_label} {b['min']:.3f}s: ratio {ratio:.2f}"
       f" (target {target}), peak RSS {rss_mib:.1f} MiB", file=sys.stderr)
 PY
 }
@@ -295,7 +295,7 @@ bench_wrapped_gz() { bench_wrapped gz; }
 #     compare convert-oci "docker-save.tar -> oci" - "skopeo copy docker-archive -> oci" \
 #         "rm -rf $WORK/skopeo-out && skopeo copy --insecure-policy docker-archive:$DOCKER_SAVE oci:$WORK/skopeo-out:app" \
 #         -- "$AIRLOCK" convert ...
-# }   (and add convert-oci to SECTIONS; compare's first column says "airlock verify": adjust)
+# }   (and add convert-oci to SECTIONS; the row is labelled "airlock <subcommand>")
 
 SECTIONS=(docker-save oci-gzip oci-zstd wrapped-zst wrapped-gz)
 

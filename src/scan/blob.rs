@@ -8,6 +8,7 @@ use crate::digest::{Digest, HashReader, drain};
 use crate::tarstream::{EntryKind, Stream, TarReader};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 
 /// A JSON document larger than this is not parsed (manifest-invalid / config-invalid).
 pub const MAX_DOCUMENT: u64 = 32 << 20;
@@ -151,14 +152,94 @@ pub fn scan_into<R: Read>(
     Ok(BlobScan { digest: Some(digest), size, content: Content::Layer(LayerScan { compression, tar }) })
 }
 
-/// Decompresses, hashing the output (diffID) while walking it as a tar.
-fn decoded<D: Read>(decoder: D, name: &str) -> Result<TarSummary, String> {
-    let mut plain = HashReader::new(decoder);
-    let mut summary = walk_layer(&mut plain)?;
-    let (diff_id, n) = plain.finish().map_err(|e| format!("{name} stream is corrupt after the tar's end: {e}"))?;
-    summary.diff_id = diff_id;
-    summary.uncompressed_size = n;
-    Ok(summary)
+/// Decompresses on this thread and hands the output, in chunks, to a second thread that
+/// hashes it (the diffID) and walks it as a tar. Decompression and hashing are the two big
+/// costs of a layer; splitting them keeps both cores busy even when the last layer of a run
+/// is the only one left.
+fn decoded<D: Read>(mut decoder: D, name: &str) -> Result<TarSummary, String> {
+    std::thread::scope(|scope| {
+        let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(PIPE_CHUNKS);
+        let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+        let walker = scope.spawn(move || {
+            let mut plain = HashReader::new(ChunkReader { rx: full_rx, recycle: empty_tx, chunk: Vec::new(), pos: 0 });
+            let walked = walk_layer(&mut plain);
+            // Drain whatever follows the tar's end: the diffID covers it too.
+            (walked, plain.finish())
+        });
+        let mut failed = None;
+        loop {
+            let mut buf = empty_rx.try_recv().unwrap_or_default();
+            buf.resize(PIPE_CHUNK, 0);
+            match read_full(&mut decoder, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    buf.truncate(n);
+                    if full_tx.send(buf).is_err() {
+                        break; // the walker stopped; it reports why
+                    }
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(full_tx);
+        let (walked, finished) = walker.join().map_err(|_| format!("{name} layer: the hashing thread failed"))?;
+        // A broken compressed stream explains everything the walker saw after it.
+        if let Some(e) = failed {
+            return Err(format!("the {name} stream is corrupt: {e}"));
+        }
+        let mut summary = walked?;
+        let (diff_id, n) = finished.map_err(|e| format!("{name} stream: {e}"))?;
+        summary.diff_id = diff_id;
+        summary.uncompressed_size = n;
+        Ok(summary)
+    })
+}
+
+const PIPE_CHUNK: usize = 256 * 1024;
+const PIPE_CHUNKS: usize = 4;
+
+/// Reads until `buf` is full or the stream ends.
+fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// The walker's side of the hand-off; used chunks go back to be refilled.
+struct ChunkReader {
+    rx: mpsc::Receiver<Vec<u8>>,
+    recycle: mpsc::Sender<Vec<u8>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            match self.rx.recv() {
+                Ok(next) => {
+                    let used = std::mem::replace(&mut self.chunk, next);
+                    let _ = self.recycle.send(used);
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 /// Walks the tar headers, skipping (reading) the data. The caller drains the rest of the

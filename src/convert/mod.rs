@@ -7,6 +7,7 @@
 
 mod blobs;
 mod documents;
+mod pargz;
 pub mod target;
 
 use crate::checks::{self, Selected};

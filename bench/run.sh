@@ -226,7 +226,7 @@ compare() {
     fi
     time_pair "$id" "$a_cmd" "$base_cmd" "$([ "$status" = ok ] || echo ignore)"
     python3 - "$RES/$id.json" "$ROWS" "$id" "$input" "$target" "$RSS_KIB" "$status" \
-        "$base_label" "$RSS_TARGET_MIB" "airlock $2" <<'PY'
+        "$base_label" "$RSS_TARGET_MIB" "${AIRLOCK_LABEL:-airlock $2}" <<'PY'
 import json, sys
 res, rows, id_, input_, target, rss, status, base_label, rss_target, tool = sys.argv[1:]
 r = {x["command"]: x for x in json.load(open(res))["results"]}
@@ -289,15 +289,37 @@ bench_wrapped() { # zst|gz
 bench_wrapped_zst() { bench_wrapped zst; }
 bench_wrapped_gz() { bench_wrapped gz; }
 
-# Later, e.g.:
-# bench_convert_oci() {
-#     ensure_docker_save; warm "$DOCKER_SAVE"; rm -rf "$WORK/convert-out"
-#     compare convert-oci "docker-save.tar -> oci" - "skopeo copy docker-archive -> oci" \
-#         "rm -rf $WORK/skopeo-out && skopeo copy --insecure-policy docker-archive:$DOCKER_SAVE oci:$WORK/skopeo-out:app" \
-#         -- "$AIRLOCK" convert ...
-# }   (and add convert-oci to SECTIONS; the row is labelled "airlock <subcommand>")
+# convert: the output is removed before each run (airlock refuses to overwrite, and skopeo
+# would add to an existing layout). Output sizes go to $SIZES and into the report.
+SIZES=$RES/sizes.tsv
 
-SECTIONS=(docker-save oci-gzip oci-zstd wrapped-zst wrapped-gz)
+bench_convert_gzip() {
+    ensure_docker_save
+    warm "$DOCKER_SAVE"
+    local a=$WORK/convert-airlock b=$WORK/convert-skopeo
+    AIRLOCK_LABEL="airlock convert" compare convert-gzip "docker-save.tar -> OCI, gzip layers" 0.6 \
+        "skopeo copy docker-archive: -> oci:" \
+        "rm -rf $(printf %q "$b") && skopeo copy -q --insecure-policy docker-archive:$(printf %q "$DOCKER_SAVE") oci:$(printf %q "$b"):app" \
+        -- bash -c 'rm -rf "$1" && exec "$2" convert -q "$3" --to oci --compression gzip -o "$1"' _ "$a" "$AIRLOCK" "$DOCKER_SAVE"
+    local sa sb
+    sa=$(du -sb "$a" | cut -f1)
+    sb=$(du -sb "$b" | cut -f1)
+    printf 'convert-gzip\tairlock %s bytes, skopeo %s bytes: %+.1f%% (target <= +5%%)\n' "$sa" "$sb" \
+        "$(python3 -c "print(($sa / $sb - 1) * 100)")" >>"$SIZES"
+    rm -rf "$a" "$b"
+}
+
+bench_convert_keep() {
+    ensure_docker_save
+    warm "$DOCKER_SAVE"
+    local a=$WORK/convert-keep c=$WORK/convert-copy.tar
+    AIRLOCK_LABEL="airlock convert" compare convert-keep "docker-save.tar -> OCI, --compression keep" - "cp (copy the bytes)" \
+        "rm -f $(printf %q "$c") && cp $(printf %q "$DOCKER_SAVE") $(printf %q "$c") && sync -f $(printf %q "$WORK")" \
+        -- bash -c 'rm -rf "$1" && "$2" convert -q "$3" --to oci -o "$1" && sync -f "$1"' _ "$a" "$AIRLOCK" "$DOCKER_SAVE"
+    rm -rf "$a" "$c"
+}
+
+SECTIONS=(docker-save oci-gzip oci-zstd wrapped-zst wrapped-gz convert-gzip convert-keep)
 
 # ---------------------------------------------------------------------------------------
 # Report
@@ -323,7 +345,7 @@ machine_info() {
 }
 
 print_table() {
-    printf '\n### airlock verify benchmark (%s)\n\n' "$(date -u +%F)"
+    printf '\n### airlock benchmark (%s)\n\n' "$(date -u +%F)"
     machine_info
     printf '\n| tool | input | seconds (best of %s) | mean | ratio | target | peak RSS | notes |\n' "$RUNS"
     printf '|---|---|---:|---:|---:|---:|---:|---|\n'
@@ -337,6 +359,10 @@ print_table() {
     printf '\nratio = airlock best / baseline best (lower is better). Warm page cache: every input\n'
     printf 'was read once before its runs; dropping caches is not possible here. Peak RSS is\n'
     printf "from one extra run under /usr/bin/time -v; RSS target <= %s MiB.\n" "$RSS_TARGET_MIB"
+    if [ -s "$SIZES" ]; then
+        printf '\nOutput sizes:\n\n'
+        sed 's/^[^\t]*\t/- /' "$SIZES"
+    fi
 }
 
 main() {
@@ -355,6 +381,7 @@ main() {
     build_airlock
     mkdir -p "$RES"
     : >"$ROWS"
+    : >"$SIZES"
     for s in "${sections[@]}"; do
         "bench_${s//-/_}"
     done

@@ -44,6 +44,38 @@ fn first_layer(man: &Value) -> String {
     man[0]["Layers"][0].as_str().unwrap().to_string()
 }
 
+/// A scratch copy of the gzip OCI layout fixture.
+fn oci_copy(d: &tempfile::TempDir) -> PathBuf {
+    let dir = d.path().join("oci");
+    copy_dir(&fixture(OCI_GZIP), &dir);
+    dir
+}
+
+/// Rewrites index.json (it carries no digest of its own).
+fn edit_index(dir: &Path, edit: impl FnOnce(&mut Value)) {
+    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    edit(&mut index);
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+}
+
+/// Stores a blob under its digest; returns a descriptor for it.
+fn put_blob(dir: &Path, media_type: &str, bytes: &[u8]) -> Value {
+    let hex = sha256_hex(bytes);
+    std::fs::write(dir.join("blobs/sha256").join(&hex), bytes).unwrap();
+    json!({"mediaType": media_type, "digest": format!("sha256:{hex}"), "size": bytes.len()})
+}
+
+const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
+
+/// Wraps `desc` in `levels` nested indexes, each listing the level below `fan_out` times.
+fn nest_indexes(dir: &Path, mut desc: Value, levels: usize, fan_out: usize) -> Value {
+    for _ in 0..levels {
+        let doc = json!({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": vec![desc; fan_out]});
+        desc = put_blob(dir, INDEX_TYPE, &serde_json::to_vec(&doc).unwrap());
+    }
+    desc
+}
+
 /// A one-file layer tar whose single entry has a raw (possibly hostile) name.
 fn layer_with_entry(name: &str, kind: tar::EntryType, link: Option<&str>) -> Vec<u8> {
     let d = tempdir();
@@ -119,8 +151,7 @@ fn tar_without_manifest() {
 #[test]
 fn ambiguous_manifest_cve_2021_41190() {
     let d = tempdir();
-    let dir = d.path().join("oci");
-    copy_dir(&fixture(OCI_GZIP), &dir);
+    let dir = oci_copy(&d);
     rewrite_manifest(&dir, |m| {
         m["manifests"] = json!([]);
     });
@@ -134,15 +165,12 @@ fn index_cycle_ends_in_a_finding() {
     // A blob named by digest X that is an index listing X itself: followed by name, it would
     // loop forever.
     let d = tempdir();
-    let dir = d.path().join("oci");
-    copy_dir(&fixture(OCI_GZIP), &dir);
+    let dir = oci_copy(&d);
     let fake = "a".repeat(64);
-    let cyc = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json", "digest": format!("sha256:{fake}"), "size": 10}]});
+    let link = json!({"mediaType": INDEX_TYPE, "digest": format!("sha256:{fake}"), "size": 10});
+    let cyc = json!({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": [link]});
     std::fs::write(dir.join("blobs/sha256").join(&fake), serde_json::to_vec(&cyc).unwrap()).unwrap();
-    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
-    index["manifests"].as_array_mut().unwrap().push(cyc["manifests"][0].clone());
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    edit_index(&dir, |index| index["manifests"].as_array_mut().unwrap().push(link));
     let r = verify(&dir, &[]);
     assert_error(&r, "manifest-invalid");
     assert!(r.json.to_string().contains("cycle"));
@@ -151,20 +179,11 @@ fn index_cycle_ends_in_a_finding() {
 #[test]
 fn absurd_nesting_ends_in_a_finding() {
     let d = tempdir();
-    let dir = d.path().join("oci");
-    copy_dir(&fixture(OCI_GZIP), &dir);
-    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
-    let mut desc = index["manifests"][0].clone();
-    for _ in 0..40 {
-        let doc =
-            json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [desc]});
-        let bytes = serde_json::to_vec(&doc).unwrap();
-        let hex = sha256_hex(&bytes);
-        std::fs::write(dir.join("blobs/sha256").join(&hex), &bytes).unwrap();
-        desc = json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": format!("sha256:{hex}"), "size": bytes.len()});
-    }
-    index["manifests"] = json!([desc]);
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let dir = oci_copy(&d);
+    edit_index(&dir, |index| {
+        let top = nest_indexes(&dir, index["manifests"][0].clone(), 40, 1);
+        index["manifests"] = json!([top]);
+    });
     let r = verify(&dir, &[]);
     assert_error(&r, "manifest-invalid");
     assert!(r.json.to_string().contains("nest deeper"));
@@ -217,8 +236,7 @@ fn config_bytes_differ_from_name() {
 #[test]
 fn oci_blob_bytes_differ_from_digest() {
     let d = tempdir();
-    let dir = d.path().join("oci");
-    copy_dir(&fixture(OCI_GZIP), &dir);
+    let dir = oci_copy(&d);
     let (_, m) = first_manifest(&dir);
     let cfg = dir.join("blobs/sha256").join(m["config"]["digest"].as_str().unwrap().trim_start_matches("sha256:"));
     let mut bytes = std::fs::read(&cfg).unwrap();
@@ -231,8 +249,7 @@ fn oci_blob_bytes_differ_from_digest() {
 #[test]
 fn descriptor_size_differs() {
     let d = tempdir();
-    let dir = d.path().join("oci");
-    copy_dir(&fixture(OCI_GZIP), &dir);
+    let dir = oci_copy(&d);
     rewrite_manifest(&dir, |m| {
         let s = m["layers"][0]["size"].as_u64().unwrap();
         m["layers"][0]["size"] = json!(s + 1);
@@ -277,8 +294,7 @@ fn layer_garbage() {
 #[test]
 fn gzip_layer_truncated() {
     let d = tempdir();
-    let dir = d.path().join("oci");
-    copy_dir(&fixture(OCI_GZIP), &dir);
+    let dir = oci_copy(&d);
     let (_, m) = first_manifest(&dir);
     let p = dir.join("blobs/sha256").join(m["layers"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:"));
     let bytes = std::fs::read(&p).unwrap();
@@ -310,8 +326,7 @@ fn history_count_differs() {
 #[test]
 fn media_type_claims_uncompressed_for_gzip() {
     let d = tempdir();
-    let dir = d.path().join("oci");
-    copy_dir(&fixture(OCI_GZIP), &dir);
+    let dir = oci_copy(&d);
     rewrite_manifest(&dir, |m| {
         m["layers"][0]["mediaType"] = json!("application/vnd.oci.image.layer.v1.tar");
     });
@@ -404,10 +419,8 @@ fn expect_id() {
 #[test]
 fn unreferenced_blob_is_a_warning() {
     let d = tempdir();
-    let dir = d.path().join("oci");
-    copy_dir(&fixture(OCI_GZIP), &dir);
-    let stray = b"stray blob";
-    std::fs::write(dir.join("blobs/sha256").join(sha256_hex(stray)), stray).unwrap();
+    let dir = oci_copy(&d);
+    put_blob(&dir, "", b"stray blob");
     let r = verify(&dir, &[]);
     assert_eq!(r.code, 0);
     assert!(codes(&r.json).contains(&"unreferenced-blob".to_string()));
@@ -431,20 +444,12 @@ fn invalid_tag_is_a_warning() {
 #[test]
 fn index_fan_out_is_bounded() {
     let d = tempdir();
-    let dir = d.path().join("oci");
-    copy_dir(&fixture(OCI_GZIP), &dir);
-    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
-    let mut desc = index["manifests"][0].clone();
-    desc.as_object_mut().unwrap().remove("annotations");
-    for _ in 0..4 {
-        let doc = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": vec![desc.clone(); 50]});
-        let bytes = serde_json::to_vec(&doc).unwrap();
-        let hex = sha256_hex(&bytes);
-        std::fs::write(dir.join("blobs/sha256").join(&hex), &bytes).unwrap();
-        desc = json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": format!("sha256:{hex}"), "size": bytes.len()});
-    }
-    index["manifests"] = json!([desc]);
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let dir = oci_copy(&d);
+    edit_index(&dir, |index| {
+        let mut desc = index["manifests"][0].clone();
+        desc.as_object_mut().unwrap().remove("annotations");
+        index["manifests"] = json!([nest_indexes(&dir, desc, 4, 50)]);
+    });
     let start = std::time::Instant::now();
     let r = verify(&dir, &[]);
     assert!(start.elapsed().as_secs() < 60, "took {:?}", start.elapsed());
@@ -455,11 +460,8 @@ fn index_fan_out_is_bounded() {
 #[test]
 fn index_platform_disagreeing_with_config_is_a_warning() {
     let d = tempdir();
-    let dir = d.path().join("oci");
-    copy_dir(&fixture(OCI_GZIP), &dir);
-    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
-    index["manifests"][0]["platform"] = json!({"os": "linux", "architecture": "s390x"});
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let dir = oci_copy(&d);
+    edit_index(&dir, |index| index["manifests"][0]["platform"] = json!({"os": "linux", "architecture": "s390x"}));
     let r = verify(&dir, &[]);
     assert_eq!(r.code, 0, "{:?}", codes(&r.json));
     assert!(codes(&r.json).contains(&"platform-mismatch".to_string()));
@@ -468,21 +470,13 @@ fn index_platform_disagreeing_with_config_is_a_warning() {
 #[test]
 fn attestation_manifest_is_an_artifact_not_an_image() {
     let d = tempdir();
-    let dir = d.path().join("oci");
-    copy_dir(&fixture(OCI_GZIP), &dir);
-    let statement = br#"{"_type":"https://in-toto.io/Statement/v0.1"}"#;
-    let sh = sha256_hex(statement);
-    std::fs::write(dir.join("blobs/sha256").join(&sh), statement).unwrap();
+    let dir = oci_copy(&d);
+    let statement = put_blob(&dir, "application/vnd.in-toto+json", br#"{"_type":"https://in-toto.io/Statement/v0.1"}"#);
     let m = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.in-toto+json", "digest": format!("sha256:{sh}"), "size": statement.len()},
-        "layers": []});
-    let mb = serde_json::to_vec(&m).unwrap();
-    let mh = sha256_hex(&mb);
-    std::fs::write(dir.join("blobs/sha256").join(&mh), &mb).unwrap();
-    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
-    index["manifests"].as_array_mut().unwrap().push(json!({"mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "digest": format!("sha256:{mh}"), "size": mb.len(), "platform": {"os": "unknown", "architecture": "unknown"}}));
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+        "config": statement, "layers": []});
+    let mut desc = put_blob(&dir, "application/vnd.oci.image.manifest.v1+json", &serde_json::to_vec(&m).unwrap());
+    desc["platform"] = json!({"os": "unknown", "architecture": "unknown"});
+    edit_index(&dir, |index| index["manifests"].as_array_mut().unwrap().push(desc));
     let r = verify(&dir, &[]);
     assert_eq!(r.code, 0, "{:?}", codes(&r.json));
     let c = codes(&r.json);

@@ -41,7 +41,10 @@ fn protected_ranges(tar_path: &Path) -> Vec<(String, u64, u64)> {
     out
 }
 
-fn check_flips(name: &str, seed: u64, rounds: usize) {
+/// Damages a byte that a digest covers, `rounds` times, and requires exit status 1 each time.
+/// `damage` gets the archive and an offset inside a protected member, and returns the
+/// damaged archive.
+fn check_damage(name: &str, seed: u64, rounds: usize, what: &str, damage: impl Fn(&[u8], usize, &mut Rng) -> Vec<u8>) {
     let src = fixture(name);
     let bytes = std::fs::read(&src).unwrap();
     let ranges = protected_ranges(&src);
@@ -52,33 +55,27 @@ fn check_flips(name: &str, seed: u64, rounds: usize) {
     for round in 0..rounds {
         let (member, off, len) = &ranges[rng.below(ranges.len() as u64) as usize];
         let at = (off + rng.below(*len)) as usize;
-        let mut b = bytes.clone();
-        b[at] ^= 1 << rng.below(8);
-        std::fs::write(&p, &b).unwrap();
+        std::fs::write(&p, damage(&bytes, at, &mut rng)).unwrap();
         let r = verify(&p, &[]);
         assert_eq!(
             r.code,
             1,
-            "{name} seed {seed} round {round}: flip at {at} in {member} went unnoticed: {:?}",
+            "{name} seed {seed} round {round}: {what} at {at} in {member} went unnoticed: {:?}",
             codes(&r.json)
         );
     }
 }
 
+fn check_flips(name: &str, seed: u64, rounds: usize) {
+    check_damage(name, seed, rounds, "bit flip", |bytes, at, rng| {
+        let mut b = bytes.to_vec();
+        b[at] ^= 1 << rng.below(8);
+        b
+    });
+}
+
 fn check_truncations(name: &str, seed: u64, rounds: usize) {
-    let src = fixture(name);
-    let bytes = std::fs::read(&src).unwrap();
-    let ranges = protected_ranges(&src);
-    let d = tempdir();
-    let p = d.path().join(name);
-    let mut rng = Rng(seed);
-    for round in 0..rounds {
-        let (member, off, len) = &ranges[rng.below(ranges.len() as u64) as usize];
-        let at = (off + rng.below(*len)) as usize;
-        std::fs::write(&p, &bytes[..at]).unwrap();
-        let r = verify(&p, &[]);
-        assert_eq!(r.code, 1, "{name} seed {seed} round {round}: cut at {at} inside {member} went unnoticed");
-    }
+    check_damage(name, seed, rounds, "cut", |bytes, at, _| bytes[..at].to_vec());
 }
 
 #[test]

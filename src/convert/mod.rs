@@ -305,13 +305,23 @@ impl Emit<'_> {
         let mut outs = Vec::new();
         let mut manifests_by_member: HashMap<String, (Digest, u64, String)> = HashMap::new();
         for image in images {
+            // Only reachable with --force: say what could not be carried.
             let Some(cfg) = self.catalog.document(&image.config.member) else {
+                self.notes.borrow_mut().push(format!(
+                    "image {} is not written: its config {} is missing or not JSON",
+                    image.tags.first().map_or("<untagged>", String::as_str),
+                    image.config.member
+                ));
                 continue;
             };
             let config = blobs::write_bytes(self.staging, t, Role::Config, cfg).map_err(Self::err)?;
             let mut layers = Vec::new();
             for l in &image.layers {
                 let Some(w) = self.find_written(&l.member) else {
+                    self.notes.borrow_mut().push(format!(
+                        "layer {} could not be written (missing or unreadable); the image is incomplete",
+                        l.member
+                    ));
                     continue;
                 };
                 layers.push(OutLayer { digest: w.digest, size: w.size, compression: w.compression });

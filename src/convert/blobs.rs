@@ -160,6 +160,11 @@ impl<'a, W: Write> Encoder<'a, W> {
             Compression::Zstd => {
                 let mut e = zstd::stream::write::Encoder::new(w, level.unwrap_or(DEFAULT_ZSTD_LEVEL))?;
                 e.include_checksum(true)?;
+                // A fixed worker count, not the machine's: zstd's output depends on its
+                // parameters, and the same input must give the same bytes everywhere.
+                e.multithread(ZSTD_WORKERS)?;
+                // Small jobs keep memory bounded (the default scales with the window).
+                e.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB))?;
                 Encoder::Zstd(e)
             }
             _ => Encoder::None(w),
@@ -195,6 +200,8 @@ impl<W: Write> Write for Encoder<'_, W> {
 /// 588 MB and skopeo (pgzip) 18.3 s for 607 MB. `--level` trades back.
 pub const DEFAULT_GZIP_LEVEL: i32 = 2;
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+const ZSTD_WORKERS: u32 = 2;
+const ZSTD_JOB: u32 = 2 << 20;
 
 /// Writes a document or config blob with the bytes given.
 pub fn write_bytes(staging: &Staging, target: Target, role: Role, bytes: &[u8]) -> io::Result<Digest> {

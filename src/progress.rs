@@ -39,7 +39,9 @@ impl Progress {
                 let pct = (done.min(total) * 100).checked_div(total).unwrap_or(0);
                 let mb = |b: u64| b as f64 / 1048576.0;
                 let rate = mb(done) / start.elapsed().as_secs_f64();
-                eprint!("\r\x1b[2K{label}: {pct:3}%  {:.0}/{:.0} MiB  {rate:.0} MiB/s", mb(done), mb(total));
+                let filled = (pct / 4) as usize;
+                let bar = format!("{}{}", "#".repeat(filled), "-".repeat(25 - filled));
+                eprint!("\r\x1b[2K{label} [{bar}] {pct:3}%  {:.0}/{:.0} MiB  {rate:.0} MiB/s", mb(done), mb(total));
                 let _ = std::io::stderr().flush();
                 drawn = true;
             }

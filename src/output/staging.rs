@@ -1,6 +1,31 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Staging areas of this process, removed if it is interrupted (Ctrl-C, SIGTERM): an
+/// interrupted convert leaves nothing behind.
+static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static ABORTING: AtomicBool = AtomicBool::new(false);
+
+/// Installs the interrupt handler once. It stops new files from being created, removes every
+/// live staging area and exits with 130, as a shell reports an interrupted command.
+fn install_interrupt_handler() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            ABORTING.store(true, Ordering::SeqCst);
+            let live = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
+            for p in live {
+                let _ = fs::remove_dir_all(&p);
+                let _ = fs::remove_file(p.with_extension("tar"));
+            }
+            eprintln!("airlock: interrupted; nothing was written");
+            std::process::exit(130);
+        });
+    });
+}
 
 #[derive(Debug, Clone)]
 pub enum Destination {
@@ -32,7 +57,11 @@ impl Staging {
         if dir.exists() {
             fs::remove_dir_all(&dir)?;
         }
+        install_interrupt_handler();
         fs::create_dir(&dir)?;
+        if let Ok(mut l) = LIVE.lock() {
+            l.push(dir.clone());
+        }
         let tmp_tar = match dest {
             Destination::Path(_) => Some(dir.with_extension("tar")),
             Destination::Stdout => None,
@@ -42,6 +71,9 @@ impl Staging {
 
     /// A path inside the staging area (parents created).
     pub fn file(&self, rel: &str) -> io::Result<PathBuf> {
+        if ABORTING.load(Ordering::SeqCst) {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
+        }
         let p = self.dir.join(rel);
         if let Some(d) = p.parent() {
             fs::create_dir_all(d)?;
@@ -94,6 +126,9 @@ impl Staging {
 
 impl Drop for Staging {
     fn drop(&mut self) {
+        if let Ok(mut l) = LIVE.lock() {
+            l.retain(|p| p != &self.dir);
+        }
         if !self.committed {
             let _ = fs::remove_dir_all(&self.dir);
         }

@@ -317,3 +317,56 @@ fn bare_oci_ref_name_is_not_made_a_repository() {
     let index: Value = serde_json::from_slice(&std::fs::read(back.join("index.json")).unwrap()).unwrap();
     assert_eq!(index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"], "app-1");
 }
+
+/// Ctrl-C (SIGINT) or SIGTERM in the middle of a conversion leaves nothing behind, and the
+/// exit status says it was interrupted. The conversion is made slow on purpose (a 48 MiB
+/// layer of random bytes, zstd level 19) so the signal lands mid-run.
+#[test]
+fn interrupted_convert_leaves_nothing() {
+    let d = tempdir();
+    let mut rnd = Vec::with_capacity(48 << 20);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while rnd.len() < 48 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        rnd.extend_from_slice(&x.to_le_bytes());
+    }
+    let layer_path = d.path().join("layer.tar");
+    write_tar(&layer_path, &[regular("noise.bin", rnd)]);
+    let layer = std::fs::read(&layer_path).unwrap();
+    let diff = sha256_hex(&layer);
+    let cfg = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{diff}")]}}))
+    .unwrap();
+    let cfg_name = format!("{}.json", sha256_hex(&cfg));
+    let man = serde_json::json!([{"Config": cfg_name, "RepoTags": ["slow/image:1"], "Layers": [format!("{diff}/layer.tar")]}]);
+    let input = d.path().join("slow.tar");
+    write_tar(
+        &input,
+        &[
+            regular(&cfg_name, cfg),
+            regular(&format!("{diff}/layer.tar"), layer),
+            regular("manifest.json", serde_json::to_vec(&man).unwrap()),
+        ],
+    );
+    let outdir = d.path().join("outs");
+    std::fs::create_dir(&outdir).unwrap();
+    for (signal, to, ext) in [("INT", "oci-archive", ".tar"), ("TERM", "oci", "")] {
+        let out = outdir.join(format!("out{ext}"));
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"))
+            .args(["convert", "-q", input.to_str().unwrap(), "--to", to, "--compression", "zstd", "--level", "19"])
+            .args(["-o", out.to_str().unwrap()])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        let killed =
+            std::process::Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "SIG{signal}: still running when signalled, so interrupted");
+        let left: Vec<_> = std::fs::read_dir(&outdir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(left.is_empty(), "SIG{signal} left {left:?}");
+    }
+}

@@ -557,3 +557,25 @@ fn docker25_legacy_json_blobs_are_not_unreferenced() {
     let r = verify(&save(&d, "b.tar", &ms), &[]);
     assert_eq!(codes(&r.json).iter().filter(|c| *c == "unreferenced-blob").count(), 1, "{:?}", codes(&r.json));
 }
+
+/// A non-distributable layer that carries download URLs and is not in the archive is a
+/// warning (airlock never fetches it); the same layer without URLs is blob-missing.
+#[test]
+fn foreign_layer_with_urls_is_a_warning() {
+    let d = tempdir();
+    let dir = oci_copy(&d);
+    let (_, m) = first_manifest(&dir);
+    let hex = m["layers"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+    rewrite_manifest(&dir, |m| {
+        m["layers"][0]["mediaType"] = json!("application/vnd.oci.image.layer.nondistributable.v1.tar+gzip");
+        m["layers"][0]["urls"] = json!(["https://example.invalid/layer.tar.gz"]);
+    });
+    std::fs::remove_file(dir.join("blobs/sha256").join(&hex)).unwrap();
+    let r = verify(&dir, &[]);
+    assert_eq!(r.code, 0, "{:?}", codes(&r.json));
+    assert!(codes(&r.json).contains(&"foreign-layer".to_string()));
+    rewrite_manifest(&dir, |m| {
+        m["layers"][0].as_object_mut().unwrap().remove("urls");
+    });
+    assert_error(&verify(&dir, &[]), "blob-missing");
+}

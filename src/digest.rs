@@ -3,7 +3,7 @@
 
 use sha2::{Digest as _, Sha256};
 use std::fmt;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 
 /// A sha256 digest. Only sha256 is produced by the tools we read; a reference using another
 /// algorithm is reported where it is parsed, not silently accepted.
@@ -127,6 +127,51 @@ impl<R: Read> Read for HashReader<R> {
         self.count += n as u64;
         Ok(n)
     }
+}
+
+/// Hashes and counts what is written through it: an output blob's digest.
+pub struct HashWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<W: Write> HashWriter<W> {
+    pub fn new(inner: W) -> Self {
+        HashWriter { inner, hasher: Sha256::new(), count: 0 }
+    }
+
+    /// Flushes and returns the digest and byte count of everything written.
+    pub fn finish(mut self) -> io::Result<(Digest, u64)> {
+        self.inner.flush()?;
+        Ok((Digest(self.hasher.finalize().into()), self.count))
+    }
+}
+
+impl<W: Write> Write for HashWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Reads until `buf` is full or the stream ends; returns how much was read.
+pub fn read_full<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 /// Reads a stream to its end, discarding the bytes (they are hashed by a reader below).

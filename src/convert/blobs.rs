@@ -2,12 +2,11 @@
 //! `verify` runs) and writes it, byte for byte or re-compressed.
 
 use super::target::{Role, Target};
-use crate::digest::Digest;
+use crate::digest::{Digest, HashWriter};
 use crate::open::Catalog;
 use crate::output::Staging;
 use crate::progress::Progress;
 use crate::scan::{self, BlobScan, Compression, Content, Depth, DocumentBudget};
-use sha2::{Digest as _, Sha256};
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -109,36 +108,6 @@ impl<R: Read, W: Write> Read for CopyReader<'_, R, W> {
         let n = self.inner.read(buf)?;
         self.out.write_all(&buf[..n]).map_err(|e| io::Error::other(format!("output: {e}")))?;
         Ok(n)
-    }
-}
-
-/// Hashes and counts what is written through it: the output blob's digest.
-pub struct HashWriter<W> {
-    inner: W,
-    hasher: Sha256,
-    count: u64,
-}
-
-impl<W: Write> HashWriter<W> {
-    pub fn new(inner: W) -> Self {
-        HashWriter { inner, hasher: Sha256::new(), count: 0 }
-    }
-    pub fn finish(mut self) -> io::Result<(Digest, u64)> {
-        self.inner.flush()?;
-        let hex: String = self.hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        Ok((Digest::from_hex(&hex).expect("sha256 is 64 hex digits"), self.count))
-    }
-}
-
-impl<W: Write> Write for HashWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.count += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
     }
 }
 

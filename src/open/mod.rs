@@ -18,7 +18,7 @@ pub use catalog::{Catalog, DataSource, Member, MemberKind, Unresolved};
 use crate::finding::{Code, Finding};
 use crate::scan::{Compression, Depth};
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// An input that cannot be opened at all: exit status 2, not a finding.
@@ -43,7 +43,7 @@ pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progres
     }
     let mut file = File::open(path).map_err(err)?;
     let mut head = [0u8; 512];
-    let n = read_up_to(&mut file, &mut head).map_err(err)?;
+    let n = crate::digest::read_full(&mut file, &mut head).map_err(err)?;
     let mut catalog = Catalog::default();
     if n == 0 {
         catalog.findings.push(Finding::new(Code::ArchiveCorrupt, "the file is empty"));
@@ -74,17 +74,6 @@ pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progres
             Ok(catalog)
         }
     }
-}
-
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..])? {
-            0 => break,
-            n => got += n,
-        }
-    }
-    Ok(got)
 }
 
 /// A first block that parses as a tar header (checksum included), or an empty archive.
@@ -132,7 +121,7 @@ pub fn outer_compression(path: &Path) -> io::Result<Option<Compression>> {
         return Ok(None);
     }
     let mut head = [0u8; 8];
-    let n = read_up_to(&mut File::open(path)?, &mut head)?;
+    let n = crate::digest::read_full(&mut File::open(path)?, &mut head)?;
     Ok(Some(Compression::sniff(&head[..n])))
 }
 
@@ -141,7 +130,7 @@ pub fn unwrap_to(path: &Path, dest: &Path) -> io::Result<()> {
     let src = std::io::BufReader::new(File::open(path)?);
     let mut out = File::create(dest)?;
     let mut head = [0u8; 8];
-    let n = read_up_to(&mut File::open(path)?, &mut head)?;
+    let n = crate::digest::read_full(&mut File::open(path)?, &mut head)?;
     match Compression::sniff(&head[..n]) {
         Compression::Gzip => io::copy(&mut flate2::bufread::MultiGzDecoder::new(src), &mut out)?,
         Compression::Zstd => io::copy(&mut zstd::stream::read::Decoder::with_buffer(src)?, &mut out)?,

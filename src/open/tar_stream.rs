@@ -117,15 +117,7 @@ fn feed<R: crate::tarstream::Source>(tar: &mut TarReader<R>, tx: &SyncSender<io:
     let mut data = tar.data();
     loop {
         let mut chunk = vec![0u8; CHUNK];
-        let mut filled = 0;
-        while filled < CHUNK {
-            match data.read(&mut chunk[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let filled = crate::digest::read_full(&mut data, &mut chunk)?;
         if filled == 0 {
             return Ok(());
         }

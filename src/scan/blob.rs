@@ -4,7 +4,7 @@
 
 use super::compression::Compression;
 use super::layer_entries::escape_reason;
-use crate::digest::{Digest, HashReader, drain};
+use crate::digest::{Digest, HashReader, drain, read_full};
 use crate::tarstream::{EntryKind, Stream, TarReader};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -200,20 +200,6 @@ fn decoded<D: Read>(mut decoder: D, name: &str) -> Result<TarSummary, String> {
 
 const PIPE_CHUNK: usize = 256 * 1024;
 const PIPE_CHUNKS: usize = 4;
-
-/// Reads until `buf` is full or the stream ends.
-fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
-}
 
 /// The walker's side of the hand-off; used chunks go back to be refilled.
 struct ChunkReader {

@@ -9,12 +9,13 @@
 use super::{Catalog, Member, add_member, tar_file::member_kind};
 use crate::finding::{Code, Finding};
 use crate::progress::Progress;
+use crate::scan::chunks::ChunkReader;
 use crate::scan::{self, BlobScan, Compression, Depth, DocumentBudget};
 use crate::tarstream::{Stream, TarReader};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, SyncSender};
 
 const CHUNK: usize = 512 * 1024;
 const CHANNEL_CHUNKS: usize = 8;
@@ -78,7 +79,7 @@ pub fn read(file: File, outer: Compression, depth: Depth, progress: &Progress) -
         let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(CHANNEL_CHUNKS);
         let (budget, done_tx, p) = (budget.clone(), done_tx.clone(), path.clone());
         rayon::spawn(move || {
-            let r = scan::blob::scan(ChannelReader::new(rx), size, depth, &budget);
+            let r = scan::blob::scan(ChunkReader::new(rx), size, depth, &budget);
             let _ = done_tx.send((p, r));
         });
         if let Err(e) = feed(&mut tar, &tx) {
@@ -124,44 +125,5 @@ fn feed<R: crate::tarstream::Source>(tar: &mut TarReader<R>, tx: &SyncSender<io:
         chunk.truncate(filled);
         // A worker that stopped early is not waited for; the data is still read past.
         let _ = tx.send(Ok(chunk));
-    }
-}
-
-/// The worker's side of the hand-off. An error from the producer is sticky.
-struct ChannelReader {
-    rx: Receiver<io::Result<Vec<u8>>>,
-    chunk: Vec<u8>,
-    pos: usize,
-    failed: Option<(io::ErrorKind, String)>,
-}
-
-impl ChannelReader {
-    fn new(rx: Receiver<io::Result<Vec<u8>>>) -> Self {
-        ChannelReader { rx, chunk: Vec::new(), pos: 0, failed: None }
-    }
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if let Some((kind, msg)) = &self.failed {
-            return Err(io::Error::new(*kind, msg.clone()));
-        }
-        while self.pos == self.chunk.len() {
-            match self.rx.recv() {
-                Ok(Ok(c)) => {
-                    self.chunk = c;
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => {
-                    self.failed = Some((e.kind(), e.to_string()));
-                    return Err(e);
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.chunk.len() - self.pos);
-        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
     }
 }

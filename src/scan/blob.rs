@@ -2,6 +2,7 @@
 //! sha256 of the decompressed stream (the diffID) and a walk over the layer's tar headers.
 //! Small JSON documents are kept in memory instead, for the model to parse.
 
+use super::chunks::ChunkReader;
 use super::compression::Compression;
 use super::layer_entries::escape_reason;
 use crate::digest::{Digest, HashReader, drain, read_full};
@@ -158,10 +159,10 @@ pub fn scan_into<R: Read>(
 /// is the only one left.
 fn decoded<D: Read>(mut decoder: D, name: &str) -> Result<TarSummary, String> {
     std::thread::scope(|scope| {
-        let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(PIPE_CHUNKS);
+        let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(PIPE_CHUNKS);
         let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
         let walker = scope.spawn(move || {
-            let mut plain = HashReader::new(ChunkReader { rx: full_rx, recycle: empty_tx, chunk: Vec::new(), pos: 0 });
+            let mut plain = HashReader::new(ChunkReader::recycling(full_rx, empty_tx));
             let walked = walk_layer(&mut plain);
             // Drain whatever follows the tar's end: the diffID covers it too.
             (walked, plain.finish())
@@ -174,7 +175,7 @@ fn decoded<D: Read>(mut decoder: D, name: &str) -> Result<TarSummary, String> {
                 Ok(0) => break,
                 Ok(n) => {
                     buf.truncate(n);
-                    if full_tx.send(buf).is_err() {
+                    if full_tx.send(Ok(buf)).is_err() {
                         break; // the walker stopped; it reports why
                     }
                 }
@@ -200,33 +201,6 @@ fn decoded<D: Read>(mut decoder: D, name: &str) -> Result<TarSummary, String> {
 
 const PIPE_CHUNK: usize = 256 * 1024;
 const PIPE_CHUNKS: usize = 4;
-
-/// The walker's side of the hand-off; used chunks go back to be refilled.
-struct ChunkReader {
-    rx: mpsc::Receiver<Vec<u8>>,
-    recycle: mpsc::Sender<Vec<u8>>,
-    chunk: Vec<u8>,
-    pos: usize,
-}
-
-impl Read for ChunkReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.chunk.len() {
-            match self.rx.recv() {
-                Ok(next) => {
-                    let used = std::mem::replace(&mut self.chunk, next);
-                    let _ = self.recycle.send(used);
-                    self.pos = 0;
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.chunk.len() - self.pos);
-        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
 
 /// Walks the tar headers, skipping (reading) the data. The caller drains the rest of the
 /// stream after the end-of-archive marker, which the diffID covers too.

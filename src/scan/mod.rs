@@ -1,6 +1,7 @@
 //! Step 4 of the flow: scan every blob once, in parallel.
 
 pub mod blob;
+pub mod chunks;
 pub mod compression;
 pub mod layer_entries;
 

@@ -27,6 +27,7 @@ pub struct Written {
     pub digest: Digest,
     pub size: u64,
     pub compression: Compression,
+    pub recompressed: bool,
     /// The input's scan, for the checks.
     pub input: BlobScan,
 }
@@ -88,7 +89,7 @@ impl Writer<'_> {
         let (digest, size) = out.finish().map_err(JobError::Output)?;
         let dest = self.staging.file(&self.target.blob_path(Role::Layer, &digest)).map_err(JobError::Output)?;
         fs::rename(&tmp, &dest).map_err(JobError::Output)?;
-        Ok(Written { digest, size, compression, input: scan })
+        Ok(Written { digest, size, compression, recompressed: job.recompress.is_some(), input: scan })
     }
 }
 

@@ -107,7 +107,9 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     }
 
     // Plan the layer blobs: each (member, compression) once, however many images share it.
-    let mut jobs: BTreeMap<(String, Option<Compression>), Job> = BTreeMap::new();
+    // Keyed by the resolved member: its plan follows from its compression, so one member has
+    // one plan however many images share it.
+    let mut jobs: BTreeMap<String, Job> = BTreeMap::new();
     for image in &images {
         for l in &image.layers {
             let Ok((real, m)) = catalog.resolve(&l.member) else {
@@ -126,11 +128,7 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
                     now.as_str()
                 )));
             }
-            jobs.entry((real.to_string(), recompress)).or_insert(Job {
-                member: real.to_string(),
-                size: m.size,
-                recompress,
-            });
+            jobs.entry(real.to_string()).or_insert(Job { member: real.to_string(), size: m.size, recompress });
         }
     }
     let mut jobs: Vec<Job> = jobs.into_values().collect();
@@ -150,7 +148,7 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
         jobs.par_iter().map(|j| (j.clone(), writer.write(j))).collect();
     progress.finish(handle);
 
-    let mut written: HashMap<(String, Option<Compression>), Written> = HashMap::new();
+    let mut written: HashMap<String, Written> = HashMap::new();
     let mut extra = Vec::new();
     for (job, r) in results {
         match r {
@@ -158,7 +156,7 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
                 if let Some(m) = catalog.members.get_mut(&job.member) {
                     m.scan = Some(w.input.clone());
                 }
-                written.insert((job.member, job.recompress), w);
+                written.insert(job.member, w);
             }
             Err(JobError::Output(e)) => {
                 return Err(ConvertError::Output(format!("cannot write layer {}: {e}", job.member)));
@@ -279,7 +277,8 @@ struct Emit<'a> {
     opts: &'a Options,
     catalog: &'a crate::open::Catalog,
     staging: &'a Staging,
-    written: &'a HashMap<(String, Option<Compression>), Written>,
+    /// Layer blobs written, by resolved input member.
+    written: &'a HashMap<String, Written>,
     /// Things the user should know about the output (printed on stderr).
     notes: std::cell::RefCell<Vec<String>>,
 }
@@ -391,7 +390,7 @@ impl Emit<'_> {
             Target::Crane => self.manifest_json(&outs)?,
         }
         let layers: usize = outs.iter().map(|o| o.layers.len()).sum();
-        let recompressed = self.written.keys().filter(|k| k.1.is_some()).count();
+        let recompressed = self.written.values().filter(|w| w.recompressed).count();
         Ok(Summary {
             images: outs.len(),
             layers,
@@ -403,10 +402,10 @@ impl Emit<'_> {
         })
     }
 
-    /// The written blob for an input layer member (whichever plan it had).
+    /// The written blob for an input layer member (through any links).
     fn find_written(&self, member: &str) -> Option<&Written> {
         let real = self.catalog.resolve(member).ok()?.0;
-        self.written.iter().find(|(k, _)| k.0 == real).map(|(_, w)| w)
+        self.written.get(real)
     }
 
     /// Rewrites an index so it lists only what was written, keeping its bytes where nothing

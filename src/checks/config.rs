@@ -3,9 +3,8 @@
 
 use crate::finding::{Code, Finding};
 use crate::model::Image;
-use crate::open::Catalog;
 
-pub fn check(_catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>) {
+pub fn check(i: usize, image: &Image, out: &mut Vec<Finding>) {
     let member = &image.config.member;
     let cfg = match &image.config_doc {
         None => return, // missing: blob-missing already says so

@@ -16,12 +16,22 @@ pub struct Selected<'a> {
     pub images: Vec<&'a Image>,
 }
 
+/// Every finding of an input: the archive's, the model's and the checks' of the selected
+/// images, errors first, then by image and layer.
+pub fn all_findings(catalog: &Catalog, model: &Model, selected: &Selected) -> Vec<Finding> {
+    let mut findings = catalog.findings.clone();
+    findings.extend(model.findings.iter().cloned());
+    findings.extend(run(catalog, model, selected));
+    findings.sort_by_key(|f| (f.severity, f.image, f.layer));
+    findings
+}
+
 pub fn run(catalog: &Catalog, model: &Model, selected: &Selected) -> Vec<Finding> {
     let mut out = Vec::new();
     blobs::check_documents(catalog, model, &mut out);
     for (i, image) in selected.images.iter().enumerate() {
         blobs::check_image(catalog, i, image, &mut out);
-        config::check(catalog, i, image, &mut out);
+        config::check(i, image, &mut out);
         layers::check(catalog, i, image, &mut out);
         tags::check(model, i, image, &mut out);
     }

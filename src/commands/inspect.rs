@@ -19,14 +19,7 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
     let mut inputs = Vec::new();
     for path in &opts.inputs {
         let loaded = load(path, Depth::Documents, opts.progress).map_err(|e| UsageError(e.to_string()))?;
-        let mut input = report_input(path, &loaded, &opts.selection)?;
-        let chosen = if loaded.model.format.is_some() {
-            select::select(&loaded.model, &opts.selection).unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        input.images = chosen.iter().map(|&i| declared(&loaded.catalog, &loaded.model.images[i])).collect();
-        inputs.push(input);
+        inputs.push(report_input(path, &loaded, &opts.selection, declared)?);
     }
     let ok = inputs.iter().all(|i| i.ok);
     Ok(Report { ok, inputs, findings: Vec::new() })

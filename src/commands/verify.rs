@@ -27,7 +27,7 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
     for path in &opts.inputs {
         let loaded = load(path, Depth::Full, opts.progress).map_err(|e| UsageError(e.to_string()))?;
         present.extend(loaded.model.images.iter().filter_map(|i| image_id(&loaded.catalog, i)));
-        inputs.push(report_input(path, &loaded, &opts.selection)?);
+        inputs.push(report_input(path, &loaded, &opts.selection, image_report)?);
     }
     let mut report = Report { ok: true, inputs, findings: Vec::new() };
     for want in &opts.expect_ids {
@@ -50,10 +50,13 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
     Ok(report)
 }
 
+/// Selects, checks and reports one input; `image_report` says what each image shows
+/// (recomputed values for verify, declared ones for inspect).
 pub fn report_input(
     path: &std::path::Path,
     loaded: &Loaded,
     selection: &select::Selection,
+    image_report: fn(&Catalog, &Image) -> ImageReport,
 ) -> Result<InputReport, UsageError> {
     let Loaded { catalog, model } = loaded;
     let chosen = if model.format.is_some() {
@@ -62,10 +65,7 @@ pub fn report_input(
         Vec::new()
     };
     let selected = Selected { images: chosen.iter().map(|&i| &model.images[i]).collect() };
-    let mut findings = catalog.findings.clone();
-    findings.extend(model.findings.iter().cloned());
-    findings.extend(checks::run(catalog, model, &selected));
-    findings.sort_by_key(|f| (f.severity, f.image, f.layer));
+    let findings = checks::all_findings(catalog, model, &selected);
     let images = selected.images.iter().map(|im| image_report(catalog, im)).collect();
     let ok = !findings.iter().any(|f| f.is_error());
     Ok(InputReport {

@@ -93,15 +93,8 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     let tags = explicit_tags(opts, images.len())?;
 
     // Structural checks first: a broken input is refused before a byte is copied.
-    let refused = |catalog: &crate::open::Catalog, selected: &Selected| {
-        let mut findings = catalog.findings.clone();
-        findings.extend(model.findings.iter().cloned());
-        findings.extend(checks::run(catalog, &model, selected));
-        findings.sort_by_key(|f| (f.severity, f.image, f.layer));
-        findings
-    };
     let selected = Selected { images: images.clone() };
-    let findings = refused(&catalog, &selected);
+    let findings = checks::all_findings(&catalog, &model, &selected);
     if model.format.is_none() || (findings.iter().any(Finding::is_error) && !opts.force) {
         return Ok(Outcome::Refused(input_report(opts, &catalog, &model, &images, findings)));
     }
@@ -167,7 +160,7 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
         }
     }
     // The full checks, now that every layer has been read.
-    let mut findings = refused(&catalog, &selected);
+    let mut findings = checks::all_findings(&catalog, &model, &selected);
     findings.extend(extra);
     if findings.iter().any(Finding::is_error) && !opts.force {
         return Ok(Outcome::Refused(input_report(opts, &catalog, &model, &images, findings)));

@@ -891,3 +891,41 @@ fn ctr_imports_crane_target() {
         &amd64("docker-save-legacy.tar"),
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Parser differentials: what docker really loads from an archive airlock refuses
+// ---------------------------------------------------------------------------------------------
+
+/// manifest.json with `"Config": good` and then `"config": evil`: Go's case-insensitive
+/// decoder (docker load) takes the last match, the evil config. airlock must refuse the
+/// archive (it would otherwise have verified the good one).
+#[test]
+fn docker_loads_the_folded_key() {
+    use common::{find, json_of, read_tar, regular, sha256_hex, write_tar};
+    let tmp = common::tempdir();
+    let mut ms = read_tar(&common::fixture("docker-save-legacy.tar"));
+    let man = json_of(find(&mut ms, "manifest.json"));
+    let good = man[0]["Config"].as_str().unwrap().to_string();
+    let mut cfg = json_of(find(&mut ms, &good));
+    cfg["config"]["Labels"] = serde_json::json!({"evil": "yes"});
+    let evil_bytes = serde_json::to_vec(&cfg).unwrap();
+    let evil_id = format!("sha256:{}", sha256_hex(&evil_bytes));
+    let evil = format!("{}.json", sha256_hex(&evil_bytes));
+    ms.push(regular(&evil, evil_bytes));
+    let layers = serde_json::to_string(&man[0]["Layers"]).unwrap();
+    find(&mut ms, "manifest.json").data =
+        format!(r#"[{{"Config":"{good}","RepoTags":["airlock/folded:1"],"Layers":{layers},"config":"{evil}"}}]"#)
+            .into_bytes();
+    let archive = tmp.path().join("folded.tar");
+    write_tar(&archive, &ms);
+
+    let run = common::verify(&archive, &[]);
+    assert_eq!(run.code, 1, "airlock must refuse the archive: {}", run.json);
+    assert!(run.json.to_string().contains("manifest-invalid"), "{}", run.json);
+
+    let Some(d) = docker("docker_loads_the_folded_key") else { return };
+    d.empty_store();
+    d.load(&archive);
+    let v = d.inspect("airlock/folded:1");
+    assert_eq!(v["Id"], evil_id.as_str(), "docker 20.10 loaded the config of the lower-case key");
+}

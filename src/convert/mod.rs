@@ -95,7 +95,10 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     // Structural checks first: a broken input is refused before a byte is copied.
     let selected = Selected { images: images.clone() };
     let findings = checks::all_findings(&catalog, &model, &selected);
-    if model.format.is_none() || (findings.iter().any(Finding::is_error) && !opts.force) {
+    // A document Go reads differently from airlock is never carried, not even with --force:
+    // the output would be whatever image the loader picks.
+    let refused = !model.ambiguous.is_empty() || (findings.iter().any(Finding::is_error) && !opts.force);
+    if model.format.is_none() || refused {
         return Ok(Outcome::Refused(input_report(opts, &catalog, &model, &images, findings)));
     }
 

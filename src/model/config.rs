@@ -22,7 +22,14 @@ pub struct HistoryEntry {
     pub empty_layer: bool,
 }
 
+/// How a config refused by `json_keys` is described (the model recognises it by this).
+pub const AMBIGUOUS: &str = "ambiguous, refused: ";
+
 pub fn parse(bytes: &[u8]) -> Result<ImageConfig, String> {
+    let found = super::json_keys::ambiguous_keys(bytes, &super::json_keys::IMAGE_CONFIG);
+    if !found.is_empty() {
+        return Err(format!("{AMBIGUOUS}{}", found.join("; ")));
+    }
     let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
     let obj = v.as_object().ok_or("not a JSON object")?;
     let s = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);

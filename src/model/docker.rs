@@ -19,6 +19,7 @@ struct Entry {
 
 pub fn read(catalog: &Catalog, model: &mut Model) {
     let entries: Vec<Entry> = match document(catalog, "manifest.json") {
+        Ok(bytes) if model.refuse_ambiguous(bytes, &super::json_keys::MANIFEST_JSON, "manifest.json") => return,
         Ok(bytes) => match serde_json::from_slice(bytes) {
             Ok(e) => e,
             Err(e) => {
@@ -129,6 +130,9 @@ fn check_repositories(catalog: &Catalog, model: &mut Model) {
     let Some(doc) = catalog.document("repositories") else {
         return;
     };
+    if model.refuse_ambiguous(doc, &super::json_keys::REPOSITORIES, "repositories") {
+        return;
+    }
     let Ok(serde_json::Value::Object(repos)) = serde_json::from_slice::<serde_json::Value>(doc) else {
         model.findings.push(
             Finding::new(Code::ManifestInvalid, "repositories is not a JSON object of {name: {tag: id}}")

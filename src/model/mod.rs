@@ -5,6 +5,7 @@
 pub mod config;
 mod detect;
 mod docker;
+pub mod json_keys;
 mod oci;
 pub mod platform;
 pub mod reference;
@@ -88,6 +89,9 @@ pub struct Model {
     /// Members some document refers to (after following links).
     pub referenced: BTreeSet<String>,
     pub findings: Vec<Finding>,
+    /// Documents whose keys Go reads differently from airlock (`json_keys`): reported as
+    /// errors and never carried by convert, `--force` or not.
+    pub ambiguous: Vec<String>,
     /// (config member, layer members) → index in `images`, to merge the same image read from
     /// two documents.
     image_keys: std::collections::HashMap<(String, Vec<String>), usize>,
@@ -112,6 +116,11 @@ pub fn build(catalog: &Catalog) -> Model {
             .document(&image.config.member)
             .map(config::parse)
             .or_else(|| catalog.scan_of(&image.config.member).map(|s| Err(config::not_a_document(s))));
+        if let Some(Err(why)) = &image.config_doc
+            && why.starts_with(config::AMBIGUOUS)
+        {
+            model.ambiguous.push(image.config.member.clone());
+        }
     }
     let refs: Vec<String> = model
         .images
@@ -129,6 +138,17 @@ pub fn build(catalog: &Catalog) -> Model {
 }
 
 impl Model {
+    /// Refuses a document whose keys Go would read differently (see `json_keys`): `true`
+    /// when it is ambiguous, after reporting it.
+    fn refuse_ambiguous(&mut self, bytes: &[u8], shape: &json_keys::Shape, member: &str) -> bool {
+        let Some(f) = json_keys::finding(bytes, shape, member) else {
+            return false;
+        };
+        self.findings.push(f);
+        self.ambiguous.push(member.to_string());
+        true
+    }
+
     /// Adds an image, or merges it into an identical one already read from another document.
     fn add_image(&mut self, image: Image) {
         let key = (image.config.member.clone(), image.layers.iter().map(|l| l.member.clone()).collect::<Vec<_>>());

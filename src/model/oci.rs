@@ -66,6 +66,7 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
 fn check_layout_file(catalog: &Catalog, model: &mut Model) {
     let bad = match super::docker::document(catalog, "oci-layout") {
         Err(f) => Some(f.message),
+        Ok(b) if model.refuse_ambiguous(b, &super::json_keys::OCI_LAYOUT, "oci-layout") => None,
         Ok(b) => match serde_json::from_slice::<Value>(b) {
             Ok(v) if v.get("imageLayoutVersion").and_then(Value::as_str).is_some() => None,
             _ => Some("oci-layout is not {\"imageLayoutVersion\": \"1.0.0\"}".to_string()),
@@ -98,6 +99,11 @@ impl Walk<'_> {
                 return self.model.findings.push(invalid(member, format!("{member} is not JSON: {e}")));
             }
         };
+        // Checked before anything is read from it: `Manifests` beside `layers` is as
+        // ambiguous as the CVE-2021-41190 case below, to Go's case-insensitive decoder.
+        if self.model.refuse_ambiguous(bytes, &super::json_keys::OCI_DOCUMENT, member) {
+            return;
+        }
         let has = |k: &str| v.get(k).is_some();
         if has("manifests") && (has("layers") || has("config")) {
             return self.model.findings.push(invalid(

@@ -31,7 +31,7 @@ _airlock_tools_missing() {
     local missing="" pair cmd pkg
     for pair in dockerd:docker.io /usr/bin/docker:docker.io containerd:containerd ctr:containerd \
                 runc:runc skopeo:skopeo podman:podman umoci:umoci zstd:zstd pigz:pigz \
-                /bin/busybox:busybox-static python3:python3; do
+                /bin/busybox:busybox-static python3:python3 /usr/bin/time:time; do
         cmd=${pair%%:*}; pkg=${pair#*:}
         if [ "${cmd#/}" != "$cmd" ]; then
             [ -x "$cmd" ] && continue

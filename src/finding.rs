@@ -72,6 +72,8 @@ codes! {
         "an index's platform disagrees with the config's os/architecture";
     ForeignLayer = "foreign-layer", Warning,
         "a non-distributable layer with URLs is not in the archive; airlock never fetches it";
+    LayerZstdWindow = "layer-zstd-window", Error,
+        "a zstd layer needs a window over 32 MiB (k3s/RKE2's cap too); airlock does not decompress it, so its diffID is unchecked";
     ArtifactSkipped = "artifact-skipped", Warning,
         "a manifest whose config is not an image config (attestation, signature, other artifact) is not checked as an image";
 }

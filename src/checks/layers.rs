@@ -46,6 +46,8 @@ pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>)
             Err(why) => {
                 let code = if matches!(ls.compression, Compression::Bzip2 | Compression::Xz) {
                     Code::LayerCompressionUnsupported
+                } else if why.starts_with(crate::scan::blob::ZSTD_WINDOW_TOO_LARGE) {
+                    Code::LayerZstdWindow
                 } else {
                     Code::LayerCorrupt
                 };

@@ -185,6 +185,15 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
 /// the staging area: the blobs must be read again, and a stream cannot be.
 fn read_input(input: &Path, staging: &Staging, progress: bool) -> Result<Loaded, ConvertError> {
     let usage = |e: crate::open::OpenError| ConvertError::Usage(e.to_string());
+    // convert reads the documents first and the blobs after: a pipe gives its bytes once.
+    if !crate::open::is_rereadable(input)
+        .map_err(|e| ConvertError::Usage(format!("cannot open {}: {e}", input.display())))?
+    {
+        return Err(ConvertError::Usage(format!(
+            "{} is a pipe or device; convert reads its input twice: save it to a file first",
+            input.display()
+        )));
+    }
     let outer = crate::open::outer_compression(input)
         .map_err(|e| ConvertError::Usage(format!("cannot open {}: {e}", input.display())))?;
     if !matches!(outer, Some(Compression::Gzip | Compression::Zstd)) {

@@ -62,7 +62,7 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
         if layers.len() != e.layers.len() {
             continue; // an unsafe reference: already reported, the image is not checked further
         }
-        model.add_image(Image {
+        let _ = model.add_image(Image {
             tags: e.repo_tags.unwrap_or_default(),
             platform: None,
             manifest_digest: None,

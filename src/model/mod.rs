@@ -17,7 +17,7 @@ pub use platform::Platform;
 use crate::digest::Digest;
 use crate::finding::Finding;
 use crate::open::Catalog;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// A reference from a document to a member, with what the reference claims about it.
 #[derive(Debug, Clone)]
@@ -94,7 +94,35 @@ pub struct Model {
     pub ambiguous: Vec<String>,
     /// (config member, layer members) → index in `images`, to merge the same image read from
     /// two documents.
-    image_keys: std::collections::HashMap<(String, Vec<String>), usize>,
+    image_keys: HashMap<(String, Vec<String>), usize>,
+    /// Per image, its tags normalised, and the references already recorded: merging stays
+    /// O(1) per tag and per reference however often an archive repeats an image.
+    tag_keys: HashMap<usize, HashSet<String>>,
+    ref_keys: HashSet<RefKey>,
+}
+
+/// What makes two references to a blob the same claim (who makes it aside).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct RefKey {
+    image: usize,
+    layer: Option<usize>,
+    member: String,
+    digest: Option<Digest>,
+    size: Option<u64>,
+    media_type: Option<String>,
+}
+
+impl RefKey {
+    fn of(image: usize, layer: Option<usize>, b: &BlobRef) -> RefKey {
+        RefKey {
+            image,
+            layer,
+            member: b.member.clone(),
+            digest: b.digest,
+            size: b.size,
+            media_type: b.media_type.clone(),
+        }
+    }
 }
 
 /// Builds the model from a catalog.
@@ -149,23 +177,26 @@ impl Model {
         true
     }
 
-    /// Adds an image, or merges it into an identical one already read from another document.
-    fn add_image(&mut self, image: Image) {
+    /// Adds an image, or merges it into an identical one already read from another document;
+    /// returns its index.
+    fn add_image(&mut self, image: Image) -> usize {
         let key = (image.config.member.clone(), image.layers.iter().map(|l| l.member.clone()).collect::<Vec<_>>());
         let Some(&at) = self.image_keys.get(&key) else {
-            self.image_keys.insert(key, self.images.len());
-            self.images.push(image);
-            return;
-        };
-        let existing = &mut self.images[at];
-        // Docker 25+ names each image twice: `app:1` in manifest.json, `docker.io/library/app:1`
-        // in index.json. One reference, one tag.
-        for t in image.tags {
-            let n = reference::normalize(&t);
-            if !existing.tags.iter().any(|e| reference::normalize(e) == n) {
-                existing.tags.push(t);
+            let at = self.images.len();
+            self.image_keys.insert(key, at);
+            self.ref_keys.insert(RefKey::of(at, None, &image.config));
+            for (l, b) in image.layers.iter().enumerate() {
+                self.ref_keys.insert(RefKey::of(at, Some(l), b));
             }
-        }
+            let tags = image.tags.clone();
+            self.images.push(image);
+            for t in tags {
+                self.tag_keys.entry(at).or_default().insert(reference::normalize(&t));
+            }
+            return at;
+        };
+        self.add_tags(at, image.tags);
+        let existing = &mut self.images[at];
         if existing.manifest_digest.is_none() {
             existing.manifest_digest = image.manifest_digest;
             existing.manifest_member = image.manifest_member;
@@ -173,9 +204,29 @@ impl Model {
         if existing.platform.is_none() {
             existing.platform = image.platform;
         }
-        existing.also.push((Role::Config, None, image.config));
-        existing.also.extend(image.layers.into_iter().enumerate().map(|(i, l)| (Role::Layer, Some(i), l)));
-        existing.also.extend(image.also);
+        // The same claims again (a repeated manifest.json entry) add nothing to check; a
+        // reference that says something else about a blob (index.json's sizes and media
+        // types beside manifest.json's paths) is kept and checked too.
+        let refs = std::iter::once((Role::Config, None, image.config))
+            .chain(image.layers.into_iter().enumerate().map(|(i, l)| (Role::Layer, Some(i), l)))
+            .chain(image.also);
+        for (role, layer, b) in refs {
+            if self.ref_keys.insert(RefKey::of(at, layer, &b)) {
+                self.images[at].also.push((role, layer, b));
+            }
+        }
+        at
+    }
+
+    /// Adds tags to an image, once per reference: Docker 25+ names each image twice, `app:1`
+    /// in manifest.json and `docker.io/library/app:1` in index.json. One reference, one tag.
+    fn add_tags(&mut self, at: usize, tags: Vec<String>) {
+        let known = self.tag_keys.entry(at).or_default();
+        for t in tags {
+            if known.insert(reference::normalize(&t)) {
+                self.images[at].tags.push(t);
+            }
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use crate::finding::{Code, Finding};
 use crate::open::Catalog;
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Deeper than any real layout (they nest two or three levels).
 const MAX_DEPTH: usize = 16;
@@ -45,6 +45,12 @@ struct Walk<'a> {
     /// Documents visited so far. Without cycles an index can still list the same child many
     /// times at every level (a DAG whose paths multiply); the budget ends that too.
     visits: usize,
+    /// Documents already read, by digest, with the images found under each: an index that
+    /// lists the same manifest 10,000 times is read (and its manifest parsed) once.
+    seen: HashMap<Digest, Vec<usize>>,
+    /// Images found so far, in walk order: a document's images are the ones added while it
+    /// was being read.
+    reached: Vec<usize>,
 }
 
 /// Far more documents than any real layout holds (k3s airgap bundles hold a few hundred).
@@ -59,7 +65,7 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
             return;
         }
     };
-    let mut walk = Walk { catalog, model, stack: Vec::new(), visits: 0 };
+    let mut walk = Walk { catalog, model, stack: Vec::new(), visits: 0, seen: HashMap::new(), reached: Vec::new() };
     walk.document(index, "index.json", None, &[], None, 0);
 }
 
@@ -174,6 +180,24 @@ impl Walk<'_> {
                 self.model.findings.push(invalid(member, format!("index cycle: {member} leads back to {digest}")));
                 continue;
             }
+            if let Some(images) = self.seen.get(&digest).cloned() {
+                // Read before: its images take this path's tags too, nothing is parsed again.
+                // Each image merged counts against the budget, so repeats stay bounded.
+                self.visits += images.len().max(1);
+                if !tags.is_empty() {
+                    for &i in &images {
+                        self.model.add_tags(i, tags.clone());
+                    }
+                }
+                self.reached.extend(images);
+                if self.visits > MAX_VISITS {
+                    return self.model.findings.push(invalid(
+                        member,
+                        format!("the indexes lead to more than {MAX_VISITS} documents; the rest is not read"),
+                    ));
+                }
+                continue;
+            }
             self.visits += 1;
             if self.visits > MAX_VISITS {
                 self.model.findings.push(invalid(
@@ -191,8 +215,10 @@ impl Walk<'_> {
                 continue;
             };
             self.stack.push(digest);
+            let from = self.reached.len();
             self.document(bytes, &blob.member, Some(d), &tags, platform, depth + 1);
             self.stack.pop();
+            self.seen.insert(digest, self.reached[from..].to_vec());
         }
     }
 
@@ -249,7 +275,7 @@ impl Walk<'_> {
             }
             return;
         }
-        self.model.add_image(Image {
+        let at = self.model.add_image(Image {
             tags: tags.to_vec(),
             platform: platform.cloned(),
             manifest_digest: desc.and_then(|d| Digest::parse(&d.digest)),
@@ -259,6 +285,7 @@ impl Walk<'_> {
             also: Vec::new(),
             config_doc: None,
         });
+        self.reached.push(at);
     }
 
     /// The member a descriptor names. Only sha256 is supported; anything else, or a digest

@@ -18,7 +18,7 @@ pub use catalog::{Catalog, DataSource, Member, MemberKind, Unresolved};
 use crate::finding::{Code, Finding};
 use crate::scan::{Compression, Depth};
 use std::fs::File;
-use std::io;
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 
 /// An input that cannot be opened at all: exit status 2, not a finding.
@@ -49,9 +49,22 @@ pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progres
         catalog.findings.push(Finding::new(Code::ArchiveCorrupt, "the file is empty"));
         return Ok(catalog);
     }
-    progress.set_total(meta.len());
-    match Compression::sniff(&head[..n]) {
-        Compression::None if n == 512 && looks_like_tar(&head) => Ok(tar_file::read(file, meta.len(), depth, progress)),
+    // A pipe, FIFO or character device (`cat app.tar | airlock verify /dev/stdin`) can be
+    // read once, front to back: it is streamed, with the bytes already read put back first.
+    let seekable = meta.is_file();
+    if seekable {
+        progress.set_total(meta.len());
+    }
+    let compression = Compression::sniff(&head[..n]);
+    let stream = |file: File| -> Box<dyn io::Read + Send> { Box::new(io::Cursor::new(head[..n].to_vec()).chain(file)) };
+    match compression {
+        Compression::None if n == 512 && looks_like_tar(&head) => {
+            if seekable {
+                Ok(tar_file::read(file, meta.len(), depth, progress))
+            } else {
+                Ok(tar_stream::read(stream(file), compression, depth, progress))
+            }
+        }
         Compression::None => {
             catalog.findings.push(Finding::new(
                 Code::ArchiveCorrupt,
@@ -59,10 +72,7 @@ pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progres
             ));
             Ok(catalog)
         }
-        c @ (Compression::Gzip | Compression::Zstd) => {
-            let file = File::open(path).map_err(err)?;
-            Ok(tar_stream::read(file, c, depth, progress))
-        }
+        c @ (Compression::Gzip | Compression::Zstd) => Ok(tar_stream::read(stream(file), c, depth, progress)),
         c @ (Compression::Bzip2 | Compression::Xz) => {
             catalog.findings.push(Finding::new(
                 Code::ArchiveCorrupt,
@@ -74,6 +84,13 @@ pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progres
             Ok(catalog)
         }
     }
+}
+
+/// Whether an input can be read more than once (a directory or a regular file): convert
+/// reads blobs again after the documents, which a pipe cannot give.
+pub fn is_rereadable(path: &Path) -> io::Result<bool> {
+    let meta = std::fs::metadata(path)?;
+    Ok(meta.is_dir() || meta.is_file())
 }
 
 /// A first block that parses as a tar header (checksum included), or an empty archive.
@@ -133,7 +150,10 @@ pub fn unwrap_to(path: &Path, dest: &Path) -> io::Result<()> {
     let n = crate::digest::read_full(&mut File::open(path)?, &mut head)?;
     match Compression::sniff(&head[..n]) {
         Compression::Gzip => io::copy(&mut flate2::bufread::MultiGzDecoder::new(src), &mut out)?,
-        Compression::Zstd => io::copy(&mut zstd::stream::read::Decoder::with_buffer(src)?, &mut out)?,
+        Compression::Zstd => io::copy(
+            &mut crate::scan::compression::zstd_decoder(src, crate::scan::compression::ZSTD_OUTER_WINDOW_LOG)?,
+            &mut out,
+        )?,
         _ => return Err(io::Error::other("not gzip or zstd")),
     };
     Ok(())

@@ -25,7 +25,6 @@ pub fn read(file: File, len: u64, depth: Depth, progress: &Progress) -> Catalog 
                     add_member(&mut catalog, &e.path, Member { kind, size: e.size, offset: e.data_offset, scan: None })
                     && is_file
                 {
-                    files.retain(|(q, _, _)| q != &p); // a duplicate: the later copy is the one
                     files.push((p, e.data_offset, e.size));
                 }
             }
@@ -38,21 +37,38 @@ pub fn read(file: File, len: u64, depth: Depth, progress: &Progress) -> Catalog 
             }
         }
     }
+    // A duplicate path: the later copy is the one a loader extracts (and the one recorded).
+    let keep: Vec<bool> = {
+        let mut last = std::collections::HashMap::with_capacity(files.len());
+        for (i, (p, _, _)) in files.iter().enumerate() {
+            last.insert(p.as_str(), i);
+        }
+        (0..files.len()).map(|i| last.get(files[i].0.as_str()) == Some(&i)).collect()
+    };
+    let mut keep = keep.into_iter();
+    files.retain(|_| keep.next().unwrap_or(false));
     files.sort_by_key(|f| std::cmp::Reverse(f.2));
     let budget = DocumentBudget::new();
-    let results: Vec<_> = files
-        .par_iter()
-        .map(|(p, off, size)| {
-            let at = At { file: &file, pos: *off, end: off + size };
-            (p, scan::blob::scan(progress.reader(at), *size, depth, &budget))
-        })
-        .collect();
-    for (p, r) in results {
-        catalog.record_scan(p, r);
+    // In batches, so a tar of 200,000 tiny members never holds 200,000 scans at once.
+    for batch in files.chunks(SCAN_BATCH) {
+        let results: Vec<_> = batch
+            .par_iter()
+            .map(|(p, off, size)| {
+                let at = At { file: &file, pos: *off, end: off + size };
+                (p, scan::blob::scan(progress.reader(at), *size, depth, &budget))
+            })
+            .collect();
+        for (p, r) in results {
+            catalog.record_scan(p, r);
+        }
     }
     catalog.check_links();
     catalog
 }
+
+/// Members scanned between two recordings into the catalog. Large members come first and
+/// dominate the time; a batch boundary only costs a join.
+const SCAN_BATCH: usize = 1024;
 
 pub(super) fn member_kind(kind: EntryKind, link: Option<String>) -> (MemberKind, bool) {
     match kind {

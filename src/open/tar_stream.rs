@@ -1,4 +1,5 @@
-//! A tar wrapped whole in gzip or zstd, read as one stream with no temporary copy.
+//! A tar read as one stream with no temporary copy: wrapped whole in gzip or zstd, or plain
+//! from a pipe.
 //!
 //! This thread decompresses the outer stream and parses the tar; each large member is handed
 //! in bounded chunks to a rayon worker that hashes and decompresses it. So the outer
@@ -12,7 +13,6 @@ use crate::progress::Progress;
 use crate::scan::chunks::ChunkReader;
 use crate::scan::{self, BlobScan, Compression, Depth, DocumentBudget};
 use crate::tarstream::{Stream, TarReader};
-use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::sync::Arc;
 use std::sync::mpsc::{self, SyncSender};
@@ -23,12 +23,16 @@ const CHANNEL_CHUNKS: usize = 8;
 /// would cost more than the hashing.
 const INLINE_MAX: u64 = 256 * 1024;
 
-pub fn read(file: File, outer: Compression, depth: Depth, progress: &Progress) -> Catalog {
+pub fn read(src: Box<dyn Read + Send>, outer: Compression, depth: Depth, progress: &Progress) -> Catalog {
     let mut catalog = Catalog { outer: Some(outer), ..Catalog::default() };
-    let counted = progress.reader(file);
+    let counted = progress.reader(src);
     let decoder: Box<dyn Read> = match outer {
+        Compression::None => Box::new(BufReader::with_capacity(CHUNK, counted)),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(CHUNK, counted))),
-        _ => match zstd::stream::read::Decoder::new(counted) {
+        _ => match crate::scan::compression::zstd_decoder(
+            BufReader::with_capacity(CHUNK, counted),
+            crate::scan::compression::ZSTD_OUTER_WINDOW_LOG,
+        ) {
             Ok(d) => Box::new(d),
             Err(e) => {
                 catalog

@@ -3,7 +3,7 @@
 //! Small JSON documents are kept in memory instead, for the model to parse.
 
 use super::chunks::ChunkReader;
-use super::compression::Compression;
+use super::compression::{Compression, ZSTD_LAYER_WINDOW_LOG, is_zstd_window_error, zstd_decoder};
 use super::layer_entries::escape_reason;
 use crate::digest::{Digest, HashReader, drain, read_full};
 use crate::tarstream::{EntryKind, Stream, TarReader};
@@ -104,7 +104,10 @@ pub fn scan_into<R: Read>(
 ) -> io::Result<BlobScan> {
     let mut raw = BufReader::with_capacity(READ_BUF, HashReader::new(src));
     let head = raw.fill_buf()?;
-    let looks_json = head.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&b| b == b'{' || b == b'[');
+    // A tar whose first entry is named `[` or `{` starts like JSON; a valid header checksum
+    // says it is a tar (no JSON document has one).
+    let is_tar = head.len() >= 512 && crate::tarstream::parse_header_block(head[..512].try_into().unwrap()).is_ok();
+    let looks_json = !is_tar && head.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&b| b == b'{' || b == b'[');
     if looks_json {
         if size <= MAX_DOCUMENT && budget.take(size) {
             let mut doc = Vec::with_capacity(size as usize);
@@ -133,7 +136,7 @@ pub fn scan_into<R: Read>(
             })
         }
         Compression::Gzip => decoded(Tee::new(flate2::bufread::MultiGzDecoder::new(&mut raw), plain), "gzip"),
-        Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(&mut raw) {
+        Compression::Zstd => match zstd_decoder(&mut raw, ZSTD_LAYER_WINDOW_LOG) {
             Ok(d) => decoded(Tee::new(d, plain), "zstd"),
             Err(e) => Err(format!("zstd: {e}")),
         },
@@ -189,6 +192,9 @@ fn decoded<D: Read>(mut decoder: D, name: &str) -> Result<TarSummary, String> {
         let (walked, finished) = walker.join().map_err(|_| format!("{name} layer: the hashing thread failed"))?;
         // A broken compressed stream explains everything the walker saw after it.
         if let Some(e) = failed {
+            if is_zstd_window_error(&e) {
+                return Err(format!("{ZSTD_WINDOW_TOO_LARGE} ({e})"));
+            }
             return Err(format!("the {name} stream is corrupt: {e}"));
         }
         let mut summary = walked?;
@@ -198,6 +204,9 @@ fn decoded<D: Read>(mut decoder: D, name: &str) -> Result<TarSummary, String> {
         Ok(summary)
     })
 }
+
+/// How a layer refused for its zstd window is described (`layer-zstd-window`).
+pub const ZSTD_WINDOW_TOO_LARGE: &str = "its zstd frames need a window larger than the 32 MiB airlock decodes";
 
 const PIPE_CHUNK: usize = 256 * 1024;
 const PIPE_CHUNKS: usize = 4;

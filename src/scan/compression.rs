@@ -2,6 +2,29 @@
 //! type is a claim to check against this (`media-type-mismatch`).
 
 use serde::Serialize;
+use std::io::{self, BufRead};
+
+/// The largest zstd window a layer may need: 32 MiB (window log 25), the cap k3s and RKE2
+/// apply (`MaxDecoderMemory = 1<<25` in rancher/wharfie) and what their own airgap tarballs
+/// are made with (`zstd --long=25`). Each layer worker allocates its window, so a hostile
+/// layer declaring 2 GiB cannot make two workers hold 4 GiB; real layers (zstd levels up to
+/// 19, buildkit's and containers/image's encoders) use 8 MiB or less.
+pub const ZSTD_LAYER_WINDOW_LOG: u32 = 25;
+/// The outer wrapper of a whole archive (`app.tar.zst`): one decoder, so the zstd CLI's own
+/// default limit (128 MiB, window log 27, what plain `zstd --long` writes) applies.
+pub const ZSTD_OUTER_WINDOW_LOG: u32 = 27;
+
+/// A zstd decoder that refuses frames needing a window over `2^window_log` bytes.
+pub fn zstd_decoder<R: BufRead>(r: R, window_log: u32) -> io::Result<zstd::stream::read::Decoder<'static, R>> {
+    let mut d = zstd::stream::read::Decoder::with_buffer(r)?;
+    d.window_log_max(window_log)?;
+    Ok(d)
+}
+
+/// Whether a zstd error is the window cap, not damage.
+pub fn is_zstd_window_error(e: &io::Error) -> bool {
+    e.to_string().contains("too much memory")
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -1,0 +1,305 @@
+//! Bounded work whatever an archive claims, and inputs that are read once (pipes). Each
+//! hostile case is generated here and run through the binary under `/usr/bin/time`, which
+//! reports the child's peak RSS: every case must finish in seconds and stay under 128 MiB.
+
+mod common;
+use common::*;
+use serde_json::{Value, json};
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const MAX_RSS_KIB: u64 = 128 * 1024;
+
+struct Measured {
+    code: i32,
+    json: Value,
+    rss_kib: Option<u64>,
+    took: Duration,
+}
+
+/// `airlock verify --json -q INPUT` with its peak RSS (GNU time's %M) when /usr/bin/time is
+/// there. CI installs it (scripts/real-tools.sh); elsewhere the memory bound is skipped,
+/// loudly.
+fn measured(input: &Path) -> Measured {
+    let bin = env!("CARGO_BIN_EXE_airlock");
+    let d = tempdir();
+    let rss_file = d.path().join("rss");
+    let timed = Path::new("/usr/bin/time").exists();
+    let mut cmd = if timed {
+        let mut c = Command::new("/usr/bin/time");
+        c.arg("-f").arg("%M").arg("-o").arg(&rss_file).arg(bin);
+        c
+    } else {
+        if std::env::var("AIRLOCK_REQUIRE_INTEROP").is_ok_and(|v| v == "1") {
+            panic!("/usr/bin/time is missing: the memory bounds cannot be measured");
+        }
+        let _ = writeln!(std::io::stderr(), "SKIPPED memory bound: /usr/bin/time is not installed");
+        Command::new(bin)
+    };
+    let start = Instant::now();
+    let out = cmd.args(["verify", "--json", "-q"]).arg(input).env("NO_COLOR", "1").output().unwrap();
+    let took = start.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // GNU time writes "Command exited with non-zero status N" first on a failure.
+    let rss_kib = timed.then(|| {
+        let text = std::fs::read_to_string(&rss_file).unwrap();
+        text.lines().last().unwrap().trim().parse().unwrap()
+    });
+    Measured {
+        code: out.status.code().unwrap(),
+        json: serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        rss_kib,
+        took,
+    }
+}
+
+#[track_caller]
+fn assert_bounded(m: &Measured, what: &str, secs: u64) {
+    assert!(m.took < Duration::from_secs(secs), "{what}: took {:?}", m.took);
+    if let Some(kib) = m.rss_kib {
+        assert!(kib < MAX_RSS_KIB, "{what}: peak RSS {} MiB", kib / 1024);
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "bounds: {what}: {:.2} s, peak RSS {}",
+        m.took.as_secs_f64(),
+        m.rss_kib.map_or("not measured".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+    );
+}
+
+fn codes_of(m: &Measured) -> Vec<String> {
+    codes(&m.json)
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small OCI layout writer
+// ---------------------------------------------------------------------------------------------
+
+fn put_blob(dir: &Path, bytes: &[u8]) -> (String, usize) {
+    let hex = sha256_hex(bytes);
+    std::fs::write(dir.join("blobs/sha256").join(&hex), bytes).unwrap();
+    (format!("sha256:{hex}"), bytes.len())
+}
+
+/// A plain layer tar holding `files` (name, data).
+fn layer_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_path(name).unwrap();
+        h.set_cksum();
+        b.append(&h, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// An OCI layout of one image whose manifest lists `layer` `repeat` times, and whose index
+/// lists that manifest `copies` times, each under its own tag. The layer is stored as given
+/// (`stored`, with `media_type`), its diffID is the sha256 of `plain`.
+fn oci_layout(dir: &Path, plain: &[u8], stored: &[u8], media_type: &str, repeat: usize, copies: usize) {
+    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    let diff_id = format!("sha256:{}", sha256_hex(plain));
+    let config = json!({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": vec![diff_id; repeat]},
+    });
+    let (cd, cs) = put_blob(dir, &serde_json::to_vec(&config).unwrap());
+    let (ld, ls) = put_blob(dir, stored);
+    let layer = json!({"mediaType": media_type, "digest": ld, "size": ls});
+    let manifest = json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
+        "layers": vec![layer; repeat],
+    });
+    let (md, ms) = put_blob(dir, &serde_json::to_vec(&manifest).unwrap());
+    let manifests: Vec<Value> = (0..copies)
+        .map(|i| {
+            json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms,
+                   "annotations": {"org.opencontainers.image.ref.name": format!("app-{i}")}})
+        })
+        .collect();
+    let index = json!({"schemaVersion": 2, "manifests": manifests});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+}
+
+fn small_layer() -> Vec<u8> {
+    layer_tar(&[("etc/hello", b"hello\n")])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile fan-out and repetition
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn index_listing_one_manifest_ten_thousand_times() {
+    let d = tempdir();
+    let dir = d.path().join("oci");
+    let layer = small_layer();
+    oci_layout(&dir, &layer, &layer, "application/vnd.oci.image.layer.v1.tar", 1, 10_000);
+    assert!(std::fs::metadata(dir.join("index.json")).unwrap().len() > 2_000_000);
+    let m = measured(&dir);
+    assert_bounded(&m, "index with 10,000 copies of one manifest", 20);
+    assert_eq!(m.code, 0, "{:?}", codes_of(&m));
+    let images = m.json["inputs"][0]["images"].as_array().unwrap();
+    assert_eq!(images.len(), 1, "one image, however often it is listed");
+    assert_eq!(images[0]["tags"].as_array().unwrap().len(), 10_000, "every descriptor's tag is kept");
+}
+
+#[test]
+fn index_listing_a_thousand_layer_manifest_ten_thousand_times() {
+    let d = tempdir();
+    let dir = d.path().join("oci");
+    let layer = small_layer();
+    oci_layout(&dir, &layer, &layer, "application/vnd.oci.image.layer.v1.tar", 1_000, 10_000);
+    let m = measured(&dir);
+    assert_bounded(&m, "index with 10,000 copies of a 1,000-layer manifest", 30);
+    assert_eq!(m.code, 0, "{:?}", codes_of(&m));
+    assert_eq!(m.json["inputs"][0]["images"][0]["layers"].as_array().unwrap().len(), 1_000);
+}
+
+#[test]
+fn manifest_json_repeating_one_image_twenty_thousand_times() {
+    // Tag merging was quadratic: every repeat compared its tags with all the image's tags.
+    let d = tempdir();
+    let mut ms = read_tar(&fixture("docker-save-legacy.tar"));
+    let man = json_of(find(&mut ms, "manifest.json"));
+    let entries: Vec<Value> = (0..20_000)
+        .map(|i| {
+            let mut e = man[0].clone();
+            e["RepoTags"] = json!([format!("airlock/app:{i}")]);
+            e
+        })
+        .collect();
+    find(&mut ms, "manifest.json").data = serde_json::to_vec(&entries).unwrap();
+    let p = d.path().join("app.tar");
+    write_tar(&p, &ms);
+    let m = measured(&p);
+    assert_bounded(&m, "manifest.json with 20,000 entries of one image", 20);
+    assert_eq!(m.code, 0, "{:?}", codes_of(&m));
+    assert_eq!(m.json["inputs"][0]["images"][0]["tags"].as_array().unwrap().len(), 20_000);
+}
+
+#[test]
+fn plain_tar_of_a_quarter_million_empty_members() {
+    // Deduplicating members was quadratic (223 s for this archive).
+    let d = tempdir();
+    let p = d.path().join("many.tar");
+    let mut b = tar::Builder::new(std::io::BufWriter::new(std::fs::File::create(&p).unwrap()));
+    for i in 0..250_000u32 {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(0);
+        h.set_mode(0o644);
+        h.set_path(format!("f{i}")).unwrap();
+        h.set_cksum();
+        b.append(&h, &[][..]).unwrap();
+    }
+    b.into_inner().unwrap().flush().unwrap();
+    let m = measured(&p);
+    assert_bounded(&m, "plain tar of 250,000 empty members", 20);
+    assert_eq!(m.code, 1);
+    let c = codes_of(&m);
+    assert!(c.contains(&"archive-corrupt".to_string()), "the member cap is reported: {c:?}");
+}
+
+#[test]
+fn zstd_layer_with_a_huge_window() {
+    // A frame declaring a 128 MiB window: decoding it would allocate that much per worker.
+    let d = tempdir();
+    let dir = d.path().join("oci");
+    let plain = small_layer();
+    let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+    enc.window_log(27).unwrap();
+    enc.long_distance_matching(true).unwrap();
+    enc.write_all(&plain).unwrap();
+    let stored = enc.finish().unwrap();
+    oci_layout(&dir, &plain, &stored, "application/vnd.oci.image.layer.v1.tar+zstd", 2, 1);
+    let m = measured(&dir);
+    assert_bounded(&m, "zstd layer with a 128 MiB window", 20);
+    assert_eq!(m.code, 1);
+    assert!(codes_of(&m).contains(&"layer-zstd-window".to_string()), "{}", m.json);
+
+    // The same layer with an ordinary window verifies.
+    let dir = d.path().join("ok");
+    let stored = zstd::encode_all(&plain[..], 3).unwrap();
+    oci_layout(&dir, &plain, &stored, "application/vnd.oci.image.layer.v1.tar+zstd", 2, 1);
+    assert_eq!(measured(&dir).code, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Read-once inputs and a false reject
+// ---------------------------------------------------------------------------------------------
+
+fn verify_stdin(data: &[u8]) -> (i32, Value) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["verify", "--json", "-q", "/dev/stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let data = data.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    (out.status.code().unwrap(), serde_json::from_slice(&out.stdout).unwrap_or(Value::Null))
+}
+
+#[test]
+fn a_pipe_is_read_as_a_stream() {
+    for name in ["docker-save-legacy.tar", "docker-save-legacy.tar.zst", "skopeo-oci-archive.tar"] {
+        let bytes = std::fs::read(fixture(name)).unwrap();
+        let (code, json) = verify_stdin(&bytes);
+        assert_eq!(code, 0, "{name} through a pipe: {json}");
+        let file = verify(&fixture(name), &[]);
+        assert_eq!(
+            json["inputs"][0]["images"], file.json["inputs"][0]["images"],
+            "{name}: a pipe gives the same report as the file"
+        );
+    }
+    // A damaged archive through a pipe is still found damaged.
+    let mut bytes = std::fs::read(fixture("docker-save-legacy.tar")).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    assert_eq!(verify_stdin(&bytes).0, 1);
+}
+
+#[test]
+fn a_fifo_is_read_as_a_stream_and_convert_refuses_it() {
+    let d = tempdir();
+    let fifo = d.path().join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let src = fixture("docker-save-legacy.tar");
+    let f = fifo.clone();
+    let feeder = std::thread::spawn(move || std::fs::write(&f, std::fs::read(src).unwrap()));
+    let run = verify(&fifo, &[]);
+    feeder.join().unwrap().unwrap();
+    assert_eq!(run.code, 0, "{}", run.json);
+
+    // convert reads blobs after the documents: a FIFO is refused up front (exit 2), and no
+    // writer is needed for that (the FIFO is never opened).
+    let out = d.path().join("out");
+    let o = airlock(&["convert", fifo.to_str().unwrap(), "--to", "oci", "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("save it to a file first"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_layer_whose_first_entry_is_named_bracket() {
+    // `[` starts a JSON array; the tar header's checksum says it is a tar.
+    let d = tempdir();
+    let dir = d.path().join("oci");
+    let layer = layer_tar(&[("[", b"test(1)\n"), ("{", b"brace\n")]);
+    assert_eq!(layer[0], b'[');
+    oci_layout(&dir, &layer, &layer, "application/vnd.oci.image.layer.v1.tar", 1, 1);
+    let run = verify(&dir, &[]);
+    assert_eq!(run.code, 0, "{}", run.json);
+}

@@ -8,6 +8,7 @@
 mod blobs;
 mod documents;
 mod pargz;
+mod paths;
 pub mod target;
 
 use crate::checks::{self, Selected};
@@ -16,7 +17,7 @@ use crate::commands::{Loaded, load};
 use crate::digest::Digest;
 use crate::finding::{Code, Finding};
 use crate::model::{Image, reference};
-use crate::output::{Destination, Staging};
+use crate::output::{Destination, Staging, StagingError};
 use crate::progress::Progress;
 use crate::report::InputReport;
 use crate::scan::{Compression, Content, Depth};
@@ -68,6 +69,7 @@ pub enum ConvertError {
 
 pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     if let Destination::Path(p) = &opts.output {
+        paths::check_output(&opts.input, p)?;
         if p.exists() && !opts.force {
             return Err(ConvertError::Usage(format!("{} exists; give --force to replace it", p.display())));
         }
@@ -77,8 +79,13 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     } else if !opts.target.is_tar() {
         return Err(ConvertError::Usage("-o - (stdout) needs a tar target: oci-archive, docker or crane".into()));
     }
-    let staging =
-        Staging::new(&opts.output).map_err(|e| ConvertError::Output(format!("cannot create the output: {e}")))?;
+    let staging = Staging::new(&opts.output).map_err(|e| match e {
+        StagingError::Busy(m) => ConvertError::Usage(m),
+        StagingError::Io(e) => ConvertError::Output(format!("cannot create the output: {e}")),
+    })?;
+    for n in &staging.notes {
+        eprintln!("airlock: {n}");
+    }
     let loaded = read_input(&opts.input, &staging, opts.progress)?;
     let Loaded { mut catalog, model } = loaded;
 

@@ -62,3 +62,45 @@ fn regex_escape(s: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() || c == '/' || c == '_' { c.to_string() } else { format!("\\{c}") })
         .collect()
 }
+
+/// `convert --json`: zstd layers re-compressed for the docker target. Deterministic output,
+/// so every digest is stable; the output path is redacted.
+#[test]
+fn json_convert_zstd_to_docker() {
+    let d = tempdir();
+    let out = d.path().join("app.tar");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["convert", "--json", "skopeo-oci-zstd", "--to", "docker", "--tag", "airlock/app:1", "-o"])
+        .arg(&out)
+        .current_dir(fixture(""))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(v["bytes"].as_u64(), Some(std::fs::metadata(&out).unwrap().len()), "bytes is the output's size");
+    insta::with_settings!({filters => vec![(regex_escape(d.path().to_str().unwrap()).as_str(), "[TMP]")]}, {
+        insta::assert_snapshot!(text);
+    });
+}
+
+/// `convert --json` of an input it refuses: ok false, the findings, nothing written; with
+/// `-o -` the summary goes to stderr.
+#[test]
+fn json_convert_refused_goes_to_stderr_with_stdout_output() {
+    let d = tempdir();
+    let mut ms = read_tar(&fixture("docker-save-legacy.tar"));
+    let man = json_of(ms.iter().find(|m| m.path == "manifest.json").unwrap());
+    let layer = man[0]["Layers"][0].as_str().unwrap().to_string();
+    ms.retain(|m| m.path != layer);
+    let p = d.path().join("broken.tar");
+    write_tar(&p, &ms);
+    let o = airlock(&["convert", "--json", p.to_str().unwrap(), "--to", "docker", "-o", "-"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty(), "nothing on stdout: it would be the archive");
+    let v: serde_json::Value = serde_json::from_slice(&o.stderr).expect("the JSON summary on stderr");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["bytes"], serde_json::Value::Null);
+    assert!(v["findings"].as_array().unwrap().iter().any(|f| f["code"] == "blob-missing"), "{v}");
+}

@@ -122,6 +122,9 @@ struct ConvertArgs {
     /// Replace an existing output; write even if the input has errors
     #[arg(long)]
     force: bool,
+    /// Print a summary as JSON (schema in the README): on stdout, or on stderr with -o -
+    #[arg(long)]
+    json: bool,
     /// No progress display
     #[arg(long, short)]
     quiet: bool,
@@ -229,9 +232,37 @@ fn run_convert(a: ConvertArgs) -> ExitStatus {
         force: a.force,
         progress: !a.quiet,
     };
+    let to_stdout = a.output.as_os_str() == "-";
+    let json_report = |ok: bool, bytes: Option<u64>, images, findings, notes| report::ConvertReport {
+        ok,
+        input: a.input.display().to_string(),
+        output: a.output.display().to_string(),
+        format: a.to.as_str(),
+        bytes,
+        images,
+        findings,
+        notes,
+    };
+    // The summary goes where the archive does not: stdout, or stderr when stdout is the tar.
+    let print_json = |r: &report::ConvertReport| {
+        let res = if to_stdout {
+            report::json::print_convert(r, &mut std::io::stderr().lock())
+        } else {
+            report::json::print_convert(r, &mut std::io::stdout().lock())
+        };
+        let _ = res;
+    };
     match convert::run(&opts) {
+        Ok(Outcome::Written(s)) if a.json => {
+            print_json(&json_report(true, Some(s.output_bytes), s.written, s.findings, s.notes));
+            ExitStatus::Ok
+        }
+        Ok(Outcome::Refused(input)) if a.json => {
+            print_json(&json_report(false, None, Vec::new(), input.findings, Vec::new()));
+            ExitStatus::Failed
+        }
         Ok(Outcome::Written(s)) => {
-            let to = if a.output.as_os_str() == "-" { "stdout".to_string() } else { a.output.display().to_string() };
+            let to = if to_stdout { "stdout".to_string() } else { a.output.display().to_string() };
             let warnings = s.findings.iter().filter(|f| !f.is_error()).count();
             let errors = s.findings.len() - warnings;
             if !a.quiet || errors > 0 {
@@ -244,7 +275,7 @@ fn run_convert(a: ConvertArgs) -> ExitStatus {
                     if s.copied + s.recompressed == 1 { "" } else { "s" },
                     s.copied,
                     s.recompressed,
-                    report::human::human_size(s.bytes)
+                    report::human::human_size(s.output_bytes)
                 );
             }
             for n in &s.notes {

@@ -19,7 +19,7 @@ use crate::finding::{Code, Finding};
 use crate::model::{Image, reference};
 use crate::output::{Destination, Staging, StagingError};
 use crate::progress::Progress;
-use crate::report::InputReport;
+use crate::report::{ConvertedImage, ConvertedLayer, InputReport};
 use crate::scan::{Compression, Content, Depth};
 use blobs::{Job, JobError, Writer, Written};
 use documents::{Descriptor, OutLayer};
@@ -51,6 +51,10 @@ pub struct Summary {
     pub findings: Vec<Finding>,
     /// Notes about the output, e.g. an image written untagged.
     pub notes: Vec<String>,
+    /// Per image, what was written (`convert --json`).
+    pub written: Vec<crate::report::ConvertedImage>,
+    /// The output's size (tar bytes, or the layout's files together).
+    pub output_bytes: u64,
 }
 
 pub enum Outcome {
@@ -184,8 +188,8 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
         Destination::Path(p) if !opts.target.is_tar() => staging.commit_dir(p, opts.force),
         dest => staging.commit_tar(dest, opts.force),
     };
-    commit.map_err(|e| ConvertError::Output(format!("cannot write the output: {e}")))?;
-    Ok(Outcome::Written(Summary { findings, ..summary }))
+    let output_bytes = commit.map_err(|e| ConvertError::Output(format!("cannot write the output: {e}")))?;
+    Ok(Outcome::Written(Summary { findings, output_bytes, ..summary }))
 }
 
 /// Reads the documents of the input. A gzip- or zstd-wrapped input is first unwrapped into
@@ -314,6 +318,7 @@ impl Emit<'_> {
     fn documents(&self, images: &[&Image], tags: Option<&[String]>) -> Result<Summary, ConvertError> {
         let t = self.opts.target;
         let mut outs = Vec::new();
+        let mut detail = Vec::new();
         let mut manifests_by_member: HashMap<String, (Digest, u64, String)> = HashMap::new();
         for image in images {
             // Only reachable with --force: say what could not be carried.
@@ -327,6 +332,7 @@ impl Emit<'_> {
             };
             let config = blobs::write_bytes(self.staging, t, Role::Config, cfg).map_err(Self::err)?;
             let mut layers = Vec::new();
+            let mut detail_layers = Vec::new();
             for l in &image.layers {
                 let Some(w) = self.find_written(&l.member) else {
                     self.notes.borrow_mut().push(format!(
@@ -336,6 +342,22 @@ impl Emit<'_> {
                     continue;
                 };
                 layers.push(OutLayer { digest: w.digest, size: w.size, compression: w.compression });
+                detail_layers.push(ConvertedLayer {
+                    action: if w.recompressed { "recompressed" } else { "copied" },
+                    member: l.member.clone(),
+                    digest_before: w.input.digest,
+                    digest_after: w.digest,
+                    size_before: w.input.size,
+                    size_after: w.size,
+                    compression_before: match &w.input.content {
+                        Content::Layer(ls) => Some(ls.compression),
+                        Content::Sniffed(c) => Some(*c),
+                        _ => None,
+                    },
+                    compression_after: w.compression,
+                    media_type_before: l.media_type.clone(),
+                    media_type_after: (t != Target::Crane).then(|| target::layer_media_type(w.compression).to_string()),
+                });
             }
             let manifest = if t == Target::Crane {
                 None
@@ -369,6 +391,15 @@ impl Emit<'_> {
                     ref_names[0]
                 ));
             }
+            detail.push(ConvertedImage {
+                tags: tags.clone(),
+                ref_names: if t.has_oci_layout() && t != Target::Docker { ref_names.clone() } else { Vec::new() },
+                platform: select::platform_of(image).map(|p| p.to_string()),
+                config_digest: config,
+                manifest_digest_before: image.manifest_digest,
+                manifest_digest_after: manifest.as_ref().map(|m| m.0),
+                layers: detail_layers,
+            });
             outs.push(OutImage { config, layers, manifest, tags, ref_names, platform: select::platform_of(image) });
         }
         match t {
@@ -411,6 +442,8 @@ impl Emit<'_> {
             bytes: self.written.values().map(|w| w.size).sum(),
             findings: Vec::new(),
             notes: self.notes.take(),
+            written: detail,
+            output_bytes: 0,
         })
     }
 

@@ -146,8 +146,16 @@ impl Staging {
     }
 
     /// Moves the staged directory to `dest`, replacing an existing output only if `replace`.
-    pub fn commit_dir(mut self, dest: &Path, replace: bool) -> io::Result<()> {
+    /// Returns the bytes of the files written.
+    pub fn commit_dir(mut self, dest: &Path, replace: bool) -> io::Result<u64> {
         fs::remove_file(self.dir.join(OWNER_FILE))?;
+        let mut bytes = 0;
+        for e in walkdir::WalkDir::new(&self.dir) {
+            let e = e.map_err(io::Error::other)?;
+            if e.file_type().is_file() {
+                bytes += e.metadata().map_err(io::Error::other)?.len();
+            }
+        }
         let old = sibling(&self.dir, "old");
         let had_old = replace && fs::symlink_metadata(dest).is_ok();
         if had_old {
@@ -164,35 +172,37 @@ impl Staging {
         if had_old {
             if old.is_dir() { fs::remove_dir_all(&old) } else { fs::remove_file(&old) }?;
         }
-        Ok(())
+        Ok(bytes)
     }
 
     /// Packs the staged files into a tar at `dest` (through a temporary file and a rename),
-    /// or onto stdout.
-    pub fn commit_tar(mut self, dest: &Destination, replace: bool) -> io::Result<()> {
+    /// or onto stdout. Returns the tar's size.
+    pub fn commit_tar(mut self, dest: &Destination, replace: bool) -> io::Result<u64> {
         fs::remove_file(self.dir.join(OWNER_FILE))?;
-        match dest {
+        let bytes = match dest {
             Destination::Stdout => {
                 let out = io::stdout();
                 let mut lock = out.lock();
-                super::write_tar(&self.dir, &mut lock)?;
+                super::write_tar(&self.dir, &mut lock)?
             }
             Destination::Path(p) => {
                 let tmp = self.tmp_tar.clone().expect("a path destination has a temp tar");
-                {
+                let n = {
                     let mut f = fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-                    super::write_tar(&self.dir, &mut f)?;
+                    let n = super::write_tar(&self.dir, &mut f)?;
                     f.sync_all()?;
-                }
+                    n
+                };
                 if replace && p.is_dir() && !fs::symlink_metadata(p)?.file_type().is_symlink() {
                     fs::remove_dir_all(p)?;
                 }
                 fs::rename(&tmp, p)?;
+                n
             }
-        }
+        };
         self.committed = true;
         let _ = fs::remove_dir_all(&self.dir);
-        Ok(())
+        Ok(bytes)
     }
 }
 

@@ -6,7 +6,9 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 
-pub fn write_tar(root: &Path, out: &mut dyn Write) -> io::Result<()> {
+/// Returns the number of bytes written.
+pub fn write_tar(root: &Path, out: &mut dyn Write) -> io::Result<u64> {
+    let mut written: u64 = 0;
     let mut entries: Vec<(String, bool, u64)> = Vec::new();
     for e in walkdir::WalkDir::new(root).min_depth(1) {
         let e = e.map_err(io::Error::other)?;
@@ -29,6 +31,7 @@ pub fn write_tar(root: &Path, out: &mut dyn Write) -> io::Result<()> {
         h.set_gid(0);
         h.set_cksum();
         out.write_all(h.as_bytes())?;
+        written += 512;
         if !is_dir {
             let mut f = File::open(root.join(&rel))?;
             let n = io::copy(&mut f, out)?;
@@ -37,8 +40,10 @@ pub fn write_tar(root: &Path, out: &mut dyn Write) -> io::Result<()> {
             }
             let pad = (512 - size % 512) % 512;
             out.write_all(&[0u8; 512][..pad as usize])?;
+            written += size + pad;
         }
     }
     out.write_all(&[0u8; 1024])?;
-    out.flush()
+    out.flush()?;
+    Ok(written + 1024)
 }

@@ -71,6 +71,57 @@ pub struct HistoryReport {
     pub comment: Option<String>,
 }
 
+/// `convert --json`: what was written, image by image and layer by layer.
+#[derive(Debug, Serialize)]
+pub struct ConvertReport {
+    /// The output was written.
+    pub ok: bool,
+    pub input: String,
+    /// The output path, or "-" for stdout.
+    pub output: String,
+    /// The target format: "oci", "oci-archive", "docker" or "crane".
+    pub format: &'static str,
+    /// Size of the output: the tar's bytes, or the layout's files together; `null` if
+    /// nothing was written.
+    pub bytes: Option<u64>,
+    pub images: Vec<ConvertedImage>,
+    /// The input's findings: its warnings, or, when refused, why.
+    pub findings: Vec<Finding>,
+    /// What the output could not carry or how it differs (e.g. written untagged).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConvertedImage {
+    /// Full references the output names the image by.
+    pub tags: Vec<String>,
+    /// OCI targets: ref names that are only a tag (`app-1`), kept as they were.
+    pub ref_names: Vec<String>,
+    pub platform: Option<String>,
+    /// The image ID, the same before and after (config bytes are copied verbatim).
+    pub config_digest: Digest,
+    pub manifest_digest_before: Option<Digest>,
+    /// `null` for crane (no manifest).
+    pub manifest_digest_after: Option<Digest>,
+    pub layers: Vec<ConvertedLayer>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConvertedLayer {
+    /// "copied" (byte for byte) or "recompressed".
+    pub action: &'static str,
+    pub member: String,
+    pub digest_before: Option<Digest>,
+    pub digest_after: Digest,
+    pub size_before: u64,
+    pub size_after: u64,
+    pub compression_before: Option<Compression>,
+    pub compression_after: Compression,
+    pub media_type_before: Option<String>,
+    /// `null` for crane, whose manifest.json has no media types.
+    pub media_type_after: Option<String>,
+}
+
 impl InputReport {
     pub fn errors(&self) -> usize {
         self.findings.iter().filter(|f| f.is_error()).count()

@@ -929,3 +929,64 @@ fn docker_loads_the_folded_key() {
     let v = d.inspect("airlock/folded:1");
     assert_eq!(v["Id"], evil_id.as_str(), "docker 20.10 loaded the config of the lower-case key");
 }
+
+/// Every tar differential of tests/common/tar_cases.rs, as the layer of a docker-save
+/// archive, loaded by docker 20.10: docker refuses it, or extracts exactly the files Go's
+/// archive/tar names (read back with `docker create` + `docker export`); and airlock's
+/// verdict is the one each case expects (it refuses an entry whose Go name leaves the root,
+/// even though docker's chroot clamps it).
+#[test]
+fn docker_agrees_on_tar_differentials() {
+    use common::tar_cases::{Go, cases};
+    let tmp = common::tempdir();
+    let mut archives = Vec::new();
+    for c in cases() {
+        let p = tmp.path().join(format!("{}.tar", c.name));
+        common::docker_archive(&p, &[c.layer], &format!("airlock/{}:1", c.name));
+        let run = common::verify(&p, &[]);
+        assert_eq!(run.code == 0, c.airlock_ok, "{}: airlock's verdict: {}", c.name, run.json);
+        archives.push((c.name, p, c.go));
+    }
+    let Some(d) = docker("docker_agrees_on_tar_differentials") else { return };
+    let mut table = Vec::new();
+    for (name, p, go) in archives {
+        d.empty_store();
+        let out = run(d.cmd().arg("load").arg("-i").arg(&p));
+        let seen = if out.status.success() {
+            let tag = format!("airlock/{name}:1");
+            let id = stdout_of(&run_ok(d.cmd().args(["create", &tag])));
+            let id = id.trim();
+            let export = run_ok(d.cmd().args(["export", id]));
+            let _ = run(d.cmd().args(["rm", id]));
+            let mut files: Vec<String> = Vec::new();
+            let mut a = tar::Archive::new(&export.stdout[..]);
+            for e in a.entries().unwrap() {
+                let e = e.unwrap();
+                let path = e.path().unwrap().to_string_lossy().into_owned();
+                // docker's own init layer of every container.
+                let init = [".dockerenv", "dev/console", "etc/hostname", "etc/hosts", "etc/resolv.conf"];
+                if e.header().entry_type().is_file() && !init.contains(&path.as_str()) {
+                    files.push(path);
+                }
+            }
+            files.sort();
+            Some(files)
+        } else {
+            None
+        };
+        table.push(format!("{name}: {seen:?}"));
+        match go {
+            Go::Refuses => assert!(seen.is_none(), "{name}: docker loaded it and extracted {seen:?}"),
+            Go::Extracts(want) => {
+                let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+                assert_eq!(
+                    seen.as_ref(),
+                    Some(&want),
+                    "{name}: docker load said {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+        }
+    }
+    let _ = writeln!(std::io::stderr(), "tar differentials vs docker 20.10: {}", table.join("; "));
+}

@@ -159,6 +159,31 @@ impl Catalog {
                 );
             }
         }
+        // An extractor writes `x/manifest.json` through an earlier (or replaces a directory
+        // by a later) symlink `x -> .`: the file lands, or is read from, somewhere else than
+        // the member's own path. docker load extracts the archive and reads from disk.
+        for (path, m) in &self.members {
+            if matches!(m.kind, MemberKind::Dir) {
+                continue;
+            }
+            let mut at = 0;
+            while let Some(i) = path[at..].find('/') {
+                let dir = &path[..at + i];
+                if let Some(MemberKind::Symlink(t)) = self.members.get(dir).map(|d| &d.kind) {
+                    found.push(
+                        Finding::new(
+                            Code::UnsafePath,
+                            format!(
+                                "member {path:?} is written through symlink {dir:?} -> {t:?}: an extractor puts it elsewhere than airlock reads it"
+                            ),
+                        )
+                        .member(path.clone()),
+                    );
+                    break;
+                }
+                at += i + 1;
+            }
+        }
         self.findings.extend(found);
     }
 }

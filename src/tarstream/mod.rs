@@ -111,9 +111,7 @@ impl<R: Source> TarReader<R> {
         self.skip_pending()?;
         let mut long_path: Option<String> = None;
         let mut long_link: Option<String> = None;
-        let mut pax_path: Option<String> = None;
-        let mut pax_link: Option<String> = None;
-        let mut pax_size: Option<u64> = None;
+        let mut pax = header::PaxRecords::default();
         loop {
             let header_offset = self.offset;
             let mut block = [0u8; 512];
@@ -122,12 +120,10 @@ impl<R: Source> TarReader<R> {
                 return Ok(None);
             }
             if block.iter().all(|&b| b == 0) {
-                // One zero block ends the archive for every reader we mimic; the second one
-                // (and any padding after it) is left to the caller, who drains the stream.
-                self.end = Some(End::Marker);
-                return Ok(None);
+                return self.end_marker(header_offset).map(|()| None);
             }
-            let h = header::parse(&block).map_err(|error| TarError::Header { offset: header_offset, error })?;
+            let at = |error| TarError::Header { offset: header_offset, error };
+            let h = header::parse(&block).map_err(at)?;
             let size = match h.kind {
                 // GNU tar and Go give these header-only types no data, whatever `size` says.
                 EntryKind::Hardlink | EntryKind::Symlink | EntryKind::Dir | EntryKind::Device => 0,
@@ -136,32 +132,83 @@ impl<R: Source> TarReader<R> {
             match h.kind {
                 EntryKind::GnuLongName | EntryKind::GnuLongLink | EntryKind::Pax | EntryKind::PaxGlobal => {
                     if size > MAX_META {
-                        return Err(TarError::Header { offset: header_offset, error: HeaderError::MetaTooLarge(size) });
+                        return Err(at(HeaderError::MetaTooLarge(size)));
                     }
                     let payload = self.read_meta(size)?;
                     match h.kind {
-                        EntryKind::GnuLongName => long_path = Some(c_string(&payload)),
-                        EntryKind::GnuLongLink => long_link = Some(c_string(&payload)),
-                        EntryKind::Pax => {
-                            let rec = header::parse_pax(&payload)
-                                .map_err(|error| TarError::Header { offset: header_offset, error })?;
-                            pax_path = rec.path.or(pax_path);
-                            pax_link = rec.linkpath.or(pax_link);
-                            pax_size = rec.size.or(pax_size);
+                        EntryKind::GnuLongName => long_path = Some(header::name_string(c_bytes(&payload))),
+                        EntryKind::GnuLongLink => long_link = Some(header::name_string(c_bytes(&payload))),
+                        EntryKind::Pax => pax = header::parse_pax(&payload).map_err(at)?,
+                        // Global records carry nothing we check, but Go refuses malformed ones.
+                        _ => {
+                            header::parse_pax(&payload).map_err(at)?;
                         }
-                        _ => {} // global PAX headers carry nothing we check
                     }
                     continue;
                 }
                 _ => {}
             }
-            let size =
-                if matches!(h.kind, EntryKind::File | EntryKind::Other(_)) { pax_size.unwrap_or(size) } else { size };
-            let path = pax_path.or(long_path).unwrap_or(h.name);
-            let link = pax_link.or(long_link).or(h.link);
+            // Go's order (reader.go `next`): the PAX path replaces the header's name, a GNU
+            // long name replaces that, and a PAX-format sparse file's GNU.sparse.name
+            // replaces both.
+            let mut path = long_path.or(pax.path.take()).unwrap_or(h.name);
+            if let Some(n) = pax.sparse_file_name() {
+                path = n.clone();
+            }
+            let link = long_link.or(pax.linkpath.take()).or(h.link);
+            let mut kind = h.kind;
+            let mut size = if matches!(kind, EntryKind::File | EntryKind::Other(_) | EntryKind::GnuSparse) {
+                pax.size.unwrap_or(size)
+            } else {
+                size
+            };
+            // A '\0' type flag names a directory when the (final) name ends in '/': Go then
+            // reads no data for it, so what follows is the next header, not this entry's data.
+            if h.typeflag == 0 && path.ends_with('/') {
+                kind = EntryKind::Dir;
+                size = 0;
+            }
+            if kind == EntryKind::GnuSparse && h.sparse_extended {
+                self.skip_sparse_extensions(header_offset)?;
+            }
             self.pending_data = size;
             self.pending_pad = pad(size);
-            return Ok(Some(Entry { path, link, kind: h.kind, size, data_offset: self.offset }));
+            return Ok(Some(Entry { path, link, kind, size, data_offset: self.offset }));
+        }
+    }
+
+    /// After one zero block, Go reads one more: a second zero block (or the end of the
+    /// stream) ends the archive; anything else is `ErrHeader`, so the load fails.
+    fn end_marker(&mut self, first_zero: u64) -> Result<(), TarError> {
+        let mut block = [0u8; 512];
+        if self.read_block(&mut block)? && !block.iter().all(|&b| b == 0) {
+            return Err(TarError::Header {
+                offset: first_zero,
+                error: HeaderError::Refused(
+                    "a single zero block followed by more headers (Go's archive/tar, so docker, fails here)",
+                ),
+            });
+        }
+        self.end = Some(End::Marker);
+        Ok(())
+    }
+
+    /// Old GNU sparse headers continue in 512-byte blocks of 21 more map entries each, read
+    /// before the data (Go: `readOldGNUSparseMap`). Bounded like other metadata.
+    fn skip_sparse_extensions(&mut self, header_offset: u64) -> Result<(), TarError> {
+        let mut read: u64 = 0;
+        loop {
+            let mut block = [0u8; 512];
+            if !self.read_block(&mut block)? {
+                return Err(TarError::Truncated { offset: self.offset });
+            }
+            read += 512;
+            if read > MAX_META {
+                return Err(TarError::Header { offset: header_offset, error: HeaderError::MetaTooLarge(read) });
+            }
+            if !header::sparse_block_extended(&block) {
+                return Ok(());
+            }
         }
     }
 
@@ -229,9 +276,8 @@ fn pad(size: u64) -> u64 {
     (512 - size % 512) % 512
 }
 
-fn c_string(b: &[u8]) -> String {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    String::from_utf8_lossy(&b[..end]).into_owned()
+fn c_bytes(b: &[u8]) -> &[u8] {
+    &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())]
 }
 
 /// Reads the current entry's data; returns EOF at the entry's end. A stream that ends early

@@ -89,3 +89,47 @@ fn clean_eof_without_marker_is_accepted() {
     assert!(r.next_entry().unwrap().is_none());
     assert_eq!(r.end(), Some(End::CleanEof));
 }
+
+#[test]
+fn names_are_kept_byte_for_byte() {
+    use header::name_string;
+    assert_eq!(name_string(b"manifest.json"), "manifest.json");
+    assert_ne!(name_string(b"a\xff"), name_string(b"a\xfe"), "no lossy collision");
+    // The escaped form of an invalid name never equals a valid name's text.
+    let escaped = name_string(b"a\xff");
+    assert_ne!(name_string(escaped.as_bytes()), escaped);
+    assert_ne!(name_string("\u{FFFD}a\\xff".as_bytes()), name_string(b"a\xff"));
+}
+
+#[test]
+fn old_gnu_sparse_extension_blocks_precede_the_data() {
+    // An 'S' header flagged extended, one extension block, 5 bytes of data, then a file.
+    let mut h = tar::Header::new_gnu();
+    h.set_path("sparse").unwrap();
+    h.set_size(5);
+    h.set_entry_type(tar::EntryType::GNUSparse);
+    let raw = h.as_mut_bytes();
+    raw[482] = 1;
+    h.set_cksum();
+    let mut bytes = h.as_bytes().to_vec();
+    bytes.extend([0u8; 512]); // the extension block: no more entries, not extended
+    let mut data = b"abcde".to_vec();
+    data.resize(512, 0);
+    bytes.extend(data);
+    bytes.extend(build(&[("after", b"x")]));
+    let got = names(&bytes).unwrap();
+    assert_eq!(got, vec![("sparse".to_string(), 5), ("after".to_string(), 1)]);
+}
+
+#[test]
+fn one_zero_block_then_a_header_is_an_error() {
+    let mut bytes = build(&[("a", b"1")]);
+    bytes.truncate(1024);
+    bytes.extend([0u8; 512]);
+    bytes.extend(&build(&[("b", b"2")])[..1024]);
+    assert!(matches!(names(&bytes), Err(TarError::Header { error: HeaderError::Refused(_), .. })));
+    // One zero block and then the end of the stream: Go accepts it.
+    let mut bytes = build(&[("a", b"1")]);
+    bytes.truncate(1024 + 512);
+    assert_eq!(names(&bytes).unwrap().len(), 1);
+}

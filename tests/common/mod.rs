@@ -2,6 +2,8 @@
 //! archives in the ways real damage and real attacks take.
 #![allow(dead_code)]
 
+pub mod tar_cases;
+
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use std::io::Read;
@@ -209,4 +211,86 @@ pub fn rewrite_manifest(dir: &Path, edit: impl FnOnce(&mut Value)) {
 
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw tar bytes, for headers no tar library would write
+// ---------------------------------------------------------------------------------------------
+
+/// A 512-byte header: `name` (raw bytes, at most 100), type flag, size (octal), mode 0644,
+/// the given magic (`b"ustar\0"` + `b"00"`, or GNU's `b"ustar "` + `b" \0"`), then `edit`
+/// for anything else; the checksum is set last.
+pub fn raw_header(name: &[u8], typeflag: u8, size: u64, gnu: bool, edit: impl FnOnce(&mut [u8; 512])) -> [u8; 512] {
+    let mut b = [0u8; 512];
+    b[..name.len()].copy_from_slice(name);
+    b[100..107].copy_from_slice(b"0000644");
+    b[108..115].copy_from_slice(b"0000000");
+    b[116..123].copy_from_slice(b"0000000");
+    b[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
+    b[136..147].copy_from_slice(b"00000000000");
+    b[156] = typeflag;
+    if gnu {
+        b[257..263].copy_from_slice(b"ustar ");
+        b[263..265].copy_from_slice(b" \0");
+    } else {
+        b[257..263].copy_from_slice(b"ustar\0");
+        b[263..265].copy_from_slice(b"00");
+        b[329..336].copy_from_slice(b"0000000");
+        b[337..344].copy_from_slice(b"0000000");
+    }
+    edit(&mut b);
+    set_checksum(&mut b);
+    b
+}
+
+pub fn set_checksum(b: &mut [u8; 512]) {
+    b[148..156].copy_from_slice(b"        ");
+    let sum: u32 = b.iter().map(|&c| c as u32).sum();
+    b[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+}
+
+/// Data padded to whole blocks.
+pub fn padded(data: &[u8]) -> Vec<u8> {
+    let mut v = data.to_vec();
+    v.resize(data.len().div_ceil(512) * 512, 0);
+    v
+}
+
+/// A PAX extended header ('x') carrying `records`, as raw bytes (header + padded payload).
+pub fn pax(records: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut payload = Vec::new();
+    for (k, v) in records {
+        let body = [b" ", k.as_bytes(), b"=", v, b"\n"].concat();
+        let mut len = body.len() + 1;
+        while format!("{len}").len() + body.len() != len {
+            len += 1;
+        }
+        payload.extend_from_slice(format!("{len}").as_bytes());
+        payload.extend_from_slice(&body);
+    }
+    let mut out = raw_header(b"PaxHeader", b'x', payload.len() as u64, false, |_| {}).to_vec();
+    out.extend(padded(&payload));
+    out
+}
+
+/// A legacy docker-save archive of one image with `layers` (plain tars), tagged `tag`.
+pub fn docker_archive(path: &Path, layers: &[Vec<u8>], tag: &str) {
+    let diff_ids: Vec<String> = layers.iter().map(|l| format!("sha256:{}", sha256_hex(l))).collect();
+    let cfg = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Cmd": ["/x"]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    }))
+    .unwrap();
+    let cfg_name = format!("{}.json", sha256_hex(&cfg));
+    let mut members = vec![regular(&cfg_name, cfg)];
+    let mut paths = Vec::new();
+    for l in layers {
+        let p = format!("{}/layer.tar", sha256_hex(l));
+        members.push(regular(&p, l.clone()));
+        paths.push(p);
+    }
+    let man = serde_json::json!([{"Config": cfg_name, "RepoTags": [tag], "Layers": paths}]);
+    members.push(regular("manifest.json", serde_json::to_vec(&man).unwrap()));
+    write_tar(path, &members);
 }

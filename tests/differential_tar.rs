@@ -1,0 +1,172 @@
+//! Parser differentials, tar: headers that Go's archive/tar (docker, containerd, podman,
+//! skopeo) reads differently from a naive reader. Each case is generated here, byte by byte,
+//! and airlock must read it as Go does, or refuse it. Where dockerd runs (CI), tests/interop.rs
+//! loads the same archives and asserts docker did what airlock predicted
+//! (`docker_agrees_on_tar_differentials`).
+
+mod common;
+use common::*;
+
+use common::tar_cases::{cases, end, file};
+
+fn verify_layer(layer: &[u8]) -> Run {
+    let d = tempdir();
+    let p = d.path().join("app.tar");
+    docker_archive(&p, &[layer.to_vec()], "airlock/diff:1");
+    verify(&p, &[])
+}
+
+fn messages(run: &Run) -> String {
+    run.json["inputs"][0]["findings"].to_string()
+}
+
+#[test]
+fn gnu_long_name_wins_over_pax_path() {
+    let c = cases();
+    let run = verify_layer(&c[0].layer);
+    assert_eq!(run.code, 1, "{}", run.json);
+    assert!(messages(&run).contains("unsafe-layer-entry") && messages(&run).contains("cron.d"), "{}", messages(&run));
+    // And the PAX path is not what Go uses: an escaping PAX path under a safe GNU name is
+    // what docker extracts as safe.txt, no false alarm.
+    let run = verify_layer(&c[1].layer);
+    assert_eq!(run.code, 0, "{}", run.json);
+}
+
+#[test]
+fn nul_typeflag_directory_has_no_data() {
+    let run = verify_layer(&cases()[2].layer);
+    assert_eq!(run.code, 1, "{}", run.json);
+    assert!(messages(&run).contains("unsafe-layer-entry"), "{}", messages(&run));
+}
+
+#[test]
+fn one_zero_block_then_more_headers_fails() {
+    let run = verify_layer(&cases()[3].layer);
+    assert_eq!(run.code, 1);
+    assert!(messages(&run).contains("layer-corrupt") && messages(&run).contains("zero block"), "{}", messages(&run));
+    // Two zero blocks then junk: Go stops at the end marker, so does airlock (and the diffID
+    // still covers the junk).
+    let layer = [file("a.txt", b"a"), end(), b"trailing junk".to_vec()].concat();
+    assert_eq!(verify_layer(&layer).code, 0);
+}
+
+#[test]
+fn gnu_sparse_name_is_the_name() {
+    let run = verify_layer(&cases()[4].layer);
+    assert_eq!(run.code, 1, "{}", run.json);
+    assert!(messages(&run).contains("cron.d"), "{}", messages(&run));
+}
+
+#[test]
+fn size_fields_read_as_go_reads_them() {
+    // "0000\0" then "0001": Go trims, cuts at the first NUL, and reads 0. A reader that
+    // skips every NUL reads 1 and treats the next block as data.
+    let hidden = raw_header(b"../../../evil", b'0', 0, false, |_| {});
+    let h = raw_header(b"a.txt", b'0', 0, false, |b| b[124..136].copy_from_slice(b"0000\x000001\0\0\0"));
+    let layer = [h.to_vec(), hidden.to_vec(), end()].concat();
+    let run = verify_layer(&layer);
+    assert_eq!(run.code, 1, "{}", run.json);
+    assert!(messages(&run).contains("../../../evil"), "{}", messages(&run));
+    // A mode Go cannot parse fails the load: not a pass.
+    let bad = raw_header(b"a.txt", b'0', 0, false, |b| b[100..108].copy_from_slice(b"06x4\0\0\0\0"));
+    let run = verify_layer(&[bad.to_vec(), end()].concat());
+    assert!(messages(&run).contains("layer-corrupt") && messages(&run).contains("mode"), "{}", messages(&run));
+}
+
+#[test]
+fn star_prefix_is_131_bytes() {
+    // STAR (ustar magic, "tar\0" at 508): the prefix ends at 476; bytes after it are times.
+    let h = raw_header(b"x", b'0', 0, false, |b| {
+        b[345..476].fill(b'p');
+        b[476..500].fill(b'/');
+        b[476] = b'.';
+        b[508..512].copy_from_slice(b"tar\0");
+    });
+    let layer = [h.to_vec(), end()].concat();
+    assert_eq!(verify_layer(&layer).code, 0, "the name is ppp…/x, inside the root");
+    // The same bytes as USTAR (no STAR trailer): the 155-byte prefix holds "/..//…": the
+    // name starts with 131 'p's and then climbs out.
+    let h = raw_header(b"x", b'0', 0, false, |b| {
+        b[345..347].copy_from_slice(b"..");
+        b[347..476].fill(b'/');
+    });
+    let run = verify_layer(&[h.to_vec(), end()].concat());
+    assert!(messages(&run).contains("unsafe-layer-entry"), "{}", messages(&run));
+}
+
+#[test]
+fn a_real_old_gnu_sparse_layer_verifies() {
+    // GNU tar writes 'S' headers with extension blocks for a file with many holes.
+    let d = tempdir();
+    let dir = d.path().join("src");
+    std::fs::create_dir(&dir).unwrap();
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::File::create(dir.join("sparse.bin")).unwrap();
+        for i in 0..12u64 {
+            f.seek(SeekFrom::Start(i * 65536)).unwrap();
+            f.write_all(format!("data{i}").as_bytes()).unwrap();
+        }
+        f.set_len(12 * 65536).unwrap();
+    }
+    std::fs::write(dir.join("after.txt"), b"after\n").unwrap();
+    let layer_path = d.path().join("layer.tar");
+    let st = std::process::Command::new("tar")
+        .args(["--format=oldgnu", "--sparse", "-cf"])
+        .arg(&layer_path)
+        .args(["-C", dir.to_str().unwrap(), "sparse.bin", "after.txt"])
+        .status()
+        .expect("GNU tar");
+    assert!(st.success());
+    let layer = std::fs::read(&layer_path).unwrap();
+    assert_eq!(layer[156], b'S', "GNU tar wrote an old GNU sparse header");
+    assert_eq!(layer[482], 1, "with extension blocks");
+    let run = verify_layer(&layer);
+    assert_eq!(run.code, 0, "{}", run.json);
+}
+
+#[test]
+fn member_written_through_a_symlink_is_flagged() {
+    // `x -> .` then `x/manifest.json`: an extractor writes the second at ./manifest.json.
+    let d = tempdir();
+    let mut ms = read_tar(&fixture("docker-save-legacy.tar"));
+    let man = find(&mut ms, "manifest.json").data.clone();
+    ms.push(M { path: "x".into(), data: Vec::new(), kind: tar::EntryType::Symlink, link: Some(".".into()) });
+    ms.push(regular("x/manifest.json", man));
+    let p = d.path().join("app.tar");
+    write_tar(&p, &ms);
+    let run = verify(&p, &[]);
+    assert_eq!(run.code, 1);
+    assert!(messages(&run).contains("written through symlink"), "{}", messages(&run));
+}
+
+#[test]
+fn non_utf8_names_are_compared_as_bytes() {
+    // Two junk members whose names differ only in an invalid byte: not a duplicate.
+    let d = tempdir();
+    let mut bytes = Vec::new();
+    for m in read_tar(&fixture("docker-save-legacy.tar")) {
+        let kind = match m.kind {
+            tar::EntryType::Directory => b'5',
+            tar::EntryType::Symlink => b'2',
+            _ => b'0',
+        };
+        let size = if kind == b'0' { m.data.len() as u64 } else { 0 };
+        let link = m.link.clone().unwrap_or_default();
+        bytes.extend(raw_header(m.path.as_bytes(), kind, size, false, |b| {
+            b[157..157 + link.len()].copy_from_slice(link.as_bytes())
+        }));
+        if kind == b'0' {
+            bytes.extend(padded(&m.data));
+        }
+    }
+    for name in [&b"junk\xff"[..], &b"junk\xfe"[..]] {
+        bytes.extend(raw_header(name, b'0', 1, false, |_| {}));
+        bytes.extend(padded(b"j"));
+    }
+    bytes.extend(end());
+    let p = d.path().join("app.tar");
+    std::fs::write(&p, &bytes).unwrap();
+    let run = verify(&p, &[]);
+    assert_eq!(run.code, 0, "{}", run.json);
+}

@@ -11,6 +11,10 @@ default:
 bench *SECTIONS:
     bash bench/run.sh {{SECTIONS}}
 
+# Build the static binary, its .sha256, completions and man pages into dist/, and check them
+dist:
+    bash scripts/dist.sh
+
 # Run the test suite
 test *ARGS:
     cargo test {{ARGS}}

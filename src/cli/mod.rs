@@ -1,6 +1,7 @@
 //! The command line: clap definitions and dispatch. Output goes to stdout; errors and
 //! progress to stderr.
 
+mod docs;
 pub mod exit;
 
 use crate::commands::{inspect, select::Selection, verify};
@@ -18,6 +19,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 const ABOUT: &str = "Check and convert container image archives, fully offline.";
+
+/// `airlock --version`: the version and the git commit it was built from (build.rs).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (git ", env!("AIRLOCK_GIT_COMMIT"), ")");
 
 const TOP_HELP: &str = "\
 Examples:
@@ -74,7 +78,7 @@ Shows images, tags, platforms, config and manifest digests, layers with their de
 diffIDs and chainIDs, and the history aligned to the layers, without hashing the layers.";
 
 #[derive(Parser)]
-#[command(name = "airlock", version, about = ABOUT, long_about = None, after_help = TOP_HELP)]
+#[command(name = "airlock", version = VERSION, about = ABOUT, long_about = None, after_help = TOP_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -91,6 +95,37 @@ enum Command {
     /// Rewrite an image archive in another format without changing the image
     #[command(after_help = CONVERT_HELP)]
     Convert(ConvertArgs),
+    /// Print shell completions (bash, zsh, fish) generated from these very definitions
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Print the man page, or write every page (airlock.1, airlock-verify.1, …) into a directory
+    #[command(after_help = MAN_HELP)]
+    Man {
+        /// Write airlock.1 and one page per subcommand into DIR instead of printing airlock.1
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+const COMPLETIONS_HELP: &str = "\
+Examples:
+  airlock completions bash > /usr/share/bash-completion/completions/airlock
+  airlock completions zsh  > /usr/local/share/zsh/site-functions/_airlock
+  airlock completions fish > /usr/share/fish/vendor_completions.d/airlock.fish";
+
+const MAN_HELP: &str = "\
+Examples:
+  airlock man | man -l -
+  airlock man --dir /usr/local/share/man/man1";
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Args)]
@@ -166,6 +201,11 @@ fn parse_digest(s: &str) -> Result<Digest, String> {
     Digest::parse(s).ok_or_else(|| format!("{s:?} is not sha256:<64 lowercase hex digits>"))
 }
 
+/// The whole command-line definition (for tests of the generated completions and pages).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -189,6 +229,37 @@ pub fn main() -> i32 {
             (inspect::run(&opts), a, "inspect")
         }
         Command::Convert(a) => return run_convert(a).code(),
+        Command::Completions { shell } => {
+            let shell = match shell {
+                CompletionShell::Bash => clap_complete::Shell::Bash,
+                CompletionShell::Zsh => clap_complete::Shell::Zsh,
+                CompletionShell::Fish => clap_complete::Shell::Fish,
+            };
+            docs::completions(shell, &mut std::io::stdout().lock());
+            return ExitStatus::Ok.code();
+        }
+        Command::Man { dir: None } => {
+            return match docs::man(&mut std::io::stdout().lock()) {
+                Ok(()) => ExitStatus::Ok.code(),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitStatus::Ok.code(),
+                Err(e) => {
+                    eprintln!("airlock: cannot write the man page: {e}");
+                    ExitStatus::Usage.code()
+                }
+            };
+        }
+        Command::Man { dir: Some(d) } => {
+            return match docs::man_pages(&d) {
+                Ok(pages) => {
+                    eprintln!("airlock: wrote {} in {}", pages.join(", "), d.display());
+                    ExitStatus::Ok.code()
+                }
+                Err(e) => {
+                    eprintln!("airlock: cannot write man pages into {}: {e}", d.display());
+                    ExitStatus::Usage.code()
+                }
+            };
+        }
     };
     match result {
         Ok(report) => {

@@ -76,6 +76,10 @@ codes! {
         "a zstd layer needs a window over 32 MiB (k3s/RKE2's cap too); airlock does not decompress it, so its diffID is unchecked";
     ArtifactSkipped = "artifact-skipped", Warning,
         "a manifest whose config is not an image config (attestation, signature, other artifact) is not checked as an image";
+    PlatformAbsent = "platform-absent", Warning,
+        "an index lists a platform whose manifest is not in the archive (a partial multi-platform export); the platforms present are checked fully";
+    MediaTypeUncompressed = "media-type-uncompressed", Warning,
+        "a layer declared compressed is stored uncompressed; docker, containerd and podman detect it and load it";
 }
 
 impl fmt::Display for Code {
@@ -99,11 +103,22 @@ pub struct Finding {
     pub image: Option<usize>,
     pub layer: Option<usize>,
     pub member: Option<String>,
+    /// A warning that `--deny` turned into a failure (present in JSON only when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub denied: bool,
 }
 
 impl Finding {
     pub fn new(code: Code, message: impl Into<String>) -> Finding {
-        Finding { severity: code.severity(), code, message: message.into(), image: None, layer: None, member: None }
+        Finding {
+            severity: code.severity(),
+            code,
+            message: message.into(),
+            image: None,
+            layer: None,
+            member: None,
+            denied: false,
+        }
     }
     pub fn image(mut self, i: usize) -> Self {
         self.image = Some(i);
@@ -119,5 +134,9 @@ impl Finding {
     }
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
+    }
+    /// An error, or a warning `--deny` made fail the input.
+    pub fn fails(&self) -> bool {
+        self.is_error() || self.denied
     }
 }

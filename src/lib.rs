@@ -16,6 +16,7 @@ pub mod finding;
 pub mod model;
 pub mod open;
 pub mod output;
+pub mod policy;
 pub mod progress;
 pub mod report;
 pub mod scan;

@@ -53,7 +53,6 @@ fn clean_fixtures() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(fixture("expected"))
         .unwrap()
         .filter_map(|e| e.unwrap().file_name().to_str()?.strip_suffix(".json").map(str::to_string))
-        .filter(|n| !n.contains("mislabeled"))
         .collect();
     v.sort();
     v

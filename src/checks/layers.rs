@@ -32,8 +32,14 @@ pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>)
             && let Some(claimed) = Compression::from_media_type(mt)
             && claimed != ls.compression
         {
+            // Stored uncompressed under a compressed label (skopeo 1.9's
+            // --dest-oci-accept-uncompressed-layers): every runtime sniffs the bytes and
+            // loads it. A compressed layer under another compression's label is not: a
+            // gzip-only consumer fails on zstd.
+            let code =
+                if ls.compression == Compression::None { Code::MediaTypeUncompressed } else { Code::MediaTypeMismatch };
             out.push(at(Finding::new(
-                Code::MediaTypeMismatch,
+                code,
                 format!(
                     "layer {l} ({member}) is declared {mt} ({}), but its bytes are {}",
                     claimed.as_str(),

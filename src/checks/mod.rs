@@ -5,6 +5,7 @@ mod blobs;
 mod config;
 mod layers;
 mod layout;
+pub mod platforms;
 mod tags;
 
 use crate::finding::Finding;
@@ -36,5 +37,6 @@ pub fn run(catalog: &Catalog, model: &Model, selected: &Selected) -> Vec<Finding
         tags::check(model, i, image, &mut out);
     }
     layout::check(catalog, model, &mut out);
+    platforms::check(model, &mut out);
     out
 }

@@ -191,6 +191,9 @@ struct VerifyArgs {
     /// Fail unless an image with this image ID (sha256 of its config) is present; repeatable
     #[arg(long = "expect-id", value_name = "sha256:HEX", value_parser = parse_digest)]
     expect_ids: Vec<Digest>,
+    /// Fail on warnings too: `warnings` for all, or a finding code; repeatable
+    #[arg(long = "deny", value_name = "warnings|CODE", value_parser = crate::policy::Deny::parse)]
+    deny: Vec<crate::policy::Deny>,
 }
 
 fn parse_platform(s: &str) -> Result<Platform, String> {
@@ -221,6 +224,7 @@ pub fn main() -> i32 {
                 selection: selection(&a.common),
                 expect_ids: a.expect_ids,
                 progress: !a.common.quiet,
+                policy: crate::policy::Policy::new(&a.deny),
             };
             (verify::run(&opts), a.common, "verify")
         }

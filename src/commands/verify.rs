@@ -15,6 +15,8 @@ pub struct Options {
     pub selection: select::Selection,
     pub expect_ids: Vec<Digest>,
     pub progress: bool,
+    /// `--deny`: warnings that fail an input.
+    pub policy: crate::policy::Policy,
 }
 
 /// Why a run could not produce a report for an input: exit status 2.
@@ -44,9 +46,11 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
         }
     }
     for input in &mut report.inputs {
-        input.ok = input.errors() == 0;
+        opts.policy.apply(&mut input.findings);
+        input.ok = input.failures() == 0;
     }
-    report.ok = report.inputs.iter().all(|i| i.ok) && !report.findings.iter().any(|f| f.is_error());
+    opts.policy.apply(&mut report.findings);
+    report.ok = report.inputs.iter().all(|i| i.ok) && !report.findings.iter().any(|f| f.fails());
     Ok(report)
 }
 
@@ -59,13 +63,28 @@ pub fn report_input(
     image_report: fn(&Catalog, &Image) -> ImageReport,
 ) -> Result<InputReport, UsageError> {
     let Loaded { catalog, model } = loaded;
+    let mut absent_selected = None;
     let chosen = if model.format.is_some() {
-        select::select(model, selection).map_err(|e| UsageError(format!("{}: {e}", path.display())))?
+        match select::select(model, selection) {
+            Ok(c) => c,
+            // --platform names a platform the index lists but the archive lacks: an error
+            // finding (this archive cannot give it), not a usage error.
+            Err(e) => match selection.platform.as_ref().and_then(|p| checks::platforms::selected_absent(model, p)) {
+                Some(f) => {
+                    absent_selected = Some(f);
+                    Vec::new()
+                }
+                None => return Err(UsageError(format!("{}: {e}", path.display()))),
+            },
+        }
     } else {
         Vec::new()
     };
     let selected = Selected { images: chosen.iter().map(|&i| &model.images[i]).collect() };
-    let findings = checks::all_findings(catalog, model, &selected);
+    let mut findings = checks::all_findings(catalog, model, &selected);
+    if let Some(f) = absent_selected {
+        findings.insert(0, f);
+    }
     let images = selected.images.iter().map(|im| image_report(catalog, im)).collect();
     let ok = !findings.iter().any(|f| f.is_error());
     Ok(InputReport {

@@ -89,6 +89,9 @@ pub struct Model {
     /// Members some document refers to (after following links).
     pub referenced: BTreeSet<String>,
     pub findings: Vec<Finding>,
+    /// Platforms an index lists whose manifest is not in the archive: a partial
+    /// multi-platform export (`ctr images export`, `docker save --platform`), normal.
+    pub absent: Vec<AbsentPlatform>,
     /// Documents whose keys Go reads differently from airlock (`json_keys`): reported as
     /// errors and never carried by convert, `--force` or not.
     pub ambiguous: Vec<String>,
@@ -99,6 +102,15 @@ pub struct Model {
     /// O(1) per tag and per reference however often an archive repeats an image.
     tag_keys: HashMap<usize, HashSet<String>>,
     ref_keys: HashSet<RefKey>,
+}
+
+/// A platform an index lists, whose manifest blob the archive does not hold.
+#[derive(Debug, Clone)]
+pub struct AbsentPlatform {
+    pub platform: Platform,
+    pub digest: Digest,
+    /// The index that lists it.
+    pub index: String,
 }
 
 /// What makes two references to a blob the same claim (who makes it aside).

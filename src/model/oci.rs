@@ -51,6 +51,7 @@ struct Walk<'a> {
     /// Images found so far, in walk order: a document's images are the ones added while it
     /// was being read.
     reached: Vec<usize>,
+    absent_seen: std::collections::HashSet<Digest>,
 }
 
 /// Far more documents than any real layout holds (k3s airgap bundles hold a few hundred).
@@ -65,7 +66,15 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
             return;
         }
     };
-    let mut walk = Walk { catalog, model, stack: Vec::new(), visits: 0, seen: HashMap::new(), reached: Vec::new() };
+    let mut walk = Walk {
+        catalog,
+        model,
+        stack: Vec::new(),
+        visits: 0,
+        seen: HashMap::new(),
+        reached: Vec::new(),
+        absent_seen: Default::default(),
+    };
     walk.document(index, "index.json", None, &[], None, 0);
 }
 
@@ -168,6 +177,23 @@ impl Walk<'_> {
             } else {
                 Role::Manifest
             };
+            // A platform's manifest that is not in the archive at all: the other platforms
+            // of a partial export. Reported once per manifest (platform-absent), not as a
+            // broken reference; a manifest that is present but incomplete stays an error.
+            if role == Role::Manifest
+                && let Some(p) = d.platform.as_ref()
+                && !self.catalog.has(&blob.member)
+            {
+                let digest = blob.digest.expect("blob_ref only returns sha256 references");
+                if self.absent_seen.insert(digest) {
+                    self.model.absent.push(super::AbsentPlatform {
+                        platform: p.clone(),
+                        digest,
+                        index: member.to_string(),
+                    });
+                }
+                continue;
+            }
             self.model.documents.push(Reference { role, blob: blob.clone(), image: None, layer: None });
             if depth + 1 > MAX_DEPTH {
                 self.model

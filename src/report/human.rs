@@ -125,6 +125,7 @@ fn print_image(i: usize, image: &ImageReport, style: &Style, out: &mut dyn Write
 fn print_finding(f: &Finding, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     let sev = match f.severity {
         Severity::Error => style.red(&format!("error[{}]", f.code)),
+        Severity::Warning if f.denied => style.red(&format!("warning[{}] (denied)", f.code)),
         Severity::Warning => style.yellow(&format!("warning[{}]", f.code)),
     };
     let mut place = Vec::new();

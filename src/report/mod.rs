@@ -126,6 +126,10 @@ impl InputReport {
     pub fn errors(&self) -> usize {
         self.findings.iter().filter(|f| f.is_error()).count()
     }
+    /// Errors and warnings denied by `--deny`: what makes the input fail.
+    pub fn failures(&self) -> usize {
+        self.findings.iter().filter(|f| f.fails()).count()
+    }
     pub fn warnings(&self) -> usize {
         self.findings.len() - self.errors()
     }

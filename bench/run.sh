@@ -319,7 +319,19 @@ bench_convert_keep() {
     rm -rf "$a" "$c"
 }
 
-SECTIONS=(docker-save oci-gzip oci-zstd wrapped-zst wrapped-gz convert-gzip convert-keep)
+# verify --lock against plain verify: holding the inputs against a lock must cost nothing
+# measurable (the baseline here is airlock's own verify).
+bench_verify_lock() {
+    ensure_docker_save
+    warm "$DOCKER_SAVE"
+    local l=$WORK/docker-save.lock
+    "$AIRLOCK" lock -q "$DOCKER_SAVE" -o "$l"
+    AIRLOCK_LABEL="airlock verify --lock" compare verify-lock "docker-save.tar" - "airlock verify (no lock)" \
+        "$(printf %q "$AIRLOCK") verify -q $(printf %q "$DOCKER_SAVE")" \
+        -- "$AIRLOCK" verify -q --lock "$l" "$DOCKER_SAVE"
+}
+
+SECTIONS=(docker-save oci-gzip oci-zstd wrapped-zst wrapped-gz convert-gzip convert-keep verify-lock)
 
 # ---------------------------------------------------------------------------------------
 # Report

@@ -91,6 +91,13 @@ impl serde::Serialize for Digest {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Digest, D::Error> {
+        let s = String::deserialize(d)?;
+        Digest::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not sha256:<64 hex digits>")))
+    }
+}
+
 /// Hashes and counts every byte read through it. Wrapping the raw input in one of these is
 /// how a blob's digest comes out of the same single read that decompresses it.
 pub struct HashReader<R> {

@@ -80,6 +80,14 @@ codes! {
         "an index lists a platform whose manifest is not in the archive (a partial multi-platform export); the platforms present are checked fully";
     MediaTypeUncompressed = "media-type-uncompressed", Warning,
         "a layer declared compressed is stored uncompressed; docker, containerd and podman detect it and load it";
+    LockImageMissing = "lock-image-missing", Error,
+        "an image the lock pins (by image ID and platform) is in none of the inputs";
+    LockTagMismatch = "lock-tag-mismatch", Error,
+        "a tag the lock pins is missing, or names another image than the lock says";
+    LockImageUnlisted = "lock-image-unlisted", Warning,
+        "an input holds an image the lock does not list";
+    LockManifestChanged = "lock-manifest-changed", Warning,
+        "a locked image arrived with another manifest digest or re-compressed layer blobs (same image ID and diffIDs)";
 }
 
 impl fmt::Display for Code {

@@ -13,6 +13,7 @@ pub mod commands;
 pub mod convert;
 pub mod digest;
 pub mod finding;
+pub mod lock;
 pub mod model;
 pub mod open;
 pub mod output;

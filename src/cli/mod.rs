@@ -95,6 +95,9 @@ enum Command {
     /// Rewrite an image archive in another format without changing the image
     #[command(after_help = CONVERT_HELP)]
     Convert(ConvertArgs),
+    /// Pin the images of archives in a lock file, to check with `verify --lock` after the gap
+    #[command(after_help = LOCK_HELP)]
+    Lock(LockArgs),
     /// Print shell completions (bash, zsh, fish) generated from these very definitions
     #[command(after_help = COMPLETIONS_HELP)]
     Completions {
@@ -109,6 +112,16 @@ enum Command {
         dir: Option<PathBuf>,
     },
 }
+
+const LOCK_HELP: &str = "\
+Examples:
+  airlock lock k3s-airgap-images-amd64.tar.zst app.tar -o images.lock
+  airlock verify k3s-airgap-images-amd64.tar.zst app.tar --lock images.lock   (after the gap)
+
+Verifies the inputs fully, then writes what they hold: per image its tags, platform, image
+ID, manifest digest and layers (diffID, blob digest, size, media type); per input its name,
+format, size and sha256. The same inputs give the same bytes. An input with errors is
+refused (exit 1, nothing written) unless --force.";
 
 const COMPLETIONS_HELP: &str = "\
 Examples:
@@ -194,6 +207,25 @@ struct VerifyArgs {
     /// Fail on warnings too: `warnings` for all, or a finding code; repeatable
     #[arg(long = "deny", value_name = "warnings|CODE", value_parser = crate::policy::Deny::parse)]
     deny: Vec<crate::policy::Deny>,
+    /// Hold the inputs against a lock written by `airlock lock` on the connected side
+    #[arg(long = "lock", value_name = "FILE")]
+    lock: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct LockArgs {
+    /// Image archives to pin: .tar, .tar.gz, .tar.zst, or OCI layout directories
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// Write the lock here (atomically) instead of stdout
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Write the lock even if an input has errors (unreadable images are left out)
+    #[arg(long)]
+    force: bool,
+    /// No progress display
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 fn parse_platform(s: &str) -> Result<Platform, String> {
@@ -219,12 +251,20 @@ pub fn main() -> i32 {
     };
     let (result, common, verb) = match cli.command {
         Command::Verify(a) => {
+            let lock = match a.lock.as_deref().map(crate::lock::read).transpose() {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("airlock: {e}");
+                    return ExitStatus::Usage.code();
+                }
+            };
             let opts = verify::Options {
                 inputs: a.common.inputs.clone(),
                 selection: selection(&a.common),
                 expect_ids: a.expect_ids,
                 progress: !a.common.quiet,
                 policy: crate::policy::Policy::new(&a.deny),
+                lock,
             };
             (verify::run(&opts), a.common, "verify")
         }
@@ -233,6 +273,7 @@ pub fn main() -> i32 {
             (inspect::run(&opts), a, "inspect")
         }
         Command::Convert(a) => return run_convert(a).code(),
+        Command::Lock(a) => return run_lock(a).code(),
         Command::Completions { shell } => {
             let shell = match shell {
                 CompletionShell::Bash => clap_complete::Shell::Bash,
@@ -292,6 +333,45 @@ fn print_report(report: &Report, json: bool, verb: &str) {
     };
     // A closed pipe (`airlock verify x | head`) is not an error worth a panic.
     let _ = r.and_then(|_| out.flush());
+}
+
+fn run_lock(a: LockArgs) -> ExitStatus {
+    use crate::commands::lock::{self, Outcome};
+    let opts = lock::Options {
+        verify: verify::Options {
+            inputs: a.inputs,
+            selection: Selection { images: Vec::new(), platform: None },
+            expect_ids: Vec::new(),
+            progress: !a.quiet,
+            policy: crate::policy::Policy::default(),
+            lock: None,
+        },
+        output: a.output,
+        force: a.force,
+    };
+    match lock::run(&opts) {
+        Ok(Outcome::Written(notes)) => {
+            for n in notes {
+                eprintln!("airlock: note: {n}");
+            }
+            ExitStatus::Ok
+        }
+        Ok(Outcome::Refused(report)) => {
+            let mut err = std::io::stderr().lock();
+            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let _ = report::human::print(
+                &report,
+                &report::human::Style { color },
+                "lock (nothing written; --force writes anyway)",
+                &mut err,
+            );
+            ExitStatus::Failed
+        }
+        Err(verify::UsageError(m)) => {
+            eprintln!("airlock: {m}");
+            ExitStatus::Usage
+        }
+    }
 }
 
 fn run_convert(a: ConvertArgs) -> ExitStatus {

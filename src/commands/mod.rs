@@ -2,6 +2,7 @@
 //! → report (or write).
 
 pub mod inspect;
+pub mod lock;
 pub mod select;
 pub mod verify;
 

@@ -17,6 +17,8 @@ pub struct Options {
     pub progress: bool,
     /// `--deny`: warnings that fail an input.
     pub policy: crate::policy::Policy,
+    /// `--lock`: the images the inputs must hold.
+    pub lock: Option<crate::lock::Lock>,
 }
 
 /// Why a run could not produce a report for an input: exit status 2.
@@ -43,6 +45,19 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
                 [only] => only.findings.push(f),
                 _ => report.findings.push(f),
             }
+        }
+    }
+    if let Some(lock) = &opts.lock {
+        let single = report.inputs.len() == 1;
+        for (place, f) in crate::lock::compare::compare(lock, &report) {
+            match place {
+                crate::lock::compare::Place::Input { input, .. } => report.inputs[input].findings.push(f),
+                crate::lock::compare::Place::Set if single => report.inputs[0].findings.push(f),
+                crate::lock::compare::Place::Set => report.findings.push(f),
+            }
+        }
+        for input in &mut report.inputs {
+            input.findings.sort_by_key(|f| (f.severity, f.image, f.layer));
         }
     }
     for input in &mut report.inputs {

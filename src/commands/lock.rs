@@ -1,0 +1,98 @@
+//! `airlock lock`: verify the inputs, then write what they hold as a lock file
+//! (`crate::lock`). The sha256 of each input file as carried is computed on a thread of its
+//! own while verify runs, so the lock costs about one more read of data already in memory.
+
+use super::verify;
+use crate::digest::{Digest, HashReader};
+use crate::lock::format;
+use crate::report::Report;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+pub struct Options {
+    pub verify: verify::Options,
+    pub output: Option<PathBuf>,
+    pub force: bool,
+}
+
+pub enum Outcome {
+    /// The lock was written; notes on what it could not hold.
+    Written(Vec<String>),
+    /// An input has error findings and `--force` was not given: nothing written.
+    Refused(Report),
+}
+
+pub fn run(opts: &Options) -> Result<Outcome, verify::UsageError> {
+    let (report, digests) = std::thread::scope(|s| {
+        let hashing = s
+            .spawn(|| opts.verify.inputs.iter().map(|p| (p.display().to_string(), file_digest(p))).collect::<Vec<_>>());
+        let report = verify::run(&opts.verify);
+        (report, hashing.join().unwrap_or_default())
+    });
+    let report = report?;
+    if !report.ok && !opts.force {
+        return Ok(Outcome::Refused(report));
+    }
+    let mut notes = Vec::new();
+    let digests: Vec<(String, Option<(Digest, u64)>)> = digests
+        .into_iter()
+        .map(|(p, d)| match d {
+            Ok(d) => (p, d),
+            Err(e) => {
+                notes.push(format!("{p}: not hashed ({e}); its sha256 is null in the lock"));
+                (p, None)
+            }
+        })
+        .collect();
+    let (lock, more) = format::build(&report, &digests);
+    notes.extend(more);
+    let bytes = format::to_bytes(&lock);
+    match &opts.output {
+        None => {
+            let mut out = io::stdout().lock();
+            out.write_all(&bytes).and_then(|_| out.flush()).map_err(|e| verify::UsageError(format!("stdout: {e}")))?;
+        }
+        Some(p) => {
+            write_atomic(p, &bytes).map_err(|e| verify::UsageError(format!("cannot write {}: {e}", p.display())))?
+        }
+    }
+    Ok(Outcome::Written(notes))
+}
+
+/// sha256 and size of a regular file; `None` for a directory. A pipe was read by verify and
+/// cannot be read again.
+fn file_digest(p: &Path) -> io::Result<Option<(Digest, u64)>> {
+    let meta = std::fs::metadata(p)?;
+    if meta.is_dir() {
+        return Ok(None);
+    }
+    if !meta.is_file() {
+        return Err(io::Error::other("a pipe or device is read once, by verify"));
+    }
+    let mut r = HashReader::new(std::fs::File::open(p)?);
+    crate::digest::drain(&mut r)?;
+    let (d, n) = r.finish()?;
+    Ok(Some((d, n)))
+}
+
+/// Writes next to `p` under a unique temporary name, then renames: a reader never sees a
+/// half-written lock.
+fn write_atomic(p: &Path, bytes: &[u8]) -> io::Result<()> {
+    let meta = std::fs::symlink_metadata(p);
+    if meta.as_ref().is_ok_and(|m| !m.file_type().is_file()) {
+        return Err(io::Error::other("it exists and is not a regular file"));
+    }
+    let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = p.file_name().ok_or_else(|| io::Error::other("no file name"))?.to_string_lossy();
+    let tmp = parent.join(format!(".{name}.airlock-tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, p)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

@@ -1,0 +1,108 @@
+//! `verify --lock`: the inputs, together, against the lock.
+//!
+//! | rule | code | severity |
+//! |---|---|---|
+//! | every locked image is present, by image ID and platform | `lock-image-missing` | error |
+//! | every locked tag is present and names the locked image | `lock-tag-mismatch` | error |
+//! | an image the lock does not list | `lock-image-unlisted` | warning |
+//! | same image, other manifest digest or layer blobs (where both sides have them) | `lock-manifest-changed` | warning |
+//!
+//! The format may differ: an image ID is the sha256 of the config, which carries the
+//! diffIDs, so a docker-save archive and its OCI conversion hold the same images. What a
+//! conversion does change (manifest digest, compressed blobs) is a warning, never silent.
+//! A platform absent from a partial multi-platform archive is not present: a lock that pins
+//! it fails.
+
+use super::{Lock, LockImage};
+use crate::finding::{Code, Finding};
+use crate::model::reference;
+use crate::report::{ImageReport, Report};
+use std::collections::{HashMap, HashSet};
+
+/// Where a finding belongs: an input's (with the image's index), or the set's.
+pub enum Place {
+    Input { input: usize, image: Option<usize> },
+    Set,
+}
+
+pub fn compare(lock: &Lock, report: &Report) -> Vec<(Place, Finding)> {
+    let mut out = Vec::new();
+    // Every image of the inputs, and by normalized tag.
+    let mut all: Vec<(usize, usize, &ImageReport)> = Vec::new();
+    for (n, input) in report.inputs.iter().enumerate() {
+        for (i, im) in input.images.iter().enumerate() {
+            all.push((n, i, im));
+        }
+    }
+    let mut by_tag: HashMap<String, Vec<&ImageReport>> = HashMap::new();
+    for (_, _, im) in &all {
+        for t in &im.tags {
+            by_tag.entry(reference::normalize(t)).or_default().push(im);
+        }
+    }
+    let same = |l: &LockImage, im: &ImageReport| {
+        im.config_digest == Some(l.image_id)
+            && (l.platform.is_none() || im.platform.is_none() || im.platform == l.platform)
+    };
+    for l in &lock.images {
+        let what = describe(l);
+        let Some(&(n, i, im)) = all.iter().find(|(_, _, im)| same(l, im)) else {
+            out.push((Place::Set, Finding::new(Code::LockImageMissing, format!("{what} is in none of the inputs"))));
+            continue;
+        };
+        let here = |f: Finding| (Place::Input { input: n, image: Some(i) }, f.image(i));
+        for t in &l.tags {
+            let holders = by_tag.get(t).map(Vec::as_slice).unwrap_or_default();
+            if holders.is_empty() {
+                out.push(here(Finding::new(Code::LockTagMismatch, format!("{what}: tag {t} is not in the inputs"))));
+            } else if !holders.iter().any(|h| same(l, h)) {
+                let ids: Vec<String> = holders.iter().filter_map(|h| h.config_digest.map(|d| d.to_string())).collect();
+                out.push(here(Finding::new(
+                    Code::LockTagMismatch,
+                    format!("{what}: tag {t} names {} instead", ids.join(", ")),
+                )));
+            }
+        }
+        if let (Some(want), Some(got)) = (l.manifest_digest, im.manifest_digest)
+            && want != got
+        {
+            out.push(here(Finding::new(
+                Code::LockManifestChanged,
+                format!("{what}: the manifest digest is {got}, the lock says {want} (the image is the same)"),
+            )));
+        }
+        let blobs: Vec<_> = im.layers.iter().map(|x| x.digest).collect();
+        let locked: Vec<_> = l.layers.iter().map(|x| Some(x.digest)).collect();
+        if blobs.len() == locked.len() && blobs.iter().all(Option::is_some) && blobs != locked {
+            let changed = blobs.iter().zip(&locked).filter(|(a, b)| a != b).count();
+            out.push(here(Finding::new(
+                Code::LockManifestChanged,
+                format!(
+                    "{what}: {changed} of {} layer blobs differ from the lock's (re-compressed; the diffIDs are the same)",
+                    blobs.len()
+                ),
+            )));
+        }
+    }
+    // Images the lock does not list.
+    let locked: HashSet<_> = lock.images.iter().map(|l| (l.image_id, l.platform.clone())).collect();
+    for (n, i, im) in &all {
+        let Some(id) = im.config_digest else { continue };
+        let listed = locked.contains(&(id, im.platform.clone()))
+            || lock.images.iter().any(|l| l.image_id == id && (l.platform.is_none() || im.platform.is_none()));
+        if !listed {
+            let plat = im.platform.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
+            out.push((
+                Place::Input { input: *n, image: Some(*i) },
+                Finding::new(Code::LockImageUnlisted, format!("image {id}{plat} is not in the lock")).image(*i),
+            ));
+        }
+    }
+    out
+}
+
+fn describe(l: &LockImage) -> String {
+    let tag = l.tags.first().map(|t| format!(" {t}")).unwrap_or_default();
+    let plat = l.platform.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
+    format!("locked image{tag} {}{plat}", l.image_id.short())
+}

@@ -86,6 +86,18 @@ codes! {
         "a tag the lock pins is missing, or names another image than the lock says";
     LockImageUnlisted = "lock-image-unlisted", Warning,
         "an input holds an image the lock does not list";
+    TargetFormatUnsupported = "target-format-unsupported", Error,
+        "--target: the runtime does not load this archive format (e.g. docker before the containerd store and an OCI-only archive)";
+    TargetCompressionUnsupported = "target-compression-unsupported", Error,
+        "--target: the runtime cannot decompress the archive or its layers (e.g. zstd before Docker 23, any wrapped archive for ctr)";
+    TargetZstdWindow = "target-zstd-window", Error,
+        "--target k3s/rke2: the zstd-wrapped archive needs a window over the loader's 32 MiB";
+    TargetPlatformMissing = "target-platform-missing", Error,
+        "--target: the runtime imports every platform, and some are absent (a partial multi-platform export)";
+    TargetExtensionMismatch = "target-extension-mismatch", Error,
+        "--target k3s/rke2: the file name's extension picks another decompressor than the content needs, or none";
+    TargetLoadChanges = "target-load-changes", Warning,
+        "--target: the runtime loads it, but changes something on the way (tags, media types, skipped manifests)";
     LockManifestChanged = "lock-manifest-changed", Warning,
         "a locked image arrived with another manifest digest or re-compressed layer blobs (same image ID and diffIDs)";
 }

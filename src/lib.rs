@@ -21,4 +21,5 @@ pub mod policy;
 pub mod progress;
 pub mod report;
 pub mod scan;
+pub mod targets;
 pub mod tarstream;

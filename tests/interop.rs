@@ -990,3 +990,126 @@ fn docker_agrees_on_tar_differentials() {
     }
     let _ = writeln!(std::io::stderr(), "tar differentials vs docker 20.10: {}", table.join("; "));
 }
+
+// ---------------------------------------------------------------------------------------------
+// --target: airlock's load prediction against what the real runtime does
+// ---------------------------------------------------------------------------------------------
+
+/// The archives users carry, from every fixture: as written, tarred (layouts), wrapped in gzip
+/// and zstd, and a Docker 25+-style archive with zstd layers (manifest.json and index.json).
+fn target_corpus(dir: &Path) -> Vec<PathBuf> {
+    let fx = common::fixture("");
+    let mut out = Vec::new();
+    let mut names: Vec<String> = std::fs::read_dir(&fx)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.') && !matches!(n.as_str(), "expected" | "src" | "README.md" | "make-fixtures.sh"))
+        .collect();
+    names.sort();
+    for n in names {
+        let src = fx.join(&n);
+        let tar = if src.is_dir() {
+            let t = dir.join(format!("{n}.tar"));
+            run_ok(Command::new("tar").arg("-C").arg(&src).arg("-cf").arg(&t).arg("."));
+            t
+        } else {
+            let t = dir.join(&n);
+            std::fs::copy(&src, &t).unwrap();
+            t
+        };
+        if n.ends_with(".tar") || src.is_dir() {
+            for (ext, tool) in [("gz", "gzip"), ("zst", "zstd")] {
+                let w = dir.join(format!("{}.{ext}", tar.file_name().unwrap().to_string_lossy()));
+                let o = run_ok(Command::new(tool).arg("-c").arg(&tar));
+                std::fs::write(&w, o.stdout).unwrap();
+                out.push(w);
+            }
+        }
+        out.push(tar);
+    }
+    // zstd layers under manifest.json: the zstd layout plus a manifest.json naming its blobs.
+    let d = dir.join("zstd-docker");
+    common::copy_dir(&common::fixture("skopeo-oci-zstd"), &d);
+    let (_, man) = common::first_manifest(&d);
+    let blob = |v: &Value| format!("blobs/sha256/{}", v["digest"].as_str().unwrap().trim_start_matches("sha256:"));
+    let layers: Vec<String> = man["layers"].as_array().unwrap().iter().map(blob).collect();
+    let mj = serde_json::json!([{"Config": blob(&man["config"]), "RepoTags": ["airlock/zstd:1"], "Layers": layers}]);
+    std::fs::write(d.join("manifest.json"), serde_json::to_vec(&mj).unwrap()).unwrap();
+    let t = dir.join("zstd-layers-docker.tar");
+    run_ok(Command::new("tar").arg("-C").arg(&d).arg("-cf").arg(&t).arg("."));
+    out.push(t);
+    // Two images in an OCI-only archive: ctr's export without its manifest.json.
+    let d = dir.join("oci-two-images");
+    std::fs::create_dir(&d).unwrap();
+    run_ok(Command::new("tar").arg("-C").arg(&d).arg("-xf").arg(common::fixture("ctr-export-multi.tar")));
+    std::fs::remove_file(d.join("manifest.json")).unwrap();
+    let t = dir.join("oci-two-images.tar");
+    run_ok(Command::new("tar").arg("-C").arg(&d).arg("-cf").arg(&t).arg("."));
+    out.push(t);
+    out
+}
+
+/// airlock's prediction for one target: does it say the runtime loads the input?
+fn predicts_load(input: &Path, target: &str) -> bool {
+    let r = common::verify(input, &["--target", target]);
+    let t = &r.json["inputs"][0]["targets"][0];
+    assert!(t["target"].as_str().is_some(), "{}: no target verdict: {}", input.display(), r.json);
+    t["loads"].as_bool().unwrap()
+}
+
+#[test]
+fn target_predictions_match_the_real_runtimes() {
+    let tmp = common::tempdir();
+    let corpus = target_corpus(tmp.path());
+    assert!(corpus.len() >= 40, "corpus of {} archives", corpus.len());
+    let mut table: Vec<String> = Vec::new();
+    let mut wrong: Vec<String> = Vec::new();
+    let mut tally = |runtime: &str, file: &Path, predicted: bool, loaded: bool, err: &str| {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        if predicted != loaded {
+            wrong.push(format!("{runtime} {name}: airlock says {predicted}, the runtime {loaded} ({err})"));
+        }
+        table.push(format!("{runtime}\t{name}\t{loaded}\t{}", predicted == loaded));
+    };
+
+    if let Some(d) = docker("target_predictions_match_the_real_runtimes") {
+        for f in &corpus {
+            d.empty_store();
+            let out = run(d.cmd().arg("load").arg("-i").arg(f));
+            let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            tally("docker@20.10", f, predicts_load(f, "docker@20.10"), out.status.success(), &err);
+        }
+    }
+    if let Some(c) = containerd("target_predictions_match_the_real_runtimes") {
+        for f in &corpus {
+            let out = run(c.cmd().args(["images", "import", "--all-platforms"]).arg(f));
+            let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            tally("containerd@1.6", f, predicts_load(f, "containerd@1.6"), out.status.success(), &err);
+            c.clear();
+        }
+    }
+    if let Some(podman) = tool("target_predictions_match_the_real_runtimes", "podman") {
+        for f in &corpus {
+            let root = common::tempdir();
+            let out = run(Command::new(&podman)
+                .arg("--root")
+                .arg(root.path().join("root"))
+                .arg("--runroot")
+                .arg(root.path().join("run"))
+                .args(["--storage-driver", "vfs", "load", "-q", "-i"])
+                .arg(f));
+            let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            tally("podman@4", f, predicts_load(f, "podman@4.3"), out.status.success(), &err);
+        }
+    }
+    // The agreement, per runtime (the README quotes it).
+    let mut summary = Vec::new();
+    for rt in ["docker@20.10", "containerd@1.6", "podman@4"] {
+        let rows: Vec<&String> = table.iter().filter(|r| r.starts_with(&format!("{rt}\t"))).collect();
+        let right = rows.iter().filter(|r| r.ends_with("\ttrue")).count();
+        let loads = rows.iter().filter(|r| r.split('\t').nth(2) == Some("true")).count();
+        summary.push(format!("{rt}: {right}/{} right ({loads} load, {} do not)", rows.len(), rows.len() - loads));
+    }
+    let _ = writeln!(std::io::stderr(), "target predictions vs real runtimes: {}", summary.join("; "));
+    assert!(wrong.is_empty(), "wrong predictions:\n{}", wrong.join("\n"));
+}

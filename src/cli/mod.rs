@@ -210,6 +210,10 @@ struct VerifyArgs {
     /// Hold the inputs against a lock written by `airlock lock` on the connected side
     #[arg(long = "lock", value_name = "FILE")]
     lock: Option<PathBuf>,
+    /// Predict whether this runtime loads the inputs: docker[@20.10|23|24|25|29],
+    /// containerd[@1.6|1.7|2], k3s, rke2, podman[@4|5]; repeatable
+    #[arg(long = "target", value_name = "NAME[@VERSION]", value_parser = crate::targets::Target::parse)]
+    targets: Vec<crate::targets::Target>,
 }
 
 #[derive(Args)]
@@ -265,6 +269,7 @@ pub fn main() -> i32 {
                 progress: !a.common.quiet,
                 policy: crate::policy::Policy::new(&a.deny),
                 lock,
+                targets: a.targets,
             };
             (verify::run(&opts), a.common, "verify")
         }
@@ -345,6 +350,7 @@ fn run_lock(a: LockArgs) -> ExitStatus {
             progress: !a.quiet,
             policy: crate::policy::Policy::default(),
             lock: None,
+            targets: Vec::new(),
         },
         output: a.output,
         force: a.force,

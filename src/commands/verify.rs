@@ -19,6 +19,8 @@ pub struct Options {
     pub policy: crate::policy::Policy,
     /// `--lock`: the images the inputs must hold.
     pub lock: Option<crate::lock::Lock>,
+    /// `--target`: the runtimes that will load the inputs.
+    pub targets: Vec<crate::targets::Target>,
 }
 
 /// Why a run could not produce a report for an input: exit status 2.
@@ -31,7 +33,18 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
     for path in &opts.inputs {
         let loaded = load(path, Depth::Full, opts.progress).map_err(|e| UsageError(e.to_string()))?;
         present.extend(loaded.model.images.iter().filter_map(|i| image_id(&loaded.catalog, i)));
-        inputs.push(report_input(path, &loaded, &opts.selection, image_report)?);
+        let mut input = report_input(path, &loaded, &opts.selection, image_report)?;
+        if !opts.targets.is_empty() && loaded.model.format.is_some() {
+            let profile = crate::targets::profile::read(path, &loaded);
+            for t in &opts.targets {
+                let found = crate::targets::rules::evaluate(t, &profile);
+                let loads = !found.iter().any(Finding::is_error);
+                input.findings.extend(found);
+                input.targets.push(crate::report::TargetVerdict { target: t.to_string(), loads });
+            }
+            input.findings.sort_by_key(|f| (f.severity, f.image, f.layer));
+        }
+        inputs.push(input);
     }
     let mut report = Report { ok: true, inputs, findings: Vec::new() };
     for want in &opts.expect_ids {
@@ -109,6 +122,7 @@ pub fn report_input(
         ok,
         images,
         findings,
+        targets: Vec::new(),
     })
 }
 

@@ -236,6 +236,7 @@ fn input_report(
         ok: !findings.iter().any(Finding::is_error),
         images: images.iter().map(|i| crate::commands::verify::image_report(catalog, i)).collect(),
         findings,
+        targets: Vec::new(),
     }
 }
 

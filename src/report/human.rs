@@ -67,6 +67,14 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
     for (i, image) in input.images.iter().enumerate() {
         print_image(i, image, style, out)?;
     }
+    if !input.targets.is_empty() {
+        let list: Vec<String> = input
+            .targets
+            .iter()
+            .map(|t| if t.loads { format!("{} loads it", t.target) } else { format!("{} will not", t.target) })
+            .collect();
+        writeln!(out, "  targets: {}", list.join(", "))?;
+    }
     if !input.findings.is_empty() {
         writeln!(out, "  findings:")?;
         for f in &input.findings {

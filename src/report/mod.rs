@@ -30,6 +30,17 @@ pub struct InputReport {
     pub ok: bool,
     pub images: Vec<ImageReport>,
     pub findings: Vec<Finding>,
+    /// `--target`: per runtime, whether it will load this input (present only with --target).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<TargetVerdict>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TargetVerdict {
+    /// The rule set used, e.g. "docker@24" for `--target docker@24.0.7`.
+    pub target: String,
+    /// No target-* error: the runtime loads it (what it changes on the way is a warning).
+    pub loads: bool,
 }
 
 #[derive(Debug, Serialize)]

@@ -1,0 +1,168 @@
+//! `--target` on fixtures, for the rules of runtimes not on this machine (docker 23+,
+//! containerd 1.7/2, podman 5, k3s, RKE2), with the outcome their cited sources give
+//! (src/targets/rules.rs). The runtimes that are here (docker 20.10, containerd 1.6, podman
+//! 4.3) are checked against the real thing in tests/interop.rs
+//! (`target_predictions_match_the_real_runtimes`).
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// (loads?, target codes) for one input and target.
+fn predict(input: &Path, target: &str) -> (bool, Vec<String>) {
+    let r = verify(input, &["--target", target]);
+    let i = &r.json["inputs"][0];
+    let loads = i["targets"][0]["loads"].as_bool().unwrap_or_else(|| panic!("{target}: {}", r.json));
+    let codes = i["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["code"].as_str().filter(|c| c.starts_with("target-")).map(str::to_string))
+        .collect();
+    (loads, codes)
+}
+
+fn copy_as(d: &tempfile::TempDir, fixture_name: &str, name: &str) -> PathBuf {
+    let p = d.path().join(name);
+    std::fs::copy(fixture(fixture_name), &p).unwrap();
+    p
+}
+
+fn tar_dir(d: &tempfile::TempDir, fixture_name: &str) -> PathBuf {
+    let p = d.path().join(format!("{fixture_name}.tar"));
+    let st =
+        std::process::Command::new("tar").arg("-C").arg(fixture(fixture_name)).arg("-cf").arg(&p).arg(".").status();
+    assert!(st.unwrap().success());
+    p
+}
+
+#[test]
+fn docker_versions() {
+    let d = tempdir();
+    let zst = fixture("docker-save-legacy.tar.zst");
+    assert!(!predict(&zst, "docker@20.10").0);
+    assert!(!predict(&zst, "docker@22.06").0, "22.06 resolves to the 20.10 rules");
+    assert!(predict(&zst, "docker@23").0, "moby#41759: zstd from 23.0");
+    assert!(predict(&zst, "docker").0);
+    let oci = tar_dir(&d, "skopeo-oci-gzip");
+    let (loads, codes) = predict(&oci, "docker@25");
+    assert!(!loads && codes == ["target-format-unsupported"], "{codes:?}");
+    assert!(predict(&oci, "docker@29").0, "the containerd image store loads OCI archives");
+    // A layout directory is not what docker load reads, whatever the version.
+    let (loads, codes) = predict(&fixture("skopeo-oci-gzip"), "docker@29");
+    assert!(!loads, "a directory is not what docker load reads: {codes:?}");
+}
+
+#[test]
+fn containerd_versions() {
+    let gz = fixture("docker-save-legacy.tar.gz");
+    for v in ["containerd@1.6", "containerd@1.7", "containerd@2", "containerd"] {
+        let (loads, codes) = predict(&gz, v);
+        assert!(!loads && codes == ["target-compression-unsupported"], "{v}: {codes:?}");
+    }
+    let partial = fixture("ctr-export-partial.tar");
+    for v in ["containerd@1.7", "containerd@2"] {
+        let (loads, codes) = predict(&partial, v);
+        assert!(!loads && codes == ["target-platform-missing"], "{v}: {codes:?}");
+    }
+    assert!(predict(&fixture("ctr-export.tar"), "containerd@2").0);
+}
+
+#[test]
+fn k3s_and_rke2_choose_the_decompressor_by_name() {
+    let d = tempdir();
+    for t in ["k3s", "rke2", "k3s@v1.30.2+k3s1"] {
+        // The right names: .tar, .tar.gz/.tgz, .tar.zst/.tzst.
+        for (fx, name) in [
+            ("docker-save-legacy.tar", "images.tar"),
+            ("docker-save-legacy.tar.gz", "images.tgz"),
+            ("docker-save-legacy.tar.zst", "images.tzst"),
+            ("docker-save-legacy.tar.zst", "k3s-airgap-images-amd64.tar.zst"),
+        ] {
+            let p = copy_as(&d, fx, name);
+            assert!(predict(&p, t).0, "{t} {name}");
+        }
+        // A gzip file named .tar, a plain tar named .tar.gz, zstd named .tar.gz, no extension.
+        for (fx, name) in [
+            ("docker-save-legacy.tar.gz", "gzip-named.tar"),
+            ("docker-save-legacy.tar", "plain-named.tar.gz"),
+            ("docker-save-legacy.tar.zst", "zstd-named.tar.gz"),
+            ("docker-save-legacy.tar", "no-extension"),
+        ] {
+            let p = copy_as(&d, fx, name);
+            let (loads, codes) = predict(&p, t);
+            assert!(!loads && codes == ["target-extension-mismatch"], "{t} {name}: {codes:?}");
+        }
+        // Their containerd imports every platform.
+        let (loads, codes) = predict(&fixture("ctr-export-partial.tar"), t);
+        assert!(!loads && codes == ["target-platform-missing"], "{codes:?}");
+    }
+}
+
+#[test]
+fn k3s_caps_the_zstd_window() {
+    use std::io::Write;
+    let d = tempdir();
+    let plain = std::fs::read(fixture("docker-save-legacy.tar")).unwrap();
+    let write = |name: &str, window_log: u32| {
+        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        enc.window_log(window_log).unwrap();
+        enc.long_distance_matching(true).unwrap();
+        enc.write_all(&plain).unwrap();
+        let p = d.path().join(name);
+        std::fs::write(&p, enc.finish().unwrap()).unwrap();
+        p
+    };
+    // --long=25 (what k3s's own tarballs use): loads. --long=27: over the 32 MiB cap.
+    assert!(predict(&write("ok.tar.zst", 25), "k3s").0);
+    let (loads, codes) = predict(&write("long.tar.zst", 27), "rke2");
+    assert!(!loads && codes == ["target-zstd-window"], "{codes:?}");
+    // docker has no such cap.
+    assert!(predict(&d.path().join("long.tar.zst"), "docker@23").0);
+}
+
+#[test]
+fn podman_versions() {
+    let gz = fixture("docker-save-legacy.tar.gz");
+    assert!(!predict(&gz, "podman@4.3").0, "measured on podman 4.3.1");
+    assert!(predict(&gz, "podman@5").0, "not claimed for podman 5 (not measured)");
+    assert!(predict(&fixture("skopeo-oci-gzip"), "podman").0, "podman loads an OCI layout directory");
+}
+
+#[test]
+fn loads_but_changes_is_a_warning() {
+    // Untagged images load untagged in docker: the input still passes.
+    let d = tempdir();
+    let mut ms = read_tar(&fixture("docker-save-legacy.tar"));
+    let mut man: Value = json_of(find(&mut ms, "manifest.json"));
+    man[0]["RepoTags"] = Value::Null;
+    find(&mut ms, "manifest.json").data = serde_json::to_vec(&man).unwrap();
+    let p = d.path().join("untagged.tar");
+    write_tar(&p, &ms);
+    let r = verify(&p, &["--target", "docker@20.10"]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    assert!(codes(&r.json).contains(&"target-load-changes".to_string()));
+    assert_eq!(r.json["inputs"][0]["targets"][0]["loads"], true);
+    // --deny makes it fail.
+    assert_eq!(verify(&p, &["--target", "docker@20.10", "--deny", "target-load-changes"]).code, 1);
+}
+
+#[test]
+fn unknown_targets_are_usage_errors() {
+    for bad in ["dockr", "docker@19.03", "podman@x"] {
+        let o = airlock(&["verify", "--target", bad, fixture("docker-save-legacy.tar").to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains(bad.split('@').next().unwrap()));
+    }
+}
+
+#[test]
+fn several_targets_one_report() {
+    let r = verify(&fixture("ctr-export-partial.tar"), &["--target", "docker@20.10", "--target", "k3s"]);
+    let t = r.json["inputs"][0]["targets"].as_array().unwrap();
+    assert_eq!(t.len(), 2);
+    assert_eq!((t[0]["target"].as_str(), t[0]["loads"].as_bool()), (Some("docker@20.10"), Some(true)));
+    assert_eq!((t[1]["target"].as_str(), t[1]["loads"].as_bool()), (Some("k3s"), Some(false)));
+    assert_eq!(r.code, 1, "a target that will not load it fails the input");
+}

@@ -166,3 +166,62 @@ fn several_targets_one_report() {
     assert_eq!((t[1]["target"].as_str(), t[1]["loads"].as_bool()), (Some("k3s"), Some(false)));
     assert_eq!(r.code, 1, "a target that will not load it fails the input");
 }
+
+#[test]
+fn zstd_layers_under_manifest_json_only_are_recorded_as_gzip_by_containerd() {
+    // The zstd layout with a manifest.json naming its blobs, and no index.json: containerd's
+    // importer reads manifest.json and types the layers as gzip. It loads: a warning.
+    let d = tempdir();
+    let dir = d.path().join("x");
+    copy_dir(&fixture("skopeo-oci-zstd"), &dir);
+    let (_, man) = first_manifest(&dir);
+    let blob = |v: &Value| format!("blobs/sha256/{}", v["digest"].as_str().unwrap().trim_start_matches("sha256:"));
+    let layers: Vec<String> = man["layers"].as_array().unwrap().iter().map(blob).collect();
+    let mj = serde_json::json!([{"Config": blob(&man["config"]), "RepoTags": ["airlock/zstd:1"], "Layers": layers}]);
+    std::fs::write(dir.join("manifest.json"), serde_json::to_vec(&mj).unwrap()).unwrap();
+    std::fs::remove_file(dir.join("index.json")).unwrap();
+    std::fs::remove_file(dir.join("oci-layout")).unwrap();
+    let t = d.path().join("zstd-manifest-json.tar");
+    assert!(
+        std::process::Command::new("tar").arg("-C").arg(&dir).arg("-cf").arg(&t).arg(".").status().unwrap().success()
+    );
+    let (loads, codes) = predict(&t, "containerd@1.6");
+    assert!(loads && codes == ["target-load-changes"], "{codes:?}");
+    let (loads, codes) = predict(&t, "docker@20.10");
+    assert!(!loads && codes == ["target-compression-unsupported"], "{codes:?}");
+}
+
+#[test]
+fn docker_before_the_containerd_store_skips_attestations() {
+    // A Docker 25+-style archive (ctr's export) with an attestation manifest added to its
+    // index: docker's graph-driver load reads manifest.json and never sees it.
+    let d = tempdir();
+    let dir = d.path().join("x");
+    std::fs::create_dir(&dir).unwrap();
+    let st = std::process::Command::new("tar").arg("-C").arg(&dir).arg("-xf").arg(fixture("ctr-export.tar")).status();
+    assert!(st.unwrap().success());
+    let put = |bytes: &[u8]| {
+        let hex = sha256_hex(bytes);
+        std::fs::write(dir.join("blobs/sha256").join(&hex), bytes).unwrap();
+        (format!("sha256:{hex}"), bytes.len())
+    };
+    let (cd, cs) = put(b"{}");
+    let (ld, ls) = put(br#"{"_type":"https://in-toto.io/Statement/v0.1"}"#);
+    let att = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.in-toto+json", "digest": cd, "size": cs},
+        "layers": [{"mediaType": "application/vnd.in-toto+json", "digest": ld, "size": ls}]});
+    let (md, ms) = put(&serde_json::to_vec(&att).unwrap());
+    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    index["manifests"].as_array_mut().unwrap().push(serde_json::json!({
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms,
+        "platform": {"architecture": "unknown", "os": "unknown"}}));
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let t = d.path().join("with-attestation.tar");
+    assert!(
+        std::process::Command::new("tar").arg("-C").arg(&dir).arg("-cf").arg(&t).arg(".").status().unwrap().success()
+    );
+    let (loads, codes) = predict(&t, "docker@25");
+    assert!(loads && codes == ["target-load-changes"], "{codes:?}");
+    let (loads, codes) = predict(&t, "docker@29");
+    assert!(loads && codes.is_empty(), "{codes:?}");
+}

@@ -1025,6 +1025,15 @@ fn target_corpus(dir: &Path) -> Vec<PathBuf> {
                 out.push(w);
             }
         }
+        // bzip2 and lz4 (k3s/RKE2's .tar.bz2 and .tar.lz4) for one of each layout.
+        if matches!(n.as_str(), "docker-save-legacy.tar" | "ctr-export.tar" | "skopeo-oci-zstd") {
+            let bytes = std::fs::read(&tar).unwrap();
+            for ext in ["bz2", "lz4"] {
+                let w = dir.join(format!("{}.{ext}", tar.file_name().unwrap().to_string_lossy()));
+                std::fs::write(&w, common::wrap(&bytes, ext)).unwrap();
+                out.push(w);
+            }
+        }
         out.push(tar);
     }
     // zstd layers under manifest.json: the zstd layout plus a manifest.json naming its blobs.

@@ -176,3 +176,61 @@ fn partial_export_damage_is_still_an_error() {
     assert_eq!(r.code, 1);
     assert!(r.json.to_string().contains("no platform of the index is in the archive"), "{}", r.json);
 }
+
+/// k3s and RKE2 airgap tarballs also come as .tar.bz2 and .tar.lz4: read as streams, the
+/// same images and values as the plain archive; and convert unwraps them.
+#[test]
+fn bzip2_and_lz4_wrapped_archives_read_the_same() {
+    let d = tempdir();
+    for name in ["docker-save-multi.tar", "ctr-export-partial.tar"] {
+        let plain = std::fs::read(fixture(name)).unwrap();
+        let want = verify(&fixture(name), &[]).json["inputs"][0]["images"].clone();
+        for how in ["bz2", "lz4"] {
+            let p = d.path().join(format!("{name}.{how}"));
+            std::fs::write(&p, wrap(&plain, how)).unwrap();
+            let r = verify(&p, &[]);
+            assert_eq!(r.code, 0, "{name}.{how}: {}", r.json);
+            assert_eq!(r.json["inputs"][0]["compression"], if how == "bz2" { "bzip2" } else { "lz4" });
+            assert_eq!(r.json["inputs"][0]["images"], want, "{name}.{how}: same images");
+            let out = d.path().join(format!("{name}.{how}.oci"));
+            let o = airlock(&["convert", "-q", p.to_str().unwrap(), "--to", "oci", "-o", out.to_str().unwrap()]);
+            assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+            assert_eq!(verify(&out, &[]).code, 0);
+        }
+    }
+    // Damage inside the bzip2 stream is found.
+    let mut bad = wrap(&std::fs::read(fixture("docker-save-legacy.tar")).unwrap(), "bz2");
+    let n = bad.len();
+    bad[n / 2] ^= 0xff;
+    let p = d.path().join("bad.tar.bz2");
+    std::fs::write(&p, bad).unwrap();
+    assert_eq!(verify(&p, &[]).code, 1);
+}
+
+/// docker loads bzip2-compressed layers; airlock now recomputes their diffIDs.
+#[test]
+fn bzip2_layers_are_verified() {
+    let d = tempdir();
+    let mut ms = read_tar(&fixture("docker-save-legacy.tar"));
+    let man = json_of(ms.iter().find(|m| m.path == "manifest.json").unwrap());
+    let first = man[0]["Layers"][0].as_str().unwrap().to_string();
+    let m = find(&mut ms, &first);
+    m.data = wrap(&m.data, "bz2");
+    let p = d.path().join("bz2-layer.tar");
+    write_tar(&p, &ms);
+    let r = verify(&p, &[]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    let l = &r.json["inputs"][0]["images"][0]["layers"][0];
+    assert_eq!(l["compression"], "bzip2");
+    let exp: Value =
+        serde_json::from_slice(&std::fs::read(fixture("expected/docker-save-legacy.tar.json")).unwrap()).unwrap();
+    assert_eq!(l["diff_id"], exp["images"][0]["diff_ids"][0], "the diffID of the decompressed layer");
+    // A damaged bzip2 layer is layer-corrupt.
+    let m = find(&mut ms, &first);
+    let n = m.data.len();
+    m.data[n / 2] ^= 0xff;
+    write_tar(&p, &ms);
+    let r = verify(&p, &[]);
+    assert_eq!(r.code, 1);
+    assert!(codes(&r.json).iter().any(|c| c == "layer-corrupt" || c == "diff-id-mismatch"), "{}", r.json);
+}

@@ -83,6 +83,16 @@ fn k3s_and_rke2_choose_the_decompressor_by_name() {
             let p = copy_as(&d, fx, name);
             assert!(predict(&p, t).0, "{t} {name}");
         }
+        // bzip2 and lz4, by their names.
+        let plain = std::fs::read(fixture("docker-save-legacy.tar")).unwrap();
+        for (how, name) in [("bz2", "images.tar.bz2"), ("bz2", "images.tbz"), ("lz4", "images.tar.lz4")] {
+            let p = d.path().join(name);
+            std::fs::write(&p, wrap(&plain, how)).unwrap();
+            assert!(predict(&p, t).0, "{t} {name}");
+        }
+        let p = d.path().join("lz4-named.tar.bz2");
+        std::fs::write(&p, wrap(&plain, "lz4")).unwrap();
+        assert_eq!(predict(&p, t).1, ["target-extension-mismatch"], "{t}");
         // A gzip file named .tar, a plain tar named .tar.gz, zstd named .tar.gz, no extension.
         for (fx, name) in [
             ("docker-save-legacy.tar.gz", "gzip-named.tar"),

@@ -207,7 +207,7 @@ fn read_input(input: &Path, staging: &Staging, progress: bool) -> Result<Loaded,
     }
     let outer = crate::open::outer_compression(input)
         .map_err(|e| ConvertError::Usage(format!("cannot open {}: {e}", input.display())))?;
-    if !matches!(outer, Some(Compression::Gzip | Compression::Zstd)) {
+    if !matches!(outer, Some(Compression::Gzip | Compression::Zstd | Compression::Bzip2 | Compression::Lz4)) {
         return load(input, Depth::Documents, progress).map_err(usage);
     }
     let spool = staging.dir.join(".input.tar");

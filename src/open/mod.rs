@@ -72,12 +72,14 @@ pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progres
             ));
             Ok(catalog)
         }
-        c @ (Compression::Gzip | Compression::Zstd) => Ok(tar_stream::read(stream(file), c, depth, progress)),
-        c @ (Compression::Bzip2 | Compression::Xz) => {
+        c @ (Compression::Gzip | Compression::Zstd | Compression::Bzip2 | Compression::Lz4) => {
+            Ok(tar_stream::read(stream(file), c, depth, progress))
+        }
+        c @ Compression::Xz => {
             catalog.findings.push(Finding::new(
                 Code::ArchiveCorrupt,
                 format!(
-                    "the archive is wrapped in {}; airlock reads plain, gzip or zstd archives (decompress it first)",
+                    "the archive is wrapped in {}; airlock reads plain, gzip, zstd, bzip2 or lz4 archives (decompress it first)",
                     c.as_str()
                 ),
             ));
@@ -142,7 +144,7 @@ pub fn outer_compression(path: &Path) -> io::Result<Option<Compression>> {
     Ok(Some(Compression::sniff(&head[..n])))
 }
 
-/// Decompresses a gzip- or zstd-wrapped archive into `dest`.
+/// Decompresses a gzip-, zstd-, bzip2- or lz4-wrapped archive into `dest`.
 pub fn unwrap_to(path: &Path, dest: &Path) -> io::Result<()> {
     let src = std::io::BufReader::new(File::open(path)?);
     let mut out = File::create(dest)?;
@@ -154,7 +156,9 @@ pub fn unwrap_to(path: &Path, dest: &Path) -> io::Result<()> {
             &mut crate::scan::compression::zstd_decoder(src, crate::scan::compression::ZSTD_OUTER_WINDOW_LOG)?,
             &mut out,
         )?,
-        _ => return Err(io::Error::other("not gzip or zstd")),
+        Compression::Bzip2 => io::copy(&mut bzip2::bufread::MultiBzDecoder::new(src), &mut out)?,
+        Compression::Lz4 => io::copy(&mut lz4_flex::frame::FrameDecoder::new(src), &mut out)?,
+        _ => return Err(io::Error::other("not gzip, zstd, bzip2 or lz4")),
     };
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! A tar read as one stream with no temporary copy: wrapped whole in gzip or zstd, or plain
-//! from a pipe.
+//! A tar read as one stream with no temporary copy: wrapped whole in gzip, zstd, bzip2 or
+//! lz4, or plain from a pipe.
 //!
 //! This thread decompresses the outer stream and parses the tar; each large member is handed
 //! in bounded chunks to a rayon worker that hashes and decompresses it. So the outer
@@ -29,6 +29,10 @@ pub fn read(src: Box<dyn Read + Send>, outer: Compression, depth: Depth, progres
     let decoder: Box<dyn Read> = match outer {
         Compression::None => Box::new(BufReader::with_capacity(CHUNK, counted)),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(CHUNK, counted))),
+        // pbzip2 and lbzip2 write several streams: read them all.
+        Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(BufReader::with_capacity(CHUNK, counted))),
+        // Concatenated frames are read one after another.
+        Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(BufReader::with_capacity(CHUNK, counted))),
         _ => match crate::scan::compression::zstd_decoder(
             BufReader::with_capacity(CHUNK, counted),
             crate::scan::compression::ZSTD_OUTER_WINDOW_LOG,

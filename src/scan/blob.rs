@@ -140,9 +140,9 @@ pub fn scan_into<R: Read>(
             Ok(d) => decoded(Tee::new(d, plain), "zstd"),
             Err(e) => Err(format!("zstd: {e}")),
         },
-        Compression::Bzip2 | Compression::Xz => {
-            Err(format!("compressed with {}, which airlock does not decompress", compression.as_str()))
-        }
+        Compression::Bzip2 => decoded(Tee::new(bzip2::bufread::MultiBzDecoder::new(&mut raw), plain), "bzip2"),
+        Compression::Xz => Err(format!("compressed with {}, which airlock does not decompress", compression.as_str())),
+        Compression::Lz4 => Err("compressed with lz4, which no container runtime decompresses as a layer".to_string()),
     };
     // Whatever happened inside, the stored bytes are hashed to their end.
     let (digest, size) = raw.into_inner().finish()?;

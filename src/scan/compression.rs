@@ -32,9 +32,12 @@ pub enum Compression {
     None,
     Gzip,
     Zstd,
-    /// Recognised, loadable by docker, but not decompressed by airlock.
+    /// Loadable by docker (archives and layers); read by airlock, and by k3s/RKE2 as `.tar.bz2`.
     Bzip2,
+    /// Recognised, loadable by docker, but not decompressed by airlock.
     Xz,
+    /// LZ4 frames: k3s and RKE2 read `.tar.lz4` airgap archives; no runtime reads lz4 layers.
+    Lz4,
 }
 
 impl Compression {
@@ -46,6 +49,7 @@ impl Compression {
             [0x50..=0x5f, 0x2a, 0x4d, 0x18, ..] => Compression::Zstd,
             [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Compression::Xz,
             [b'B', b'Z', b'h', ..] => Compression::Bzip2,
+            [0x04, 0x22, 0x4d, 0x18, ..] => Compression::Lz4,
             _ => Compression::None,
         }
     }
@@ -57,6 +61,7 @@ impl Compression {
             Compression::Zstd => "zstd",
             Compression::Bzip2 => "bzip2",
             Compression::Xz => "xz",
+            Compression::Lz4 => "lz4",
         }
     }
 

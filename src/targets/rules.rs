@@ -61,6 +61,26 @@ pub const RULES: &[Rule] = &[
         source: "moby#41759 (zstd in pkg/archive DecompressStream, Docker 23.0; docker/cli#4667). Measured: docker 20.10 'archive/tar: invalid tar header'",
     },
     Rule {
+        id: "docker-lz4-archive",
+        code: Code::TargetCompressionUnsupported,
+        applies: |t| t.runtime == Runtime::Docker,
+        check: |_, p| {
+            (p.outer == Compression::Lz4).then(|| "docker load cannot decompress an lz4-wrapped archive".into())
+        },
+        lifted: "no version (decompress first: lz4 -dc FILE | docker load)",
+        source: "moby pkg/archive DecompressStream: gzip, bzip2, xz, zstd; containerd's: gzip, zstd",
+    },
+    Rule {
+        id: "podman-lz4-archive",
+        code: Code::TargetCompressionUnsupported,
+        applies: |t| t.runtime == Runtime::Podman,
+        check: |_, p| {
+            (p.outer == Compression::Lz4).then(|| "podman load cannot decompress an lz4-wrapped archive".into())
+        },
+        lifted: "no version (decompress first)",
+        source: "containers/image pkg/compression: gzip, bzip2, xz, zstd",
+    },
+    Rule {
         id: "docker-zstd-layers",
         code: Code::TargetCompressionUnsupported,
         applies: |t| t.runtime == Runtime::Docker && !t.at_least(23, 0),
@@ -205,7 +225,7 @@ fn by_extension(name: &str) -> Option<Compression> {
     if ends(&[".tar"]) {
         Some(Compression::None)
     } else if ends(&[".tar.lz4"]) {
-        None // lz4: airlock cannot read it either, and would have said so
+        Some(Compression::Lz4)
     } else if ends(&[".tar.bz2", ".tbz"]) {
         Some(Compression::Bzip2)
     } else if ends(&[".tar.gz", ".tgz"]) {

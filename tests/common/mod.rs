@@ -294,3 +294,21 @@ pub fn docker_archive(path: &Path, layers: &[Vec<u8>], tag: &str) {
     members.push(regular("manifest.json", serde_json::to_vec(&man).unwrap()));
     write_tar(path, &members);
 }
+
+/// `data` wrapped whole in bzip2 or lz4 (frame format), as `bzip2` and `lz4` write it.
+pub fn wrap(data: &[u8], how: &str) -> Vec<u8> {
+    use std::io::Write;
+    match how {
+        "bz2" => {
+            let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        "lz4" => {
+            let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        other => panic!("wrap: {other}"),
+    }
+}

@@ -7,6 +7,7 @@
 //! `scan` holds the per-blob pipeline and `tarstream` the bounded tar reader both levels
 //! use; `commands` and `convert` compose the steps.
 
+pub mod bundle;
 pub mod checks;
 pub mod cli;
 pub mod commands;

@@ -1,8 +1,8 @@
 //! `airlock inspect`: the model without hashing layers. Declared digests, diffIDs from the
 //! config, chainIDs from those, and the history aligned to the layers (`docker history`).
 
+use super::select;
 use super::verify::{UsageError, report_input};
-use super::{load, select};
 use crate::digest::Digest;
 use crate::model::Image;
 use crate::report::{HistoryReport, ImageReport, LayerReport, Report};
@@ -18,8 +18,9 @@ pub struct Options {
 pub fn run(opts: &Options) -> Result<Report, UsageError> {
     let mut inputs = Vec::new();
     for path in &opts.inputs {
-        let loaded = load(path, Depth::Documents, opts.progress).map_err(|e| UsageError(e.to_string()))?;
-        inputs.push(report_input(path, &loaded, &opts.selection, declared)?);
+        inputs.extend(super::reports_for(path, Depth::Documents, opts.progress, |p, loaded| {
+            report_input(p, loaded, &opts.selection, declared)
+        })?);
     }
     let ok = inputs.iter().all(|i| i.ok);
     Ok(Report { ok, inputs, findings: Vec::new() })

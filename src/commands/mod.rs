@@ -9,8 +9,10 @@ pub mod verify;
 use crate::model::{self, Model};
 use crate::open::{self, Catalog, OpenError};
 use crate::progress::Progress;
+use crate::report::InputReport;
 use crate::scan::Depth;
 use std::path::Path;
+use verify::UsageError;
 
 /// An input read and modelled.
 pub struct Loaded {
@@ -26,4 +28,49 @@ pub fn load(path: &Path, depth: Depth, show_progress: bool) -> Result<Loaded, Op
     let catalog = catalog?;
     let model = model::build(&catalog);
     Ok(Loaded { catalog, model })
+}
+
+/// The reports for one input path: its own, or, for a bundle (`crate::bundle`), the bundle's
+/// (its container findings and what it contains) followed by one per image archive in it,
+/// named `BUNDLE!MEMBER`. `--image` / `--platform` pick images across a bundle: an archive
+/// without them is left out, unless none has them (then the usage error stands).
+pub fn reports_for(
+    path: &Path,
+    depth: Depth,
+    progress: bool,
+    mut check: impl FnMut(&Path, &Loaded) -> Result<InputReport, UsageError>,
+) -> Result<Vec<InputReport>, UsageError> {
+    let loaded = load(path, depth, progress).map_err(|e| UsageError(e.to_string()))?;
+    let parts = crate::bundle::expand(path, &path.display().to_string(), &loaded, depth, 0);
+    if parts.is_empty() {
+        return Ok(vec![check(path, &loaded)?]);
+    }
+    let mut reports = Vec::new();
+    let mut first_error = None;
+    for part in &parts {
+        match check(Path::new(&part.name), &part.loaded) {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if reports.is_empty()
+        && let Some(e) = first_error
+    {
+        return Err(e);
+    }
+    let findings = loaded.catalog.findings.clone();
+    let bundle = InputReport {
+        path: path.display().to_string(),
+        format: None,
+        compression: loaded.catalog.outer.unwrap_or(crate::scan::Compression::None),
+        ok: !findings.iter().any(crate::finding::Finding::is_error),
+        images: Vec::new(),
+        findings,
+        targets: Vec::new(),
+        contains: parts.iter().map(|p| p.name.clone()).collect(),
+    };
+    reports.insert(0, bundle);
+    Ok(reports)
 }

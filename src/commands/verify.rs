@@ -1,6 +1,6 @@
 //! `airlock verify`: read everything, recompute every digest, check, report.
 
-use super::{Loaded, load, select};
+use super::{Loaded, select};
 use crate::checks::{self, Selected};
 use crate::digest::Digest;
 use crate::finding::{Code, Finding};
@@ -31,20 +31,11 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
     let mut inputs = Vec::new();
     let mut present: Vec<Digest> = Vec::new();
     for path in &opts.inputs {
-        let loaded = load(path, Depth::Full, opts.progress).map_err(|e| UsageError(e.to_string()))?;
-        present.extend(loaded.model.images.iter().filter_map(|i| image_id(&loaded.catalog, i)));
-        let mut input = report_input(path, &loaded, &opts.selection, image_report)?;
-        if !opts.targets.is_empty() && loaded.model.format.is_some() {
-            let profile = crate::targets::profile::read(path, &loaded);
-            for t in &opts.targets {
-                let found = crate::targets::rules::evaluate(t, &profile);
-                let loads = !found.iter().any(Finding::is_error);
-                input.findings.extend(found);
-                input.targets.push(crate::report::TargetVerdict { target: t.to_string(), loads });
-            }
-            input.findings.sort_by_key(|f| (f.severity, f.image, f.layer));
-        }
-        inputs.push(input);
+        inputs.extend(super::reports_for(path, Depth::Full, opts.progress, |p, loaded| {
+            let r = checked_input(p, loaded, opts)?;
+            present.extend(loaded.model.images.iter().filter_map(|i| image_id(&loaded.catalog, i)));
+            Ok(r)
+        })?);
     }
     let mut report = Report { ok: true, inputs, findings: Vec::new() };
     for want in &opts.expect_ids {
@@ -80,6 +71,22 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
     opts.policy.apply(&mut report.findings);
     report.ok = report.inputs.iter().all(|i| i.ok) && !report.findings.iter().any(|f| f.fails());
     Ok(report)
+}
+
+/// One input (or one archive of a bundle), checked, with its `--target` verdicts.
+fn checked_input(path: &std::path::Path, loaded: &Loaded, opts: &Options) -> Result<InputReport, UsageError> {
+    let mut input = report_input(path, loaded, &opts.selection, image_report)?;
+    if !opts.targets.is_empty() && loaded.model.format.is_some() {
+        let profile = crate::targets::profile::read(path, loaded);
+        for t in &opts.targets {
+            let found = crate::targets::rules::evaluate(t, &profile);
+            let loads = !found.iter().any(Finding::is_error);
+            input.findings.extend(found);
+            input.targets.push(crate::report::TargetVerdict { target: t.to_string(), loads });
+        }
+        input.findings.sort_by_key(|f| (f.severity, f.image, f.layer));
+    }
+    Ok(input)
 }
 
 /// Selects, checks and reports one input; `image_report` says what each image shows
@@ -123,6 +130,7 @@ pub fn report_input(
         images,
         findings,
         targets: Vec::new(),
+        contains: Vec::new(),
     })
 }
 

@@ -237,6 +237,7 @@ fn input_report(
         images: images.iter().map(|i| crate::commands::verify::image_report(catalog, i)).collect(),
         findings,
         targets: Vec::new(),
+        contains: Vec::new(),
     }
 }
 

@@ -132,6 +132,24 @@ impl Catalog {
         }
     }
 
+    /// The members under directory `prefix`, as a catalog of their own (keys relative to it):
+    /// an image layout inside a bundle (a Zarf package's `images/`). Container-level findings
+    /// stay with the whole input. Scans are kept, so nothing is read again.
+    pub fn subtree(&self, prefix: &str) -> Catalog {
+        let start = format!("{prefix}/");
+        let members = self
+            .members
+            .range(start.clone()..)
+            .take_while(|(k, _)| k.starts_with(&start))
+            .map(|(k, m)| (k[start.len()..].to_string(), m.clone()))
+            .collect();
+        let source = match &self.source {
+            DataSource::Dir(root) => DataSource::Dir(root.join(prefix)),
+            other => other.clone(),
+        };
+        Catalog { members, findings: Vec::new(), outer: self.outer, is_dir: self.is_dir, source }
+    }
+
     pub fn has(&self, path: &str) -> bool {
         self.members.contains_key(path)
     }

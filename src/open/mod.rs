@@ -88,6 +88,57 @@ pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progres
     }
 }
 
+/// Reads an archive from a stream (a member of a bundle), compressed as `outer` says.
+pub fn read_stream<'a>(
+    src: Box<dyn io::Read + Send + 'a>,
+    outer: Compression,
+    depth: Depth,
+    progress: &crate::progress::Progress,
+) -> Catalog {
+    tar_stream::read(src, outer, depth, progress)
+}
+
+/// Re-reads one member of a compressed (streamed) input: the file is decompressed again up
+/// to that member, whose data the returned reader yields. No temporary copy is made.
+pub fn reopen_streamed_member(path: &Path, member: &str) -> io::Result<Box<dyn io::Read + Send>> {
+    use crate::tarstream::{Stream, TarReader};
+    let file = std::io::BufReader::new(File::open(path)?);
+    let mut head = [0u8; 8];
+    let n = crate::digest::read_full(&mut File::open(path)?, &mut head)?;
+    let decoder: Box<dyn io::Read + Send> = match Compression::sniff(&head[..n]) {
+        Compression::None => Box::new(file),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(file)),
+        Compression::Zstd => {
+            Box::new(crate::scan::compression::zstd_decoder(file, crate::scan::compression::ZSTD_OUTER_WINDOW_LOG)?)
+        }
+        Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(file)),
+        Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(file)),
+        Compression::Xz => return Err(io::Error::other("xz is not read")),
+    };
+    let mut tar = TarReader::new(Stream(decoder));
+    loop {
+        match tar.next_entry() {
+            Ok(Some(e)) if path::normalize(&e.path).is_ok_and(|p| p == member) => {
+                return Ok(Box::new(EntryReader { tar }));
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(io::Error::new(io::ErrorKind::NotFound, format!("{member} is gone"))),
+            Err(e) => return Err(io::Error::other(e.to_string())),
+        }
+    }
+}
+
+/// The current entry's data of a tar reader it owns.
+struct EntryReader<R> {
+    tar: crate::tarstream::TarReader<R>,
+}
+
+impl<R: crate::tarstream::Source> io::Read for EntryReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.tar.data().read(buf)
+    }
+}
+
 /// Whether an input can be read more than once (a directory or a regular file): convert
 /// reads blobs again after the documents, which a pipe cannot give.
 pub fn is_rereadable(path: &Path) -> io::Result<bool> {

@@ -23,10 +23,10 @@ const CHANNEL_CHUNKS: usize = 8;
 /// would cost more than the hashing.
 const INLINE_MAX: u64 = 256 * 1024;
 
-pub fn read(src: Box<dyn Read + Send>, outer: Compression, depth: Depth, progress: &Progress) -> Catalog {
+pub fn read<'a>(src: Box<dyn Read + Send + 'a>, outer: Compression, depth: Depth, progress: &Progress) -> Catalog {
     let mut catalog = Catalog { outer: Some(outer), ..Catalog::default() };
     let counted = progress.reader(src);
-    let decoder: Box<dyn Read> = match outer {
+    let decoder: Box<dyn Read + 'a> = match outer {
         Compression::None => Box::new(BufReader::with_capacity(CHUNK, counted)),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(CHUNK, counted))),
         // pbzip2 and lbzip2 write several streams: read them all.

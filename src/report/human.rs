@@ -57,7 +57,11 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::Result<()> {
-    let format = input.format.map_or("not an image archive", |f| f.as_str());
+    let format = match input.format {
+        Some(f) => f.as_str(),
+        None if !input.contains.is_empty() => "bundle",
+        None => "not an image archive",
+    };
     let wrap = match input.compression.as_str() {
         "none" => String::new(),
         c => format!(", {c}-compressed"),
@@ -66,6 +70,9 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
     writeln!(out, "{}: {format}{wrap}, {n} image{}", style.bold(&input.path), plural(n))?;
     for (i, image) in input.images.iter().enumerate() {
         print_image(i, image, style, out)?;
+    }
+    for c in &input.contains {
+        writeln!(out, "  contains: {c}")?;
     }
     if !input.targets.is_empty() {
         let list: Vec<String> = input

@@ -33,6 +33,10 @@ pub struct InputReport {
     /// `--target`: per runtime, whether it will load this input (present only with --target).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<TargetVerdict>,
+    /// A bundle: the image archives found in it, each reported as an input of its own
+    /// named `BUNDLE!MEMBER` (present only for a bundle).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contains: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]

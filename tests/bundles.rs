@@ -1,0 +1,163 @@
+//! Bundles: archives that carry image archives (a Harbor offline installer, a Zarf package's
+//! `images/` layout, a tar of several archives). Built here around fixtures real tools wrote.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn sh(cmd: &mut Command) {
+    let st = cmd.status().unwrap();
+    assert!(st.success(), "{cmd:?}");
+}
+
+/// `harbor/harbor.v2.10.0.tar.gz` (a gzip docker-save of two images) beside install files,
+/// as `harbor-offline-installer-v2.10.0.tgz` and as a plain tar.
+fn harbor(d: &Path, inner: &[u8]) -> (PathBuf, PathBuf) {
+    let src = d.join("src/harbor");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("harbor.v2.10.0.tar"), inner).unwrap();
+    sh(Command::new("gzip").arg("-n").arg(src.join("harbor.v2.10.0.tar")));
+    std::fs::write(src.join("install.sh"), "#!/bin/sh\ndocker load -i harbor.v2.10.0.tar.gz\n").unwrap();
+    std::fs::write(src.join("harbor.yml.tmpl"), "hostname: reg.example\n").unwrap();
+    let tgz = d.join("harbor-offline-installer-v2.10.0.tgz");
+    sh(Command::new("tar").arg("-C").arg(d.join("src")).arg("-czf").arg(&tgz).arg("harbor"));
+    let tar = d.join("harbor-offline-installer-v2.10.0.tar");
+    sh(Command::new("tar").arg("-C").arg(d.join("src")).arg("-cf").arg(&tar).arg("harbor"));
+    (tgz, tar)
+}
+
+fn ids(json: &Value, input: usize) -> Vec<String> {
+    let mut v: Vec<String> = json["inputs"][input]["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["config_digest"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+fn expected_ids(name: &str) -> Vec<String> {
+    let e: Value = serde_json::from_slice(&std::fs::read(fixture(&format!("expected/{name}.json"))).unwrap()).unwrap();
+    let mut v: Vec<String> =
+        e["images"].as_array().unwrap().iter().map(|i| i["image_id"].as_str().unwrap().to_string()).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn a_harbor_installer_is_opened_and_its_images_verified() {
+    let d = tempdir();
+    let (tgz, tar) = harbor(d.path(), &std::fs::read(fixture("docker-save-multi.tar")).unwrap());
+    for outer in [&tgz, &tar] {
+        let r = verify(outer, &[]);
+        assert_eq!(r.code, 0, "{}", r.json);
+        let inputs = r.json["inputs"].as_array().unwrap();
+        assert_eq!(inputs.len(), 2, "the bundle and the archive in it");
+        assert_eq!(inputs[0]["format"], Value::Null);
+        let inner = format!("{}!harbor/harbor.v2.10.0.tar.gz", outer.display());
+        assert_eq!(inputs[0]["contains"], serde_json::json!([inner]));
+        assert_eq!(inputs[1]["path"], inner.as_str());
+        assert_eq!(inputs[1]["format"], "docker-archive");
+        assert_eq!(inputs[1]["compression"], "gzip");
+        assert_eq!(ids(&r.json, 1), expected_ids("docker-save-multi.tar"));
+        // --expect-id sees into the bundle; inspect lists it too.
+        let want = expected_ids("docker-save-multi.tar")[0].clone();
+        assert_eq!(verify(outer, &["--expect-id", &want]).code, 0);
+        let i = run_json(&["inspect", "--json", outer.to_str().unwrap()]);
+        assert_eq!(i.code, 0);
+        assert_eq!(ids(&i.json, 1), expected_ids("docker-save-multi.tar"));
+    }
+}
+
+#[test]
+fn a_broken_layer_inside_a_bundle_is_named() {
+    let d = tempdir();
+    let mut ms = read_tar(&fixture("docker-save-multi.tar"));
+    let man = json_of(ms.iter().find(|m| m.path == "manifest.json").unwrap());
+    let layer = man[0]["Layers"][1].as_str().unwrap().to_string();
+    let n = find(&mut ms, &layer).data.len();
+    find(&mut ms, &layer).data[n - 600] ^= 0x20;
+    let inner = d.path().join("inner.tar");
+    write_tar(&inner, &ms);
+    let (tgz, _) = harbor(d.path(), &std::fs::read(&inner).unwrap());
+    let r = verify(&tgz, &[]);
+    assert_eq!(r.code, 1);
+    let part = &r.json["inputs"][1];
+    assert!(part["path"].as_str().unwrap().ends_with("!harbor/harbor.v2.10.0.tar.gz"));
+    let f = part["findings"].as_array().unwrap().iter().find(|f| f["severity"] == "error").expect("an error");
+    assert_eq!(f["member"], layer.as_str(), "{f}");
+    assert_eq!(r.json["inputs"][0]["ok"], true, "the bundle itself is fine");
+}
+
+#[test]
+fn a_layout_inside_a_zarf_style_package() {
+    // zarf-package-*.tar.zst: zarf.yaml, checksums.txt, components/, images/ (an OCI layout).
+    let d = tempdir();
+    let root = d.path().join("pkg");
+    std::fs::create_dir_all(root.join("components")).unwrap();
+    copy_dir(&fixture("multi-platform-oci"), &root.join("images"));
+    std::fs::write(root.join("zarf.yaml"), "kind: ZarfPackageConfig\nmetadata:\n  name: app\n").unwrap();
+    std::fs::write(root.join("checksums.txt"), "").unwrap();
+    sh(Command::new("tar").arg("-C").arg(&root).arg("-cf").arg(root.join("components/app.tar")).arg("zarf.yaml"));
+    let tar = d.path().join("zarf-package-app-amd64.tar");
+    sh(Command::new("tar").arg("-C").arg(&root).arg("-cf").arg(&tar).arg("."));
+    sh(Command::new("zstd").arg("-q").arg(&tar));
+    let zst = d.path().join("zarf-package-app-amd64.tar.zst");
+    let r = verify(&zst, &[]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    assert_eq!(r.json["inputs"][1]["path"], format!("{}!images/", zst.display()).as_str());
+    assert_eq!(ids(&r.json, 1), expected_ids("multi-platform-oci"));
+    // Also as a directory.
+    let r = verify(&root, &[]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    assert_eq!(ids(&r.json, 1), expected_ids("multi-platform-oci"));
+}
+
+#[test]
+fn a_tar_of_archives_and_a_lock_across_it() {
+    let d = tempdir();
+    let tar = d.path().join("images.tar");
+    sh(Command::new("tar")
+        .arg("-C")
+        .arg(fixture(""))
+        .arg("-cf")
+        .arg(&tar)
+        .arg("docker-save-legacy.tar")
+        .arg("crane-tarball.tar"));
+    let r = verify(&tar, &[]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    assert_eq!(r.json["inputs"].as_array().unwrap().len(), 3);
+    // A lock made from the bundle holds for the archives carried loose.
+    let lock = d.path().join("l.lock");
+    assert_eq!(airlock(&["lock", "-q", "-o", lock.to_str().unwrap(), tar.to_str().unwrap()]).status.code(), Some(0));
+    let loose = [fixture("docker-save-legacy.tar"), fixture("crane-tarball.tar")];
+    let r = run_json(&[
+        "verify",
+        "--json",
+        "-q",
+        "--lock",
+        lock.to_str().unwrap(),
+        loose[0].to_str().unwrap(),
+        loose[1].to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.json);
+}
+
+#[test]
+fn not_a_bundle_either() {
+    // A tar of plain files is still not an image archive.
+    let d = tempdir();
+    let src = d.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("readme.txt"), "hello\n").unwrap();
+    let tar = d.path().join("files.tar");
+    sh(Command::new("tar").arg("-C").arg(&src).arg("-cf").arg(&tar).arg("."));
+    let r = verify(&tar, &[]);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.json["inputs"].as_array().unwrap().len(), 1);
+    assert!(codes(&r.json).contains(&"manifest-invalid".to_string()));
+}

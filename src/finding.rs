@@ -72,6 +72,8 @@ codes! {
         "an index's platform disagrees with the config's os/architecture";
     ForeignLayer = "foreign-layer", Warning,
         "a non-distributable layer with URLs is not in the archive; airlock never fetches it";
+    UnpackableLayerEntry = "unpackable-layer-entry", Error,
+        "a layer entry of a type docker, containerd and podman refuse to unpack (GNU sparse 'S', contiguous '7', ...): the load fails";
     LayerZstdWindow = "layer-zstd-window", Error,
         "a zstd layer needs a window over 32 MiB (k3s/RKE2's cap too); airlock does not decompress it, so its diffID is unchecked";
     ArtifactSkipped = "artifact-skipped", Warning,

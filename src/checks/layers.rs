@@ -78,6 +78,24 @@ pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>)
                 format!("layer {l} ({member}) has entry {:?} that would land outside the root: {}", e.path, e.why),
             )));
         }
+        for (path, t) in &summary.unpackable {
+            let shown = if t.is_ascii_graphic() { format!("'{}'", *t as char) } else { format!("{t:#04x}") };
+            out.push(at(Finding::new(
+                Code::UnpackableLayerEntry,
+                format!(
+                    "layer {l} ({member}) has entry {path:?} of tar type {shown}, which docker, containerd and podman do not unpack (\"unhandled tar header type\")"
+                ),
+            )));
+        }
+        if summary.unpackable_count > summary.unpackable.len() as u64 {
+            out.push(at(Finding::new(
+                Code::UnpackableLayerEntry,
+                format!(
+                    "layer {l} ({member}) has {} more such entries",
+                    summary.unpackable_count - summary.unpackable.len() as u64
+                ),
+            )));
+        }
         let more = summary.unsafe_count - summary.unsafe_entries.len() as u64;
         if more > 0 {
             out.push(at(Finding::new(

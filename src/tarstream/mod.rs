@@ -40,6 +40,8 @@ pub struct Entry {
     pub size: u64,
     /// Offset of the first data byte from the start of the tar stream.
     pub data_offset: u64,
+    /// The raw type flag ('0', '5', 'S', …), for what extractors accept.
+    pub typeflag: u8,
 }
 
 #[derive(Debug)]
@@ -173,7 +175,7 @@ impl<R: Source> TarReader<R> {
             }
             self.pending_data = size;
             self.pending_pad = pad(size);
-            return Ok(Some(Entry { path, link, kind, size, data_offset: self.offset }));
+            return Ok(Some(Entry { path, link, kind, size, data_offset: self.offset, typeflag: h.typeflag }));
         }
     }
 

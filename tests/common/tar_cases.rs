@@ -81,6 +81,22 @@ pub fn cases() -> Vec<Case> {
             airlock_ok: false,
             go: Go::Refuses,
         },
+        // An old GNU sparse entry ('S', with an extension block): read correctly, but no
+        // extractor unpacks it ("unhandled tar header type 83").
+        Case {
+            name: "old-gnu-sparse-entry",
+            layer: {
+                let h = raw_header(b"sparse.bin", b'S', 5, true, |b| {
+                    b[386..397].copy_from_slice(b"00000000000"); // offset 0
+                    b[398..409].copy_from_slice(b"00000000005"); // 5 bytes
+                    b[482] = 1; // an extension block follows
+                    b[483..494].copy_from_slice(b"00000000005"); // real size
+                });
+                [h.to_vec(), ZERO.to_vec(), padded(b"hello"), file("after.txt", b"x"), end()].concat()
+            },
+            airlock_ok: false,
+            go: Go::Refuses,
+        },
         // A PAX-format (1.0) sparse file is named by GNU.sparse.name in Go; its data starts
         // with the sparse map.
         Case {

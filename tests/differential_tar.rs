@@ -177,3 +177,16 @@ fn non_utf8_names_are_compared_as_bytes() {
     let run = verify(&p, &[]);
     assert_eq!(run.code, 0, "{}", run.json);
 }
+
+#[test]
+fn a_member_under_a_file_fails_extraction() {
+    let d = tempdir();
+    let mut ms = read_tar(&fixture("docker-save-legacy.tar"));
+    ms.push(regular("junk", b"a file".to_vec()));
+    ms.push(regular("junk/inside", b"cannot be".to_vec()));
+    let p = d.path().join("app.tar");
+    write_tar(&p, &ms);
+    let run = verify(&p, &[]);
+    assert_eq!(run.code, 1);
+    assert!(messages(&run).contains("which is a file"), "{}", messages(&run));
+}

@@ -187,6 +187,19 @@ impl Catalog {
             let mut at = 0;
             while let Some(i) = path[at..].find('/') {
                 let dir = &path[..at + i];
+                if let Some(MemberKind::File | MemberKind::Hardlink(_) | MemberKind::Other) =
+                    self.members.get(dir).map(|d| &d.kind)
+                {
+                    // Extraction fails: a directory is needed where a file is.
+                    found.push(
+                        Finding::new(
+                            Code::ArchiveCorrupt,
+                            format!("member {path:?} is under {dir:?}, which is a file: extraction fails"),
+                        )
+                        .member(path.clone()),
+                    );
+                    break;
+                }
                 if let Some(MemberKind::Symlink(t)) = self.members.get(dir).map(|d| &d.kind) {
                     found.push(
                         Finding::new(

@@ -253,8 +253,11 @@ impl PaxRecords {
     }
 }
 
-/// Parses `"<len> <key>=<value>\n"` records, failing where Go's `parsePAX` fails.
-pub fn parse_pax(mut b: &[u8]) -> Result<PaxRecords, HeaderError> {
+/// Parses `"<len> <key>=<value>\n"` records, failing where Go's `parsePAX` fails. An empty
+/// value leaves the header's own field as it is (Go's `mergePAX` skips it). `values` says
+/// whether bad values fail too: they do for an `x` header, not for a global `g` one (Go
+/// ignores merge errors there).
+pub fn parse_pax(mut b: &[u8], values: bool) -> Result<PaxRecords, HeaderError> {
     let mut out = PaxRecords::default();
     while !b.is_empty() {
         let sp = b.iter().position(|&c| c == b' ').ok_or(HeaderError::Pax("no length"))?;
@@ -269,9 +272,17 @@ pub fn parse_pax(mut b: &[u8]) -> Result<PaxRecords, HeaderError> {
         if key.is_empty() {
             return Err(HeaderError::Pax("empty key"));
         }
+        if value.is_empty() {
+            b = &b[len..];
+            continue;
+        }
         let text = || name_string(value);
         let int = || -> Result<i64, HeaderError> {
-            std::str::from_utf8(value).ok().and_then(|s| s.parse().ok()).ok_or(HeaderError::Pax("bad number"))
+            match std::str::from_utf8(value).ok().and_then(|s| s.parse().ok()) {
+                Some(n) => Ok(n),
+                None if !values => Ok(0),
+                None => Err(HeaderError::Pax("bad number")),
+            }
         };
         match key {
             b"path" | b"linkpath" | b"uname" | b"gname" if value.contains(&0) => {
@@ -283,7 +294,9 @@ pub fn parse_pax(mut b: &[u8]) -> Result<PaxRecords, HeaderError> {
             b"uid" | b"gid" => {
                 int()?;
             }
-            b"atime" | b"mtime" | b"ctime" if !is_pax_time(value) => return Err(HeaderError::Pax("bad time")),
+            b"atime" | b"mtime" | b"ctime" if values && !is_pax_time(value) => {
+                return Err(HeaderError::Pax("bad time"));
+            }
             b"GNU.sparse.name" => out.sparse_name = Some(text()),
             b"GNU.sparse.major" => out.sparse_major = Some(text()),
             b"GNU.sparse.minor" => out.sparse_minor = Some(text()),

@@ -140,10 +140,15 @@ impl<R: Source> TarReader<R> {
                     match h.kind {
                         EntryKind::GnuLongName => long_path = Some(header::name_string(c_bytes(&payload))),
                         EntryKind::GnuLongLink => long_link = Some(header::name_string(c_bytes(&payload))),
-                        EntryKind::Pax => pax = header::parse_pax(&payload).map_err(at)?,
-                        // Global records carry nothing we check, but Go refuses malformed ones.
+                        EntryKind::Pax => pax = header::parse_pax(&payload, true).map_err(at)?,
+                        // Go returns a global header as an entry of its own (extractors skip
+                        // it): what was pending for the next file (x, L, K) is dropped.
+                        // Malformed records fail; bad values do not (Go ignores them).
                         _ => {
-                            header::parse_pax(&payload).map_err(at)?;
+                            header::parse_pax(&payload, false).map_err(at)?;
+                            long_path = None;
+                            long_link = None;
+                            pax = header::PaxRecords::default();
                         }
                     }
                     continue;

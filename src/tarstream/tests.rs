@@ -133,3 +133,44 @@ fn one_zero_block_then_a_header_is_an_error() {
     bytes.truncate(1024 + 512);
     assert_eq!(names(&bytes).unwrap().len(), 1);
 }
+
+#[test]
+fn an_empty_pax_value_keeps_the_header_field() {
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_pax_extensions([("path", b"".as_slice())]).unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_size(1);
+    h.set_path("kept").unwrap();
+    h.set_cksum();
+    b.append(&h, &b"x"[..]).unwrap();
+    assert_eq!(names(&b.into_inner().unwrap()).unwrap(), vec![("kept".to_string(), 1)]);
+}
+
+#[test]
+fn a_global_header_drops_a_pending_long_name() {
+    // L "evil", then a global 'g' header, then a file "safe": Go returns the global header as
+    // an entry of its own, so the long name never reaches "safe".
+    let mut bytes = Vec::new();
+    let mut long = tar::Header::new_gnu();
+    long.set_entry_type(tar::EntryType::GNULongName);
+    long.set_path("././@LongLink").unwrap();
+    long.set_size(5);
+    long.set_cksum();
+    bytes.extend_from_slice(long.as_bytes());
+    let mut data = b"evil\0".to_vec();
+    data.resize(512, 0);
+    bytes.extend(data);
+    let mut g = tar::Builder::new(Vec::new());
+    let mut gh = tar::Header::new_ustar();
+    gh.set_entry_type(tar::EntryType::XGlobalHeader);
+    gh.set_path("pax_global_header").unwrap();
+    let rec = b"20 comment=whatever\n";
+    gh.set_size(rec.len() as u64);
+    gh.set_cksum();
+    g.append(&gh, &rec[..]).unwrap();
+    let mut gb = g.into_inner().unwrap();
+    gb.truncate(1024);
+    bytes.extend(gb);
+    bytes.extend(build(&[("safe", b"s")]));
+    assert_eq!(names(&bytes).unwrap(), vec![("safe".to_string(), 1)]);
+}

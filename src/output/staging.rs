@@ -13,7 +13,9 @@
 //!   only if it was made on this host during this boot and its process is gone (no such PID,
 //!   or a PID now running another process, by start time). Any other one is left alone, and
 //!   said so in one line: a shared network filesystem or a reused PID cannot fool it.
-//! - **Interruptions.** Ctrl-C and SIGTERM remove this run's staging area and exit 130.
+//! - **Interruptions.** Ctrl-C and SIGTERM remove this run's staging area and exit 130; one
+//!   that arrives while the output is being renamed into place waits for the renames, so a
+//!   replaced output is never left half-swapped.
 
 use std::fs;
 use std::io;
@@ -25,6 +27,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 /// interrupted convert leaves nothing behind.
 static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static ABORTING: AtomicBool = AtomicBool::new(false);
+/// Set while an output is being put in place (the renames of a commit): an interrupt waits
+/// for it, so a replaced output is never left half-swapped.
+static COMMITTING: AtomicBool = AtomicBool::new(false);
+/// An output was put in place by this process.
+static COMMITTED: AtomicBool = AtomicBool::new(false);
 static SERIAL: AtomicU64 = AtomicU64::new(0);
 
 const OWNER_FILE: &str = ".airlock-owner";
@@ -36,6 +43,13 @@ fn install_interrupt_handler() {
     ONCE.call_once(|| {
         let _ = ctrlc::set_handler(|| {
             ABORTING.store(true, Ordering::SeqCst);
+            while COMMITTING.load(Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            if COMMITTED.load(Ordering::SeqCst) {
+                eprintln!("airlock: interrupted after the output was written");
+                std::process::exit(130);
+            }
             let live = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
             for p in live {
                 let _ = fs::remove_dir_all(&p);
@@ -158,6 +172,7 @@ impl Staging {
         }
         let old = sibling(&self.dir, "old");
         let had_old = replace && fs::symlink_metadata(dest).is_ok();
+        let _guard = Committing::start()?;
         if had_old {
             // `old` is this run's own unique name: nothing of anyone else's is there.
             fs::rename(dest, &old)?;
@@ -169,6 +184,7 @@ impl Staging {
             return Err(e);
         }
         self.committed = true;
+        COMMITTED.store(true, Ordering::SeqCst);
         if had_old {
             if old.is_dir() { fs::remove_dir_all(&old) } else { fs::remove_file(&old) }?;
         }
@@ -193,10 +209,12 @@ impl Staging {
                     f.sync_all()?;
                     n
                 };
+                let _guard = Committing::start()?;
                 if replace && p.is_dir() && !fs::symlink_metadata(p)?.file_type().is_symlink() {
                     fs::remove_dir_all(p)?;
                 }
                 fs::rename(&tmp, p)?;
+                COMMITTED.store(true, Ordering::SeqCst);
                 n
             }
         };
@@ -217,6 +235,27 @@ impl Drop for Staging {
         if let Some(t) = &self.tmp_tar {
             let _ = fs::remove_file(t);
         }
+    }
+}
+
+/// Marks the commit's renames; an interrupt arriving meanwhile waits for them.
+struct Committing;
+
+impl Committing {
+    fn start() -> io::Result<Committing> {
+        COMMITTING.store(true, Ordering::SeqCst);
+        if ABORTING.load(Ordering::SeqCst) {
+            // The handler already started removing the staging area: do not begin.
+            COMMITTING.store(false, Ordering::SeqCst);
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
+        }
+        Ok(Committing)
+    }
+}
+
+impl Drop for Committing {
+    fn drop(&mut self) {
+        COMMITTING.store(false, Ordering::SeqCst);
     }
 }
 

@@ -100,6 +100,14 @@ codes! {
         "--target k3s/rke2: the file name's extension picks another decompressor than the content needs, or none";
     TargetLoadChanges = "target-load-changes", Warning,
         "--target: the runtime loads it, but changes something on the way (tags, media types, skipped manifests)";
+    BundleChecksumsInvalid = "bundle-checksums-invalid", Error,
+        "a bundle's checksum list is missing, malformed, or not the one its manifest pins (Zarf: checksums.txt against aggregateChecksum)";
+    BundleFileMissing = "bundle-file-missing", Error,
+        "a file a bundle's checksum list names is not in the bundle";
+    BundleChecksumMismatch = "bundle-checksum-mismatch", Error,
+        "a bundle file's sha256 differs from its checksum line";
+    BundleFileUnlisted = "bundle-file-unlisted", Error,
+        "a bundle holds a file its checksum list does not name (zarf package verify refuses it)";
     LockManifestChanged = "lock-manifest-changed", Warning,
         "a locked image arrived with another manifest digest or re-compressed layer blobs (same image ID and diffIDs)";
 }

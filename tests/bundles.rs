@@ -93,28 +93,106 @@ fn a_broken_layer_inside_a_bundle_is_named() {
     assert_eq!(r.json["inputs"][0]["ok"], true, "the bundle itself is fine");
 }
 
-#[test]
-fn a_layout_inside_a_zarf_style_package() {
-    // zarf-package-*.tar.zst: zarf.yaml, checksums.txt, components/, images/ (an OCI layout).
-    let d = tempdir();
-    let root = d.path().join("pkg");
+/// A Zarf package directory as `zarf package create` lays it out
+/// (zarf-dev/zarf src/pkg/packager/layout): zarf.yaml, components/, images/ (an OCI layout),
+/// checksums.txt with one `<sha256> <path>` line per file but zarf.yaml, checksums.txt and
+/// the signatures, and zarf.yaml's metadata.aggregateChecksum = sha256(checksums.txt).
+fn zarf_package(root: &Path, edit: impl FnOnce(&Path)) {
     std::fs::create_dir_all(root.join("components")).unwrap();
     copy_dir(&fixture("multi-platform-oci"), &root.join("images"));
-    std::fs::write(root.join("zarf.yaml"), "kind: ZarfPackageConfig\nmetadata:\n  name: app\n").unwrap();
-    std::fs::write(root.join("checksums.txt"), "").unwrap();
-    sh(Command::new("tar").arg("-C").arg(&root).arg("-cf").arg(root.join("components/app.tar")).arg("zarf.yaml"));
-    let tar = d.path().join("zarf-package-app-amd64.tar");
-    sh(Command::new("tar").arg("-C").arg(&root).arg("-cf").arg(&tar).arg("."));
-    sh(Command::new("zstd").arg("-q").arg(&tar));
+    std::fs::write(root.join("components/app.tar"), b"not really a tar, just a component file\n").unwrap();
+    let mut files: Vec<String> = walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.path().strip_prefix(root).unwrap().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let sums: String =
+        files.iter().map(|f| format!("{} {f}\n", sha256_hex(&std::fs::read(root.join(f)).unwrap()))).collect();
+    std::fs::write(root.join("checksums.txt"), &sums).unwrap();
+    let yaml = format!(
+        "kind: ZarfPackageConfig\nmetadata:\n  name: app\n  aggregateChecksum: {}\nbuild:\n  architecture: amd64\n",
+        sha256_hex(sums.as_bytes())
+    );
+    std::fs::write(root.join("zarf.yaml"), yaml).unwrap();
+    edit(root);
+}
+
+fn tar_zst(root: &Path, out: &Path) {
+    let tar = out.with_extension("");
+    sh(Command::new("tar").arg("-C").arg(root).arg("-cf").arg(&tar).arg("."));
+    sh(Command::new("zstd").arg("-q").arg("-f").arg(&tar).arg("-o").arg(out));
+}
+
+#[test]
+fn a_zarf_package_its_integrity_and_its_images() {
+    let d = tempdir();
+    let root = d.path().join("pkg");
+    zarf_package(&root, |_| {});
     let zst = d.path().join("zarf-package-app-amd64.tar.zst");
-    let r = verify(&zst, &[]);
-    assert_eq!(r.code, 0, "{}", r.json);
-    assert_eq!(r.json["inputs"][1]["path"], format!("{}!images/", zst.display()).as_str());
-    assert_eq!(ids(&r.json, 1), expected_ids("multi-platform-oci"));
-    // Also as a directory.
-    let r = verify(&root, &[]);
-    assert_eq!(r.code, 0, "{}", r.json);
-    assert_eq!(ids(&r.json, 1), expected_ids("multi-platform-oci"));
+    tar_zst(&root, &zst);
+    for input in [&zst, &root] {
+        let r = verify(input, &[]);
+        assert_eq!(r.code, 0, "{}", r.json);
+        assert!(codes(&r.json).is_empty(), "{:?}", codes(&r.json));
+        assert_eq!(r.json["inputs"][1]["path"], format!("{}!images/", input.display()).as_str());
+        assert_eq!(ids(&r.json, 1), expected_ids("multi-platform-oci"));
+    }
+}
+
+#[test]
+fn every_zarf_integrity_rule_has_its_broken_variant() {
+    let d = tempdir();
+    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+        (
+            "aggregate",
+            Box::new(|r: &Path| {
+                std::fs::write(
+                    r.join("checksums.txt"),
+                    std::fs::read_to_string(r.join("checksums.txt")).unwrap() + "\n",
+                )
+                .unwrap()
+            }),
+            "bundle-checksums-invalid",
+        ),
+        (
+            "changed-file",
+            Box::new(|r: &Path| std::fs::write(r.join("components/app.tar"), b"changed").unwrap()),
+            "bundle-checksum-mismatch",
+        ),
+        (
+            "missing-file",
+            Box::new(|r: &Path| std::fs::remove_file(r.join("components/app.tar")).unwrap()),
+            "bundle-file-missing",
+        ),
+        (
+            "extra-file",
+            Box::new(|r: &Path| std::fs::write(r.join("components/extra.txt"), b"smuggled").unwrap()),
+            "bundle-file-unlisted",
+        ),
+        (
+            "no-checksums",
+            Box::new(|r: &Path| std::fs::remove_file(r.join("checksums.txt")).unwrap()),
+            "bundle-checksums-invalid",
+        ),
+    ];
+    for (name, edit, code) in cases {
+        let root = d.path().join(name);
+        zarf_package(&root, |r| edit(r));
+        let zst = d.path().join(format!("zarf-package-{name}.tar.zst"));
+        tar_zst(&root, &zst);
+        for input in [&zst, &root] {
+            let r = verify(input, &[]);
+            assert_eq!(r.code, 1, "{name}: {}", r.json);
+            let bundle = &r.json["inputs"][0]["findings"];
+            assert!(
+                bundle.as_array().unwrap().iter().any(|f| f["code"] == code),
+                "{name} ({}): {code} in {bundle}",
+                input.display()
+            );
+        }
+    }
 }
 
 #[test]

@@ -11,6 +11,8 @@
 //! of a seekable input is read in place, one of a compressed input by decompressing the
 //! input again up to it; nothing is copied to disk.
 
+pub mod zarf;
+
 use crate::commands::Loaded;
 use crate::model;
 use crate::open::{self, Catalog, DataSource, MemberKind};

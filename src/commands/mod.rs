@@ -42,7 +42,8 @@ pub fn reports_for(
 ) -> Result<Vec<InputReport>, UsageError> {
     let loaded = load(path, depth, progress).map_err(|e| UsageError(e.to_string()))?;
     let parts = crate::bundle::expand(path, &path.display().to_string(), &loaded, depth, 0);
-    if parts.is_empty() {
+    let zarf = crate::bundle::zarf::is_package(&loaded.catalog);
+    if parts.is_empty() && !zarf {
         return Ok(vec![check(path, &loaded)?]);
     }
     let mut reports = Vec::new();
@@ -60,7 +61,11 @@ pub fn reports_for(
     {
         return Err(e);
     }
-    let findings = loaded.catalog.findings.clone();
+    let mut findings = loaded.catalog.findings.clone();
+    // The bundle's own integrity data, where it has some and the members were hashed.
+    if zarf && depth == Depth::Full {
+        findings.extend(crate::bundle::zarf::check(&loaded.catalog));
+    }
     let bundle = InputReport {
         path: path.display().to_string(),
         format: None,

@@ -43,7 +43,13 @@ pub struct Catalog {
     pub outer: Option<Compression>,
     pub is_dir: bool,
     pub source: DataSource,
+    /// The bytes of small text members a bundle's integrity check needs (`KEPT_NAMES`),
+    /// kept from the one pass over a stream that cannot be read again.
+    pub kept: BTreeMap<String, Vec<u8>>,
 }
+
+/// File names whose bytes are kept when read from a stream (Zarf's integrity data).
+pub const KEPT_NAMES: &[&str] = &["zarf.yaml", "checksums.txt"];
 
 /// How a reference failed to resolve to a regular file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,7 +153,9 @@ impl Catalog {
             DataSource::Dir(root) => DataSource::Dir(root.join(prefix)),
             other => other.clone(),
         };
-        Catalog { members, findings: Vec::new(), outer: self.outer, is_dir: self.is_dir, source }
+        let kept =
+            self.kept.iter().filter_map(|(k, v)| Some((k.strip_prefix(&start)?.to_string(), v.clone()))).collect();
+        Catalog { members, findings: Vec::new(), outer: self.outer, is_dir: self.is_dir, source, kept }
     }
 
     pub fn has(&self, path: &str) -> bool {

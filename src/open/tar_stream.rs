@@ -81,6 +81,10 @@ pub fn read<'a>(src: Box<dyn Read + Send + 'a>, outer: Compression, depth: Depth
                 break;
             }
             let r = scan::blob::scan(&buf[..], size, depth, &budget);
+            let name = path.rsplit('/').next().unwrap_or(&path);
+            if super::catalog::KEPT_NAMES.contains(&name) {
+                catalog.kept.insert(path.clone(), buf);
+            }
             let _ = done_tx.send((path, r));
             continue;
         }

@@ -141,10 +141,13 @@ fn a_zarf_package_its_integrity_and_its_images() {
     }
 }
 
+/// How one broken variant edits a good package.
+type Breaker = Box<dyn Fn(&Path)>;
+
 #[test]
 fn every_zarf_integrity_rule_has_its_broken_variant() {
     let d = tempdir();
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+    let cases: Vec<(&str, Breaker, &str)> = vec![
         (
             "aggregate",
             Box::new(|r: &Path| {

@@ -108,6 +108,10 @@ codes! {
         "a bundle file's sha256 differs from its checksum line";
     BundleFileUnlisted = "bundle-file-unlisted", Error,
         "a bundle holds a file its checksum list does not name (zarf package verify refuses it)";
+    ChecksumMissing = "checksum-missing", Error,
+        "--checksums: a name in a checksum list matches no input or bundle member";
+    ChecksumMismatch = "checksum-mismatch", Error,
+        "--checksums: an input or bundle member hashes to another sha256 than its checksum line";
     LockManifestChanged = "lock-manifest-changed", Warning,
         "a locked image arrived with another manifest digest or re-compressed layer blobs (same image ID and diffIDs)";
 }

@@ -9,6 +9,7 @@
 
 pub mod bundle;
 pub mod checks;
+pub mod checksums;
 pub mod cli;
 pub mod commands;
 pub mod convert;

@@ -214,6 +214,9 @@ struct VerifyArgs {
     /// containerd[@1.6|1.7|2], k3s, rke2, podman[@4|5]; repeatable
     #[arg(long = "target", value_name = "NAME[@VERSION]", value_parser = crate::targets::Target::parse)]
     targets: Vec<crate::targets::Target>,
+    /// Check inputs and bundle members against a sha256sum-style list (or BSD `SHA256 (f) = h`); repeatable
+    #[arg(long = "checksums", value_name = "FILE")]
+    checksums: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -262,6 +265,16 @@ pub fn main() -> i32 {
                     return ExitStatus::Usage.code();
                 }
             };
+            let mut checksums = Vec::new();
+            for f in &a.checksums {
+                match crate::checksums::read(f) {
+                    Ok(e) => checksums.extend(e),
+                    Err(e) => {
+                        eprintln!("airlock: {e}");
+                        return ExitStatus::Usage.code();
+                    }
+                }
+            }
             let opts = verify::Options {
                 inputs: a.common.inputs.clone(),
                 selection: selection(&a.common),
@@ -270,6 +283,7 @@ pub fn main() -> i32 {
                 policy: crate::policy::Policy::new(&a.deny),
                 lock,
                 targets: a.targets,
+                checksums,
             };
             (verify::run(&opts), a.common, "verify")
         }
@@ -351,6 +365,7 @@ fn run_lock(a: LockArgs) -> ExitStatus {
             policy: crate::policy::Policy::default(),
             lock: None,
             targets: Vec::new(),
+            checksums: Vec::new(),
         },
         output: a.output,
         force: a.force,

@@ -18,9 +18,13 @@ pub struct Options {
 pub fn run(opts: &Options) -> Result<Report, UsageError> {
     let mut inputs = Vec::new();
     for path in &opts.inputs {
-        inputs.extend(super::reports_for(path, Depth::Documents, opts.progress, |p, loaded| {
-            report_input(p, loaded, &opts.selection, declared)
-        })?);
+        inputs.extend(super::reports_for(
+            path,
+            Depth::Documents,
+            opts.progress,
+            |p, loaded| report_input(p, loaded, &opts.selection, declared),
+            &mut |_, _| {},
+        )?);
     }
     let ok = inputs.iter().all(|i| i.ok);
     Ok(Report { ok, inputs, findings: Vec::new() })

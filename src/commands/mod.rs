@@ -39,6 +39,7 @@ pub fn reports_for(
     depth: Depth,
     progress: bool,
     mut check: impl FnMut(&Path, &Loaded) -> Result<InputReport, UsageError>,
+    on_bundle: &mut dyn FnMut(&str, &Catalog),
 ) -> Result<Vec<InputReport>, UsageError> {
     let loaded = load(path, depth, progress).map_err(|e| UsageError(e.to_string()))?;
     let parts = crate::bundle::expand(path, &path.display().to_string(), &loaded, depth, 0);
@@ -46,6 +47,7 @@ pub fn reports_for(
     if parts.is_empty() && !zarf {
         return Ok(vec![check(path, &loaded)?]);
     }
+    on_bundle(&path.display().to_string(), &loaded.catalog);
     let mut reports = Vec::new();
     let mut first_error = None;
     for part in &parts {

@@ -21,6 +21,8 @@ pub struct Options {
     pub lock: Option<crate::lock::Lock>,
     /// `--target`: the runtimes that will load the inputs.
     pub targets: Vec<crate::targets::Target>,
+    /// `--checksums`: the lines of every checksum list given.
+    pub checksums: Vec<crate::checksums::Entry>,
 }
 
 /// Why a run could not produce a report for an input: exit status 2.
@@ -30,13 +32,48 @@ pub struct UsageError(pub String);
 pub fn run(opts: &Options) -> Result<Report, UsageError> {
     let mut inputs = Vec::new();
     let mut present: Vec<Digest> = Vec::new();
-    for path in &opts.inputs {
-        inputs.extend(super::reports_for(path, Depth::Full, opts.progress, |p, loaded| {
-            let r = checked_input(p, loaded, opts)?;
-            present.extend(loaded.model.images.iter().filter_map(|i| image_id(&loaded.catalog, i)));
-            Ok(r)
-        })?);
-    }
+    // Bundle members' digests, for --checksums: (bundle path, member, sha256).
+    let mut members: Vec<(String, String, Option<Digest>)> = Vec::new();
+    // The input files' own sha256, for --checksums, hashed beside the verify.
+    let (file_digests, result) = std::thread::scope(|s| {
+        let hashing = s.spawn(|| {
+            if opts.checksums.is_empty() {
+                return Vec::new();
+            }
+            opts.inputs.iter().map(|p| (p.display().to_string(), file_sha256(p))).collect::<Vec<_>>()
+        });
+        let mut result = Ok(());
+        for path in &opts.inputs {
+            let mut on_bundle = |bundle: &str, c: &crate::open::Catalog| {
+                if !opts.checksums.is_empty() {
+                    for (k, m) in &c.members {
+                        if matches!(m.kind, crate::open::MemberKind::File) {
+                            members.push((bundle.to_string(), k.clone(), m.scan.as_ref().and_then(|s| s.digest)));
+                        }
+                    }
+                }
+            };
+            match super::reports_for(
+                path,
+                Depth::Full,
+                opts.progress,
+                |p, loaded| {
+                    let r = checked_input(p, loaded, opts)?;
+                    present.extend(loaded.model.images.iter().filter_map(|i| image_id(&loaded.catalog, i)));
+                    Ok(r)
+                },
+                &mut on_bundle,
+            ) {
+                Ok(r) => inputs.extend(r),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        (hashing.join().unwrap_or_default(), result)
+    });
+    result?;
     let mut report = Report { ok: true, inputs, findings: Vec::new() };
     for want in &opts.expect_ids {
         if !present.contains(want) {
@@ -50,6 +87,9 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
                 _ => report.findings.push(f),
             }
         }
+    }
+    if !opts.checksums.is_empty() {
+        check_checksums(&mut report, &opts.checksums, &file_digests, &members);
     }
     if let Some(lock) = &opts.lock {
         let single = report.inputs.len() == 1;
@@ -71,6 +111,84 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
     opts.policy.apply(&mut report.findings);
     report.ok = report.inputs.iter().all(|i| i.ok) && !report.findings.iter().any(|f| f.fails());
     Ok(report)
+}
+
+/// sha256 of a regular file; `None` for a directory or a pipe (read once, by verify).
+fn file_sha256(p: &std::path::Path) -> Option<Digest> {
+    let meta = std::fs::metadata(p).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let mut r = crate::digest::HashReader::new(std::fs::File::open(p).ok()?);
+    crate::digest::drain(&mut r).ok()?;
+    r.finish().ok().map(|(d, _)| d)
+}
+
+/// `--checksums`: each line against the inputs (by path or file name), else against the
+/// members of the bundles among them; findings go to the input or bundle they concern.
+fn check_checksums(
+    report: &mut Report,
+    entries: &[crate::checksums::Entry],
+    files: &[(String, Option<Digest>)],
+    members: &[(String, String, Option<Digest>)],
+) {
+    use crate::checksums::{matches, names};
+    let single = report.inputs.len() == 1;
+    let push = |report: &mut Report, at: Option<&str>, f: Finding| match at
+        .and_then(|p| report.inputs.iter_mut().find(|i| i.path == p))
+    {
+        Some(i) => i.findings.push(f),
+        None if single => report.inputs[0].findings.push(f),
+        None => report.findings.push(f),
+    };
+    for e in entries {
+        if let Some((path, digest)) = files.iter().find(|(p, _)| names(e, p)) {
+            match digest {
+                Some(d) if matches(e, d) => {}
+                Some(d) => push(
+                    report,
+                    Some(path),
+                    Finding::new(
+                        Code::ChecksumMismatch,
+                        format!("{path} hashes to {d}, but {} says sha256:{}", e.origin, e.sha256),
+                    ),
+                ),
+                None => push(
+                    report,
+                    Some(path),
+                    Finding::new(Code::ChecksumMissing, format!("{} names {path}, which is not a file", e.origin)),
+                ),
+            }
+            continue;
+        }
+        let hits: Vec<&(String, String, Option<Digest>)> = members.iter().filter(|(_, m, _)| names(e, m)).collect();
+        if hits.is_empty() {
+            push(
+                report,
+                None,
+                Finding::new(
+                    Code::ChecksumMissing,
+                    format!("{} names {:?}, which is in none of the inputs", e.origin, e.name),
+                ),
+            );
+            continue;
+        }
+        for (bundle, member, digest) in hits {
+            if let Some(d) = digest
+                && !matches(e, d)
+            {
+                push(
+                    report,
+                    Some(bundle),
+                    Finding::new(
+                        Code::ChecksumMismatch,
+                        format!("{bundle}!{member} hashes to {d}, but {} says sha256:{}", e.origin, e.sha256),
+                    )
+                    .member(member.clone()),
+                );
+            }
+        }
+    }
 }
 
 /// One input (or one archive of a bundle), checked, with its `--target` verdicts.

@@ -242,3 +242,61 @@ fn not_a_bundle_either() {
     assert_eq!(r.json["inputs"].as_array().unwrap().len(), 1);
     assert!(codes(&r.json).contains(&"manifest-invalid".to_string()));
 }
+
+/// Splits `file` as `zarf package create --max-package-size` does (zarf-dev/zarf
+/// src/pkg/utils/split SplitFile): NAME.part001… of `chunk` bytes, and NAME.part000 =
+/// {"Sha256Sum","Bytes","Count"}. Returns the header part.
+fn split(file: &Path, chunk: usize) -> PathBuf {
+    let bytes = std::fs::read(file).unwrap();
+    let parts: Vec<&[u8]> = bytes.chunks(chunk).collect();
+    for (i, p) in parts.iter().enumerate() {
+        std::fs::write(format!("{}.part{:03}", file.display(), i + 1), p).unwrap();
+    }
+    let header = format!(r#"{{"Sha256Sum":"{}","Bytes":{},"Count":{}}}"#, sha256_hex(&bytes), bytes.len(), parts.len());
+    let h = PathBuf::from(format!("{}.part000", file.display()));
+    std::fs::write(&h, header).unwrap();
+    std::fs::remove_file(file).unwrap();
+    h
+}
+
+#[test]
+fn a_split_package_is_read_as_one_stream() {
+    let d = tempdir();
+    let root = d.path().join("pkg");
+    zarf_package(&root, |_| {});
+    let zst = d.path().join("zarf-package-app-amd64.tar.zst");
+    tar_zst(&root, &zst);
+    let head = split(&zst, 1000);
+    let r = verify(&head, &[]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    assert!(codes(&r.json).is_empty(), "{:?}", codes(&r.json));
+    assert_eq!(ids(&r.json, 1), expected_ids("multi-platform-oci"));
+    // All the parts given (a shell glob): the same report.
+    let mut all: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().path().to_str().unwrap().to_string())
+        .filter(|p| p.contains(".part"))
+        .collect();
+    all.sort();
+    let mut args = vec!["verify", "--json", "-q"];
+    args.extend(all.iter().map(String::as_str));
+    let r2 = run_json(&args);
+    assert_eq!(r2.code, 0);
+    assert_eq!(r2.json["inputs"].as_array().unwrap().len(), 2, "the bundle and its images, once");
+
+    // A changed byte in a part: the header's sha256 catches it.
+    let p2 = PathBuf::from(format!("{}.part002", zst.display()));
+    let mut b = std::fs::read(&p2).unwrap();
+    b[10] ^= 1;
+    std::fs::write(&p2, &b).unwrap();
+    let r = verify(&head, &[]);
+    assert_eq!(r.code, 1);
+    assert!(codes(&r.json).contains(&"bundle-checksum-mismatch".to_string()), "{}", r.json);
+    b[10] ^= 1;
+    std::fs::write(&p2, &b).unwrap();
+    // A missing part.
+    std::fs::remove_file(&p2).unwrap();
+    let r = verify(&head, &[]);
+    assert_eq!(r.code, 1);
+    assert!(codes(&r.json).contains(&"bundle-file-missing".to_string()), "{}", r.json);
+}

@@ -17,7 +17,7 @@ pub struct Options {
 
 pub fn run(opts: &Options) -> Result<Report, UsageError> {
     let mut inputs = Vec::new();
-    for path in &opts.inputs {
+    for path in super::inputs_to_read(&opts.inputs) {
         inputs.extend(super::reports_for(
             path,
             Depth::Documents,

@@ -81,3 +81,18 @@ pub fn reports_for(
     reports.insert(0, bundle);
     Ok(reports)
 }
+
+/// The inputs to read: the parts `NAME.part001`… of a split package are left out when its
+/// header `NAME.part000` is an input too (it reads them all); a shell glob gives them all.
+pub fn inputs_to_read(inputs: &[std::path::PathBuf]) -> Vec<&std::path::PathBuf> {
+    let headers: Vec<String> =
+        inputs.iter().filter_map(|p| p.to_str()?.strip_suffix(".part000").map(str::to_string)).collect();
+    inputs
+        .iter()
+        .filter(|p| {
+            let Some(s) = p.to_str() else { return true };
+            let Some((base, n)) = s.rsplit_once(".part") else { return true };
+            !(n.len() == 3 && n != "000" && n.bytes().all(|b| b.is_ascii_digit()) && headers.iter().any(|h| h == base))
+        })
+        .collect()
+}

@@ -43,7 +43,7 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
             opts.inputs.iter().map(|p| (p.display().to_string(), file_sha256(p))).collect::<Vec<_>>()
         });
         let mut result = Ok(());
-        for path in &opts.inputs {
+        for path in super::inputs_to_read(&opts.inputs) {
             let mut on_bundle = |bundle: &str, c: &crate::open::Catalog| {
                 if !opts.checksums.is_empty() {
                     for (k, m) in &c.members {

@@ -196,6 +196,12 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
 /// the staging area: the blobs must be read again, and a stream cannot be.
 fn read_input(input: &Path, staging: &Staging, progress: bool) -> Result<Loaded, ConvertError> {
     let usage = |e: crate::open::OpenError| ConvertError::Usage(e.to_string());
+    if input.to_str().is_some_and(|s| s.ends_with(".part000")) {
+        return Err(ConvertError::Usage(format!(
+            "{} is the header of a split package, which airlock reads as a stream; convert needs one file: join the parts first (cat NAME.part001 NAME.part002 … > NAME)",
+            input.display()
+        )));
+    }
     // convert reads the documents first and the blobs after: a pipe gives its bytes once.
     if !crate::open::is_rereadable(input)
         .map_err(|e| ConvertError::Usage(format!("cannot open {}: {e}", input.display())))?

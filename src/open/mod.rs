@@ -10,6 +10,7 @@
 pub mod catalog;
 mod dir;
 pub mod path;
+mod split;
 pub(crate) mod tar_file;
 mod tar_stream;
 
@@ -48,6 +49,13 @@ pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progres
     if n == 0 {
         catalog.findings.push(Finding::new(Code::ArchiveCorrupt, "the file is empty"));
         return Ok(catalog);
+    }
+    // A split package's header part: the parts beside it are read as one stream.
+    if head[0] == b'{'
+        && meta.len() <= 4096
+        && let Some(c) = split::read(path, &head[..n], depth, progress)
+    {
+        return Ok(c);
     }
     // A pipe, FIFO or character device (`cat app.tar | airlock verify /dev/stdin`) can be
     // read once, front to back: it is streamed, with the bytes already read put back first.

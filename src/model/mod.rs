@@ -2,6 +2,7 @@
 //! platforms, manifests, configs and layers, each as a reference to an archive member.
 //! Nothing here compares bytes with claims; that is the checks' work.
 
+pub mod artifacts;
 pub mod config;
 mod detect;
 mod docker;
@@ -92,6 +93,8 @@ pub struct Model {
     /// Platforms an index lists whose manifest is not in the archive: a partial
     /// multi-platform export (`ctr images export`, `docker save --platform`), normal.
     pub absent: Vec<AbsentPlatform>,
+    /// Signatures, attestations and other artifacts read from the indexes (their kinds).
+    pub artifacts: Vec<String>,
     /// Documents whose keys Go reads differently from airlock (`json_keys`): reported as
     /// errors and never carried by convert, `--force` or not.
     pub ambiguous: Vec<String>,

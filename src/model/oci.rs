@@ -79,6 +79,12 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
 }
 
 fn check_layout_file(catalog: &Catalog, model: &mut Model) {
+    // Hauler's `--containerd` haul drops oci-layout and keeps manifest.json beside index.json:
+    // every loader reads that (docker manifest.json, containerd either). Without both, the
+    // OCI layout's marker is required.
+    if !catalog.has("oci-layout") && catalog.has("manifest.json") {
+        return;
+    }
     let bad = match super::docker::document(catalog, "oci-layout") {
         Err(f) => Some(f.message),
         Ok(b) if model.refuse_ambiguous(b, &super::json_keys::OCI_LAYOUT, "oci-layout") => None,
@@ -281,19 +287,29 @@ impl Walk<'_> {
             };
             layer_refs.push(r);
         }
-        let is_image = config.media_type.as_deref().is_none_or(|m| CONFIG_TYPES.contains(&m));
+        // A signature or attestation can borrow the image config type (cosign does): its
+        // "layers" are JSON payloads, not filesystem layers, so their media types decide.
+        let known = super::artifacts::kind(&layers, desc);
+        let is_image = known.is_none()
+            && config.media_type.as_deref().is_none_or(|m| CONFIG_TYPES.contains(&m))
+            && layers.iter().all(|l| l.media_type.as_deref().is_none_or(super::artifacts::is_layer_type));
         if !is_image {
-            // Attestations, signatures and other artifacts: their blobs count as referenced.
-            self.model.findings.push(
-                Finding::new(
-                    Code::ArtifactSkipped,
-                    format!(
-                        "{member} is an artifact (config type {}), not an image; its blobs are not checked as layers",
-                        config.media_type.as_deref().unwrap_or("?")
-                    ),
-                )
-                .member(member),
-            );
+            self.model.artifacts.push(known.unwrap_or("artifact").to_string());
+            // Signatures, attestations and other artifacts: their blobs are checked as blobs
+            // (digest and size) and count as referenced. A kind airlock knows travels with
+            // its image as expected content; any other is pointed out.
+            if known.is_none() {
+                self.model.findings.push(
+                    Finding::new(
+                        Code::ArtifactSkipped,
+                        format!(
+                            "{member} is an artifact (config type {}), not an image; its blobs are checked as blobs, not as layers",
+                            config.media_type.as_deref().unwrap_or("?")
+                        ),
+                    )
+                    .member(member),
+                );
+            }
             for (role, blob) in
                 std::iter::once((Role::Config, config_ref)).chain(layer_refs.into_iter().map(|l| (Role::Layer, l)))
             {

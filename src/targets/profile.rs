@@ -2,7 +2,6 @@
 //! already has (the catalog and the model) plus the file's name and first bytes.
 
 use crate::commands::Loaded;
-use crate::finding::Code;
 use crate::scan::{Compression, Content};
 use std::path::Path;
 
@@ -57,7 +56,7 @@ pub fn read(path: &Path, loaded: &Loaded) -> Profile {
             .unwrap_or(0),
         zstd_layers,
         absent_platforms: model.absent.iter().map(|a| a.platform.to_string()).collect(),
-        artifacts: model.findings.iter().filter(|f| f.code == Code::ArtifactSkipped).count(),
+        artifacts: model.artifacts.len(),
         untagged: model.images.iter().filter(|i| i.tags.is_empty()).count(),
     }
 }

@@ -98,6 +98,19 @@ impl<'de> serde::Deserialize<'de> for Digest {
     }
 }
 
+/// sha256 and size of a regular file as it lies on disk; `None` for a directory. A pipe or
+/// device is an error: it is read once, by the verify itself.
+pub fn file_sha256(p: &std::path::Path) -> io::Result<Option<(Digest, u64)>> {
+    let meta = std::fs::metadata(p)?;
+    if meta.is_dir() {
+        return Ok(None);
+    }
+    if !meta.is_file() {
+        return Err(io::Error::other("a pipe or device is read once, by verify"));
+    }
+    HashReader::new(std::fs::File::open(p)?).finish().map(Some)
+}
+
 /// Hashes and counts every byte read through it. Wrapping the raw input in one of these is
 /// how a blob's digest comes out of the same single read that decompresses it.
 pub struct HashReader<R> {

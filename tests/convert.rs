@@ -323,32 +323,7 @@ fn bare_oci_ref_name_is_not_made_a_repository() {
 #[test]
 fn interrupted_convert_leaves_nothing() {
     let d = tempdir();
-    let mut rnd = Vec::with_capacity(48 << 20);
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    while rnd.len() < 48 << 20 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        rnd.extend_from_slice(&x.to_le_bytes());
-    }
-    let layer_path = d.path().join("layer.tar");
-    write_tar(&layer_path, &[regular("noise.bin", rnd)]);
-    let layer = std::fs::read(&layer_path).unwrap();
-    let diff = sha256_hex(&layer);
-    let cfg = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux",
-        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{diff}")]}}))
-    .unwrap();
-    let cfg_name = format!("{}.json", sha256_hex(&cfg));
-    let man = serde_json::json!([{"Config": cfg_name, "RepoTags": ["slow/image:1"], "Layers": [format!("{diff}/layer.tar")]}]);
-    let input = d.path().join("slow.tar");
-    write_tar(
-        &input,
-        &[
-            regular(&cfg_name, cfg),
-            regular(&format!("{diff}/layer.tar"), layer),
-            regular("manifest.json", serde_json::to_vec(&man).unwrap()),
-        ],
-    );
+    let input = slow_docker_archive(d.path());
     let outdir = d.path().join("outs");
     std::fs::create_dir(&outdir).unwrap();
     for (signal, to, ext) in [("INT", "oci-archive", ".tar"), ("TERM", "oci", "")] {

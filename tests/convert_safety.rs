@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,38 +17,6 @@ fn entries(dir: &Path) -> Vec<String> {
         std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     v.sort();
     v
-}
-
-/// A docker-save archive with one 48 MiB layer of random bytes: slow to re-compress.
-fn slow_input(dir: &Path) -> PathBuf {
-    let mut rnd = Vec::with_capacity(48 << 20);
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    while rnd.len() < 48 << 20 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        rnd.extend_from_slice(&x.to_le_bytes());
-    }
-    let layer_path = dir.join("layer.tar");
-    write_tar(&layer_path, &[regular("noise.bin", rnd)]);
-    let layer = std::fs::read(&layer_path).unwrap();
-    std::fs::remove_file(&layer_path).unwrap();
-    let diff = sha256_hex(&layer);
-    let cfg = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux",
-        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{diff}")]}}))
-    .unwrap();
-    let cfg_name = format!("{}.json", sha256_hex(&cfg));
-    let man = serde_json::json!([{"Config": cfg_name, "RepoTags": ["slow/image:1"], "Layers": [format!("{diff}/layer.tar")]}]);
-    let input = dir.join("slow.tar");
-    write_tar(
-        &input,
-        &[
-            regular(&cfg_name, cfg),
-            regular(&format!("{diff}/layer.tar"), layer),
-            regular("manifest.json", serde_json::to_vec(&man).unwrap()),
-        ],
-    );
-    input
 }
 
 fn convert(args: &[&str]) -> (i32, String) {
@@ -65,7 +33,7 @@ fn s(p: &Path) -> &str {
 #[test]
 fn a_killed_runs_staging_area_is_swept_by_the_next_run() {
     let d = tempdir();
-    let input = slow_input(d.path());
+    let input = slow_docker_archive(d.path());
     let outs = d.path().join("outs");
     std::fs::create_dir(&outs).unwrap();
     let out = outs.join("app.tar");
@@ -162,7 +130,7 @@ fn one_writer_per_output() {
 
     // Two real runs at once to one output: one writes, the other is refused; the result is
     // one whole archive, never a mix.
-    let input = slow_input(d.path());
+    let input = slow_docker_archive(d.path());
     let spawn = || {
         Command::new(bin())
             .args(["convert", "-q", "--force", s(&input), "--to", "oci-archive", "--compression", "zstd"])

@@ -6,16 +6,15 @@
 //! Found by content, never by name: a directory of the input that holds `index.json` or
 //! `manifest.json` (a layout inside the bundle), or a member that is itself a tar (plain or
 //! compressed) holding an image archive (a bundle member that is itself a bundle contributes
-//! the layouts inside it). Each is verified
-//! as an input of its own, named `BUNDLE!MEMBER`. Everything is read as a stream: a member
-//! of a seekable input is read in place, one of a compressed input by decompressing the
-//! input again up to it; nothing is copied to disk.
+//! the layouts inside it). Each is verified as an input of its own, named `BUNDLE!MEMBER`.
+//! Everything is read as a stream: a member of a seekable input is read in place, one of a
+//! compressed input by decompressing the input again up to it; nothing is copied to disk.
 
 pub mod zarf;
 
 use crate::commands::Loaded;
 use crate::model;
-use crate::open::{self, Catalog, DataSource, MemberKind};
+use crate::open::{self, DataSource, MemberKind};
 use crate::progress::Progress;
 use crate::scan::{Content, Depth};
 use std::path::Path;
@@ -83,9 +82,7 @@ pub fn expand(path: &Path, display: &str, loaded: &Loaded, depth: Depth, level: 
             _ => catalog.open_member(key),
         };
         let Ok(reader) = reader else { continue };
-        // Readers borrowed from the catalog cannot outlive it; a stream is owned. Read the
-        // member fully now either way.
-        let inner_catalog = read_member(reader, compression, depth);
+        let inner_catalog = open::read_stream(reader, compression, depth, &Progress::default());
         let inner = Loaded { model: model::build(&inner_catalog), catalog: inner_catalog };
         let name = format!("{display}!{key}");
         if inner.model.format.is_some() {
@@ -95,15 +92,4 @@ pub fn expand(path: &Path, display: &str, loaded: &Loaded, depth: Depth, level: 
         }
     }
     parts
-}
-
-fn read_member(
-    reader: Box<dyn std::io::Read + Send + '_>,
-    compression: crate::scan::Compression,
-    depth: Depth,
-) -> Catalog {
-    let (progress, handle) = Progress::start(String::new(), false);
-    let catalog = open::read_stream(reader, compression, depth, &progress);
-    progress.finish(handle);
-    catalog
 }

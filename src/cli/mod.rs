@@ -347,11 +347,22 @@ fn print_report(report: &Report, json: bool, verb: &str) {
     let r = if json {
         report::json::print(report, &mut out)
     } else {
-        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let color = colored(std::io::stdout().is_terminal());
         report::human::print(report, &report::human::Style { color }, verb, &mut out)
     };
     // A closed pipe (`airlock verify x | head`) is not an error worth a panic.
     let _ = r.and_then(|_| out.flush());
+}
+
+/// Colour only on a terminal, and never with `NO_COLOR` set.
+fn colored(terminal: bool) -> bool {
+    terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The human report of inputs a command refused (nothing written), on stderr.
+fn print_refused(report: &Report, verb: &str) {
+    let style = report::human::Style { color: colored(std::io::stderr().is_terminal()) };
+    let _ = report::human::print(report, &style, verb, &mut std::io::stderr().lock());
 }
 
 fn run_lock(a: LockArgs) -> ExitStatus {
@@ -378,14 +389,7 @@ fn run_lock(a: LockArgs) -> ExitStatus {
             ExitStatus::Ok
         }
         Ok(Outcome::Refused(report)) => {
-            let mut err = std::io::stderr().lock();
-            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            let _ = report::human::print(
-                &report,
-                &report::human::Style { color },
-                "lock (nothing written; --force writes anyway)",
-                &mut err,
-            );
+            print_refused(&report, "lock (nothing written; --force writes anyway)");
             ExitStatus::Failed
         }
         Err(verify::UsageError(m)) => {
@@ -464,14 +468,7 @@ fn run_convert(a: ConvertArgs) -> ExitStatus {
         }
         Ok(Outcome::Refused(input)) => {
             let report = Report { ok: false, inputs: vec![input], findings: Vec::new() };
-            let mut err = std::io::stderr().lock();
-            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            let _ = report::human::print(
-                &report,
-                &report::human::Style { color },
-                "convert (nothing written; --force writes anyway)",
-                &mut err,
-            );
+            print_refused(&report, "convert (nothing written; --force writes anyway)");
             ExitStatus::Failed
         }
         Err(ConvertError::Usage(m)) | Err(ConvertError::Output(m)) => {

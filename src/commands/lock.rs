@@ -3,7 +3,7 @@
 //! own while verify runs, so the lock costs about one more read of data already in memory.
 
 use super::verify;
-use crate::digest::{Digest, HashReader};
+use crate::digest::Digest;
 use crate::lock::format;
 use crate::report::Report;
 use std::io::{self, Write};
@@ -24,8 +24,13 @@ pub enum Outcome {
 
 pub fn run(opts: &Options) -> Result<Outcome, verify::UsageError> {
     let (report, digests) = std::thread::scope(|s| {
-        let hashing = s
-            .spawn(|| opts.verify.inputs.iter().map(|p| (p.display().to_string(), file_digest(p))).collect::<Vec<_>>());
+        let hashing = s.spawn(|| {
+            opts.verify
+                .inputs
+                .iter()
+                .map(|p| (p.display().to_string(), crate::digest::file_sha256(p)))
+                .collect::<Vec<_>>()
+        });
         let report = verify::run(&opts.verify);
         (report, hashing.join().unwrap_or_default())
     });
@@ -57,22 +62,6 @@ pub fn run(opts: &Options) -> Result<Outcome, verify::UsageError> {
         }
     }
     Ok(Outcome::Written(notes))
-}
-
-/// sha256 and size of a regular file; `None` for a directory. A pipe was read by verify and
-/// cannot be read again.
-fn file_digest(p: &Path) -> io::Result<Option<(Digest, u64)>> {
-    let meta = std::fs::metadata(p)?;
-    if meta.is_dir() {
-        return Ok(None);
-    }
-    if !meta.is_file() {
-        return Err(io::Error::other("a pipe or device is read once, by verify"));
-    }
-    let mut r = HashReader::new(std::fs::File::open(p)?);
-    crate::digest::drain(&mut r)?;
-    let (d, n) = r.finish()?;
-    Ok(Some((d, n)))
 }
 
 /// Writes next to `p` under a unique temporary name, then renames: a reader never sees a

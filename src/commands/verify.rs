@@ -40,7 +40,10 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
             if opts.checksums.is_empty() {
                 return Vec::new();
             }
-            opts.inputs.iter().map(|p| (p.display().to_string(), file_sha256(p))).collect::<Vec<_>>()
+            opts.inputs
+                .iter()
+                .map(|p| (p.display().to_string(), crate::digest::file_sha256(p).ok().flatten().map(|(d, _)| d)))
+                .collect::<Vec<_>>()
         });
         let mut result = Ok(());
         for path in super::inputs_to_read(&opts.inputs) {
@@ -81,47 +84,29 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
                 Code::ExpectedIdMismatch,
                 format!("no image in the input has the expected image ID {want}"),
             );
-            // One input: the finding is that input's. Several: it belongs to none of them.
-            match report.inputs.as_mut_slice() {
-                [only] => only.findings.push(f),
-                _ => report.findings.push(f),
-            }
+            report.push_set_finding(f);
         }
     }
     if !opts.checksums.is_empty() {
         check_checksums(&mut report, &opts.checksums, &file_digests, &members);
     }
     if let Some(lock) = &opts.lock {
-        let single = report.inputs.len() == 1;
         for (place, f) in crate::lock::compare::compare(lock, &report) {
             match place {
-                crate::lock::compare::Place::Input { input, .. } => report.inputs[input].findings.push(f),
-                crate::lock::compare::Place::Set if single => report.inputs[0].findings.push(f),
-                crate::lock::compare::Place::Set => report.findings.push(f),
+                crate::lock::compare::Place::Input(input) => report.inputs[input].findings.push(f),
+                crate::lock::compare::Place::Set => report.push_set_finding(f),
             }
-        }
-        for input in &mut report.inputs {
-            input.findings.sort_by_key(|f| (f.severity, f.image, f.layer));
         }
     }
     for input in &mut report.inputs {
+        // Errors first, then by image and layer, whichever step added them.
+        input.findings.sort_by_key(|f| (f.severity, f.image, f.layer));
         opts.policy.apply(&mut input.findings);
         input.ok = input.failures() == 0;
     }
     opts.policy.apply(&mut report.findings);
     report.ok = report.inputs.iter().all(|i| i.ok) && !report.findings.iter().any(|f| f.fails());
     Ok(report)
-}
-
-/// sha256 of a regular file; `None` for a directory or a pipe (read once, by verify).
-fn file_sha256(p: &std::path::Path) -> Option<Digest> {
-    let meta = std::fs::metadata(p).ok()?;
-    if !meta.is_file() {
-        return None;
-    }
-    let mut r = crate::digest::HashReader::new(std::fs::File::open(p).ok()?);
-    crate::digest::drain(&mut r).ok()?;
-    r.finish().ok().map(|(d, _)| d)
 }
 
 /// `--checksums`: each line against the inputs (by path or file name), else against the
@@ -133,13 +118,11 @@ fn check_checksums(
     members: &[(String, String, Option<Digest>)],
 ) {
     use crate::checksums::{matches, names};
-    let single = report.inputs.len() == 1;
     let push = |report: &mut Report, at: Option<&str>, f: Finding| match at
         .and_then(|p| report.inputs.iter_mut().find(|i| i.path == p))
     {
         Some(i) => i.findings.push(f),
-        None if single => report.inputs[0].findings.push(f),
-        None => report.findings.push(f),
+        None => report.push_set_finding(f),
     };
     for e in entries {
         if let Some((path, digest)) = files.iter().find(|(p, _)| names(e, p)) {
@@ -202,7 +185,6 @@ fn checked_input(path: &std::path::Path, loaded: &Loaded, opts: &Options) -> Res
             input.findings.extend(found);
             input.targets.push(crate::report::TargetVerdict { target: t.to_string(), loads });
         }
-        input.findings.sort_by_key(|f| (f.severity, f.image, f.layer));
     }
     Ok(input)
 }

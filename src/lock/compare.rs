@@ -17,11 +17,12 @@ use super::{Lock, LockImage};
 use crate::finding::{Code, Finding};
 use crate::model::reference;
 use crate::report::{ImageReport, Report};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-/// Where a finding belongs: an input's (with the image's index), or the set's.
+/// Where a finding belongs: an input's (by index in the report; the finding names the
+/// image), or the set's.
 pub enum Place {
-    Input { input: usize, image: Option<usize> },
+    Input(usize),
     Set,
 }
 
@@ -50,7 +51,7 @@ pub fn compare(lock: &Lock, report: &Report) -> Vec<(Place, Finding)> {
             out.push((Place::Set, Finding::new(Code::LockImageMissing, format!("{what} is in none of the inputs"))));
             continue;
         };
-        let here = |f: Finding| (Place::Input { input: n, image: Some(i) }, f.image(i));
+        let here = |f: Finding| (Place::Input(n), f.image(i));
         for t in &l.tags {
             let holders = by_tag.get(t).map(Vec::as_slice).unwrap_or_default();
             if holders.is_empty() {
@@ -85,15 +86,12 @@ pub fn compare(lock: &Lock, report: &Report) -> Vec<(Place, Finding)> {
         }
     }
     // Images the lock does not list.
-    let locked: HashSet<_> = lock.images.iter().map(|l| (l.image_id, l.platform.clone())).collect();
     for (n, i, im) in &all {
         let Some(id) = im.config_digest else { continue };
-        let listed = locked.contains(&(id, im.platform.clone()))
-            || lock.images.iter().any(|l| l.image_id == id && (l.platform.is_none() || im.platform.is_none()));
-        if !listed {
+        if !lock.images.iter().any(|l| same(l, im)) {
             let plat = im.platform.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
             out.push((
-                Place::Input { input: *n, image: Some(*i) },
+                Place::Input(*n),
                 Finding::new(Code::LockImageUnlisted, format!("image {id}{plat} is not in the lock")).image(*i),
             ));
         }

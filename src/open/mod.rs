@@ -110,19 +110,8 @@ pub fn read_stream<'a>(
 /// to that member, whose data the returned reader yields. No temporary copy is made.
 pub fn reopen_streamed_member(path: &Path, member: &str) -> io::Result<Box<dyn io::Read + Send>> {
     use crate::tarstream::{Stream, TarReader};
-    let file = std::io::BufReader::new(File::open(path)?);
-    let mut head = [0u8; 8];
-    let n = crate::digest::read_full(&mut File::open(path)?, &mut head)?;
-    let decoder: Box<dyn io::Read + Send> = match Compression::sniff(&head[..n]) {
-        Compression::None => Box::new(file),
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(file)),
-        Compression::Zstd => {
-            Box::new(crate::scan::compression::zstd_decoder(file, crate::scan::compression::ZSTD_OUTER_WINDOW_LOG)?)
-        }
-        Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(file)),
-        Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(file)),
-        Compression::Xz => return Err(io::Error::other("xz is not read")),
-    };
+    let compression = outer_compression(path)?.unwrap_or(Compression::None);
+    let decoder = crate::scan::compression::outer_decoder(std::io::BufReader::new(File::open(path)?), compression)?;
     let mut tar = TarReader::new(Stream(decoder));
     loop {
         match tar.next_entry() {
@@ -205,19 +194,12 @@ pub fn outer_compression(path: &Path) -> io::Result<Option<Compression>> {
 
 /// Decompresses a gzip-, zstd-, bzip2- or lz4-wrapped archive into `dest`.
 pub fn unwrap_to(path: &Path, dest: &Path) -> io::Result<()> {
+    let compression = outer_compression(path)?.unwrap_or(Compression::None);
+    if compression == Compression::None {
+        return Err(io::Error::other("not gzip, zstd, bzip2 or lz4"));
+    }
     let src = std::io::BufReader::new(File::open(path)?);
     let mut out = File::create(dest)?;
-    let mut head = [0u8; 8];
-    let n = crate::digest::read_full(&mut File::open(path)?, &mut head)?;
-    match Compression::sniff(&head[..n]) {
-        Compression::Gzip => io::copy(&mut flate2::bufread::MultiGzDecoder::new(src), &mut out)?,
-        Compression::Zstd => io::copy(
-            &mut crate::scan::compression::zstd_decoder(src, crate::scan::compression::ZSTD_OUTER_WINDOW_LOG)?,
-            &mut out,
-        )?,
-        Compression::Bzip2 => io::copy(&mut bzip2::bufread::MultiBzDecoder::new(src), &mut out)?,
-        Compression::Lz4 => io::copy(&mut lz4_flex::frame::FrameDecoder::new(src), &mut out)?,
-        _ => return Err(io::Error::other("not gzip, zstd, bzip2 or lz4")),
-    };
+    io::copy(&mut crate::scan::compression::outer_decoder(src, compression)?, &mut out)?;
     Ok(())
 }

@@ -26,25 +26,13 @@ const INLINE_MAX: u64 = 256 * 1024;
 pub fn read<'a>(src: Box<dyn Read + Send + 'a>, outer: Compression, depth: Depth, progress: &Progress) -> Catalog {
     let mut catalog = Catalog { outer: Some(outer), ..Catalog::default() };
     let counted = progress.reader(src);
-    let decoder: Box<dyn Read + 'a> = match outer {
-        Compression::None => Box::new(BufReader::with_capacity(CHUNK, counted)),
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(CHUNK, counted))),
-        // pbzip2 and lbzip2 write several streams: read them all.
-        Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(BufReader::with_capacity(CHUNK, counted))),
-        // Concatenated frames are read one after another.
-        Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(BufReader::with_capacity(CHUNK, counted))),
-        _ => match crate::scan::compression::zstd_decoder(
-            BufReader::with_capacity(CHUNK, counted),
-            crate::scan::compression::ZSTD_OUTER_WINDOW_LOG,
-        ) {
-            Ok(d) => Box::new(d),
-            Err(e) => {
-                catalog
-                    .findings
-                    .push(Finding::new(Code::ArchiveCorrupt, format!("the zstd stream cannot be read: {e}")));
-                return catalog;
-            }
-        },
+    let decoder = match crate::scan::compression::outer_decoder(BufReader::with_capacity(CHUNK, counted), outer) {
+        Ok(d) => d,
+        Err(e) => {
+            let name = outer.as_str();
+            catalog.findings.push(Finding::new(Code::ArchiveCorrupt, format!("the {name} stream cannot be read: {e}")));
+            return catalog;
+        }
     };
     let name = outer.as_str();
     let mut tar = TarReader::new(Stream(decoder));

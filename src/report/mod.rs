@@ -137,6 +137,18 @@ pub struct ConvertedLayer {
     pub media_type_after: Option<String>,
 }
 
+impl Report {
+    /// A finding about the inputs together (an `--expect-id`, a locked image or a checksum
+    /// name found in none of them): with one input it is that input's; with several it
+    /// belongs to none of them.
+    pub fn push_set_finding(&mut self, f: Finding) {
+        match self.inputs.as_mut_slice() {
+            [only] => only.findings.push(f),
+            _ => self.findings.push(f),
+        }
+    }
+}
+
 impl InputReport {
     pub fn errors(&self) -> usize {
         self.findings.iter().filter(|f| f.is_error()).count()

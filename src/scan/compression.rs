@@ -2,7 +2,7 @@
 //! type is a claim to check against this (`media-type-mismatch`).
 
 use serde::Serialize;
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 
 /// The largest zstd window a layer may need: 32 MiB (window log 25), the cap k3s and RKE2
 /// apply (`MaxDecoderMemory = 1<<25` in rancher/wharfie) and what their own airgap tarballs
@@ -19,6 +19,21 @@ pub fn zstd_decoder<R: BufRead>(r: R, window_log: u32) -> io::Result<zstd::strea
     let mut d = zstd::stream::read::Decoder::with_buffer(r)?;
     d.window_log_max(window_log)?;
     Ok(d)
+}
+
+/// The decompressed stream of a whole archive wrapped in `c` (`None`: the bytes as they
+/// are). Every reader of an outer wrapper goes through here: multi-member gzip (pigz),
+/// multi-stream bzip2 (pbzip2), concatenated zstd and lz4 frames are read whole, and zstd
+/// is held to the outer window cap.
+pub fn outer_decoder<'a, R: BufRead + Send + 'a>(r: R, c: Compression) -> io::Result<Box<dyn Read + Send + 'a>> {
+    Ok(match c {
+        Compression::None => Box::new(r),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(r)),
+        Compression::Zstd => Box::new(zstd_decoder(r, ZSTD_OUTER_WINDOW_LOG)?),
+        Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(r)),
+        Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(r)),
+        Compression::Xz => return Err(io::Error::other("xz-wrapped archives are not read")),
+    })
 }
 
 /// Whether a zstd error is the window cap, not damage.

@@ -312,3 +312,35 @@ pub fn wrap(data: &[u8], how: &str) -> Vec<u8> {
         other => panic!("wrap: {other}"),
     }
 }
+
+/// A docker-save archive with one 48 MiB layer of random bytes: slow to re-compress.
+pub fn slow_docker_archive(dir: &Path) -> PathBuf {
+    let mut rnd = Vec::with_capacity(48 << 20);
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    while rnd.len() < 48 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        rnd.extend_from_slice(&x.to_le_bytes());
+    }
+    let layer_path = dir.join("layer.tar");
+    write_tar(&layer_path, &[regular("noise.bin", rnd)]);
+    let layer = std::fs::read(&layer_path).unwrap();
+    std::fs::remove_file(&layer_path).unwrap();
+    let diff = sha256_hex(&layer);
+    let cfg = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{diff}")]}}))
+    .unwrap();
+    let cfg_name = format!("{}.json", sha256_hex(&cfg));
+    let man = serde_json::json!([{"Config": cfg_name, "RepoTags": ["slow/image:1"], "Layers": [format!("{diff}/layer.tar")]}]);
+    let input = dir.join("slow.tar");
+    write_tar(
+        &input,
+        &[
+            regular(&cfg_name, cfg),
+            regular(&format!("{diff}/layer.tar"), layer),
+            regular("manifest.json", serde_json::to_vec(&man).unwrap()),
+        ],
+    );
+    input
+}

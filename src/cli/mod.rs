@@ -29,6 +29,7 @@ Examples:
   airlock verify bundle.tar.zst --expect-id sha256:…   pin the image IDs you expect
   airlock inspect app-oci/                      what is inside, without hashing layers
   airlock convert nginx.tar --to oci -o nginx-oci
+  airlock lock images.tar -o images.lock        pin the set; verify --lock after the gap
 
 Exit status: 0 ok, 1 a check failed or not a valid archive, 2 usage error or unopenable path.";
 
@@ -38,10 +39,13 @@ Examples:
   airlock verify k3s-airgap-images-amd64.tar.zst --json
   airlock verify app.tar --expect-id sha256:4f1c…  --expect-id sha256:9ab2…
   airlock verify site-oci/ --platform linux/arm64
+  airlock verify images.tar.zst --lock images.lock --target k3s --deny warnings
+  airlock verify harbor-offline-installer-v2.10.0.tgz --checksums SHA256SUMS
 
 Reads docker-save archives (legacy and Docker 25+), crane tarballs, OCI layouts (a directory
-or a tar), wrapped whole in gzip or zstd or not. Recomputes every blob digest, diffID and
-chainID and checks them against manifests and configs.
+or a tar), wrapped whole in gzip, zstd, bzip2 or lz4 or not, and the bundles they travel in
+(Harbor installers, Zarf packages, split parts, tars of archives). Recomputes every blob
+digest, diffID and chainID and checks them against manifests and configs.
 
 Exit status: 0 all inputs ok (warnings allowed), 1 a check failed or an input is not a valid
 archive, 2 usage error or an input that cannot be opened.";

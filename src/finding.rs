@@ -103,7 +103,7 @@ codes! {
     BundleChecksumsInvalid = "bundle-checksums-invalid", Error,
         "a bundle's checksum list is missing, malformed, or not the one its manifest pins (Zarf: checksums.txt against aggregateChecksum)";
     BundleFileMissing = "bundle-file-missing", Error,
-        "a file a bundle's checksum list names is not in the bundle";
+        "a file a bundle's checksum list names, or a part of a split or chunked file, is not there";
     BundleChecksumMismatch = "bundle-checksum-mismatch", Error,
         "a bundle file's sha256 differs from its checksum line";
     BundleFileUnlisted = "bundle-file-unlisted", Error,

@@ -300,3 +300,66 @@ fn a_split_package_is_read_as_one_stream() {
     assert_eq!(r.code, 1);
     assert!(codes(&r.json).contains(&"bundle-file-missing".to_string()), "{}", r.json);
 }
+
+/// Cuts `file` into `NAME.001`, `NAME.002`… of `chunk` bytes, as `hauler store save
+/// --chunk-size` does since hauler-dev/hauler#702 (plain byte ranges, no header).
+fn chunks(file: &Path, chunk: usize) -> Vec<PathBuf> {
+    let bytes = std::fs::read(file).unwrap();
+    let out: Vec<PathBuf> = bytes
+        .chunks(chunk)
+        .enumerate()
+        .map(|(i, c)| {
+            let p = PathBuf::from(format!("{}.{:03}", file.display(), i + 1));
+            std::fs::write(&p, c).unwrap();
+            p
+        })
+        .collect();
+    std::fs::remove_file(file).unwrap();
+    out
+}
+
+#[test]
+fn a_chunked_haul_is_read_as_one_stream_and_a_lost_chunk_is_named() {
+    let d = tempdir();
+    let root = d.path().join("store");
+    copy_dir(&fixture("multi-platform-oci"), &root);
+    let zst = d.path().join("haul.tar.zst");
+    tar_zst(&root, &zst);
+    let parts = chunks(&zst, 500);
+    assert!(parts.len() >= 4, "{}", parts.len());
+    let r = verify(&parts[0], &[]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    assert_eq!(ids(&r.json, 0), expected_ids("multi-platform-oci"));
+    // The glob `haul.tar.zst.*`: one input, not one per chunk.
+    let args: Vec<&str> =
+        ["verify", "--json", "-q"].into_iter().chain(parts.iter().map(|p| p.to_str().unwrap())).collect();
+    let all = run_json(&args);
+    assert_eq!(all.code, 0, "{}", all.json);
+    assert_eq!(all.json["inputs"].as_array().unwrap().len(), 1);
+    // A later chunk given alone is named as one.
+    let r = verify(&parts[1], &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.json.to_string().contains("haul.tar.zst.001"), "{}", r.json);
+    // A chunk lost in the middle: named by its number.
+    let kept = std::fs::read(&parts[1]).unwrap();
+    std::fs::remove_file(&parts[1]).unwrap();
+    let r = verify(&parts[0], &[]);
+    assert_eq!(r.code, 1);
+    let f = &r.json["inputs"][0]["findings"][0];
+    assert_eq!(f["code"], "bundle-file-missing", "{}", r.json);
+    assert_eq!(f["member"], "haul.tar.zst.002");
+    std::fs::write(&parts[1], kept).unwrap();
+    // The last chunk lost: the stream ends early, and the finding says where to look.
+    std::fs::remove_file(parts.last().unwrap()).unwrap();
+    let r = verify(&parts[0], &[]);
+    assert_eq!(r.code, 1);
+    let text = r.json.to_string();
+    assert!(codes(&r.json).contains(&"archive-corrupt".to_string()), "{text}");
+    assert!(text.contains("is a chunk after"), "{text}");
+    // convert asks for the joined file.
+    let out =
+        airlock(&["convert", parts[0].to_str().unwrap(), "--to", "oci", "-o", d.path().join("o").to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("join the chunks"), "{stderr}");
+}

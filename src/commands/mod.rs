@@ -82,17 +82,31 @@ pub fn reports_for(
     Ok(reports)
 }
 
-/// The inputs to read: the parts `NAME.part001`… of a split package are left out when its
-/// header `NAME.part000` is an input too (it reads them all); a shell glob gives them all.
+/// The inputs to read: the later parts of a split or chunked file are left out when its
+/// first part is an input too (it reads them all), so a shell glob (`haul.tar.zst.*`,
+/// `pkg.tar.zst.part*`) gives one input: `NAME.part001`… beside `NAME.part000` (Zarf), and
+/// `NAME.002`… beside `NAME.001` (Hauler chunks).
 pub fn inputs_to_read(inputs: &[std::path::PathBuf]) -> Vec<&std::path::PathBuf> {
-    let headers: Vec<String> =
-        inputs.iter().filter_map(|p| p.to_str()?.strip_suffix(".part000").map(str::to_string)).collect();
+    let firsts: Vec<String> = inputs
+        .iter()
+        .filter_map(|p| {
+            let s = p.to_str()?;
+            s.strip_suffix(".part000").or_else(|| s.strip_suffix(".001")).map(str::to_string)
+        })
+        .collect();
     inputs
         .iter()
         .filter(|p| {
             let Some(s) = p.to_str() else { return true };
-            let Some((base, n)) = s.rsplit_once(".part") else { return true };
-            !(n.len() == 3 && n != "000" && n.bytes().all(|b| b.is_ascii_digit()) && headers.iter().any(|h| h == base))
+            let later = |sep: &str, first: &str| {
+                s.rsplit_once(sep).is_some_and(|(base, n)| {
+                    n.len() >= 3
+                        && n != first
+                        && n.bytes().all(|b| b.is_ascii_digit())
+                        && firsts.iter().any(|h| h == base)
+                })
+            };
+            !(later(".part", "000") || later(".", "001"))
         })
         .collect()
 }

@@ -202,6 +202,13 @@ fn read_input(input: &Path, staging: &Staging, progress: bool) -> Result<Loaded,
             input.display()
         )));
     }
+    if crate::open::split::first_chunk(input).is_some_and(|base| input.with_file_name(format!("{base}.002")).is_file())
+    {
+        return Err(ConvertError::Usage(format!(
+            "{} is the first chunk of a chunked file, which airlock reads as a stream; convert needs one file: join the chunks first (cat NAME.001 NAME.002 … > NAME)",
+            input.display()
+        )));
+    }
     // convert reads the documents first and the blobs after: a pipe gives its bytes once.
     if !crate::open::is_rereadable(input)
         .map_err(|e| ConvertError::Usage(format!("cannot open {}: {e}", input.display())))?

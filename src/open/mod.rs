@@ -10,7 +10,7 @@
 pub mod catalog;
 mod dir;
 pub mod path;
-mod split;
+pub mod split;
 pub(crate) mod tar_file;
 mod tar_stream;
 
@@ -53,7 +53,18 @@ pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progres
     // A split package's header part: the parts beside it are read as one stream.
     if head[0] == b'{'
         && meta.len() <= 4096
-        && let Some(c) = split::read(path, &head[..n], depth, progress)
+        && let Some(c) = split::read_zarf(path, &head[..n], depth, progress)
+    {
+        return Ok(c);
+    }
+    // A chunk of a file cut into numbered chunks (a chunked Hauler haul).
+    if meta.is_file()
+        && let Some(c) = split::read_numbered(
+            path,
+            Compression::sniff(&head[..n]) != Compression::None || (n == 512 && looks_like_tar(&head)),
+            depth,
+            progress,
+        )
     {
         return Ok(c);
     }

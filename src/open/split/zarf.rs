@@ -5,16 +5,14 @@
 //! header's size and sha256 are checked against the bytes read, and its count against the
 //! parts present (as ReassembleFile checks it).
 
-use super::{Catalog, tar_stream};
-use crate::digest::{Digest, HashWriter};
+use super::{Parts, State};
+use crate::digest::Digest;
 use crate::finding::{Code, Finding};
+use crate::open::{Catalog, tar_stream};
 use crate::progress::Progress;
-use crate::scan::{Compression, Depth};
+use crate::scan::Depth;
 use serde::Deserialize;
-use std::fs::File;
-use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -46,34 +44,18 @@ pub fn read(path: &Path, head: &[u8], depth: Depth, progress: &Progress) -> Opti
         return Some(catalog);
     }
     let files: Vec<PathBuf> = (1..=header.count).map(part).collect();
-    let mut first = [0u8; 8];
-    let n = match File::open(&files[0]).and_then(|mut f| crate::digest::read_full(&mut f, &mut first)) {
-        Ok(n) => n,
+    let compression = match super::sniff_first(&files[0]) {
+        Ok(c) => c,
         Err(e) => {
             catalog.findings.push(at(Finding::new(Code::ArchiveCorrupt, format!("cannot read the parts: {e}"))));
             return Some(catalog);
         }
     };
-    let compression = Compression::sniff(&first[..n]);
-    let state = Arc::new(Mutex::new(State {
-        files,
-        next: 0,
-        current: None,
-        hash: Some(HashWriter::new(io::sink())),
-        result: None,
-    }));
+    let state = State::new(files, true);
     let mut catalog = tar_stream::read(Box::new(Parts(state.clone())), compression, depth, progress);
     // A broken archive stops the reader early; the parts are hashed to their end anyway, so
     // the header's sha256 still says whether the parts are the ones that were split.
-    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-    let mut sink = [0u8; 64 * 1024];
-    let finished = loop {
-        match st.read(&mut sink) {
-            Ok(0) => break st.result.take(),
-            Ok(_) => {}
-            Err(_) => break None,
-        }
-    };
+    let finished = state.lock().unwrap_or_else(|p| p.into_inner()).drain().flatten();
     match finished {
         Some((d, size)) => {
             if size != header.bytes {
@@ -94,49 +76,4 @@ pub fn read(path: &Path, head: &[u8], depth: Depth, progress: &Progress) -> Opti
         ))),
     }
     Some(catalog)
-}
-
-/// The parts in order, as one stream, hashed as they are read.
-struct State {
-    files: Vec<PathBuf>,
-    next: usize,
-    current: Option<File>,
-    hash: Option<HashWriter<io::Sink>>,
-    result: Option<(Digest, u64)>,
-}
-
-/// The stream handed to the tar reader; the state stays shared so the rest can be hashed
-/// after it.
-struct Parts(Arc<Mutex<State>>);
-
-impl Read for Parts {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).read(buf)
-    }
-}
-
-impl State {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            if self.current.is_none() {
-                if self.next == self.files.len() {
-                    if let Some(h) = self.hash.take() {
-                        self.result = Some(h.finish()?);
-                    }
-                    return Ok(0);
-                }
-                self.current = Some(File::open(&self.files[self.next])?);
-                self.next += 1;
-            }
-            let n = self.current.as_mut().expect("opened above").read(buf)?;
-            if n == 0 {
-                self.current = None;
-                continue;
-            }
-            if let Some(h) = self.hash.as_mut() {
-                h.write_all(&buf[..n])?;
-            }
-            return Ok(n);
-        }
-    }
 }

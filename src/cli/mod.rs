@@ -441,7 +441,7 @@ fn run_convert(a: ConvertArgs) -> ExitStatus {
             print_json(&json_report(true, Some(s.output_bytes), s.written, s.findings, s.notes));
             ExitStatus::Ok
         }
-        Ok(Outcome::Refused(input)) if a.json => {
+        Ok(Outcome::Refused { report: input, .. }) if a.json => {
             print_json(&json_report(false, None, Vec::new(), input.findings, Vec::new()));
             ExitStatus::Failed
         }
@@ -470,9 +470,14 @@ fn run_convert(a: ConvertArgs) -> ExitStatus {
             }
             ExitStatus::Ok
         }
-        Ok(Outcome::Refused(input)) => {
+        Ok(Outcome::Refused { report: input, forceable }) => {
             let report = Report { ok: false, inputs: vec![input], findings: Vec::new() };
-            print_refused(&report, "convert (nothing written; --force writes anyway)");
+            let verb = if forceable {
+                "convert (nothing written; --force writes anyway)"
+            } else {
+                "convert (nothing written, and --force does not change that)"
+            };
+            print_refused(&report, verb);
             ExitStatus::Failed
         }
         Err(ConvertError::Usage(m)) | Err(ConvertError::Output(m)) => {

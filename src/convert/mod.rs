@@ -59,8 +59,12 @@ pub struct Summary {
 
 pub enum Outcome {
     Written(Summary),
-    /// The input has error findings and `--force` was not given: nothing was written.
-    Refused(InputReport),
+    /// The input has error findings and `--force` was not given, or it is one `--force`
+    /// never writes (`forceable` false: JSON that Go reads differently): nothing was written.
+    Refused {
+        report: InputReport,
+        forceable: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -110,7 +114,8 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     // the output would be whatever image the loader picks.
     let refused = !model.ambiguous.is_empty() || (findings.iter().any(Finding::is_error) && !opts.force);
     if model.format.is_none() || refused {
-        return Ok(Outcome::Refused(input_report(opts, &catalog, &model, &images, findings)));
+        let forceable = model.format.is_some() && model.ambiguous.is_empty();
+        return Ok(Outcome::Refused { report: input_report(opts, &catalog, &model, &images, findings), forceable });
     }
 
     // Plan the layer blobs: each (member, compression) once, however many images share it.
@@ -177,7 +182,10 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     let mut findings = checks::all_findings(&catalog, &model, &selected);
     findings.extend(extra);
     if findings.iter().any(Finding::is_error) && !opts.force {
-        return Ok(Outcome::Refused(input_report(opts, &catalog, &model, &images, findings)));
+        return Ok(Outcome::Refused {
+            report: input_report(opts, &catalog, &model, &images, findings),
+            forceable: true,
+        });
     }
 
     let out = Emit { opts, catalog: &catalog, staging: &staging, written: &written, notes: Default::default() };

@@ -363,3 +363,93 @@ fn a_chunked_haul_is_read_as_one_stream_and_a_lost_chunk_is_named() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("join the chunks"), "{stderr}");
 }
+
+fn image_id(name: &str, tag: &str) -> String {
+    let e: Value = serde_json::from_slice(&std::fs::read(fixture(&format!("expected/{name}.json"))).unwrap()).unwrap();
+    let im = e["images"].as_array().unwrap().iter().find(|i| i["tags"].as_array().unwrap().iter().any(|t| t == tag));
+    im.unwrap()["image_id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn convert_takes_an_image_out_of_a_bundle() {
+    let d = tempdir();
+    let (tgz, tar) = harbor(d.path(), &std::fs::read(fixture("docker-save-multi.tar")).unwrap());
+    let want = image_id("docker-save-multi.tar", "airlock/tool:1");
+    for (i, bundle) in [&tgz, &tar].into_iter().enumerate() {
+        let out = d.path().join(format!("tool-{i}"));
+        let o = airlock(&[
+            "convert",
+            "-q",
+            bundle.to_str().unwrap(),
+            "--image",
+            "airlock/tool:1",
+            "--to",
+            "oci",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let r = verify(&out, &[]);
+        assert_eq!(r.code, 0, "{}", r.json);
+        assert_eq!(ids(&r.json, 0), vec![want.clone()], "the config, so the image ID, is kept");
+    }
+    // Nothing of the staging area is left beside the outputs.
+    let left: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    // A selection no archive holds names what the bundle has.
+    let o = airlock(&[
+        "convert",
+        "-q",
+        tgz.to_str().unwrap(),
+        "--image",
+        "nope:1",
+        "--to",
+        "oci",
+        "-o",
+        d.path().join("x").to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("airlock/tool:1") && stderr.contains("harbor.v2.10.0.tar.gz"), "{stderr}");
+
+    // A Zarf package's images/ layout, one platform of it, to a docker archive.
+    let root = d.path().join("pkg");
+    zarf_package(&root, |_| {});
+    let zst = d.path().join("zarf-package-app-amd64.tar.zst");
+    tar_zst(&root, &zst);
+    let out = d.path().join("arm64.tar");
+    let o = airlock(&[
+        "convert",
+        "-q",
+        zst.to_str().unwrap(),
+        "--platform",
+        "linux/arm64",
+        "--to",
+        "docker",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = verify(&out, &[]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    assert!(expected_ids("multi-platform-oci").contains(&ids(&r.json, 0)[0]));
+
+    // Two archives and no selection: convert writes images of one, and says which there are.
+    let two = d.path().join("images.tar");
+    sh(Command::new("tar")
+        .arg("-C")
+        .arg(fixture(""))
+        .arg("-cf")
+        .arg(&two)
+        .arg("docker-save-legacy.tar")
+        .arg("crane-tarball.tar"));
+    let o =
+        airlock(&["convert", "-q", two.to_str().unwrap(), "--to", "oci", "-o", d.path().join("y").to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("pick with --image") && stderr.contains("crane-tarball.tar"), "{stderr}");
+}

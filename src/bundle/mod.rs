@@ -29,6 +29,19 @@ pub struct Part {
     /// `bundle.tgz!harbor/harbor.v2.tar.gz`, or `pkg.tar.zst!images/` for a layout inside.
     pub name: String,
     pub loaded: Loaded,
+    pub origin: Origin,
+}
+
+/// Where a part's bytes are, which decides whether its blobs can be read again (`convert`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A layout in a directory of the input: its catalog reads from the input itself.
+    Layout,
+    /// A member of the input that is an archive itself (read once, as a stream), compressed
+    /// as said.
+    Member { key: String, compression: crate::scan::Compression },
+    /// A layout inside such a member: a bundle inside the bundle.
+    Nested,
 }
 
 /// The image archives inside `loaded` (read from `path`), if it is not one itself.
@@ -53,7 +66,8 @@ pub fn expand(path: &Path, display: &str, loaded: &Loaded, depth: Depth, level: 
         let sub = catalog.subtree(root);
         let model = model::build(&sub);
         if model.format.is_some() {
-            parts.push(Part { name: format!("{display}!{root}/"), loaded: Loaded { catalog: sub, model } });
+            let origin = if level == 0 { Origin::Layout } else { Origin::Nested };
+            parts.push(Part { name: format!("{display}!{root}/"), loaded: Loaded { catalog: sub, model }, origin });
         }
     }
     // Members that are archives themselves. Only the input's own members can be read again
@@ -86,7 +100,7 @@ pub fn expand(path: &Path, display: &str, loaded: &Loaded, depth: Depth, level: 
         let inner = Loaded { model: model::build(&inner_catalog), catalog: inner_catalog };
         let name = format!("{display}!{key}");
         if inner.model.format.is_some() {
-            parts.push(Part { name, loaded: inner });
+            parts.push(Part { name, loaded: inner, origin: Origin::Member { key: key.clone(), compression } });
         } else {
             parts.extend(expand(path, &name, &inner, depth, level + 1));
         }

@@ -56,6 +56,7 @@ Examples:
   airlock convert bundle-oci/ --to docker --platform linux/amd64 -o app.tar
   airlock convert app.tar --to oci-archive --compression zstd -o app.oci.tar
   airlock convert app.tar.zst --to docker -o - | docker load
+  airlock convert harbor-offline-installer-v2.10.0.tgz --image goharbor/nginx-photon:v2.10.0 --to oci -o nginx
 
 The image does not change: config bytes are copied verbatim (the image ID stays), layers are
 copied byte for byte unless their compression changes, and a manifest that needs no change

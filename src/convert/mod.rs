@@ -6,6 +6,7 @@
 //! commit atomically. An input with error findings is refused before anything is committed.
 
 mod blobs;
+mod bundle;
 mod documents;
 mod pargz;
 mod paths;
@@ -94,12 +95,19 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     for n in &staging.notes {
         eprintln!("airlock: {n}");
     }
-    let loaded = read_input(&opts.input, &staging, opts.progress)?;
+    let (loaded, reread) = read_input(&opts.input, &staging, opts.progress)?;
+    // A bundle: the archive in it that holds the selection is the input from here on.
+    let (loaded, name) = match loaded.model.format {
+        Some(_) => (loaded, opts.input.display().to_string()),
+        None => match bundle::pick(&opts.input, &reread, &loaded, &staging, &opts.selection, opts.progress)? {
+            Some(taken) => taken,
+            None => (loaded, opts.input.display().to_string()),
+        },
+    };
     let Loaded { mut catalog, model } = loaded;
 
     let chosen = if model.format.is_some() {
-        select::select(&model, &opts.selection)
-            .map_err(|e| ConvertError::Usage(format!("{}: {e}", opts.input.display())))?
+        select::select(&model, &opts.selection).map_err(|e| ConvertError::Usage(format!("{name}: {e}")))?
     } else {
         Vec::new()
     };
@@ -115,7 +123,7 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     let refused = !model.ambiguous.is_empty() || (findings.iter().any(Finding::is_error) && !opts.force);
     if model.format.is_none() || refused {
         let forceable = model.format.is_some() && model.ambiguous.is_empty();
-        return Ok(Outcome::Refused { report: input_report(opts, &catalog, &model, &images, findings), forceable });
+        return Ok(Outcome::Refused { report: input_report(&name, &catalog, &model, &images, findings), forceable });
     }
 
     // Plan the layer blobs: each (member, compression) once, however many images share it.
@@ -183,7 +191,7 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     findings.extend(extra);
     if findings.iter().any(Finding::is_error) && !opts.force {
         return Ok(Outcome::Refused {
-            report: input_report(opts, &catalog, &model, &images, findings),
+            report: input_report(&name, &catalog, &model, &images, findings),
             forceable: true,
         });
     }
@@ -192,6 +200,7 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     let summary = out.documents(&images, tags.as_deref())?;
     let _ = fs::remove_dir_all(staging.dir.join(".partial"));
     let _ = fs::remove_file(staging.dir.join(".input.tar"));
+    let _ = fs::remove_file(staging.dir.join(bundle::SPOOL));
     let commit = match &opts.output {
         Destination::Path(p) if !opts.target.is_tar() => staging.commit_dir(p, opts.force),
         dest => staging.commit_tar(dest, opts.force),
@@ -202,7 +211,8 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
 
 /// Reads the documents of the input. A gzip- or zstd-wrapped input is first unwrapped into
 /// the staging area: the blobs must be read again, and a stream cannot be.
-fn read_input(input: &Path, staging: &Staging, progress: bool) -> Result<Loaded, ConvertError> {
+/// Also returns the file to read members from again: the unwrapped copy, or the input.
+fn read_input(input: &Path, staging: &Staging, progress: bool) -> Result<(Loaded, PathBuf), ConvertError> {
     let usage = |e: crate::open::OpenError| ConvertError::Usage(e.to_string());
     if input.to_str().is_some_and(|s| s.ends_with(".part000")) {
         return Err(ConvertError::Usage(format!(
@@ -229,29 +239,29 @@ fn read_input(input: &Path, staging: &Staging, progress: bool) -> Result<Loaded,
     let outer = crate::open::outer_compression(input)
         .map_err(|e| ConvertError::Usage(format!("cannot open {}: {e}", input.display())))?;
     if !matches!(outer, Some(Compression::Gzip | Compression::Zstd | Compression::Bzip2 | Compression::Lz4)) {
-        return load(input, Depth::Documents, progress).map_err(usage);
+        return Ok((load(input, Depth::Documents, progress).map_err(usage)?, input.to_path_buf()));
     }
     let spool = staging.dir.join(".input.tar");
     match crate::open::unwrap_to(input, &spool) {
         Ok(()) => {
             let mut loaded = load(&spool, Depth::Documents, progress).map_err(usage)?;
             loaded.catalog.outer = outer;
-            Ok(loaded)
+            Ok((loaded, spool))
         }
         // A broken wrapper: read it as verify does, to report exactly what is wrong.
-        Err(_) => load(input, Depth::Full, progress).map_err(usage),
+        Err(_) => Ok((load(input, Depth::Full, progress).map_err(usage)?, input.to_path_buf())),
     }
 }
 
 fn input_report(
-    opts: &Options,
+    name: &str,
     catalog: &crate::open::Catalog,
     model: &crate::model::Model,
     images: &[&Image],
     findings: Vec<Finding>,
 ) -> InputReport {
     InputReport {
-        path: opts.input.display().to_string(),
+        path: name.to_string(),
         format: model.format,
         compression: catalog.outer.unwrap_or(Compression::None),
         ok: !findings.iter().any(Finding::is_error),

@@ -209,6 +209,85 @@ def add_file(tf, name, path, size):
         tf.addfile(ti, f)
 
 
+def write_legacy(out, images):
+    """Write a docker-save legacy archive of `images` [(tag, layers)] to `out` (atomically).
+
+    A layer is a dict with diff_id, tmp (its tar), size and roots. Layer directories are
+    named by v1 IDs chained as Docker's legacy export chains them (each depends on its parent
+    and diffID), so a base shared by several images is one directory, listed by each of
+    them, as `docker save` of several images writes it. Returns the image IDs (one per
+    image; a str when there is one image).
+    """
+    created = "1970-01-01T00:00:00Z"
+    dirs = {}  # v1 id -> (json bytes, layer)
+    manifest = []
+    repositories = {}
+    configs = []
+    for tag, layers in images:
+        history = [
+            {
+                "created": created,
+                "created_by": f"/bin/sh -c #(nop) ADD dir:{l['diff_id'][7:19]} in / "
+                              f"# {', '.join(l['roots'])}",
+            }
+            for l in layers
+        ]
+        config = {
+            "architecture": "amd64",
+            "os": "linux",
+            "created": created,
+            "config": {
+                "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+                "Cmd": ["/bin/sh"],
+                "WorkingDir": "/",
+                "Labels": {"bench.image": tag},
+            },
+            "history": history,
+            "rootfs": {"type": "layers", "diff_ids": [l["diff_id"] for l in layers]},
+        }
+        config_bytes = dumps(config)
+        image_id = hashlib.sha256(config_bytes).hexdigest()
+        parent = ""
+        ids = []
+        for i, l in enumerate(layers):
+            v1 = {"created": created, "os": "linux", "architecture": "amd64",
+                  "container_config": {"Cmd": [history[i]["created_by"]]},
+                  "layer_id": l["diff_id"]}
+            if parent:
+                v1["parent"] = parent
+            if i == len(layers) - 1:
+                v1["config"] = config["config"]
+            lid = hashlib.sha256(dumps(v1)).hexdigest()
+            v1.pop("layer_id")
+            v1["id"] = lid
+            dirs.setdefault(lid, (dumps(v1), l))
+            ids.append(lid)
+            parent = lid
+        manifest.append({
+            "Config": f"{image_id}.json",
+            "RepoTags": [tag],
+            "Layers": [f"{lid}/layer.tar" for lid in ids],
+        })
+        name, _, t = tag.rpartition(":")
+        repositories.setdefault(name, {})[t] = ids[-1]
+        configs.append((image_id, config_bytes))
+
+    tmp_out = out + ".partial"
+    with tarfile.open(tmp_out, "w", format=tarfile.USTAR_FORMAT) as tf:
+        for lid, (v1_json, l) in sorted(dirs.items()):
+            add_dir(tf, f"{lid}/")
+            add_bytes(tf, f"{lid}/VERSION", b"1.0")
+            add_bytes(tf, f"{lid}/json", v1_json)
+            add_file(tf, f"{lid}/layer.tar", l["tmp"], l["size"])
+        for image_id, config_bytes in configs:
+            add_bytes(tf, f"{image_id}.json", config_bytes)
+        add_bytes(tf, "manifest.json", dumps(manifest))
+        add_bytes(tf, "repositories", dumps(repositories))
+    os.replace(tmp_out, out)
+    ids = ["sha256:" + i for i, _ in configs]
+    return ids[0] if len(ids) == 1 else ids
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out")
@@ -238,72 +317,14 @@ def main():
               f"from {' '.join(roots)}  ({time.monotonic() - t:.1f}s)  sha256:{digest[:12]}",
               flush=True)
 
-    created = "1970-01-01T00:00:00Z"
-    history = [
-        {
-            "created": created,
-            "created_by": f"/bin/sh -c #(nop) ADD dir:{l['diff_id'][7:19]} in / "
-                          f"# {', '.join(l['roots'])}",
-        }
-        for l in layers
-    ]
-    config = {
-        "architecture": "amd64",
-        "os": "linux",
-        "created": created,
-        "config": {
-            "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-            "Cmd": ["/bin/sh"],
-            "WorkingDir": "/",
-        },
-        "history": history,
-        "rootfs": {"type": "layers", "diff_ids": [l["diff_id"] for l in layers]},
-    }
-    config_bytes = dumps(config)
-    image_id = hashlib.sha256(config_bytes).hexdigest()
-
-    # v1 layer IDs, chained like Docker's legacy export: each depends on its parent and diffID.
-    parent = ""
-    for i, l in enumerate(layers):
-        v1 = {"created": created, "os": "linux", "architecture": "amd64",
-              "container_config": {"Cmd": [history[i]["created_by"]]},
-              "layer_id": l["diff_id"]}
-        if parent:
-            v1["parent"] = parent
-        if i == len(layers) - 1:
-            v1["config"] = config["config"]
-        lid = hashlib.sha256(dumps(v1)).hexdigest()
-        v1.pop("layer_id")
-        v1["id"] = lid
-        l["id"] = lid
-        l["json"] = dumps(v1)
-        parent = lid
-
-    manifest = [{
-        "Config": f"{image_id}.json",
-        "RepoTags": ["bench/app:1"],
-        "Layers": [f"{l['id']}/layer.tar" for l in layers],
-    }]
-    repositories = {"bench/app": {"1": layers[-1]["id"]}}
-
-    tmp_out = out + ".partial"
-    with tarfile.open(tmp_out, "w", format=tarfile.USTAR_FORMAT) as tf:
-        for l in layers:
-            add_dir(tf, f"{l['id']}/")
-            add_bytes(tf, f"{l['id']}/VERSION", b"1.0")
-            add_bytes(tf, f"{l['id']}/json", l["json"])
-            add_file(tf, f"{l['id']}/layer.tar", l["tmp"], l["size"])
-        add_bytes(tf, f"{image_id}.json", config_bytes)
-        add_bytes(tf, "manifest.json", dumps(manifest))
-        add_bytes(tf, "repositories", dumps(repositories))
+    image_id = write_legacy(out, [("bench/app:1", layers)])
     for l in layers:
         os.unlink(l["tmp"])
-    os.replace(tmp_out, out)
 
     summary = {
         "archive": out,
         "bytes": os.path.getsize(out),
-        "image_id": "sha256:" + image_id,
+        "image_id": image_id,
         "layers": [{"diff_id": l["diff_id"], "bytes": l["size"], "entries": l["entries"],
                     "roots": l["roots"]} for l in layers],
         "seconds": round(time.monotonic() - t0, 1),

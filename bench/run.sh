@@ -331,7 +331,83 @@ bench_verify_lock() {
         -- "$AIRLOCK" verify -q --lock "$l" "$DOCKER_SAVE"
 }
 
-SECTIONS=(docker-save oci-gzip oci-zstd wrapped-zst wrapped-gz convert-gzip convert-keep verify-lock)
+# A k3s-style airgap archive: 20 images sharing two base layers (bench/make_airgap.py), as
+# a plain tar, as k3s ships it (.tar.zst, with a 32 MiB window), and inside a Harbor-style
+# installer (.tgz holding harbor/harbor.v2.tar.gz, a gzip docker-save: a bundle).
+AIRGAP=$WORK/k3s-airgap-images-amd64.tar
+
+ensure_airgap() {
+    [ -f "$AIRGAP" ] && return
+    local t
+    log "building $AIRGAP (20 images, shared bases) from real files"
+    t=$(now)
+    (cd "$BENCH" && python3 make_airgap.py "$AIRGAP.partial") | tee "$WORK/airgap.summary"
+    "$AIRLOCK" verify -q "$AIRGAP.partial" || die "airlock verify rejects the generated $AIRGAP.partial"
+    mv "$AIRGAP.partial" "$AIRGAP"
+    record_build "$(basename "$AIRGAP")" "$t"
+}
+
+ensure_airgap_zst() {
+    [ -f "$AIRGAP.zst" ] && return
+    ensure_airgap
+    local t
+    t=$(now)
+    # k3s's own packaging compresses with --long=25 (a 32 MiB window: what its loader takes).
+    zstd -T0 -10 --long=25 -q -f "$AIRGAP" -o "$AIRGAP.zst.partial"
+    mv "$AIRGAP.zst.partial" "$AIRGAP.zst"
+    record_build "$(basename "$AIRGAP").zst" "$t"
+}
+
+HARBOR=$WORK/harbor-offline-installer-v2.tgz
+
+ensure_harbor() {
+    [ -f "$HARBOR" ] && return
+    ensure_airgap
+    local t d=$WORK/harbor-src
+    t=$(now)
+    rm -rf "$d" && mkdir -p "$d/harbor"
+    pigz -6 -c "$AIRGAP" >"$d/harbor/harbor.v2.tar.gz"
+    printf '#!/bin/sh\ndocker load -i harbor.v2.tar.gz\n' >"$d/harbor/install.sh"
+    printf 'hostname: reg.example\n' >"$d/harbor/harbor.yml.tmpl"
+    tar -C "$d" -cf - harbor | pigz -6 >"$HARBOR.partial"
+    rm -rf "$d"
+    mv "$HARBOR.partial" "$HARBOR"
+    record_build "$(basename "$HARBOR")" "$t"
+}
+
+bench_airgap_zst() {
+    ensure_airgap_zst
+    warm "$AIRGAP.zst"
+    compare airgap-zst "k3s-airgap-images-amd64.tar.zst (20 images)" - \
+        "zstd -dc | openssl dgst -sha256 (one stream)" \
+        "zstd -dcq --long=25 $(printf %q "$AIRGAP.zst") | openssl dgst -sha256" \
+        -- "$AIRLOCK" verify -q "$AIRGAP.zst"
+}
+
+# What a user verifying the images one by one would run: skopeo copies (and checks) each
+# image of the multi-image archive in turn, by index, to a dir: (layers kept as they are,
+# so skopeo does no compression work airlock does not do).
+bench_airgap_skopeo() {
+    ensure_airgap
+    warm "$AIRGAP"
+    local o=$WORK/airgap-skopeo
+    compare airgap-skopeo "k3s-airgap-images-amd64.tar (20 images)" - \
+        "skopeo copy docker-archive:…:@N -> dir: (each image)" \
+        "rm -rf $(printf %q "$o") && for i in \$(seq 0 19); do skopeo copy -q --insecure-policy docker-archive:$(printf %q "$AIRGAP"):@\$i dir:$(printf %q "$o")/\$i || exit 1; done; rm -rf $(printf %q "$o")" \
+        -- "$AIRLOCK" verify -q "$AIRGAP"
+}
+
+bench_bundle_tgz() {
+    ensure_harbor
+    warm "$HARBOR"
+    compare bundle-tgz "harbor-offline-installer-v2.tgz (bundle: 20 images)" - \
+        "tar -xzO member | pigz -dc | openssl dgst -sha256" \
+        "tar -xzOf $(printf %q "$HARBOR") harbor/harbor.v2.tar.gz | pigz -dc | openssl dgst -sha256" \
+        -- "$AIRLOCK" verify -q "$HARBOR"
+}
+
+SECTIONS=(docker-save oci-gzip oci-zstd wrapped-zst wrapped-gz convert-gzip convert-keep verify-lock
+    airgap-zst airgap-skopeo bundle-tgz)
 
 # ---------------------------------------------------------------------------------------
 # Report

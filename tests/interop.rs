@@ -1003,7 +1003,13 @@ fn target_corpus(dir: &Path) -> Vec<PathBuf> {
     let mut names: Vec<String> = std::fs::read_dir(&fx)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with('.') && !matches!(n.as_str(), "expected" | "src" | "README.md" | "make-fixtures.sh"))
+        .filter(|n| {
+            !n.starts_with('.')
+                && !matches!(
+                    n.as_str(),
+                    "expected" | "src" | "README.md" | "make-fixtures.sh" | "make-bundles.sh" | "bundles"
+                )
+        })
         .collect();
     names.sort();
     for n in names {

@@ -64,7 +64,7 @@ impl std::fmt::Display for TarError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TarError::Io { offset, error } => write!(f, "read error at byte {offset}: {error}"),
-            TarError::Truncated { offset } => write!(f, "truncated at byte {offset}"),
+            TarError::Truncated { offset } => write!(f, "it ends early, {offset} bytes into the tar"),
             TarError::Header { offset, error } => {
                 write!(f, "invalid tar header at byte {offset}: {error}")
             }

@@ -1,0 +1,100 @@
+//! The bundle fixtures (`fixtures/bundles/`, built by `fixtures/make-bundles.sh` the way
+//! Harbor, Zarf, Hauler and k3s build theirs, around images real tools wrote): each is
+//! verified and inspected end to end, and each broken variant is caught by the rule it
+//! breaks, with the member named. What each must give is `fixtures/expected/bundles.tsv`,
+//! written by the script from the rule each variant breaks.
+
+mod common;
+use common::*;
+use serde_json::Value;
+
+struct Row {
+    bundle: String,
+    exit: i32,
+    codes: Vec<String>,
+    images: usize,
+    rule: String,
+}
+
+fn rows() -> Vec<Row> {
+    let text = std::fs::read_to_string(fixture("expected/bundles.tsv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert_eq!(f.len(), 5, "{l}");
+            Row {
+                bundle: f[0].to_string(),
+                exit: f[1].parse().unwrap(),
+                codes: if f[2] == "-" { Vec::new() } else { f[2].split(',').map(str::to_string).collect() },
+                images: f[3].parse().unwrap(),
+                rule: f[4].to_string(),
+            }
+        })
+        .collect()
+}
+
+fn images(json: &Value) -> usize {
+    json["inputs"].as_array().unwrap().iter().map(|i| i["images"].as_array().map_or(0, Vec::len)).sum()
+}
+
+#[test]
+fn every_bundle_fixture_verifies_as_expected() {
+    let rows = rows();
+    assert!(rows.len() >= 15, "{}", rows.len());
+    for row in &rows {
+        let path = fixture(&format!("bundles/{}", row.bundle));
+        let r = verify(&path, &[]);
+        let ctx = format!("{} ({}): {}", row.bundle, row.rule, r.json);
+        assert_eq!(r.code, row.exit, "{ctx}");
+        let got = codes(&r.json);
+        for c in &row.codes {
+            assert!(got.contains(c), "{c} missing: {ctx}");
+        }
+        if row.codes.is_empty() {
+            assert!(got.is_empty(), "{ctx}");
+        }
+        assert_eq!(images(&r.json), row.images, "{ctx}");
+        // A broken variant names what is broken: the member, and the archive in the bundle
+        // (a broken container is the input itself).
+        if row.exit == 1 && !row.codes.iter().all(|c| c == "archive-corrupt") {
+            let named = r.json["inputs"].as_array().unwrap().iter().any(|i| {
+                i["findings"].as_array().unwrap().iter().any(|f| {
+                    f["severity"] == "error"
+                        && (f["member"].is_string() || i["path"].as_str().unwrap().contains('!'))
+                        && row.codes.iter().any(|c| f["code"] == c.as_str())
+                })
+            });
+            assert!(named, "no named finding: {ctx}");
+        }
+    }
+}
+
+#[test]
+fn every_good_bundle_fixture_is_inspected() {
+    for row in rows().iter().filter(|r| r.exit == 0) {
+        let path = fixture(&format!("bundles/{}", row.bundle));
+        let r = run_json(&["inspect", "--json", path.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}: {}", row.bundle, r.json);
+        assert_eq!(images(&r.json), row.images, "{}: {}", row.bundle, r.json);
+    }
+}
+
+#[test]
+fn a_broken_layer_in_a_harbor_installer_names_archive_image_and_layer() {
+    let r = verify(&fixture("bundles/harbor-broken-layer.tgz"), &[]);
+    assert_eq!(r.code, 1);
+    let inner = r.json["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["ok"] == false && !i["images"].as_array().unwrap().is_empty());
+    let inner = inner.expect("the inner archive's report");
+    assert!(
+        inner["path"].as_str().unwrap().ends_with("harbor-broken-layer.tgz!harbor/harbor.v2.10.0.tar.gz"),
+        "{inner}"
+    );
+    let f = inner["findings"].as_array().unwrap().iter().find(|f| f["code"] == "diff-id-mismatch").unwrap();
+    assert!(f["image"].is_number() && f["layer"].is_number(), "{f}");
+    assert!(f["member"].as_str().unwrap().ends_with("layer.tar"), "{f}");
+}

@@ -125,3 +125,116 @@ fn a_haul_without_oci_layout_is_read() {
     write_tar(&p, &ms);
     assert_eq!(verify(&p, &[]).code, 1);
 }
+
+/// The image's manifest digest in the gzip layout (what a signature names).
+fn image_manifest_digest() -> String {
+    let index: Value = serde_json::from_slice(&std::fs::read(fixture("skopeo-oci-gzip/index.json")).unwrap()).unwrap();
+    index["manifests"][0]["digest"].as_str().unwrap().to_string()
+}
+
+fn convert(input: &Path, out: &Path, extra: &[&str]) -> (i32, String) {
+    let mut args = vec!["convert", input.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = airlock(&args);
+    (o.status.code().unwrap(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn index_digests(layout: &Path) -> Vec<String> {
+    let index: Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    index["manifests"].as_array().unwrap().iter().map(|m| m["digest"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn convert_carries_signatures_and_attestations_with_their_image() {
+    let d = tempdir();
+    let image = image_manifest_digest();
+    // A cosign signature named by cosign's tag scheme, and an in-toto attestation by an OCI
+    // 1.1 subject (added to the layout after the signature).
+    let tag = format!("docker.io/airlock/app:{}.sig", image.replace(':', "-"));
+    let payload = format!(
+        r#"{{"critical":{{"identity":{{"docker-reference":"airlock/app"}},"image":{{"docker-manifest-digest":"{image}"}},"type":"cosign container image signature"}},"optional":null}}"#
+    );
+    let dir = with_artifact(
+        d.path(),
+        "application/vnd.oci.image.config.v1+json",
+        "application/vnd.dev.cosign.simplesigning.v1+json",
+        payload.as_bytes(),
+        json!({"org.opencontainers.image.ref.name": tag}),
+    );
+    let sig = index_digests(&dir)[1].clone();
+    let before = std::fs::read(dir.join("index.json")).unwrap();
+
+    // To an OCI layout: the signature goes along, the index keeps its bytes, output verifies.
+    let out = d.path().join("out-oci");
+    let (code, stderr) = convert(&dir, &out, &["--to", "oci"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(index_digests(&out), vec![image.clone(), sig.clone()]);
+    assert_eq!(std::fs::read(out.join("index.json")).unwrap(), before, "nothing changed, so the same bytes");
+    let r = verify(&out, &[]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    assert!(codes(&r.json).is_empty(), "{}", r.json);
+    // And to an oci-archive, which umoci/skopeo read as a tar of the same layout.
+    let tar = d.path().join("out.tar");
+    let (code, stderr) = convert(&dir, &tar, &["--to", "oci-archive"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(verify(&tar, &[]).code, 0);
+
+    // Re-compressed layers change the manifest: the signature would name a digest that is
+    // not there, so it stays behind, and convert says so.
+    let out = d.path().join("out-zstd");
+    let (code, stderr) = convert(&dir, &out, &["--to", "oci", "--compression", "zstd"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(index_digests(&out).len(), 1, "{stderr}");
+    assert!(!index_digests(&out).contains(&sig));
+    assert!(stderr.contains("1 signature of the selected images not carried"), "{stderr}");
+
+    // A docker archive holds images only: said, not silently dropped.
+    let out = d.path().join("out.docker.tar");
+    let (code, stderr) = convert(&dir, &out, &["--to", "docker"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("the docker format holds images only"), "{stderr}");
+}
+
+#[test]
+fn a_cosign_save_layout_and_an_oci_subject_link_an_artifact_to_its_image() {
+    let d = tempdir();
+    let image = image_manifest_digest();
+    // cosign save: the image entry and the attestation entry carry only `kind`.
+    let payload = br#"{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}"#;
+    let dir = with_artifact(
+        d.path(),
+        "application/vnd.oci.image.config.v1+json",
+        "application/vnd.dsse.envelope.v1+json",
+        payload,
+        json!({"kind": "dev.cosignproject.cosign/atts"}),
+    );
+    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    index["manifests"][0]["annotations"] = json!({"kind": "dev.cosignproject.cosign/image"});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let out = d.path().join("out");
+    let (code, stderr) = convert(&dir, &out, &["--to", "oci"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(index_digests(&out).len(), 2, "{stderr}");
+
+    // Without the image's kind, nothing links them: the attestation stays behind.
+    index["manifests"][0]["annotations"] = json!({});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let out = d.path().join("out2");
+    let (code, stderr) = convert(&dir, &out, &["--to", "oci"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(index_digests(&out), vec![image.clone()]);
+
+    // An OCI 1.1 `subject` links it, whatever the index says (oras attach, notation).
+    let att = index["manifests"][1]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+    let mut man: Value = serde_json::from_slice(&std::fs::read(dir.join("blobs/sha256").join(&att)).unwrap()).unwrap();
+    man["subject"] = json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": image, "size": 1});
+    let (md, ms) = put(&dir, &serde_json::to_vec(&man).unwrap());
+    index["manifests"][1]["digest"] = json!(md);
+    index["manifests"][1]["size"] = json!(ms);
+    index["manifests"][1]["annotations"] = json!({});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let out = d.path().join("out3");
+    let (code, stderr) = convert(&dir, &out, &["--to", "oci"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(index_digests(&out), vec![image.clone(), md]);
+}

@@ -5,6 +5,7 @@
 //! manifests (original bytes where nothing changed), indexes and the target's small files →
 //! commit atomically. An input with error findings is refused before anything is committed.
 
+mod artifacts;
 mod blobs;
 mod bundle;
 mod documents;
@@ -196,7 +197,16 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
         });
     }
 
-    let out = Emit { opts, catalog: &catalog, staging: &staging, written: &written, notes: Default::default() };
+    let out = Emit {
+        opts,
+        catalog: &catalog,
+        staging: &staging,
+        written: &written,
+        notes: Default::default(),
+        artifacts: &model.artifacts,
+        unchanged: Default::default(),
+        carried: Default::default(),
+    };
     let summary = out.documents(&images, tags.as_deref())?;
     let _ = fs::remove_dir_all(staging.dir.join(".partial"));
     let _ = fs::remove_file(staging.dir.join(".input.tar"));
@@ -330,6 +340,12 @@ struct Emit<'a> {
     written: &'a HashMap<String, Written>,
     /// Things the user should know about the output (printed on stderr).
     notes: std::cell::RefCell<Vec<String>>,
+    /// Signatures, attestations and SBOMs of the input.
+    artifacts: &'a [crate::model::Artifact],
+    /// Manifests and indexes written with their input bytes: what an artifact can be about.
+    unchanged: std::cell::RefCell<std::collections::HashSet<Digest>>,
+    /// Artifacts written, by digest.
+    carried: std::cell::RefCell<std::collections::HashSet<Digest>>,
 }
 
 struct OutImage {
@@ -465,6 +481,7 @@ impl Emit<'_> {
             }
             Target::Crane => self.manifest_json(&outs)?,
         }
+        self.note_dropped_artifacts(images);
         let layers: usize = outs.iter().map(|o| o.layers.len()).sum();
         let recompressed = self.written.values().filter(|w| w.recompressed).count();
         Ok(Summary {
@@ -486,6 +503,54 @@ impl Emit<'_> {
         self.written.get(real)
     }
 
+    /// Says which signatures, attestations and SBOMs of the selected images stay behind, and why.
+    fn note_dropped_artifacts(&self, images: &[&Image]) {
+        let selected: std::collections::HashSet<Digest> = images.iter().filter_map(|i| i.manifest_digest).collect();
+        let carried = self.carried.borrow();
+        let kept: Vec<&crate::model::Artifact> =
+            self.artifacts.iter().filter(|a| a.digest.is_some_and(|d| carried.contains(&d))).collect();
+        if let Some(n) = artifacts::carried_note(&kept) {
+            self.notes.borrow_mut().push(n);
+        }
+        let dropped: Vec<&crate::model::Artifact> = self
+            .artifacts
+            .iter()
+            .filter(|a| a.subject.is_some_and(|s| selected.contains(&s)))
+            .filter(|a| a.digest.is_none_or(|d| !carried.contains(&d)))
+            .collect();
+        let why = match self.opts.target {
+            Target::Docker | Target::Crane => {
+                format!("the {} format holds images only (convert to oci or oci-archive to keep them)", self.opts.target.as_str())
+            }
+            _ => "the manifest they are about was not written unchanged (re-compressed layers, or new tags), so they would vouch for a digest that is not there".to_string(),
+        };
+        if let Some(n) = artifacts::dropped_note(&dropped, &why) {
+            self.notes.borrow_mut().push(n);
+        }
+    }
+
+    /// Writes the artifact of digest `d` if what it is about was written unchanged (only
+    /// the oci targets reach here: docker and crane list images only).
+    fn carry_artifact(&self, d: Digest) -> Result<bool, ConvertError> {
+        let Some(a) = artifacts::find(self.artifacts, d) else { return Ok(false) };
+        if !a.subject.is_some_and(|s| self.unchanged.borrow().contains(&s)) {
+            return Ok(false);
+        }
+        if self.carried.borrow().contains(&d) {
+            return Ok(true);
+        }
+        match artifacts::copy(self.catalog, self.staging, self.opts.target, a).map_err(Self::err)? {
+            Ok(()) => {
+                self.carried.borrow_mut().insert(d);
+                Ok(true)
+            }
+            Err(why) => {
+                self.notes.borrow_mut().push(format!("{} {} not carried: {why}", a.kind, a.member));
+                Ok(false)
+            }
+        }
+    }
+
     /// Rewrites an index so it lists only what was written, keeping its bytes where nothing
     /// changed. `None` when nothing under it was selected.
     fn rewrite_index(
@@ -500,13 +565,21 @@ impl Emit<'_> {
         let Some(children) = v["manifests"].as_array().cloned() else {
             return Ok(None);
         };
-        let mut kept = Vec::new();
+        // First the images and indexes (which says what was written unchanged), then the
+        // artifacts, which go along only with what they are about.
+        let mut decided: Vec<Option<serde_json::Value>> = Vec::new();
         let mut changed = false;
-        for c in children {
+        let mut pending = Vec::new();
+        for (i, c) in children.iter().enumerate() {
+            decided.push(None);
             let Some(d) = c["digest"].as_str().and_then(Digest::parse) else {
                 changed = true;
                 continue;
             };
+            if artifacts::find(self.artifacts, d).is_some() {
+                pending.push((i, d));
+                continue;
+            }
             let member = format!("blobs/sha256/{}", d.hex());
             let replacement = if let Some((nd, size, mt)) = manifests.get(&member) {
                 Some((*nd, *size, mt.clone()))
@@ -522,22 +595,33 @@ impl Emit<'_> {
                     None => None,
                 }
             } else {
-                None // an unselected image or an artifact: not carried
+                None // an unselected image: not carried
             };
             match replacement {
                 Some((nd, size, mt)) => {
+                    if nd == d {
+                        self.unchanged.borrow_mut().insert(d);
+                    }
                     let mut nc = c.clone();
                     nc["digest"] = serde_json::json!(nd);
                     nc["size"] = serde_json::json!(size);
                     if nd != d {
                         nc["mediaType"] = serde_json::json!(mt);
                     }
-                    changed |= nc != c;
-                    kept.push(nc);
+                    changed |= nc != *c;
+                    decided[i] = Some(nc);
                 }
                 None => changed = true,
             }
         }
+        for (i, d) in pending {
+            let carried = self.carry_artifact(d)?;
+            changed |= !carried;
+            if carried {
+                decided[i] = Some(children[i].clone());
+            }
+        }
+        let kept: Vec<serde_json::Value> = decided.into_iter().flatten().collect();
         if kept.is_empty() {
             return Ok(None);
         }

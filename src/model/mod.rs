@@ -93,8 +93,8 @@ pub struct Model {
     /// Platforms an index lists whose manifest is not in the archive: a partial
     /// multi-platform export (`ctr images export`, `docker save --platform`), normal.
     pub absent: Vec<AbsentPlatform>,
-    /// Signatures, attestations and other artifacts read from the indexes (their kinds).
-    pub artifacts: Vec<String>,
+    /// Signatures, attestations and other artifacts read from the indexes.
+    pub artifacts: Vec<Artifact>,
     /// Documents whose keys Go reads differently from airlock (`json_keys`): reported as
     /// errors and never carried by convert, `--force` or not.
     pub ambiguous: Vec<String>,
@@ -105,6 +105,20 @@ pub struct Model {
     /// O(1) per tag and per reference however often an archive repeats an image.
     tag_keys: HashMap<usize, HashSet<String>>,
     ref_keys: HashSet<RefKey>,
+}
+
+/// A signature, attestation, SBOM or other artifact manifest read from an index, and the
+/// manifest (or index) it is about, where it says so (`artifacts::subject`).
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    /// "signature", "attestation", "sbom", "attestation manifest", "hauler artifact", "artifact".
+    pub kind: String,
+    /// Its manifest's member and digest.
+    pub member: String,
+    pub digest: Option<Digest>,
+    pub subject: Option<Digest>,
+    /// Its config and layer blobs.
+    pub blobs: Vec<BlobRef>,
 }
 
 /// A platform an index lists, whose manifest blob the archive does not hold.

@@ -76,6 +76,7 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
         absent_seen: Default::default(),
     };
     walk.document(index, "index.json", None, &[], None, 0);
+    super::artifacts::link_cosign_layout(index, &mut model.artifacts);
 }
 
 fn check_layout_file(catalog: &Catalog, model: &mut Model) {
@@ -294,7 +295,13 @@ impl Walk<'_> {
             && config.media_type.as_deref().is_none_or(|m| CONFIG_TYPES.contains(&m))
             && layers.iter().all(|l| l.media_type.as_deref().is_none_or(super::artifacts::is_layer_type));
         if !is_image {
-            self.model.artifacts.push(known.unwrap_or("artifact").to_string());
+            self.model.artifacts.push(super::Artifact {
+                kind: known.unwrap_or("artifact").to_string(),
+                member: member.to_string(),
+                digest: desc.and_then(|d| Digest::parse(&d.digest)),
+                subject: super::artifacts::subject(v, desc),
+                blobs: std::iter::once(config_ref.clone()).chain(layer_refs.iter().cloned()).collect(),
+            });
             // Signatures, attestations and other artifacts: their blobs are checked as blobs
             // (digest and size) and count as referenced. A kind airlock knows travels with
             // its image as expected content; any other is pointed out.

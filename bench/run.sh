@@ -393,7 +393,7 @@ bench_airgap_skopeo() {
     local o=$WORK/airgap-skopeo
     compare airgap-skopeo "k3s-airgap-images-amd64.tar (20 images)" - \
         "skopeo copy docker-archive:…:@N -> dir: (each image)" \
-        "rm -rf $(printf %q "$o") && for i in \$(seq 0 19); do skopeo copy -q --insecure-policy docker-archive:$(printf %q "$AIRGAP"):@\$i dir:$(printf %q "$o")/\$i || exit 1; done; rm -rf $(printf %q "$o")" \
+        "rm -rf $(printf %q "$o") && mkdir -p $(printf %q "$o") && for i in \$(seq 0 19); do skopeo copy -q --insecure-policy docker-archive:$(printf %q "$AIRGAP"):@\$i dir:$(printf %q "$o")/\$i || exit 1; done; rm -rf $(printf %q "$o")" \
         -- "$AIRLOCK" verify -q "$AIRGAP"
 }
 

@@ -98,3 +98,25 @@ fn a_broken_layer_in_a_harbor_installer_names_archive_image_and_layer() {
     assert!(f["image"].is_number() && f["layer"].is_number(), "{f}");
     assert!(f["member"].as_str().unwrap().ends_with("layer.tar"), "{f}");
 }
+
+#[test]
+fn a_bundle_lists_what_else_it_holds() {
+    let r = run_json(&["inspect", "--json", fixture("bundles/harbor-offline-installer-v2.10.0.tgz").to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    let bundle = &r.json["inputs"][0];
+    let other: Vec<&str> = bundle["other"].as_array().unwrap().iter().map(|o| o["path"].as_str().unwrap()).collect();
+    assert_eq!(
+        other,
+        ["harbor/LICENSE", "harbor/common.sh", "harbor/harbor.yml.tmpl", "harbor/install.sh", "harbor/prepare"],
+        "the scripts, not the image archive"
+    );
+    assert_eq!(bundle["other_count"], 5);
+    // A Zarf package: its metadata and components, not the files of its images/ layout.
+    let r = verify(&fixture("bundles/zarf-package-airlock-amd64-0.0.1.tar.zst"), &[]);
+    let other: Vec<&str> =
+        r.json["inputs"][0]["other"].as_array().unwrap().iter().map(|o| o["path"].as_str().unwrap()).collect();
+    assert_eq!(other, ["checksums.txt", "components/app.tar", "zarf.yaml"]);
+    // An image archive is no bundle: neither field is there.
+    let r = verify(&fixture("docker-save-multi.tar"), &[]);
+    assert!(r.json["inputs"][0].get("other").is_none() && r.json["inputs"][0].get("other_count").is_none());
+}

@@ -35,8 +35,8 @@ pub struct Part {
 /// Where a part's bytes are, which decides whether its blobs can be read again (`convert`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
-    /// A layout in a directory of the input: its catalog reads from the input itself.
-    Layout,
+    /// A layout in a directory (`root`) of the input: its catalog reads from the input itself.
+    Layout { root: String },
     /// A member of the input that is an archive itself (read once, as a stream), compressed
     /// as said.
     Member { key: String, compression: crate::scan::Compression },
@@ -66,7 +66,7 @@ pub fn expand(path: &Path, display: &str, loaded: &Loaded, depth: Depth, level: 
         let sub = catalog.subtree(root);
         let model = model::build(&sub);
         if model.format.is_some() {
-            let origin = if level == 0 { Origin::Layout } else { Origin::Nested };
+            let origin = if level == 0 { Origin::Layout { root: root.clone() } } else { Origin::Nested };
             parts.push(Part { name: format!("{display}!{root}/"), loaded: Loaded { catalog: sub, model }, origin });
         }
     }
@@ -106,4 +106,37 @@ pub fn expand(path: &Path, display: &str, loaded: &Loaded, depth: Depth, level: 
         }
     }
     parts
+}
+
+/// Files of a bundle listed beside its image archives, at most this many.
+pub const MAX_OTHER: usize = 1000;
+
+/// What else a bundle holds: its files that are neither an image archive found in it nor
+/// inside a layout found in it (install scripts, `zarf.yaml`, components, charts), with their
+/// sizes, in path order; at most [`MAX_OTHER`], and how many there are in all.
+pub fn others(catalog: &crate::open::Catalog, parts: &[Part]) -> (Vec<(String, u64)>, usize) {
+    let mut taken: Vec<&str> = Vec::new();
+    let mut roots: Vec<String> = Vec::new();
+    for p in parts {
+        match &p.origin {
+            Origin::Layout { root } => roots.push(format!("{root}/")),
+            Origin::Member { key, .. } => taken.push(key),
+            Origin::Nested => {}
+        }
+    }
+    let mut list = Vec::new();
+    let mut total = 0;
+    for (key, m) in &catalog.members {
+        if !matches!(m.kind, MemberKind::File)
+            || taken.contains(&key.as_str())
+            || roots.iter().any(|r| key.starts_with(r))
+        {
+            continue;
+        }
+        total += 1;
+        if list.len() < MAX_OTHER {
+            list.push((key.clone(), m.size));
+        }
+    }
+    (list, total)
 }

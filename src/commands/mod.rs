@@ -68,6 +68,7 @@ pub fn reports_for(
     if zarf && depth == Depth::Full {
         findings.extend(crate::bundle::zarf::check(&loaded.catalog));
     }
+    let (other, other_count) = crate::bundle::others(&loaded.catalog, &parts);
     let bundle = InputReport {
         path: path.display().to_string(),
         format: None,
@@ -77,6 +78,8 @@ pub fn reports_for(
         findings,
         targets: Vec::new(),
         contains: parts.iter().map(|p| p.name.clone()).collect(),
+        other: other.into_iter().map(|(path, size)| crate::report::OtherFile { path, size }).collect(),
+        other_count: Some(other_count),
     };
     reports.insert(0, bundle);
     Ok(reports)

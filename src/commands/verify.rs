@@ -231,6 +231,8 @@ pub fn report_input(
         findings,
         targets: Vec::new(),
         contains: Vec::new(),
+        other: Vec::new(),
+        other_count: None,
     })
 }
 

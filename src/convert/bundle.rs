@@ -70,7 +70,7 @@ pub fn pick(
     let mut parts = parts;
     let part: Part = parts.swap_remove(chosen);
     let taken = match &part.origin {
-        Origin::Layout => part.loaded,
+        Origin::Layout { .. } => part.loaded,
         Origin::Member { key, compression } => {
             let spool = staging.dir.join(SPOOL);
             let unwrap = || -> io::Result<()> {

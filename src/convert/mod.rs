@@ -279,6 +279,8 @@ fn input_report(
         findings,
         targets: Vec::new(),
         contains: Vec::new(),
+        other: Vec::new(),
+        other_count: None,
     }
 }
 

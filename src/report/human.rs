@@ -67,12 +67,26 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
         c => format!(", {c}-compressed"),
     };
     let n = input.images.len();
-    writeln!(out, "{}: {format}{wrap}, {n} image{}", style.bold(&input.path), plural(n))?;
+    if input.format.is_none() && !input.contains.is_empty() {
+        let k = input.contains.len();
+        writeln!(out, "{}: {format}{wrap}, {k} image archive{}", style.bold(&input.path), plural(k))?;
+    } else {
+        writeln!(out, "{}: {format}{wrap}, {n} image{}", style.bold(&input.path), plural(n))?;
+    }
     for (i, image) in input.images.iter().enumerate() {
         print_image(i, image, style, out)?;
     }
     for c in &input.contains {
         writeln!(out, "  contains: {c}")?;
+    }
+    if let Some(total) = input.other_count.filter(|&n| n > 0) {
+        writeln!(out, "  also holds {total} other file{}:", plural(total))?;
+        for f in &input.other {
+            writeln!(out, "    {} ({} bytes)", f.path, f.size)?;
+        }
+        if total > input.other.len() {
+            writeln!(out, "    … and {} more", total - input.other.len())?;
+        }
     }
     if !input.targets.is_empty() {
         let list: Vec<String> = input

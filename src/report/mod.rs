@@ -37,6 +37,19 @@ pub struct InputReport {
     /// named `BUNDLE!MEMBER` (present only for a bundle).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub contains: Vec<String>,
+    /// A bundle: its other files (scripts, package metadata, components), at most 1,000, in
+    /// path order (present only for a bundle).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other: Vec<OtherFile>,
+    /// A bundle: how many other files it holds in all (present only for a bundle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_count: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OtherFile {
+    pub path: String,
+    pub size: u64,
 }
 
 #[derive(Debug, Serialize)]

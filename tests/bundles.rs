@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -452,4 +452,96 @@ fn convert_takes_an_image_out_of_a_bundle() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("pick with --image") && stderr.contains("crane-tarball.tar"), "{stderr}");
+}
+
+#[test]
+fn bundles_inside_a_bundle_are_opened_to_the_depth_bound() {
+    // A USB stick's tar: the Harbor installer (.tgz → harbor/harbor.v2.10.0.tar.gz) and a Zarf
+    // package (.tar.zst → images/), each a bundle inside the bundle.
+    let d = tempdir();
+    let usb = d.path().join("usb.tar");
+    sh(Command::new("tar")
+        .arg("-C")
+        .arg(fixture("bundles"))
+        .arg("-cf")
+        .arg(&usb)
+        .arg("harbor-offline-installer-v2.10.0.tgz")
+        .arg("zarf-package-airlock-amd64-0.0.1.tar.zst")
+        .arg("harbor-broken-layer.tgz"));
+    let r = verify(&usb, &[]);
+    assert_eq!(r.code, 1, "the broken installer fails the whole: {}", r.json);
+    let contains: Vec<&str> =
+        r.json["inputs"][0]["contains"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    let u = usb.display().to_string();
+    assert_eq!(
+        contains,
+        [
+            format!("{u}!harbor-broken-layer.tgz!harbor/harbor.v2.10.0.tar.gz"),
+            format!("{u}!harbor-offline-installer-v2.10.0.tgz!harbor/harbor.v2.10.0.tar.gz"),
+            format!("{u}!zarf-package-airlock-amd64-0.0.1.tar.zst!images/"),
+        ]
+    );
+    // The broken layer is named three archives deep.
+    let broken =
+        r.json["inputs"].as_array().unwrap().iter().find(|i| i["ok"] == false && i["path"] != u.as_str()).unwrap();
+    assert_eq!(broken["path"], format!("{u}!harbor-broken-layer.tgz!harbor/harbor.v2.10.0.tar.gz").as_str());
+    assert!(codes(&json!({"inputs": [broken]})).contains(&"diff-id-mismatch".to_string()));
+    // What else the stick holds is what is not an image archive: nothing here.
+    assert_eq!(r.json["inputs"][0]["other_count"], 0);
+
+    // convert takes an image from two archives down, and from a layout inside an archive.
+    let want = image_id("docker-save-multi.tar", "airlock/tool:1");
+    let out = d.path().join("tool");
+    let o = airlock(&[
+        "convert",
+        "-q",
+        usb.to_str().unwrap(),
+        "--image",
+        "airlock/app:1",
+        "--to",
+        "oci",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    // airlock/app:1 is in the good and the broken installer; the first archive holding it is
+    // the broken one (path order), whose app has the changed layer: refused, nothing written.
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!out.exists());
+    let good = d.path().join("good.tar");
+    sh(Command::new("tar")
+        .arg("-C")
+        .arg(fixture("bundles"))
+        .arg("-cf")
+        .arg(&good)
+        .arg("harbor-offline-installer-v2.10.0.tgz")
+        .arg("zarf-package-airlock-amd64-0.0.1.tar.zst"));
+    let o = airlock(&[
+        "convert",
+        "-q",
+        good.to_str().unwrap(),
+        "--image",
+        "airlock/tool:1",
+        "--to",
+        "oci",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(ids(&verify(&out, &[]).json, 0), vec![want]);
+    let arm = d.path().join("arm.tar");
+    let o = airlock(&[
+        "convert",
+        "-q",
+        good.to_str().unwrap(),
+        "--image",
+        "localhost/airlock/multi:1",
+        "--platform",
+        "linux/arm64",
+        "--to",
+        "docker",
+        "-o",
+        arm.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(verify(&arm, &[]).code, 0);
 }

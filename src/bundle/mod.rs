@@ -3,24 +3,27 @@
 //! docker-save, beside install scripts), a Zarf package (an OCI layout under `images/`), a
 //! tar of several archives.
 //!
-//! Found by content, never by name: a directory of the input that holds `index.json` or
-//! `manifest.json` (a layout inside the bundle), or a member that is itself a tar (plain or
-//! compressed) holding an image archive (a bundle member that is itself a bundle contributes
-//! the layouts inside it). Each is verified as an input of its own, named `BUNDLE!MEMBER`.
-//! Everything is read as a stream: a member of a seekable input is read in place, one of a
-//! compressed input by decompressing the input again up to it; nothing is copied to disk.
+//! Found by content, never by name: a directory that holds `index.json` or `manifest.json`
+//! (a layout inside the bundle), or a member that is itself a tar (plain or compressed)
+//! holding an image archive; a member that is a bundle itself is looked into the same way,
+//! [`MAX_DEPTH`] archives deep. Each is verified as an input of its own, named
+//! `BUNDLE!MEMBER` (`BUNDLE!MEMBER!MEMBER` deeper). Everything is read as a stream: a member
+//! of a seekable input is read in place, anything else by decompressing what holds it once
+//! more up to it; nothing is copied to disk.
 
 pub mod zarf;
 
 use crate::commands::Loaded;
 use crate::model;
-use crate::open::{self, DataSource, MemberKind};
+use crate::open::{self, Catalog, DataSource, MemberKind};
 use crate::progress::Progress;
-use crate::scan::{Content, Depth};
+use crate::scan::{Compression, Content, Depth};
+use std::io::{self, BufReader, Read};
 use std::path::Path;
 
-/// A bundle, and a bundle inside it (whose layouts are taken), and no deeper.
-pub const MAX_DEPTH: usize = 2;
+/// How deep archives nest inside a bundle before airlock stops looking (a tar of installers
+/// whose `.tgz` holds a `.tar.gz` is three).
+pub const MAX_DEPTH: usize = 3;
 /// Nested archives opened per bundle: more than any real bundle holds.
 pub const MAX_NESTED: usize = 256;
 
@@ -32,25 +35,46 @@ pub struct Part {
     pub origin: Origin,
 }
 
-/// Where a part's bytes are, which decides whether its blobs can be read again (`convert`).
+/// One step into a bundle: a member that is an archive, and its compression.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub member: String,
+    pub compression: Compression,
+}
+
+/// Where a part's bytes are, which decides how its blobs are read again (`convert`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
-    /// A layout in a directory (`root`) of the input: its catalog reads from the input itself.
-    Layout { root: String },
-    /// A member of the input that is an archive itself (read once, as a stream), compressed
-    /// as said.
-    Member { key: String, compression: crate::scan::Compression },
-    /// A layout inside such a member: a bundle inside the bundle.
-    Nested,
+    /// A layout in directory `root` of the archive `within` leads to (the input itself when
+    /// empty: its catalog then reads from the input).
+    Layout { within: Vec<Step>, root: String },
+    /// An archive member, reached through `chain` (its last step is the archive itself).
+    Member { chain: Vec<Step> },
 }
 
 /// The image archives inside `loaded` (read from `path`), if it is not one itself.
-pub fn expand(path: &Path, display: &str, loaded: &Loaded, depth: Depth, level: usize) -> Vec<Part> {
-    if loaded.model.format.is_some() || level >= MAX_DEPTH {
-        return Vec::new();
+pub fn expand(path: &Path, display: &str, loaded: &Loaded, depth: Depth) -> Vec<Part> {
+    let mut opened = 0;
+    let mut parts = Vec::new();
+    expand_in(path, &loaded.catalog, display, loaded, depth, &[], &mut opened, &mut parts);
+    parts
+}
+
+#[allow(clippy::too_many_arguments)]
+fn expand_in(
+    path: &Path,
+    root: &Catalog,
+    display: &str,
+    loaded: &Loaded,
+    depth: Depth,
+    within: &[Step],
+    opened: &mut usize,
+    parts: &mut Vec<Part>,
+) {
+    if loaded.model.format.is_some() || within.len() >= MAX_DEPTH {
+        return;
     }
     let catalog = &loaded.catalog;
-    let mut parts = Vec::new();
     // Layouts in a directory of the bundle.
     let mut roots: Vec<String> = Vec::new();
     for key in catalog.members.keys() {
@@ -62,21 +86,19 @@ pub fn expand(path: &Path, display: &str, loaded: &Loaded, depth: Depth, level: 
             roots.push(dir.to_string());
         }
     }
-    for root in &roots {
-        let sub = catalog.subtree(root);
+    for r in &roots {
+        let sub = catalog.subtree(r);
         let model = model::build(&sub);
         if model.format.is_some() {
-            let origin = if level == 0 { Origin::Layout { root: root.clone() } } else { Origin::Nested };
-            parts.push(Part { name: format!("{display}!{root}/"), loaded: Loaded { catalog: sub, model }, origin });
+            parts.push(Part {
+                name: format!("{display}!{r}/"),
+                loaded: Loaded { catalog: sub, model },
+                origin: Origin::Layout { within: within.to_vec(), root: r.clone() },
+            });
         }
     }
-    // Members that are archives themselves. Only the input's own members can be read again
-    // (in place, or by decompressing the input once more); inside a nested bundle, only its
-    // layouts are taken.
-    if level > 0 {
-        return parts;
-    }
-    let mut opened = 0;
+    // Members that are archives themselves, read again as streams (in place in a plain tar,
+    // else by decompressing what holds them once more).
     for (key, m) in &catalog.members {
         if !matches!(m.kind, MemberKind::File) || roots.iter().any(|r| key.starts_with(&format!("{r}/"))) {
             continue;
@@ -87,25 +109,48 @@ pub fn expand(path: &Path, display: &str, loaded: &Loaded, depth: Depth, level: 
             Some(Content::Sniffed(c)) if depth == Depth::Documents && m.size >= 512 => *c,
             _ => continue,
         };
-        if opened >= MAX_NESTED {
+        if *opened >= MAX_NESTED {
             continue;
         }
-        opened += 1;
-        let reader = match &catalog.source {
-            DataSource::Stream => open::reopen_streamed_member(path, key),
-            _ => catalog.open_member(key),
-        };
-        let Ok(reader) = reader else { continue };
+        *opened += 1;
+        let mut chain = within.to_vec();
+        chain.push(Step { member: key.clone(), compression });
+        let Ok(reader) = open_raw(path, root, &chain) else { continue };
         let inner_catalog = open::read_stream(reader, compression, depth, &Progress::default());
         let inner = Loaded { model: model::build(&inner_catalog), catalog: inner_catalog };
         let name = format!("{display}!{key}");
         if inner.model.format.is_some() {
-            parts.push(Part { name, loaded: inner, origin: Origin::Member { key: key.clone(), compression } });
+            parts.push(Part { name, loaded: inner, origin: Origin::Member { chain } });
         } else {
-            parts.extend(expand(path, &name, &inner, depth, level + 1));
+            expand_in(path, root, &name, &inner, depth, &chain, opened, parts);
         }
     }
-    parts
+}
+
+/// The bytes, as stored, of the member `chain` leads to: the first step is a member of the
+/// input (`root`, read from `path`), each next one a member of the archive before it. Each
+/// archive on the way is decompressed as a stream up to the member; nothing is copied.
+pub fn open_raw<'a>(path: &Path, root: &'a Catalog, chain: &[Step]) -> io::Result<Box<dyn Read + Send + 'a>> {
+    let Some((first, rest)) = chain.split_first() else {
+        return Err(io::Error::other("an empty path into the bundle"));
+    };
+    let mut reader: Box<dyn Read + Send + 'a> = match &root.source {
+        DataSource::Stream => open::reopen_streamed_member(path, &first.member)?,
+        _ => root.open_member(&first.member)?,
+    };
+    let mut compression = first.compression;
+    for step in rest {
+        reader = open::member_of_stream(reader, compression, &step.member)?;
+        compression = step.compression;
+    }
+    Ok(reader)
+}
+
+/// The archive `chain` leads to, decompressed: what `convert` unwraps into its staging area.
+pub fn open_archive<'a>(path: &Path, root: &'a Catalog, chain: &[Step]) -> io::Result<Box<dyn Read + Send + 'a>> {
+    let raw = open_raw(path, root, chain)?;
+    let compression = chain.last().map_or(Compression::None, |s| s.compression);
+    crate::scan::compression::outer_decoder(BufReader::new(raw), compression)
 }
 
 /// Files of a bundle listed beside its image archives, at most this many.
@@ -119,9 +164,14 @@ pub fn others(catalog: &crate::open::Catalog, parts: &[Part]) -> (Vec<(String, u
     let mut roots: Vec<String> = Vec::new();
     for p in parts {
         match &p.origin {
-            Origin::Layout { root } => roots.push(format!("{root}/")),
-            Origin::Member { key, .. } => taken.push(key),
-            Origin::Nested => {}
+            Origin::Layout { within, root } if within.is_empty() => roots.push(format!("{root}/")),
+            Origin::Member { chain } if chain.len() == 1 => taken.push(&chain[0].member),
+            // Inside a member: that member is what the bundle holds.
+            Origin::Layout { within, .. } | Origin::Member { chain: within } => {
+                if let Some(first) = within.first() {
+                    taken.push(&first.member);
+                }
+            }
         }
     }
     let mut list = Vec::new();

@@ -42,7 +42,7 @@ pub fn reports_for(
     on_bundle: &mut dyn FnMut(&str, &Catalog),
 ) -> Result<Vec<InputReport>, UsageError> {
     let loaded = load(path, depth, progress).map_err(|e| UsageError(e.to_string()))?;
-    let parts = crate::bundle::expand(path, &path.display().to_string(), &loaded, depth, 0);
+    let parts = crate::bundle::expand(path, &path.display().to_string(), &loaded, depth);
     let zarf = crate::bundle::zarf::is_package(&loaded.catalog);
     if parts.is_empty() && !zarf {
         return Ok(vec![check(path, &loaded)?]);

@@ -12,7 +12,7 @@ use crate::commands::{Loaded, load};
 use crate::output::Staging;
 use crate::scan::Depth;
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io;
 use std::path::Path;
 
 /// The unwrapped member, beside the unwrapped input in the staging area.
@@ -28,7 +28,7 @@ pub fn pick(
     selection: &Selection,
     progress: bool,
 ) -> Result<Option<(Loaded, String)>, ConvertError> {
-    let parts = bundle::expand(reread, &input.display().to_string(), loaded, Depth::Documents, 0);
+    let parts = bundle::expand(reread, &input.display().to_string(), loaded, Depth::Documents);
     if parts.is_empty() {
         return Ok(None);
     }
@@ -69,25 +69,27 @@ pub fn pick(
     };
     let mut parts = parts;
     let part: Part = parts.swap_remove(chosen);
+    let unwrap = |chain: &[bundle::Step]| -> Result<Loaded, ConvertError> {
+        let spool = staging.dir.join(SPOOL);
+        let copy = || -> io::Result<()> {
+            let mut archive = bundle::open_archive(reread, &loaded.catalog, chain)?;
+            io::copy(&mut archive, &mut File::create(&spool)?)?;
+            Ok(())
+        };
+        copy().map_err(|e| ConvertError::Output(format!("cannot unwrap {}: {e}", part.name)))?;
+        load(&spool, Depth::Documents, progress).map_err(|e| usage(e.to_string()))
+    };
     let taken = match &part.origin {
-        Origin::Layout { .. } => part.loaded,
-        Origin::Member { key, compression } => {
-            let spool = staging.dir.join(SPOOL);
-            let unwrap = || -> io::Result<()> {
-                let member = loaded.catalog.open_member(key)?;
-                let mut decoded = crate::scan::compression::outer_decoder(BufReader::new(member), *compression)?;
-                io::copy(&mut decoded, &mut File::create(&spool)?)?;
-                Ok(())
-            };
-            unwrap().map_err(|e| ConvertError::Output(format!("cannot unwrap {}: {e}", part.name)))?;
-            load(&spool, Depth::Documents, progress).map_err(|e| usage(e.to_string()))?
+        Origin::Layout { within, .. } if within.is_empty() => part.loaded,
+        // A layout inside an archive of the bundle: that archive is unwrapped, then its
+        // directory taken.
+        Origin::Layout { within, root } => {
+            let archive = unwrap(within)?;
+            let catalog = archive.catalog.subtree(root);
+            let model = crate::model::build(&catalog);
+            Loaded { catalog, model }
         }
-        Origin::Nested => {
-            return Err(usage(format!(
-                "{} is in an archive inside an archive of the bundle; extract the outer one first",
-                part.name
-            )));
-        }
+        Origin::Member { chain } => unwrap(chain)?,
     };
     Ok(Some((taken, part.name.clone())))
 }

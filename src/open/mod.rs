@@ -120,9 +120,19 @@ pub fn read_stream<'a>(
 /// Re-reads one member of a compressed (streamed) input: the file is decompressed again up
 /// to that member, whose data the returned reader yields. No temporary copy is made.
 pub fn reopen_streamed_member(path: &Path, member: &str) -> io::Result<Box<dyn io::Read + Send>> {
-    use crate::tarstream::{Stream, TarReader};
     let compression = outer_compression(path)?.unwrap_or(Compression::None);
-    let decoder = crate::scan::compression::outer_decoder(std::io::BufReader::new(File::open(path)?), compression)?;
+    member_of_stream(Box::new(File::open(path)?), compression, member)
+}
+
+/// The data of `member` in the tar that `src` holds (compressed as `compression`), read up
+/// to it as a stream.
+pub fn member_of_stream<'a>(
+    src: Box<dyn io::Read + Send + 'a>,
+    compression: Compression,
+    member: &str,
+) -> io::Result<Box<dyn io::Read + Send + 'a>> {
+    use crate::tarstream::{Stream, TarReader};
+    let decoder = crate::scan::compression::outer_decoder(std::io::BufReader::new(src), compression)?;
     let mut tar = TarReader::new(Stream(decoder));
     loop {
         match tar.next_entry() {

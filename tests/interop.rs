@@ -588,6 +588,44 @@ fn docker_loads_docker_target() {
 }
 
 #[test]
+fn docker_loads_an_image_taken_out_of_bundles() {
+    // From a Harbor installer (an archive inside the .tgz) and from a Zarf package (a layout
+    // inside the .tar.zst), the image docker loads is the one the real tools wrote.
+    let tmp = common::tempdir();
+    let harbor = tmp.path().join("harbor-app.tar");
+    convert(
+        &common::fixture("bundles/harbor-offline-installer-v2.10.0.tgz"),
+        "docker",
+        &harbor,
+        &["--image", "airlock/app:1"],
+    );
+    let zarf = tmp.path().join("zarf-amd64.tar");
+    convert(
+        &common::fixture("bundles/zarf-package-airlock-amd64-0.0.1.tar.zst"),
+        "docker",
+        &zarf,
+        &["--platform", "linux/amd64"],
+    );
+    let Some(d) = docker("docker_loads_an_image_taken_out_of_bundles") else { return };
+    d.empty_store();
+    // The same app image as the single-image docker save.
+    let exp = amd64("docker-save-legacy.tar");
+    let loaded = d.load(&harbor);
+    assert!(loaded.contains("Loaded image: airlock/app:1"), "{loaded}");
+    let v = d.inspect("airlock/app:1");
+    assert_eq!(v["Id"], exp.image_id.as_str());
+    assert_eq!(v["RootFS"]["Layers"], serde_json::json!(exp.diff_ids));
+    d.empty_store();
+    let loaded = d.load(&zarf);
+    d.assert_loaded(
+        "zarf → docker (amd64)",
+        &loaded,
+        "localhost/airlock/multi:1",
+        &expected("multi-platform-oci", "linux/amd64"),
+    );
+}
+
+#[test]
 fn docker_loads_docker_target_from_zstd_oci() {
     // zstd layers are re-compressed to gzip: Docker 20.10 cannot read zstd.
     let tmp = common::tempdir();

@@ -186,7 +186,7 @@ fn convert_carries_signatures_and_attestations_with_their_image() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(index_digests(&out).len(), 1, "{stderr}");
     assert!(!index_digests(&out).contains(&sig));
-    assert!(stderr.contains("1 signature of the selected images not carried"), "{stderr}");
+    assert!(stderr.contains("1 artifact (signature) of the selected images not carried"), "{stderr}");
 
     // A docker archive holds images only: said, not silently dropped.
     let out = d.path().join("out.docker.tar");

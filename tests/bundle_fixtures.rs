@@ -120,3 +120,37 @@ fn a_bundle_lists_what_else_it_holds() {
     let r = verify(&fixture("docker-save-multi.tar"), &[]);
     assert!(r.json["inputs"][0].get("other").is_none() && r.json["inputs"][0].get("other_count").is_none());
 }
+
+#[test]
+fn a_cosign_save_layout_converts_with_its_signature_and_attestation() {
+    let d = tempdir();
+    let input = fixture("bundles/cosign-save-layout");
+    let out = d.path().join("out");
+    let o = airlock(&["convert", input.to_str().unwrap(), "--to", "oci", "-o", out.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("2 artifacts (attestation, signature) carried"), "{stderr}");
+    assert_eq!(
+        std::fs::read(out.join("index.json")).unwrap(),
+        std::fs::read(input.join("index.json")).unwrap(),
+        "image, signature and attestation, under the same index bytes"
+    );
+    assert_eq!(verify(&out, &[]).code, 0);
+    // Re-compressed, the image's manifest changes: both stay behind, and convert says why.
+    let out = d.path().join("zstd");
+    let o = airlock(&[
+        "convert",
+        input.to_str().unwrap(),
+        "--to",
+        "oci",
+        "--compression",
+        "zstd",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("2 artifacts (attestation, signature) of the selected images not carried"), "{stderr}");
+    let index: Value = serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 1);
+}

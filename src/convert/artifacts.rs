@@ -44,16 +44,18 @@ pub fn find(artifacts: &[Artifact], d: Digest) -> Option<&Artifact> {
     artifacts.iter().find(|a| a.digest == Some(d))
 }
 
-fn kinds(list: &[&Artifact]) -> String {
+/// "2 artifacts (attestation, signature)".
+fn counted(list: &[&Artifact]) -> String {
     let mut kinds: Vec<&str> = list.iter().map(|a| a.kind.as_str()).collect();
     kinds.sort();
     kinds.dedup();
-    kinds.join("/")
+    let n = list.len();
+    format!("{n} artifact{} ({})", if n == 1 { "" } else { "s" }, kinds.join(", "))
 }
 
 /// What to tell the user about the artifacts written.
 pub fn carried_note(kept: &[&Artifact]) -> Option<String> {
-    (!kept.is_empty()).then(|| format!("{} {} carried with the image, byte for byte", kept.len(), kinds(kept)))
+    (!kept.is_empty()).then(|| format!("{} carried with the image, byte for byte", counted(kept)))
 }
 
 /// What to tell the user about artifacts of the selected images that are not in the output.
@@ -61,5 +63,5 @@ pub fn dropped_note(dropped: &[&Artifact], why: &str) -> Option<String> {
     if dropped.is_empty() {
         return None;
     }
-    Some(format!("{} {} of the selected images not carried: {why}", dropped.len(), kinds(dropped)))
+    Some(format!("{} of the selected images not carried: {why}", counted(dropped)))
 }

@@ -18,17 +18,7 @@ pub fn kind(layers: &[Descriptor], desc: Option<&Descriptor>) -> Option<&'static
     if note("vnd.docker.reference.type") == Some("attestation-manifest") {
         return Some("attestation manifest");
     }
-    if let Some(k) = note("kind")
-        && !matches!(
-            k,
-            "dev.hauler/image"
-                | "dev.hauler/imageIndex"
-                | "dev.cosignproject.cosign/image"
-                | "dev.cosignproject.cosign/imageIndex"
-        )
-    {
-        return Some("hauler artifact");
-    }
+    // What the payload is says most; a Hauler or cosign `kind` names the rest.
     let types = || layers.iter().filter_map(|l| l.media_type.as_deref());
     if types().any(|t| t == "application/vnd.dev.cosign.simplesigning.v1+json") {
         return Some("signature");
@@ -39,7 +29,19 @@ pub fn kind(layers: &[Descriptor], desc: Option<&Descriptor>) -> Option<&'static
     if types().any(|t| t.contains("spdx") || t.contains("cyclonedx")) {
         return Some("sbom");
     }
-    None
+    match note("kind") {
+        None
+        | Some(
+            "dev.hauler/image"
+            | "dev.hauler/imageIndex"
+            | "dev.cosignproject.cosign/image"
+            | "dev.cosignproject.cosign/imageIndex",
+        ) => None,
+        Some("dev.cosignproject.cosign/sigs" | "dev.hauler/sigs") => Some("signature"),
+        Some("dev.cosignproject.cosign/atts" | "dev.hauler/atts") => Some("attestation"),
+        Some("dev.cosignproject.cosign/sboms" | "dev.hauler/sboms") => Some("sbom"),
+        Some(_) => Some("hauler artifact"),
+    }
 }
 
 /// A media type a filesystem layer can have (tar, compressed or not, docker or OCI).

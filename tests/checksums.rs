@@ -88,3 +88,44 @@ fn a_bad_list_is_a_usage_error() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("line 1") && err.lines().count() == 1, "{err}");
 }
+
+#[test]
+fn the_parts_of_a_split_or_chunked_input_match_their_lines() {
+    // Given only the first chunk and the header part, the other parts are read with them, so
+    // a SHA256SUMS of every part holds, and a changed part is named.
+    let d = tempdir();
+    let mut names = Vec::new();
+    for dir in ["bundles/chunked", "bundles/split"] {
+        for e in std::fs::read_dir(fixture(dir)).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), d.path().join(e.file_name())).unwrap();
+            names.push(e.file_name().to_string_lossy().into_owned());
+        }
+    }
+    names.sort();
+    let sums: String =
+        names.iter().map(|n| format!("{}  {n}\n", sha256_hex(&std::fs::read(d.path().join(n)).unwrap()))).collect();
+    let list = d.path().join("SHA256SUMS");
+    std::fs::write(&list, sums).unwrap();
+    let first = d.path().join("haul.tar.zst.001");
+    let header = d.path().join("zarf-package-airlock-amd64-0.0.1.tar.zst.part000");
+    let args = [
+        "verify",
+        "--json",
+        "-q",
+        "--checksums",
+        list.to_str().unwrap(),
+        first.to_str().unwrap(),
+        header.to_str().unwrap(),
+    ];
+    let r = run_json(&args);
+    assert_eq!(r.code, 0, "{}", r.json);
+    let third = d.path().join("haul.tar.zst.003");
+    let mut b = std::fs::read(&third).unwrap();
+    b.push(b'x');
+    std::fs::write(&third, b).unwrap();
+    let r = run_json(&args);
+    assert_eq!(r.code, 1);
+    assert!(r.json.to_string().contains("haul.tar.zst.003 hashes to"), "{}", r.json);
+    assert!(codes(&r.json).contains(&"checksum-mismatch".to_string()));
+}

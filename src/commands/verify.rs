@@ -40,7 +40,16 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
             if opts.checksums.is_empty() {
                 return Vec::new();
             }
-            opts.inputs
+            // The parts of a split or chunked input are read with it: their lines match too.
+            let mut files: Vec<std::path::PathBuf> = Vec::new();
+            for p in &opts.inputs {
+                for f in std::iter::once(p.clone()).chain(crate::open::split::siblings(p)) {
+                    if !files.contains(&f) {
+                        files.push(f);
+                    }
+                }
+            }
+            files
                 .iter()
                 .map(|p| (p.display().to_string(), crate::digest::file_sha256(p).ok().flatten().map(|(d, _)| d)))
                 .collect::<Vec<_>>()

@@ -84,6 +84,23 @@ impl Read for Parts {
     }
 }
 
+/// The other files read along with `path` when it is the first of a split or chunked file
+/// (`NAME.part001`… beside `NAME.part000`, `NAME.002`… beside `NAME.001`), in order: what
+/// `--checksums` must match too.
+pub fn siblings(path: &std::path::Path) -> Vec<PathBuf> {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else { return Vec::new() };
+    let next: Box<dyn Fn(usize) -> PathBuf> = if let Some(base) = name.strip_suffix(".part000") {
+        let base = base.to_string();
+        Box::new(move |i| path.with_file_name(format!("{base}.part{i:03}")))
+    } else if let Some(base) = numbered::first_chunk(path) {
+        Box::new(move |i| path.with_file_name(format!("{base}.{i:03}")))
+    } else {
+        return Vec::new();
+    };
+    let first = if name.ends_with(".part000") { 1 } else { 2 };
+    (first..10_000).map(&next).take_while(|p| p.is_file()).collect()
+}
+
 /// The compression the first part starts with.
 pub(super) fn sniff_first(file: &std::path::Path) -> io::Result<crate::scan::Compression> {
     let mut first = [0u8; 8];

@@ -125,6 +125,15 @@ fn a_bundle_lists_what_else_it_holds() {
 fn a_cosign_save_layout_converts_with_its_signature_and_attestation() {
     let d = tempdir();
     let input = fixture("bundles/cosign-save-layout");
+    // verify names both, and what they are about.
+    let r = verify(&input, &[]);
+    let kinds: Vec<(&str, &Value)> = r.json["inputs"][0]["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["kind"].as_str().unwrap(), &a["image"]))
+        .collect();
+    assert_eq!(kinds, [("signature", &Value::from(0)), ("attestation", &Value::from(0))], "{}", r.json);
     let out = d.path().join("out");
     let o = airlock(&["convert", input.to_str().unwrap(), "--to", "oci", "-o", out.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&o.stderr);

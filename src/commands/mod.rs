@@ -80,6 +80,7 @@ pub fn reports_for(
         contains: parts.iter().map(|p| p.name.clone()).collect(),
         other: other.into_iter().map(|(path, size)| crate::report::OtherFile { path, size }).collect(),
         other_count: Some(other_count),
+        artifacts: Vec::new(),
     };
     reports.insert(0, bundle);
     Ok(reports)

@@ -230,6 +230,17 @@ pub fn report_input(
         findings.insert(0, f);
     }
     let images = selected.images.iter().map(|im| image_report(catalog, im)).collect();
+    let artifacts = model
+        .artifacts
+        .iter()
+        .map(|a| crate::report::ArtifactReport {
+            kind: a.kind.clone(),
+            manifest_digest: a.digest,
+            member: a.member.clone(),
+            about: a.subject,
+            image: a.subject.and_then(|s| selected.images.iter().position(|im| im.manifest_digest == Some(s))),
+        })
+        .collect();
     let ok = !findings.iter().any(|f| f.is_error());
     Ok(InputReport {
         path: path.display().to_string(),
@@ -242,6 +253,7 @@ pub fn report_input(
         contains: Vec::new(),
         other: Vec::new(),
         other_count: None,
+        artifacts,
     })
 }
 

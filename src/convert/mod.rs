@@ -281,6 +281,7 @@ fn input_report(
         contains: Vec::new(),
         other: Vec::new(),
         other_count: None,
+        artifacts: Vec::new(),
     }
 }
 

@@ -79,6 +79,15 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
     for c in &input.contains {
         writeln!(out, "  contains: {c}")?;
     }
+    for a in &input.artifacts {
+        let about = match (a.image, a.about) {
+            (Some(i), _) => format!(" about image @{i}"),
+            (None, Some(d)) => format!(" about {}", d.short()),
+            (None, None) => String::new(),
+        };
+        let digest = a.manifest_digest.map(|d| format!(" {}", d.short())).unwrap_or_default();
+        writeln!(out, "  {}{digest}{about} (checked as blobs)", a.kind)?;
+    }
     if let Some(total) = input.other_count.filter(|&n| n > 0) {
         writeln!(out, "  also holds {total} other file{}:", plural(total))?;
         for f in &input.other {

@@ -44,6 +44,22 @@ pub struct InputReport {
     /// A bundle: how many other files it holds in all (present only for a bundle).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub other_count: Option<usize>,
+    /// Signatures, attestations, SBOMs and other artifacts beside the images (present only
+    /// when there are some).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<ArtifactReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ArtifactReport {
+    /// "signature", "attestation", "sbom", "attestation manifest", "hauler artifact", "artifact".
+    pub kind: String,
+    pub manifest_digest: Option<Digest>,
+    pub member: String,
+    /// The manifest or index it is about, where it says so.
+    pub about: Option<Digest>,
+    /// The reported image it is about (its position in `images`), if any.
+    pub image: Option<usize>,
 }
 
 #[derive(Debug, Serialize)]

@@ -545,3 +545,28 @@ fn bundles_inside_a_bundle_are_opened_to_the_depth_bound() {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(verify(&arm, &[]).code, 0);
 }
+
+#[test]
+fn an_archive_nested_past_the_bound_is_reported_not_verified() {
+    // tar → tar → tar → tgz (the Harbor installer) → its docker save: the fourth archive down.
+    let d = tempdir();
+    std::fs::copy(fixture("bundles/harbor-offline-installer-v2.10.0.tgz"), d.path().join("h.tgz")).unwrap();
+    let mut inner = "h.tgz".to_string();
+    for level in 1..=3 {
+        let t = format!("level{level}.tar");
+        sh(Command::new("tar").arg("-C").arg(d.path()).arg("-cf").arg(d.path().join(&t)).arg(&inner));
+        inner = t;
+    }
+    let r = verify(&d.path().join("level3.tar"), &[]);
+    assert_eq!(r.code, 0, "a warning, not a failure: {}", r.json);
+    let bundle = &r.json["inputs"][0];
+    let f = &bundle["findings"][0];
+    assert_eq!(f["code"], "bundle-not-searched", "{}", r.json);
+    assert_eq!(f["severity"], "warning");
+    assert!(f["member"].as_str().unwrap().ends_with("level3.tar!level2.tar!level1.tar!h.tgz!harbor/harbor.v2.10.0.tar.gz"), "{f}");
+    assert_eq!(r.json["inputs"].as_array().unwrap().len(), 1, "nothing under it was verified");
+    // Three deep is within the bound: the installer's archive is verified.
+    let r = verify(&d.path().join("level2.tar"), &[]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    assert_eq!(r.json["inputs"].as_array().unwrap().len(), 2, "{}", r.json);
+}

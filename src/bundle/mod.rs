@@ -14,6 +14,7 @@
 pub mod zarf;
 
 use crate::commands::Loaded;
+use crate::finding::{Code, Finding};
 use crate::model;
 use crate::open::{self, Catalog, DataSource, MemberKind};
 use crate::progress::Progress;
@@ -52,77 +53,100 @@ pub enum Origin {
     Member { chain: Vec<Step> },
 }
 
-/// The image archives inside `loaded` (read from `path`), if it is not one itself.
-pub fn expand(path: &Path, display: &str, loaded: &Loaded, depth: Depth) -> Vec<Part> {
-    let mut opened = 0;
-    let mut parts = Vec::new();
-    expand_in(path, &loaded.catalog, display, loaded, depth, &[], &mut opened, &mut parts);
-    parts
+/// The image archives inside `loaded` (read from `path`), if it is not one itself, and a
+/// `bundle-not-searched` warning for each archive in it left unopened (deeper than
+/// [`MAX_DEPTH`], or past [`MAX_NESTED`]): those are not verified, and the report says so.
+pub fn expand(path: &Path, display: &str, loaded: &Loaded, depth: Depth) -> (Vec<Part>, Vec<Finding>) {
+    let mut search = Search { path, root: &loaded.catalog, depth, opened: 0, parts: Vec::new(), unopened: Vec::new() };
+    search.look(display, loaded, &[]);
+    let findings = search
+        .unopened
+        .into_iter()
+        .map(|(name, why)| {
+            Finding::new(
+                Code::BundleNotSearched,
+                format!(
+                    "{name} is an archive inside the bundle that is not opened ({why}); what it holds is not verified"
+                ),
+            )
+            .member(name)
+        })
+        .collect();
+    (search.parts, findings)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn expand_in(
-    path: &Path,
-    root: &Catalog,
-    display: &str,
-    loaded: &Loaded,
+struct Search<'a> {
+    path: &'a Path,
+    /// The input's own catalog: where every path into the bundle starts.
+    root: &'a Catalog,
     depth: Depth,
-    within: &[Step],
-    opened: &mut usize,
-    parts: &mut Vec<Part>,
-) {
-    if loaded.model.format.is_some() || within.len() >= MAX_DEPTH {
-        return;
-    }
-    let catalog = &loaded.catalog;
-    // Layouts in a directory of the bundle.
-    let mut roots: Vec<String> = Vec::new();
-    for key in catalog.members.keys() {
-        let Some((dir, file)) = key.rsplit_once('/') else { continue };
-        if matches!(file, "index.json" | "manifest.json")
-            && dir.split('/').count() <= 4
-            && !roots.iter().any(|r| dir == r || dir.starts_with(&format!("{r}/")))
-        {
-            roots.push(dir.to_string());
+    opened: usize,
+    parts: Vec<Part>,
+    /// Archives left unopened, and why.
+    unopened: Vec<(String, String)>,
+}
+
+impl Search<'_> {
+    /// Looks into `loaded` (reached through `within`) for layouts and archives.
+    fn look(&mut self, display: &str, loaded: &Loaded, within: &[Step]) {
+        if loaded.model.format.is_some() {
+            return;
         }
-    }
-    for r in &roots {
-        let sub = catalog.subtree(r);
-        let model = model::build(&sub);
-        if model.format.is_some() {
-            parts.push(Part {
-                name: format!("{display}!{r}/"),
-                loaded: Loaded { catalog: sub, model },
-                origin: Origin::Layout { within: within.to_vec(), root: r.clone() },
-            });
+        let catalog = &loaded.catalog;
+        // Layouts in a directory of the bundle.
+        let mut roots: Vec<String> = Vec::new();
+        for key in catalog.members.keys() {
+            let Some((dir, file)) = key.rsplit_once('/') else { continue };
+            if matches!(file, "index.json" | "manifest.json")
+                && dir.split('/').count() <= 4
+                && !roots.iter().any(|r| dir == r || dir.starts_with(&format!("{r}/")))
+            {
+                roots.push(dir.to_string());
+            }
         }
-    }
-    // Members that are archives themselves, read again as streams (in place in a plain tar,
-    // else by decompressing what holds them once more).
-    for (key, m) in &catalog.members {
-        if !matches!(m.kind, MemberKind::File) || roots.iter().any(|r| key.starts_with(&format!("{r}/"))) {
-            continue;
+        for r in &roots {
+            let sub = catalog.subtree(r);
+            let model = model::build(&sub);
+            if model.format.is_some() {
+                self.parts.push(Part {
+                    name: format!("{display}!{r}/"),
+                    loaded: Loaded { catalog: sub, model },
+                    origin: Origin::Layout { within: within.to_vec(), root: r.clone() },
+                });
+            }
         }
-        // verify scanned every member as a possible tar; inspect only sniffed its magic.
-        let compression = match m.scan.as_ref().map(|s| &s.content) {
-            Some(Content::Layer(ls)) if ls.tar.as_ref().is_ok_and(|t| t.entries > 0) => ls.compression,
-            Some(Content::Sniffed(c)) if depth == Depth::Documents && m.size >= 512 => *c,
-            _ => continue,
-        };
-        if *opened >= MAX_NESTED {
-            continue;
-        }
-        *opened += 1;
-        let mut chain = within.to_vec();
-        chain.push(Step { member: key.clone(), compression });
-        let Ok(reader) = open_raw(path, root, &chain) else { continue };
-        let inner_catalog = open::read_stream(reader, compression, depth, &Progress::default());
-        let inner = Loaded { model: model::build(&inner_catalog), catalog: inner_catalog };
-        let name = format!("{display}!{key}");
-        if inner.model.format.is_some() {
-            parts.push(Part { name, loaded: inner, origin: Origin::Member { chain } });
-        } else {
-            expand_in(path, root, &name, &inner, depth, &chain, opened, parts);
+        // Members that are archives themselves, read again as streams (in place in a plain
+        // tar, else by decompressing what holds them once more).
+        for (key, m) in &catalog.members {
+            if !matches!(m.kind, MemberKind::File) || roots.iter().any(|r| key.starts_with(&format!("{r}/"))) {
+                continue;
+            }
+            // verify scanned every member as a possible tar; inspect only sniffed its magic.
+            let compression = match m.scan.as_ref().map(|s| &s.content) {
+                Some(Content::Layer(ls)) if ls.tar.as_ref().is_ok_and(|t| t.entries > 0) => ls.compression,
+                Some(Content::Sniffed(c)) if self.depth == Depth::Documents && m.size >= 512 => *c,
+                _ => continue,
+            };
+            let name = format!("{display}!{key}");
+            if within.len() >= MAX_DEPTH {
+                self.unopened.push((name, format!("archives nest more than {MAX_DEPTH} deep here")));
+                continue;
+            }
+            if self.opened >= MAX_NESTED {
+                self.unopened.push((name, format!("the bundle holds more than {MAX_NESTED} archives")));
+                continue;
+            }
+            self.opened += 1;
+            let mut chain = within.to_vec();
+            chain.push(Step { member: key.clone(), compression });
+            let Ok(reader) = open_raw(self.path, self.root, &chain) else { continue };
+            let inner_catalog = open::read_stream(reader, compression, self.depth, &Progress::default());
+            let inner = Loaded { model: model::build(&inner_catalog), catalog: inner_catalog };
+            if inner.model.format.is_some() {
+                self.parts.push(Part { name, loaded: inner, origin: Origin::Member { chain } });
+            } else {
+                self.look(&name, &inner, &chain);
+            }
         }
     }
 }

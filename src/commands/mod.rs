@@ -42,9 +42,9 @@ pub fn reports_for(
     on_bundle: &mut dyn FnMut(&str, &Catalog),
 ) -> Result<Vec<InputReport>, UsageError> {
     let loaded = load(path, depth, progress).map_err(|e| UsageError(e.to_string()))?;
-    let parts = crate::bundle::expand(path, &path.display().to_string(), &loaded, depth);
+    let (parts, unopened) = crate::bundle::expand(path, &path.display().to_string(), &loaded, depth);
     let zarf = crate::bundle::zarf::is_package(&loaded.catalog);
-    if parts.is_empty() && !zarf {
+    if parts.is_empty() && !zarf && unopened.is_empty() {
         return Ok(vec![check(path, &loaded)?]);
     }
     on_bundle(&path.display().to_string(), &loaded.catalog);
@@ -64,6 +64,7 @@ pub fn reports_for(
         return Err(e);
     }
     let mut findings = loaded.catalog.findings.clone();
+    findings.extend(unopened);
     // The bundle's own integrity data, where it has some and the members were hashed.
     if zarf && depth == Depth::Full {
         findings.extend(crate::bundle::zarf::check(&loaded.catalog));

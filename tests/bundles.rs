@@ -563,10 +563,36 @@ fn an_archive_nested_past_the_bound_is_reported_not_verified() {
     let f = &bundle["findings"][0];
     assert_eq!(f["code"], "bundle-not-searched", "{}", r.json);
     assert_eq!(f["severity"], "warning");
-    assert!(f["member"].as_str().unwrap().ends_with("level3.tar!level2.tar!level1.tar!h.tgz!harbor/harbor.v2.10.0.tar.gz"), "{f}");
+    assert!(
+        f["member"].as_str().unwrap().ends_with("level3.tar!level2.tar!level1.tar!h.tgz!harbor/harbor.v2.10.0.tar.gz"),
+        "{f}"
+    );
     assert_eq!(r.json["inputs"].as_array().unwrap().len(), 1, "nothing under it was verified");
     // Three deep is within the bound: the installer's archive is verified.
     let r = verify(&d.path().join("level2.tar"), &[]);
     assert_eq!(r.code, 0, "{}", r.json);
     assert_eq!(r.json["inputs"].as_array().unwrap().len(), 2, "{}", r.json);
+}
+
+#[test]
+fn past_256_archives_the_rest_are_reported_not_verified() {
+    let d = tempdir();
+    let src = d.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    for i in 0..258 {
+        std::fs::copy(fixture("crane-tarball.tar"), src.join(format!("img{i:03}.tar"))).unwrap();
+    }
+    let t = d.path().join("many.tar");
+    sh(Command::new("tar").arg("-C").arg(&src).arg("-cf").arg(&t).arg("."));
+    let r = verify(&t, &[]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    assert_eq!(r.json["inputs"].as_array().unwrap().len(), 1 + 256);
+    let not_searched: Vec<&Value> = r.json["inputs"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "bundle-not-searched")
+        .collect();
+    assert_eq!(not_searched.len(), 2, "{}", r.json["inputs"][0]);
+    assert!(not_searched[0]["message"].as_str().unwrap().contains("more than 256 archives"));
 }

@@ -44,7 +44,8 @@ Examples:
 
 Reads docker-save archives (legacy and Docker 25+), crane tarballs, OCI layouts (a directory
 or a tar), wrapped whole in gzip, zstd, bzip2 or lz4 or not, and the bundles they travel in
-(Harbor installers, Zarf packages, split parts, tars of archives). Recomputes every blob
+(Harbor installers, Zarf packages and their .part000 split parts, Hauler hauls and their
+.001 chunks, tars of archives, three archives deep). Recomputes every blob
 digest, diffID and chainID and checks them against manifests and configs.
 
 Exit status: 0 all inputs ok (warnings allowed), 1 a check failed or an input is not a valid
@@ -148,7 +149,8 @@ enum CompletionShell {
 
 #[derive(Args)]
 struct ConvertArgs {
-    /// Image archive: .tar, .tar.gz, .tar.zst, or an OCI layout directory
+    /// Image archive (.tar, .tar.gz, .tar.zst, .tar.bz2, .tar.lz4, an OCI layout directory), or
+    /// a bundle holding the image to take out
     #[arg(value_name = "INPUT")]
     input: PathBuf,
     /// Output format
@@ -185,7 +187,8 @@ struct ConvertArgs {
 
 #[derive(Args)]
 struct CommonArgs {
-    /// Image archives: .tar, .tar.gz, .tar.zst, or an OCI layout directory
+    /// Image archives (.tar, .tar.gz, .tar.zst, .tar.bz2, .tar.lz4, an OCI layout directory) or
+    /// bundles holding them; a split or chunked file by its first part
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
     /// Select images by tag, image or manifest digest, or position (@0 is the first)

@@ -1,0 +1,373 @@
+//! Writing the output's documents: configs verbatim, manifests (their original bytes where
+//! nothing changed), the index (rewritten only where the selection or the blobs changed),
+//! the artifacts that go along, and the target's small files (`manifest.json`,
+//! `repositories`, `oci-layout`).
+
+use super::artifacts;
+use super::blobs::{self, Written};
+use super::documents::{self, Descriptor, OutLayer};
+use super::target::{self, Role, Target};
+use super::{ConvertError, Options, Summary};
+use crate::commands::select;
+use crate::digest::Digest;
+use crate::model::{Image, reference};
+use crate::output::Staging;
+use crate::report::{ConvertedImage, ConvertedLayer};
+use crate::scan::Content;
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+
+/// Writes the documents of the output.
+pub(super) struct Emit<'a> {
+    pub opts: &'a Options,
+    pub catalog: &'a crate::open::Catalog,
+    pub staging: &'a Staging,
+    /// Layer blobs written, by resolved input member.
+    pub written: &'a HashMap<String, Written>,
+    /// Things the user should know about the output (printed on stderr).
+    pub notes: std::cell::RefCell<Vec<String>>,
+    /// Signatures, attestations and SBOMs of the input.
+    pub artifacts: &'a [crate::model::Artifact],
+    /// Manifests and indexes written with their input bytes: what an artifact can be about.
+    pub unchanged: std::cell::RefCell<std::collections::HashSet<Digest>>,
+    /// Artifacts written, by digest.
+    pub carried: std::cell::RefCell<std::collections::HashSet<Digest>>,
+}
+
+struct OutImage {
+    config: Digest,
+    layers: Vec<OutLayer>,
+    manifest: Option<(Digest, u64, String)>,
+    /// Full references, normalized.
+    tags: Vec<String>,
+    /// OCI ref names that are only tags.
+    ref_names: Vec<String>,
+    platform: Option<crate::model::Platform>,
+}
+
+impl Emit<'_> {
+    fn err(e: std::io::Error) -> ConvertError {
+        ConvertError::Output(format!("cannot write the output: {e}"))
+    }
+
+    pub fn documents(&self, images: &[&Image], tags: Option<&[String]>) -> Result<Summary, ConvertError> {
+        let t = self.opts.target;
+        let mut outs = Vec::new();
+        let mut detail = Vec::new();
+        let mut manifests_by_member: HashMap<String, (Digest, u64, String)> = HashMap::new();
+        for image in images {
+            // Only reachable with --force: say what could not be carried.
+            let Some(cfg) = self.catalog.document(&image.config.member) else {
+                self.notes.borrow_mut().push(format!(
+                    "image {} is not written: its config {} is missing or not JSON",
+                    image.tags.first().map_or("<untagged>", String::as_str),
+                    image.config.member
+                ));
+                continue;
+            };
+            let config = blobs::write_bytes(self.staging, t, Role::Config, cfg).map_err(Self::err)?;
+            let mut layers = Vec::new();
+            let mut detail_layers = Vec::new();
+            for l in &image.layers {
+                let Some(w) = self.find_written(&l.member) else {
+                    self.notes.borrow_mut().push(format!(
+                        "layer {} could not be written (missing or unreadable); the image is incomplete",
+                        l.member
+                    ));
+                    continue;
+                };
+                layers.push(OutLayer { digest: w.digest, size: w.size, compression: w.compression });
+                detail_layers.push(ConvertedLayer {
+                    action: if w.recompressed { "recompressed" } else { "copied" },
+                    member: l.member.clone(),
+                    digest_before: w.input.digest,
+                    digest_after: w.digest,
+                    size_before: w.input.size,
+                    size_after: w.size,
+                    compression_before: match &w.input.content {
+                        Content::Layer(ls) => Some(ls.compression),
+                        Content::Sniffed(c) => Some(*c),
+                        _ => None,
+                    },
+                    compression_after: w.compression,
+                    media_type_before: l.media_type.clone(),
+                    media_type_after: (t != Target::Crane).then(|| target::layer_media_type(w.compression).to_string()),
+                });
+            }
+            let manifest = if t == Target::Crane {
+                None
+            } else {
+                let src = image.manifest_member.as_deref().and_then(|m| self.catalog.document(m));
+                let bytes = documents::manifest(src, (&config, cfg.len() as u64), &layers);
+                let d = blobs::write_bytes(self.staging, t, Role::Document, &bytes).map_err(Self::err)?;
+                let entry = (d, bytes.len() as u64, documents::manifest_media_type(&bytes));
+                if let Some(m) = &image.manifest_member {
+                    manifests_by_member.insert(m.clone(), entry.clone());
+                }
+                Some(entry)
+            };
+            // An OCI ref name that is only a tag ("1", "app-1") names no repository: it stays a
+            // ref name, and a docker or crane archive gets the image untagged (as skopeo does).
+            let (tags, ref_names): (Vec<String>, Vec<String>) = match tags {
+                Some(t) => (t.iter().map(|x| select::normalize(x)).collect(), Vec::new()),
+                None => {
+                    let (full, bare): (Vec<&String>, Vec<&String>) = image
+                        .tags
+                        .iter()
+                        .filter(|x| reference::is_valid(x, true))
+                        .partition(|x| reference::names_repository(x));
+                    (full.into_iter().map(|x| select::normalize(x)).collect(), bare.into_iter().cloned().collect())
+                }
+            };
+            if tags.is_empty() && !ref_names.is_empty() && t.one_platform_per_tag() {
+                self.notes.borrow_mut().push(format!(
+                    "image {} has only the OCI ref name {:?}, which names no repository; it is written untagged (give --tag NAME:TAG)",
+                    image.config.digest.map(|d| d.short()).unwrap_or_default(),
+                    ref_names[0]
+                ));
+            }
+            detail.push(ConvertedImage {
+                tags: tags.clone(),
+                ref_names: if t.has_oci_layout() && t != Target::Docker { ref_names.clone() } else { Vec::new() },
+                platform: select::platform_of(image).map(|p| p.to_string()),
+                config_digest: config,
+                manifest_digest_before: image.manifest_digest,
+                manifest_digest_after: manifest.as_ref().map(|m| m.0),
+                layers: detail_layers,
+            });
+            outs.push(OutImage { config, layers, manifest, tags, ref_names, platform: select::platform_of(image) });
+        }
+        match t {
+            Target::Oci | Target::OciArchive => {
+                let tree = if tags.is_none() && images.iter().all(|i| i.manifest_member.is_some()) {
+                    self.catalog
+                        .document("index.json")
+                        .and_then(|b| self.rewrite_index(b, &manifests_by_member, 0).transpose())
+                        .transpose()?
+                } else {
+                    None
+                };
+                let index = match tree {
+                    Some((bytes, _)) => bytes,
+                    None => documents::index(&flat_descriptors(&outs)),
+                };
+                fs::write(self.staging.file("index.json").map_err(Self::err)?, index).map_err(Self::err)?;
+                fs::write(self.staging.file("oci-layout").map_err(Self::err)?, documents::OCI_LAYOUT)
+                    .map_err(Self::err)?;
+            }
+            Target::Docker => {
+                fs::write(
+                    self.staging.file("index.json").map_err(Self::err)?,
+                    documents::index(&flat_descriptors(&outs)),
+                )
+                .map_err(Self::err)?;
+                fs::write(self.staging.file("oci-layout").map_err(Self::err)?, documents::OCI_LAYOUT)
+                    .map_err(Self::err)?;
+                self.manifest_json(&outs)?;
+            }
+            Target::Crane => self.manifest_json(&outs)?,
+        }
+        self.note_dropped_artifacts(images);
+        let layers: usize = outs.iter().map(|o| o.layers.len()).sum();
+        let recompressed = self.written.values().filter(|w| w.recompressed).count();
+        Ok(Summary {
+            images: outs.len(),
+            layers,
+            copied: self.written.len() - recompressed,
+            recompressed,
+            bytes: self.written.values().map(|w| w.size).sum(),
+            findings: Vec::new(),
+            notes: self.notes.take(),
+            written: detail,
+            output_bytes: 0,
+        })
+    }
+
+    /// The written blob for an input layer member (through any links).
+    fn find_written(&self, member: &str) -> Option<&Written> {
+        let real = self.catalog.resolve(member).ok()?.0;
+        self.written.get(real)
+    }
+
+    /// Says which signatures, attestations and SBOMs of the selected images stay behind, and why.
+    fn note_dropped_artifacts(&self, images: &[&Image]) {
+        let selected: std::collections::HashSet<Digest> = images.iter().filter_map(|i| i.manifest_digest).collect();
+        let carried = self.carried.borrow();
+        let kept: Vec<&crate::model::Artifact> =
+            self.artifacts.iter().filter(|a| a.digest.is_some_and(|d| carried.contains(&d))).collect();
+        if let Some(n) = artifacts::carried_note(&kept) {
+            self.notes.borrow_mut().push(n);
+        }
+        let dropped: Vec<&crate::model::Artifact> = self
+            .artifacts
+            .iter()
+            .filter(|a| a.subject.is_some_and(|s| selected.contains(&s)))
+            .filter(|a| a.digest.is_none_or(|d| !carried.contains(&d)))
+            .collect();
+        let why = match self.opts.target {
+            Target::Docker | Target::Crane => {
+                format!("the {} format holds images only (convert to oci or oci-archive to keep them)", self.opts.target.as_str())
+            }
+            _ => "the manifest they are about was not written unchanged (re-compressed layers, or new tags), so they would vouch for a digest that is not there".to_string(),
+        };
+        if let Some(n) = artifacts::dropped_note(&dropped, &why) {
+            self.notes.borrow_mut().push(n);
+        }
+    }
+
+    /// Writes the artifact of digest `d` if what it is about was written unchanged (only
+    /// the oci targets reach here: docker and crane list images only).
+    fn carry_artifact(&self, d: Digest) -> Result<bool, ConvertError> {
+        let Some(a) = artifacts::find(self.artifacts, d) else { return Ok(false) };
+        if !a.subject.is_some_and(|s| self.unchanged.borrow().contains(&s)) {
+            return Ok(false);
+        }
+        if self.carried.borrow().contains(&d) {
+            return Ok(true);
+        }
+        match artifacts::copy(self.catalog, self.staging, self.opts.target, a).map_err(Self::err)? {
+            Ok(()) => {
+                self.carried.borrow_mut().insert(d);
+                Ok(true)
+            }
+            Err(why) => {
+                self.notes.borrow_mut().push(format!("{} {} not carried: {why}", a.kind, a.member));
+                Ok(false)
+            }
+        }
+    }
+
+    /// Rewrites an index so it lists only what was written, keeping its bytes where nothing
+    /// changed. `None` when nothing under it was selected.
+    fn rewrite_index(
+        &self,
+        bytes: &[u8],
+        manifests: &HashMap<String, (Digest, u64, String)>,
+        depth: usize,
+    ) -> Result<Option<(Vec<u8>, bool)>, ConvertError> {
+        let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+            return Ok(None);
+        };
+        let Some(children) = v["manifests"].as_array().cloned() else {
+            return Ok(None);
+        };
+        // First the images and indexes (which says what was written unchanged), then the
+        // artifacts, which go along only with what they are about.
+        let mut decided: Vec<Option<serde_json::Value>> = Vec::new();
+        let mut changed = false;
+        let mut pending = Vec::new();
+        for (i, c) in children.iter().enumerate() {
+            decided.push(None);
+            let Some(d) = c["digest"].as_str().and_then(Digest::parse) else {
+                changed = true;
+                continue;
+            };
+            if artifacts::find(self.artifacts, d).is_some() {
+                pending.push((i, d));
+                continue;
+            }
+            let member = format!("blobs/sha256/{}", d.hex());
+            let replacement = if let Some((nd, size, mt)) = manifests.get(&member) {
+                Some((*nd, *size, mt.clone()))
+            } else if let Some(doc) = self.catalog.document(&member).filter(|_| depth < 16)
+                && serde_json::from_slice::<serde_json::Value>(doc).is_ok_and(|x| x.get("manifests").is_some())
+            {
+                match self.rewrite_index(doc, manifests, depth + 1)? {
+                    Some((nb, _)) => {
+                        let nd = blobs::write_bytes(self.staging, self.opts.target, Role::Document, &nb)
+                            .map_err(Self::err)?;
+                        Some((nd, nb.len() as u64, c["mediaType"].as_str().unwrap_or(target::OCI_INDEX).to_string()))
+                    }
+                    None => None,
+                }
+            } else {
+                None // an unselected image: not carried
+            };
+            match replacement {
+                Some((nd, size, mt)) => {
+                    if nd == d {
+                        self.unchanged.borrow_mut().insert(d);
+                    }
+                    let mut nc = c.clone();
+                    nc["digest"] = serde_json::json!(nd);
+                    nc["size"] = serde_json::json!(size);
+                    if nd != d {
+                        nc["mediaType"] = serde_json::json!(mt);
+                    }
+                    changed |= nc != *c;
+                    decided[i] = Some(nc);
+                }
+                None => changed = true,
+            }
+        }
+        for (i, d) in pending {
+            let carried = self.carry_artifact(d)?;
+            changed |= !carried;
+            if carried {
+                decided[i] = Some(children[i].clone());
+            }
+        }
+        let kept: Vec<serde_json::Value> = decided.into_iter().flatten().collect();
+        if kept.is_empty() {
+            return Ok(None);
+        }
+        if !changed {
+            return Ok(Some((bytes.to_vec(), false)));
+        }
+        v["manifests"] = serde_json::Value::Array(kept);
+        Ok(Some((serde_json::to_vec(&v).expect("serializes"), true)))
+    }
+
+    fn manifest_json(&self, outs: &[OutImage]) -> Result<(), ConvertError> {
+        let t = self.opts.target;
+        let entries: Vec<documents::ManifestJsonEntry> = outs
+            .iter()
+            .map(|o| documents::ManifestJsonEntry {
+                config: t.blob_path(Role::Config, &o.config),
+                repo_tags: o.tags.iter().map(|x| documents::familiar(x)).collect(),
+                layers: o.layers.iter().map(|l| t.blob_path(Role::Layer, &l.digest)).collect(),
+            })
+            .collect();
+        let bytes = serde_json::to_vec(&entries).expect("serializes");
+        fs::write(self.staging.file("manifest.json").map_err(Self::err)?, bytes).map_err(Self::err)?;
+        if t == Target::Docker {
+            let repos: Vec<(String, Digest)> = outs
+                .iter()
+                .filter_map(|o| o.layers.last().map(|l| (o, l.digest)))
+                .flat_map(|(o, top)| o.tags.iter().map(move |x| (documents::familiar(x), top)))
+                .collect();
+            if let Some(r) = documents::repositories(&repos) {
+                fs::write(self.staging.file("repositories").map_err(Self::err)?, r).map_err(Self::err)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One descriptor per tag (an untagged image gets one without annotations).
+fn flat_descriptors(outs: &[OutImage]) -> Vec<Descriptor> {
+    let mut v = Vec::new();
+    for o in outs {
+        let Some((d, size, mt)) = &o.manifest else {
+            continue;
+        };
+        let base = Descriptor {
+            media_type: mt.clone(),
+            digest: *d,
+            size: *size,
+            platform: o.platform.as_ref().map(documents::platform_value),
+            annotations: BTreeMap::new(),
+        };
+        if o.tags.is_empty() && o.ref_names.is_empty() {
+            v.push(base.clone());
+        }
+        for t in &o.tags {
+            v.push(Descriptor { annotations: documents::tag_annotations(t), ..base.clone() });
+        }
+        for r in &o.ref_names {
+            let annotations = BTreeMap::from([("org.opencontainers.image.ref.name".to_string(), r.clone())]);
+            v.push(Descriptor { annotations, ..base.clone() });
+        }
+    }
+    v
+}

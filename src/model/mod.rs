@@ -158,8 +158,10 @@ impl RefKey {
 pub fn build(catalog: &Catalog) -> Model {
     let mut model = Model { format: detect::detect(catalog), ..Model::default() };
     match model.format {
-        // A broken container is already reported; "no manifest" would only repeat it.
+        // A broken container, or one not read at all (a split file missing a part), is
+        // already reported; "no manifest" would only repeat it.
         None if catalog.findings.iter().any(|f| f.code == crate::finding::Code::ArchiveCorrupt) => {}
+        None if catalog.members.is_empty() && catalog.findings.iter().any(Finding::is_error) => {}
         None => model.findings.push(detect::not_an_image(catalog)),
         Some(Format::DockerArchive | Format::CraneTarball) => docker::read(catalog, &mut model),
         Some(Format::DockerOci) => {

@@ -563,10 +563,7 @@ fn an_archive_nested_past_the_bound_is_reported_not_verified() {
     let f = &bundle["findings"][0];
     assert_eq!(f["code"], "bundle-not-searched", "{}", r.json);
     assert_eq!(f["severity"], "warning");
-    assert!(
-        f["member"].as_str().unwrap().ends_with("level3.tar!level2.tar!level1.tar!h.tgz!harbor/harbor.v2.10.0.tar.gz"),
-        "{f}"
-    );
+    assert_eq!(f["member"], "level2.tar!level1.tar!h.tgz!harbor/harbor.v2.10.0.tar.gz", "{f}");
     assert_eq!(r.json["inputs"].as_array().unwrap().len(), 1, "nothing under it was verified");
     // Three deep is within the bound: the installer's archive is verified.
     let r = verify(&d.path().join("level2.tar"), &[]);

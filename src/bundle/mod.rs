@@ -69,7 +69,8 @@ pub fn expand(path: &Path, display: &str, loaded: &Loaded, depth: Depth) -> (Vec
                     "{name} is an archive inside the bundle that is not opened ({why}); what it holds is not verified"
                 ),
             )
-            .member(name)
+            // The member, as the other findings name theirs: inside the input.
+            .member(name.strip_prefix(&format!("{display}!")).unwrap_or(&name).to_string())
         })
         .collect();
     (search.parts, findings)

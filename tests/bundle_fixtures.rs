@@ -163,3 +163,18 @@ fn a_cosign_save_layout_converts_with_its_signature_and_attestation() {
     let index: Value = serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
     assert_eq!(index["manifests"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn a_missing_chunk_is_named_when_the_first_chunk_is_given_by_a_bare_name() {
+    // `airlock verify haul.tar.zst.001` run where the chunks are: the directory listing that
+    // finds later chunks must be this one.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["verify", "--json", "-q", "haul.tar.zst.001"])
+        .current_dir(fixture("bundles/chunked-broken-gap"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(codes(&json), ["bundle-file-missing"], "{json}");
+    assert_eq!(json["inputs"][0]["findings"][0]["member"], "haul.tar.zst.002");
+}

@@ -92,26 +92,8 @@ pub fn reports_for(
 /// `pkg.tar.zst.part*`) gives one input: `NAME.part001`… beside `NAME.part000` (Zarf), and
 /// `NAME.002`… beside `NAME.001` (Hauler chunks).
 pub fn inputs_to_read(inputs: &[std::path::PathBuf]) -> Vec<&std::path::PathBuf> {
-    let firsts: Vec<String> = inputs
-        .iter()
-        .filter_map(|p| {
-            let s = p.to_str()?;
-            s.strip_suffix(".part000").or_else(|| s.strip_suffix(".001")).map(str::to_string)
-        })
-        .collect();
     inputs
         .iter()
-        .filter(|p| {
-            let Some(s) = p.to_str() else { return true };
-            let later = |sep: &str, first: &str| {
-                s.rsplit_once(sep).is_some_and(|(base, n)| {
-                    n.len() >= 3
-                        && n != first
-                        && n.bytes().all(|b| b.is_ascii_digit())
-                        && firsts.iter().any(|h| h == base)
-                })
-            };
-            !(later(".part", "000") || later(".", "001"))
-        })
+        .filter(|p| crate::open::split::first_part_of(p).is_none_or(|first| !inputs.contains(&first)))
         .collect()
 }

@@ -19,6 +19,7 @@ use crate::commands::select::{self, Selection};
 use crate::commands::{Loaded, load};
 use crate::finding::{Code, Finding};
 use crate::model::{Image, reference};
+use crate::open::split::Naming;
 use crate::output::{Destination, Staging, StagingError};
 use crate::progress::Progress;
 use crate::report::InputReport;
@@ -224,16 +225,19 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
 /// Also returns the file to read members from again: the unwrapped copy, or the input.
 fn read_input(input: &Path, staging: &Staging, progress: bool) -> Result<(Loaded, PathBuf), ConvertError> {
     let usage = |e: crate::open::OpenError| ConvertError::Usage(e.to_string());
-    if input.to_str().is_some_and(|s| s.ends_with(".part000")) {
+    // A file in parts is read as a stream; convert reads blobs again after the documents.
+    let what = match crate::open::split::first_of_several(input) {
+        Some(Naming::Zarf) => {
+            Some(("the header of a split package", "parts", "cat NAME.part001 NAME.part002 … > NAME"))
+        }
+        Some(Naming::Numbered) => {
+            Some(("the first chunk of a chunked file", "chunks", "cat NAME.001 NAME.002 … > NAME"))
+        }
+        None => None,
+    };
+    if let Some((what, parts, join)) = what {
         return Err(ConvertError::Usage(format!(
-            "{} is the header of a split package, which airlock reads as a stream; convert needs one file: join the parts first (cat NAME.part001 NAME.part002 … > NAME)",
-            input.display()
-        )));
-    }
-    if crate::open::split::first_chunk(input).is_some_and(|base| input.with_file_name(format!("{base}.002")).is_file())
-    {
-        return Err(ConvertError::Usage(format!(
-            "{} is the first chunk of a chunked file, which airlock reads as a stream; convert needs one file: join the chunks first (cat NAME.001 NAME.002 … > NAME)",
+            "{} is {what}, which airlock reads as a stream; convert needs one file: join the {parts} first ({join})",
             input.display()
         )));
     }

@@ -7,14 +7,102 @@
 mod numbered;
 mod zarf;
 
-pub use numbered::{first_chunk, read as read_numbered};
+pub use numbered::read as read_numbered;
 pub use zarf::read as read_zarf;
 
 use crate::digest::{Digest, HashWriter};
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+/// How the parts of a file are named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Naming {
+    /// `NAME.part000` (the header), `NAME.part001`… (Zarf).
+    Zarf,
+    /// `NAME.001`, `NAME.002`… (Hauler chunks, `split -d`).
+    Numbered,
+}
+
+/// A file cut into parts: where they are and how they are named. The one place part names
+/// are made and read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Parted {
+    dir: PathBuf,
+    base: String,
+    pub naming: Naming,
+}
+
+impl Parted {
+    /// The file `path` is a part of, and its number, when it is named as a part (three or
+    /// more digits).
+    pub fn of(path: &Path) -> Option<(Parted, usize)> {
+        let name = path.file_name()?.to_str()?;
+        let (naming, (base, n)) = match name.rsplit_once(".part") {
+            Some(split) if is_number(split.1) => (Naming::Zarf, split),
+            _ => (Naming::Numbered, name.rsplit_once('.').filter(|(_, n)| is_number(n))?),
+        };
+        if base.is_empty() {
+            return None;
+        }
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Some((Parted { dir, base: base.to_string(), naming }, n.parse().ok()?))
+    }
+
+    /// The number of the part that is given to read them all: the header, or the first chunk.
+    pub fn first(&self) -> usize {
+        match self.naming {
+            Naming::Zarf => 0,
+            Naming::Numbered => 1,
+        }
+    }
+
+    pub fn part(&self, i: usize) -> PathBuf {
+        self.dir.join(self.name(i))
+    }
+
+    pub fn name(&self, i: usize) -> String {
+        match self.naming {
+            Naming::Zarf => format!("{}.part{i:03}", self.base),
+            Naming::Numbered => format!("{}.{i:03}", self.base),
+        }
+    }
+
+    /// How many parts from `from` on are there without a gap, at most `max`.
+    pub fn run(&self, from: usize, max: usize) -> usize {
+        (from..from + max).take_while(|&i| self.part(i).is_file()).count()
+    }
+
+    /// The highest-numbered part in the directory, however many are missing before it.
+    pub fn last_present(&self) -> Option<usize> {
+        let dir = if self.dir.as_os_str().is_empty() { Path::new(".") } else { &self.dir };
+        std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| Parted::of(Path::new(&e.ok()?.file_name())))
+            .filter(|(p, _)| p.base == self.base && p.naming == self.naming)
+            .map(|(_, n)| n)
+            .max()
+    }
+}
+
+fn is_number(n: &str) -> bool {
+    n.len() >= 3 && n.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The first part (header or first chunk) of the file `path` is a later part of.
+pub fn first_part_of(path: &Path) -> Option<PathBuf> {
+    let (parted, n) = Parted::of(path)?;
+    (n != parted.first()).then(|| parted.part(parted.first()))
+}
+
+/// How `path` is the part given for a file in several: `NAME.part000`, or `NAME.001` with a
+/// `NAME.002` beside it.
+pub fn first_of_several(path: &Path) -> Option<Naming> {
+    let (parted, n) = Parted::of(path)?;
+    let several = parted.naming == Naming::Zarf || parted.part(2).is_file();
+    (n == parted.first() && several).then_some(parted.naming)
+}
 
 /// The parts in order, as one stream, hashed as they are read when asked.
 pub(super) struct State {
@@ -36,13 +124,13 @@ impl State {
         }))
     }
 
-    /// Reads what the tar reader left unread, so the whole is hashed (and every part
-    /// opened); `None` if a part cannot be read to its end.
-    pub(super) fn drain(&mut self) -> Option<Option<(Digest, u64)>> {
+    /// Reads what the tar reader left unread, so the whole is hashed: the parts' sha256 and
+    /// size, or `None` if a part cannot be read to its end.
+    pub(super) fn drain(&mut self) -> Option<(Digest, u64)> {
         let mut sink = [0u8; 64 * 1024];
         loop {
             match self.read(&mut sink) {
-                Ok(0) => return Some(self.result.take()),
+                Ok(0) => return self.result.take(),
                 Ok(_) => {}
                 Err(_) => return None,
             }
@@ -84,25 +172,19 @@ impl Read for Parts {
     }
 }
 
-/// The other files read along with `path` when it is the first of a split or chunked file
-/// (`NAME.part001`… beside `NAME.part000`, `NAME.002`… beside `NAME.001`), in order: what
-/// `--checksums` must match too.
-pub fn siblings(path: &std::path::Path) -> Vec<PathBuf> {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else { return Vec::new() };
-    let next: Box<dyn Fn(usize) -> PathBuf> = if let Some(base) = name.strip_suffix(".part000") {
-        let base = base.to_string();
-        Box::new(move |i| path.with_file_name(format!("{base}.part{i:03}")))
-    } else if let Some(base) = numbered::first_chunk(path) {
-        Box::new(move |i| path.with_file_name(format!("{base}.{i:03}")))
-    } else {
+/// The other files read along with `path` when it is the part given for a split or chunked
+/// file (`NAME.part001`… beside `NAME.part000`, `NAME.002`… beside `NAME.001`), in order:
+/// what `--checksums` must match too.
+pub fn siblings(path: &Path) -> Vec<PathBuf> {
+    let Some((parted, n)) = Parted::of(path) else { return Vec::new() };
+    if n != parted.first() {
         return Vec::new();
-    };
-    let first = if name.ends_with(".part000") { 1 } else { 2 };
-    (first..10_000).map(&next).take_while(|p| p.is_file()).collect()
+    }
+    (n + 1..n + 1 + parted.run(n + 1, 9_999)).map(|i| parted.part(i)).collect()
 }
 
 /// The compression the first part starts with.
-pub(super) fn sniff_first(file: &std::path::Path) -> io::Result<crate::scan::Compression> {
+pub(super) fn sniff_first(file: &Path) -> io::Result<crate::scan::Compression> {
     let mut first = [0u8; 8];
     let n = crate::digest::read_full(&mut File::open(file)?, &mut first)?;
     Ok(crate::scan::Compression::sniff(&first[..n]))

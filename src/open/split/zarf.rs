@@ -5,7 +5,7 @@
 //! header's size and sha256 are checked against the bytes read, and its count against the
 //! parts present (as ReassembleFile checks it).
 
-use super::{Parts, State};
+use super::{Naming, Parted, Parts, State};
 use crate::digest::Digest;
 use crate::finding::{Code, Finding};
 use crate::open::{Catalog, tar_stream};
@@ -27,15 +27,16 @@ const MAX_PARTS: usize = 999;
 
 /// `Some` when `path` is a split header (`*.part000` holding the JSON header).
 pub fn read(path: &Path, head: &[u8], depth: Depth, progress: &Progress) -> Option<Catalog> {
-    let name = path.file_name()?.to_str()?;
-    let base = name.strip_suffix(".part000")?;
+    let (parted, 0) = Parted::of(path)? else { return None };
+    if parted.naming != Naming::Zarf {
+        return None;
+    }
     let header: Header = serde_json::from_slice(head).ok()?;
+    let name = parted.name(0);
     let mut catalog = Catalog::default();
-    let at = |f: Finding| f.member(name.to_string());
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let part = |i: usize| -> PathBuf { dir.join(format!("{base}.part{i:03}")) };
+    let at = |f: Finding| f.member(name.clone());
     // Every part the header names must be there, and no more (ReassembleFile's check).
-    let present = (1..=MAX_PARTS).take_while(|&i| part(i).is_file()).count();
+    let present = parted.run(1, MAX_PARTS);
     if header.count == 0 || header.count > MAX_PARTS || present != header.count {
         catalog.findings.push(at(Finding::new(
             if present < header.count { Code::BundleFileMissing } else { Code::BundleChecksumsInvalid },
@@ -43,7 +44,7 @@ pub fn read(path: &Path, head: &[u8], depth: Depth, progress: &Progress) -> Opti
         )));
         return Some(catalog);
     }
-    let files: Vec<PathBuf> = (1..=header.count).map(part).collect();
+    let files: Vec<PathBuf> = (1..=header.count).map(|i| parted.part(i)).collect();
     let compression = match super::sniff_first(&files[0]) {
         Ok(c) => c,
         Err(e) => {
@@ -55,7 +56,7 @@ pub fn read(path: &Path, head: &[u8], depth: Depth, progress: &Progress) -> Opti
     let mut catalog = tar_stream::read(Box::new(Parts(state.clone())), compression, depth, progress);
     // A broken archive stops the reader early; the parts are hashed to their end anyway, so
     // the header's sha256 still says whether the parts are the ones that were split.
-    let finished = state.lock().unwrap_or_else(|p| p.into_inner()).drain().flatten();
+    let finished = state.lock().unwrap_or_else(|p| p.into_inner()).drain();
     match finished {
         Some((d, size)) => {
             if size != header.bytes {

@@ -94,18 +94,18 @@ impl Search<'_> {
             return;
         }
         let catalog = &loaded.catalog;
-        // Layouts in a directory of the bundle.
-        let mut roots: Vec<String> = Vec::new();
+        // Layouts in a directory of the bundle, each as its directory and `dir/`.
+        let mut roots: Vec<(String, String)> = Vec::new();
         for key in catalog.members.keys() {
             let Some((dir, file)) = key.rsplit_once('/') else { continue };
             if matches!(file, "index.json" | "manifest.json")
                 && dir.split('/').count() <= 4
-                && !roots.iter().any(|r| dir == r || dir.starts_with(&format!("{r}/")))
+                && !roots.iter().any(|(r, prefix)| dir == r || dir.starts_with(prefix.as_str()))
             {
-                roots.push(dir.to_string());
+                roots.push((dir.to_string(), format!("{dir}/")));
             }
         }
-        for r in &roots {
+        for (r, _) in &roots {
             let sub = catalog.subtree(r);
             let model = model::build(&sub);
             if model.format.is_some() {
@@ -119,7 +119,7 @@ impl Search<'_> {
         // Members that are archives themselves, read again as streams (in place in a plain
         // tar, else by decompressing what holds them once more).
         for (key, m) in &catalog.members {
-            if !matches!(m.kind, MemberKind::File) || roots.iter().any(|r| key.starts_with(&format!("{r}/"))) {
+            if !matches!(m.kind, MemberKind::File) || roots.iter().any(|(_, prefix)| key.starts_with(prefix.as_str())) {
                 continue;
             }
             // verify scanned every member as a possible tar; inspect only sniffed its magic.
@@ -190,10 +190,9 @@ pub fn others(catalog: &crate::open::Catalog, parts: &[Part]) -> (Vec<(String, u
     for p in parts {
         match &p.origin {
             Origin::Layout { within, root } if within.is_empty() => roots.push(format!("{root}/")),
-            Origin::Member { chain } if chain.len() == 1 => taken.push(&chain[0].member),
-            // Inside a member: that member is what the bundle holds.
-            Origin::Layout { within, .. } | Origin::Member { chain: within } => {
-                if let Some(first) = within.first() {
+            // An archive member, or something inside one: that member is what the bundle holds.
+            Origin::Layout { within: chain, .. } | Origin::Member { chain } => {
+                if let Some(first) = chain.first() {
                     taken.push(&first.member);
                 }
             }

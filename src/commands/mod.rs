@@ -72,16 +72,13 @@ pub fn reports_for(
     let (other, other_count) = crate::bundle::others(&loaded.catalog, &parts);
     let bundle = InputReport {
         path: path.display().to_string(),
-        format: None,
-        compression: loaded.catalog.outer.unwrap_or(crate::scan::Compression::None),
+        compression: loaded.catalog.outer.unwrap_or_default(),
         ok: !findings.iter().any(crate::finding::Finding::is_error),
-        images: Vec::new(),
         findings,
-        targets: Vec::new(),
         contains: parts.iter().map(|p| p.name.clone()).collect(),
         other: other.into_iter().map(|(path, size)| crate::report::OtherFile { path, size }).collect(),
         other_count: Some(other_count),
-        artifacts: Vec::new(),
+        ..Default::default()
     };
     reports.insert(0, bundle);
     Ok(reports)

@@ -249,11 +249,8 @@ pub fn report_input(
         ok,
         images,
         findings,
-        targets: Vec::new(),
-        contains: Vec::new(),
-        other: Vec::new(),
-        other_count: None,
         artifacts,
+        ..Default::default()
     })
 }
 

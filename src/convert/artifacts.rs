@@ -60,8 +60,5 @@ pub fn carried_note(kept: &[&Artifact]) -> Option<String> {
 
 /// What to tell the user about artifacts of the selected images that are not in the output.
 pub fn dropped_note(dropped: &[&Artifact], why: &str) -> Option<String> {
-    if dropped.is_empty() {
-        return None;
-    }
-    Some(format!("{} of the selected images not carried: {why}", counted(dropped)))
+    (!dropped.is_empty()).then(|| format!("{} of the selected images not carried: {why}", counted(dropped)))
 }

@@ -215,10 +215,9 @@ impl Emit<'_> {
         }
     }
 
-    /// Writes the artifact of digest `d` if what it is about was written unchanged (only
-    /// the oci targets reach here: docker and crane list images only).
-    fn carry_artifact(&self, d: Digest) -> Result<bool, ConvertError> {
-        let Some(a) = artifacts::find(self.artifacts, d) else { return Ok(false) };
+    /// Writes the artifact (index entry of digest `d`) if what it is about was written
+    /// unchanged (only the oci targets reach here: docker and crane list images only).
+    fn carry_artifact(&self, a: &crate::model::Artifact, d: Digest) -> Result<bool, ConvertError> {
         if !a.subject.is_some_and(|s| self.unchanged.borrow().contains(&s)) {
             return Ok(false);
         }
@@ -262,8 +261,8 @@ impl Emit<'_> {
                 changed = true;
                 continue;
             };
-            if artifacts::find(self.artifacts, d).is_some() {
-                pending.push((i, d));
+            if let Some(a) = artifacts::find(self.artifacts, d) {
+                pending.push((i, a, d));
                 continue;
             }
             let member = format!("blobs/sha256/{}", d.hex());
@@ -300,8 +299,8 @@ impl Emit<'_> {
                 None => changed = true,
             }
         }
-        for (i, d) in pending {
-            let carried = self.carry_artifact(d)?;
+        for (i, a, d) in pending {
+            let carried = self.carry_artifact(a, d)?;
             changed |= !carried;
             if carried {
                 decided[i] = Some(children[i].clone());

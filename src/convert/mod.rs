@@ -281,11 +281,7 @@ fn input_report(
         ok: !findings.iter().any(Finding::is_error),
         images: images.iter().map(|i| crate::commands::verify::image_report(catalog, i)).collect(),
         findings,
-        targets: Vec::new(),
-        contains: Vec::new(),
-        other: Vec::new(),
-        other_count: None,
-        artifacts: Vec::new(),
+        ..Default::default()
     }
 }
 

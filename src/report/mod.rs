@@ -20,7 +20,8 @@ pub struct Report {
     pub findings: Vec<Finding>,
 }
 
-#[derive(Debug, Serialize)]
+/// Fields only some inputs have (a bundle's, `--target`'s) default to empty.
+#[derive(Debug, Default, Serialize)]
 pub struct InputReport {
     pub path: String,
     /// `null` when the input is not an image archive at all.

@@ -41,9 +41,10 @@ pub fn is_zstd_window_error(e: &io::Error) -> bool {
     e.to_string().contains("too much memory")
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
+    #[default]
     None,
     Gzip,
     Zstd,

@@ -132,13 +132,6 @@ fn image_manifest_digest() -> String {
     index["manifests"][0]["digest"].as_str().unwrap().to_string()
 }
 
-fn convert(input: &Path, out: &Path, extra: &[&str]) -> (i32, String) {
-    let mut args = vec!["convert", input.to_str().unwrap(), "-o", out.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    let o = airlock(&args);
-    (o.status.code().unwrap(), String::from_utf8_lossy(&o.stderr).into_owned())
-}
-
 fn index_digests(layout: &Path) -> Vec<String> {
     let index: Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
     index["manifests"].as_array().unwrap().iter().map(|m| m["digest"].as_str().unwrap().to_string()).collect()
@@ -166,7 +159,7 @@ fn convert_carries_signatures_and_attestations_with_their_image() {
 
     // To an OCI layout: the signature goes along, the index keeps its bytes, output verifies.
     let out = d.path().join("out-oci");
-    let (code, stderr) = convert(&dir, &out, &["--to", "oci"]);
+    let (code, stderr) = convert_to(&dir, &out, &["--to", "oci"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(index_digests(&out), vec![image.clone(), sig.clone()]);
     assert_eq!(std::fs::read(out.join("index.json")).unwrap(), before, "nothing changed, so the same bytes");
@@ -175,14 +168,14 @@ fn convert_carries_signatures_and_attestations_with_their_image() {
     assert!(codes(&r.json).is_empty(), "{}", r.json);
     // And to an oci-archive, which umoci/skopeo read as a tar of the same layout.
     let tar = d.path().join("out.tar");
-    let (code, stderr) = convert(&dir, &tar, &["--to", "oci-archive"]);
+    let (code, stderr) = convert_to(&dir, &tar, &["--to", "oci-archive"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(verify(&tar, &[]).code, 0);
 
     // Re-compressed layers change the manifest: the signature would name a digest that is
     // not there, so it stays behind, and convert says so.
     let out = d.path().join("out-zstd");
-    let (code, stderr) = convert(&dir, &out, &["--to", "oci", "--compression", "zstd"]);
+    let (code, stderr) = convert_to(&dir, &out, &["--to", "oci", "--compression", "zstd"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(index_digests(&out).len(), 1, "{stderr}");
     assert!(!index_digests(&out).contains(&sig));
@@ -190,7 +183,7 @@ fn convert_carries_signatures_and_attestations_with_their_image() {
 
     // A docker archive holds images only: said, not silently dropped.
     let out = d.path().join("out.docker.tar");
-    let (code, stderr) = convert(&dir, &out, &["--to", "docker"]);
+    let (code, stderr) = convert_to(&dir, &out, &["--to", "docker"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("the docker format holds images only"), "{stderr}");
 }
@@ -212,7 +205,7 @@ fn a_cosign_save_layout_and_an_oci_subject_link_an_artifact_to_its_image() {
     index["manifests"][0]["annotations"] = json!({"kind": "dev.cosignproject.cosign/image"});
     std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
     let out = d.path().join("out");
-    let (code, stderr) = convert(&dir, &out, &["--to", "oci"]);
+    let (code, stderr) = convert_to(&dir, &out, &["--to", "oci"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(index_digests(&out).len(), 2, "{stderr}");
 
@@ -220,7 +213,7 @@ fn a_cosign_save_layout_and_an_oci_subject_link_an_artifact_to_its_image() {
     index["manifests"][0]["annotations"] = json!({});
     std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
     let out = d.path().join("out2");
-    let (code, stderr) = convert(&dir, &out, &["--to", "oci"]);
+    let (code, stderr) = convert_to(&dir, &out, &["--to", "oci"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(index_digests(&out), vec![image.clone()]);
 
@@ -234,7 +227,7 @@ fn a_cosign_save_layout_and_an_oci_subject_link_an_artifact_to_its_image() {
     index["manifests"][1]["annotations"] = json!({});
     std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
     let out = d.path().join("out3");
-    let (code, stderr) = convert(&dir, &out, &["--to", "oci"]);
+    let (code, stderr) = convert_to(&dir, &out, &["--to", "oci"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(index_digests(&out), vec![image.clone(), md]);
 }

@@ -135,9 +135,8 @@ fn a_cosign_save_layout_converts_with_its_signature_and_attestation() {
         .collect();
     assert_eq!(kinds, [("signature", &Value::from(0)), ("attestation", &Value::from(0))], "{}", r.json);
     let out = d.path().join("out");
-    let o = airlock(&["convert", input.to_str().unwrap(), "--to", "oci", "-o", out.to_str().unwrap()]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let (code, stderr) = convert_to(&input, &out, &["--to", "oci"]);
+    assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("2 artifacts (attestation, signature) carried"), "{stderr}");
     assert_eq!(
         std::fs::read(out.join("index.json")).unwrap(),
@@ -147,18 +146,8 @@ fn a_cosign_save_layout_converts_with_its_signature_and_attestation() {
     assert_eq!(verify(&out, &[]).code, 0);
     // Re-compressed, the image's manifest changes: both stay behind, and convert says why.
     let out = d.path().join("zstd");
-    let o = airlock(&[
-        "convert",
-        input.to_str().unwrap(),
-        "--to",
-        "oci",
-        "--compression",
-        "zstd",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let (code, stderr) = convert_to(&input, &out, &["--to", "oci", "--compression", "zstd"]);
+    assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("2 artifacts (attestation, signature) of the selected images not carried"), "{stderr}");
     let index: Value = serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
     assert_eq!(index["manifests"].as_array().unwrap().len(), 1);

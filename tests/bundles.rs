@@ -24,7 +24,7 @@ fn harbor(d: &Path, inner: &[u8]) -> (PathBuf, PathBuf) {
     let tgz = d.join("harbor-offline-installer-v2.10.0.tgz");
     sh(Command::new("tar").arg("-C").arg(d.join("src")).arg("-czf").arg(&tgz).arg("harbor"));
     let tar = d.join("harbor-offline-installer-v2.10.0.tar");
-    sh(Command::new("tar").arg("-C").arg(d.join("src")).arg("-cf").arg(&tar).arg("harbor"));
+    tar_c(&d.join("src"), &tar, &["harbor"]);
     (tgz, tar)
 }
 
@@ -121,7 +121,7 @@ fn zarf_package(root: &Path, edit: impl FnOnce(&Path)) {
 
 fn tar_zst(root: &Path, out: &Path) {
     let tar = out.with_extension("");
-    sh(Command::new("tar").arg("-C").arg(root).arg("-cf").arg(&tar).arg("."));
+    tar_c(root, &tar, &["."]);
     sh(Command::new("zstd").arg("-q").arg("-f").arg(&tar).arg("-o").arg(out));
 }
 
@@ -202,13 +202,7 @@ fn every_zarf_integrity_rule_has_its_broken_variant() {
 fn a_tar_of_archives_and_a_lock_across_it() {
     let d = tempdir();
     let tar = d.path().join("images.tar");
-    sh(Command::new("tar")
-        .arg("-C")
-        .arg(fixture(""))
-        .arg("-cf")
-        .arg(&tar)
-        .arg("docker-save-legacy.tar")
-        .arg("crane-tarball.tar"));
+    tar_c(&fixture(""), &tar, &["docker-save-legacy.tar", "crane-tarball.tar"]);
     let r = verify(&tar, &[]);
     assert_eq!(r.code, 0, "{}", r.json);
     assert_eq!(r.json["inputs"].as_array().unwrap().len(), 3);
@@ -236,7 +230,7 @@ fn not_a_bundle_either() {
     std::fs::create_dir(&src).unwrap();
     std::fs::write(src.join("readme.txt"), "hello\n").unwrap();
     let tar = d.path().join("files.tar");
-    sh(Command::new("tar").arg("-C").arg(&src).arg("-cf").arg(&tar).arg("."));
+    tar_c(&src, &tar, &["."]);
     let r = verify(&tar, &[]);
     assert_eq!(r.code, 1);
     assert_eq!(r.json["inputs"].as_array().unwrap().len(), 1);
@@ -357,10 +351,8 @@ fn a_chunked_haul_is_read_as_one_stream_and_a_lost_chunk_is_named() {
     assert!(codes(&r.json).contains(&"archive-corrupt".to_string()), "{text}");
     assert!(text.contains("is a chunk after"), "{text}");
     // convert asks for the joined file.
-    let out =
-        airlock(&["convert", parts[0].to_str().unwrap(), "--to", "oci", "-o", d.path().join("o").to_str().unwrap()]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let (code, stderr) = convert_to(&parts[0], &d.path().join("o"), &["--to", "oci"]);
+    assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("join the chunks"), "{stderr}");
 }
 
@@ -377,18 +369,8 @@ fn convert_takes_an_image_out_of_a_bundle() {
     let want = image_id("docker-save-multi.tar", "airlock/tool:1");
     for (i, bundle) in [&tgz, &tar].into_iter().enumerate() {
         let out = d.path().join(format!("tool-{i}"));
-        let o = airlock(&[
-            "convert",
-            "-q",
-            bundle.to_str().unwrap(),
-            "--image",
-            "airlock/tool:1",
-            "--to",
-            "oci",
-            "-o",
-            out.to_str().unwrap(),
-        ]);
-        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let (code, stderr) = convert_to(bundle, &out, &["-q", "--image", "airlock/tool:1", "--to", "oci"]);
+        assert_eq!(code, 0, "{stderr}");
         let r = verify(&out, &[]);
         assert_eq!(r.code, 0, "{}", r.json);
         assert_eq!(ids(&r.json, 0), vec![want.clone()], "the config, so the image ID, is kept");
@@ -401,19 +383,8 @@ fn convert_takes_an_image_out_of_a_bundle() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
     // A selection no archive holds names what the bundle has.
-    let o = airlock(&[
-        "convert",
-        "-q",
-        tgz.to_str().unwrap(),
-        "--image",
-        "nope:1",
-        "--to",
-        "oci",
-        "-o",
-        d.path().join("x").to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let (code, stderr) = convert_to(&tgz, &d.path().join("x"), &["-q", "--image", "nope:1", "--to", "oci"]);
+    assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("airlock/tool:1") && stderr.contains("harbor.v2.10.0.tar.gz"), "{stderr}");
 
     // A Zarf package's images/ layout, one platform of it, to a docker archive.
@@ -422,35 +393,17 @@ fn convert_takes_an_image_out_of_a_bundle() {
     let zst = d.path().join("zarf-package-app-amd64.tar.zst");
     tar_zst(&root, &zst);
     let out = d.path().join("arm64.tar");
-    let o = airlock(&[
-        "convert",
-        "-q",
-        zst.to_str().unwrap(),
-        "--platform",
-        "linux/arm64",
-        "--to",
-        "docker",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let (code, stderr) = convert_to(&zst, &out, &["-q", "--platform", "linux/arm64", "--to", "docker"]);
+    assert_eq!(code, 0, "{stderr}");
     let r = verify(&out, &[]);
     assert_eq!(r.code, 0, "{}", r.json);
     assert!(expected_ids("multi-platform-oci").contains(&ids(&r.json, 0)[0]));
 
     // Two archives and no selection: convert writes images of one, and says which there are.
     let two = d.path().join("images.tar");
-    sh(Command::new("tar")
-        .arg("-C")
-        .arg(fixture(""))
-        .arg("-cf")
-        .arg(&two)
-        .arg("docker-save-legacy.tar")
-        .arg("crane-tarball.tar"));
-    let o =
-        airlock(&["convert", "-q", two.to_str().unwrap(), "--to", "oci", "-o", d.path().join("y").to_str().unwrap()]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    tar_c(&fixture(""), &two, &["docker-save-legacy.tar", "crane-tarball.tar"]);
+    let (code, stderr) = convert_to(&two, &d.path().join("y"), &["-q", "--to", "oci"]);
+    assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("pick with --image") && stderr.contains("crane-tarball.tar"), "{stderr}");
 }
 
@@ -460,14 +413,15 @@ fn bundles_inside_a_bundle_are_opened_to_the_depth_bound() {
     // package (.tar.zst → images/), each a bundle inside the bundle.
     let d = tempdir();
     let usb = d.path().join("usb.tar");
-    sh(Command::new("tar")
-        .arg("-C")
-        .arg(fixture("bundles"))
-        .arg("-cf")
-        .arg(&usb)
-        .arg("harbor-offline-installer-v2.10.0.tgz")
-        .arg("zarf-package-airlock-amd64-0.0.1.tar.zst")
-        .arg("harbor-broken-layer.tgz"));
+    tar_c(
+        &fixture("bundles"),
+        &usb,
+        &[
+            "harbor-offline-installer-v2.10.0.tgz",
+            "zarf-package-airlock-amd64-0.0.1.tar.zst",
+            "harbor-broken-layer.tgz",
+        ],
+    );
     let r = verify(&usb, &[]);
     assert_eq!(r.code, 1, "the broken installer fails the whole: {}", r.json);
     let contains: Vec<&str> =
@@ -492,57 +446,27 @@ fn bundles_inside_a_bundle_are_opened_to_the_depth_bound() {
     // convert takes an image from two archives down, and from a layout inside an archive.
     let want = image_id("docker-save-multi.tar", "airlock/tool:1");
     let out = d.path().join("tool");
-    let o = airlock(&[
-        "convert",
-        "-q",
-        usb.to_str().unwrap(),
-        "--image",
-        "airlock/app:1",
-        "--to",
-        "oci",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let (code, stderr) = convert_to(&usb, &out, &["-q", "--image", "airlock/app:1", "--to", "oci"]);
     // airlock/app:1 is in the good and the broken installer; the first archive holding it is
     // the broken one (path order), whose app has the changed layer: refused, nothing written.
-    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(code, 1, "{stderr}");
     assert!(!out.exists());
     let good = d.path().join("good.tar");
-    sh(Command::new("tar")
-        .arg("-C")
-        .arg(fixture("bundles"))
-        .arg("-cf")
-        .arg(&good)
-        .arg("harbor-offline-installer-v2.10.0.tgz")
-        .arg("zarf-package-airlock-amd64-0.0.1.tar.zst"));
-    let o = airlock(&[
-        "convert",
-        "-q",
-        good.to_str().unwrap(),
-        "--image",
-        "airlock/tool:1",
-        "--to",
-        "oci",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    tar_c(
+        &fixture("bundles"),
+        &good,
+        &["harbor-offline-installer-v2.10.0.tgz", "zarf-package-airlock-amd64-0.0.1.tar.zst"],
+    );
+    let (code, stderr) = convert_to(&good, &out, &["-q", "--image", "airlock/tool:1", "--to", "oci"]);
+    assert_eq!(code, 0, "{stderr}");
     assert_eq!(ids(&verify(&out, &[]).json, 0), vec![want]);
     let arm = d.path().join("arm.tar");
-    let o = airlock(&[
-        "convert",
-        "-q",
-        good.to_str().unwrap(),
-        "--image",
-        "localhost/airlock/multi:1",
-        "--platform",
-        "linux/arm64",
-        "--to",
-        "docker",
-        "-o",
-        arm.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let (code, stderr) = convert_to(
+        &good,
+        &arm,
+        &["-q", "--image", "localhost/airlock/multi:1", "--platform", "linux/arm64", "--to", "docker"],
+    );
+    assert_eq!(code, 0, "{stderr}");
     assert_eq!(verify(&arm, &[]).code, 0);
 }
 
@@ -554,7 +478,7 @@ fn an_archive_nested_past_the_bound_is_reported_not_verified() {
     let mut inner = "h.tgz".to_string();
     for level in 1..=3 {
         let t = format!("level{level}.tar");
-        sh(Command::new("tar").arg("-C").arg(d.path()).arg("-cf").arg(d.path().join(&t)).arg(&inner));
+        tar_c(d.path(), &d.path().join(&t), &[&inner]);
         inner = t;
     }
     let r = verify(&d.path().join("level3.tar"), &[]);
@@ -580,7 +504,7 @@ fn past_256_archives_the_rest_are_reported_not_verified() {
         std::fs::copy(fixture("crane-tarball.tar"), src.join(format!("img{i:03}.tar"))).unwrap();
     }
     let t = d.path().join("many.tar");
-    sh(Command::new("tar").arg("-C").arg(&src).arg("-cf").arg(&t).arg("."));
+    tar_c(&src, &t, &["."]);
     let r = verify(&t, &[]);
     assert_eq!(r.code, 0, "{}", r.json);
     assert_eq!(r.json["inputs"].as_array().unwrap().len(), 1 + 256);

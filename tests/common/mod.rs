@@ -344,3 +344,17 @@ pub fn slow_docker_archive(dir: &Path) -> PathBuf {
     );
     input
 }
+
+/// `airlock convert INPUT -o OUT ARGS…`: its exit status and stderr.
+pub fn convert_to(input: &Path, out: &Path, args: &[&str]) -> (i32, String) {
+    let mut all = vec!["convert", input.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let o = airlock(&all);
+    (o.status.code().expect("exit code (not a signal)"), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+/// `tar -C DIR -cf OUT MEMBERS…`, which must succeed.
+pub fn tar_c(dir: &Path, out: &Path, members: &[&str]) {
+    let st = Command::new("tar").arg("-C").arg(dir).arg("-cf").arg(out).args(members).status().unwrap();
+    assert!(st.success(), "tar -C {} -cf {} {members:?}", dir.display(), out.display());
+}

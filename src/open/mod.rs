@@ -57,14 +57,11 @@ pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progres
     {
         return Ok(c);
     }
+    let compression = Compression::sniff(&head[..n]);
+    let plain_tar = compression == Compression::None && n == 512 && looks_like_tar(&head);
     // A chunk of a file cut into numbered chunks (a chunked Hauler haul).
     if meta.is_file()
-        && let Some(c) = split::read_numbered(
-            path,
-            Compression::sniff(&head[..n]) != Compression::None || (n == 512 && looks_like_tar(&head)),
-            depth,
-            progress,
-        )
+        && let Some(c) = split::read_numbered(path, compression != Compression::None || plain_tar, depth, progress)
     {
         return Ok(c);
     }
@@ -74,10 +71,9 @@ pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progres
     if seekable {
         progress.set_total(meta.len());
     }
-    let compression = Compression::sniff(&head[..n]);
     let stream = |file: File| -> Box<dyn io::Read + Send> { Box::new(io::Cursor::new(head[..n].to_vec()).chain(file)) };
     match compression {
-        Compression::None if n == 512 && looks_like_tar(&head) => {
+        Compression::None if plain_tar => {
             if seekable {
                 Ok(tar_file::read(file, meta.len(), depth, progress))
             } else {

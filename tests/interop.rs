@@ -5,19 +5,30 @@
 //! manifest digest, tags) with `fixtures/expected/*.json`, i.e. with what the tools reported about
 //! airlock's input.
 //!
-//! The tools come from `source scripts/real-tools.sh up` (private dockerd and containerd, exports
-//! `DOCKER_HOST`, `AIRLOCK_CONTAINERD_SOCK` and `AIRLOCK_DOCKER`). A test whose tool is missing is
-//! skipped with a `SKIPPED interop: …` line on stderr, unless `AIRLOCK_REQUIRE_INTEROP=1` (CI),
-//! where it fails instead.
+//! Which daemons a test may touch (tests/common/real_tools.rs): only those
+//! `source scripts/real-tools.sh up` started in its state directory (`AIRLOCK_TOOLS_DIR`, default
+//! `/tmp/airlock-tools`; it must hold the script's `airlock-real-tools` marker and list the
+//! runtime in its `runtimes` file, and the daemon must report its data root there), or one the
+//! user names explicitly: `AIRLOCK_INTEROP_DOCKER_HOST_TO_EMPTY=unix:///…` (every image in that
+//! Docker is deleted) or `AIRLOCK_INTEROP_CONTAINERD_SOCK_TO_EMPTY=/…/containerd.sock` (the tests
+//! import into namespaces `airlock-interop-…` there and remove them). `DOCKER_HOST`,
+//! `DOCKER_CONTEXT`, `CONTAINERD_ADDRESS` and `CONTAINER_HOST` are never read. podman always runs
+//! on stores in a temporary directory of the test (`--root`, `--runroot`, `--tmpdir`).
+//! `interop_touches_only_the_projects_daemons` checks this rule itself.
 //!
-//! The docker tests share one daemon and empty its store first (so that every layer is really
-//! loaded), so they hold `DOCKER_LOCK`; the containerd tests each use their own namespace.
+//! A test whose runtime or tool is missing is skipped with a `SKIPPED interop: …` line on stderr,
+//! unless `AIRLOCK_REQUIRE_INTEROP=1` (CI), where it fails instead, and so does every runtime
+//! real-tools.sh should have brought up and did not.
+//!
+//! The docker tests empty their daemon's store first (so that every layer is really loaded), so
+//! they hold that daemon's lock; the containerd tests each use their own namespace.
 
 mod common;
 
+use common::real_tools::{self, Entry, Kind, Runtime};
+
 use serde_json::Value;
-use std::collections::BTreeSet;
-use std::ffi::OsStr;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -49,10 +60,19 @@ fn which(name: &str) -> Option<PathBuf> {
     if p.is_absolute() {
         return p.is_file().then(|| p.to_path_buf());
     }
-    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(name)).find(|c| c.is_file())
+    real_tools::which(name)
 }
 
+/// A tool that holds no state outside the paths a test gives it (skopeo, umoci, zstd…). The
+/// container runtimes' clients are not tools: they come bound to the project's own daemons
+/// through `docker(test)`, `containerd(test)` and `podman(test)`.
 fn tool(test: &str, name: &str) -> Option<PathBuf> {
+    let base = Path::new(name).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    assert!(
+        !matches!(base.as_str(), "docker" | "dockerd" | "ctr" | "containerd" | "podman" | "nerdctl" | "buildah"),
+        "{test}: `{name}` is a container runtime: use docker(test), containerd(test) or podman(test), which only \
+         reach the daemons the project started"
+    );
     let found = which(name);
     if found.is_none() {
         skip(test, &format!("`{name}` is not installed"));
@@ -60,8 +80,62 @@ fn tool(test: &str, name: &str) -> Option<PathBuf> {
     found
 }
 
-fn env_set(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
+/// Every runtime of `kind` a test may use. Each one real-tools.sh lists but could not bring
+/// up or verify is skipped (a failure under AIRLOCK_REQUIRE_INTEROP=1), and so is each of
+/// `real_tools::EXPECTED` that is not listed at all.
+fn runtimes(test: &str, kind: Kind) -> Vec<Runtime> {
+    let entries = real_tools::entries();
+    let mut up = Vec::new();
+    for e in entries {
+        match e {
+            Entry::Up(r) if r.kind == kind => up.push(r.clone()),
+            Entry::Up(_) => {}
+            Entry::Down { name, why } => {
+                if kind_of_name(name) == Some(kind) {
+                    skip(test, &format!("{name}: {why}"));
+                }
+            }
+        }
+    }
+    if up.is_empty() || interop_required() {
+        for want in real_tools::EXPECTED.iter().filter(|n| kind_of_name(n) == Some(kind)) {
+            if !entries.iter().any(|e| e.name() == *want) {
+                let why = real_tools::state_dir_problem().unwrap_or_else(|| "not listed in its runtimes file".into());
+                skip(test, &format!("{want}: {why}"));
+            }
+        }
+    }
+    up
+}
+
+/// The one runtime of `kind` a single-runtime test uses: `preferred` (the system's version)
+/// from the state directory, else the opt-in one.
+fn one_runtime(test: &str, kind: Kind, preferred: &str) -> Option<Runtime> {
+    let entries = real_tools::entries();
+    let up = |e: &&Entry| matches!(e, Entry::Up(r) if r.kind == kind);
+    if let Some(Entry::Up(r)) = entries.iter().find(|e| e.name() == preferred).filter(up) {
+        return Some(r.clone());
+    }
+    if let Some(Entry::Up(r)) = entries.iter().find(|e| up(e) && matches!(e, Entry::Up(r) if r.opt_in)) {
+        return Some(r.clone());
+    }
+    let why = match entries.iter().find(|e| e.name() == preferred) {
+        Some(Entry::Down { why, .. }) => why.clone(),
+        _ => real_tools::state_dir_problem().unwrap_or_else(|| "not listed in its runtimes file".into()),
+    };
+    skip(test, &format!("{preferred}: {why}"));
+    None
+}
+
+fn kind_of_name(name: &str) -> Option<Kind> {
+    match name.split(['@', ' ']).next()? {
+        "docker" => Some(Kind::Docker),
+        "containerd" => Some(Kind::Containerd),
+        "podman" => Some(Kind::Podman),
+        n if n == real_tools::DOCKER_OPT_IN => Some(Kind::Docker),
+        n if n == real_tools::CONTAINERD_OPT_IN => Some(Kind::Containerd),
+        _ => None,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -476,43 +550,42 @@ fn umoci_unpacks_oci_target() {
 // docker
 // ---------------------------------------------------------------------------------------------
 
-/// The docker tests share one daemon and empty its store: one at a time.
-static DOCKER_LOCK: Mutex<()> = Mutex::new(());
+/// One lock per docker daemon: its tests empty its store, one at a time.
+fn docker_lock(name: &str) -> MutexGuard<'static, ()> {
+    static LOCKS: Mutex<BTreeMap<String, &'static Mutex<()>>> = Mutex::new(BTreeMap::new());
+    let lock = *LOCKS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(name.to_string())
+        .or_insert_with(|| Box::leak(Box::new(Mutex::new(()))));
+    lock.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 struct Docker {
-    bin: PathBuf,
+    rt: Runtime,
     _lock: MutexGuard<'static, ()>,
 }
 
+/// The system's docker (20.10) that real-tools.sh started, or the opt-in one; holds its lock.
 fn docker(test: &str) -> Option<Docker> {
-    let Some(host) = env_set("DOCKER_HOST") else {
-        skip(test, "DOCKER_HOST is not set");
-        return None;
-    };
-    // Debian's docker CLI (20.10, the daemon's own version) when real-tools.sh found it.
-    let bin = match env_set("AIRLOCK_DOCKER") {
-        Some(p) => {
-            let found = which(&p);
-            if found.is_none() {
-                skip(test, &format!("AIRLOCK_DOCKER={p} is not a program"));
-            }
-            found?
-        }
-        None => tool(test, "docker")?,
-    };
-    let lock = DOCKER_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
-    let out = run(Command::new(&bin).args(["version", "--format", "{{.Server.Version}}"]));
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        skip(test, &format!("dockerd at DOCKER_HOST={host} does not answer: {}", err.trim()));
-        return None;
-    }
-    Some(Docker { bin, _lock: lock })
+    let rt = one_runtime(test, Kind::Docker, "docker@20.10")?;
+    Some(Docker { _lock: docker_lock(&rt.name), rt })
+}
+
+/// Every docker that real-tools.sh started (each version, each image store), one at a time:
+/// each `Docker` holds its own lock, so take them one by one.
+#[allow(dead_code)] // offered to tests that check every version
+fn dockers(test: &str) -> Vec<Runtime> {
+    runtimes(test, Kind::Docker)
 }
 
 impl Docker {
+    fn of(rt: Runtime) -> Docker {
+        Docker { _lock: docker_lock(&rt.name), rt }
+    }
+    /// The docker CLI, talking to this daemon only.
     fn cmd(&self) -> Command {
-        Command::new(&self.bin)
+        self.rt.command()
     }
 
     fn image_ids(&self) -> BTreeSet<String> {
@@ -558,10 +631,10 @@ impl Docker {
 impl Drop for Docker {
     fn drop(&mut self) {
         // Leave the shared daemon empty (best effort; the next test empties it anyway).
-        if let Ok(out) = Command::new(&self.bin).args(["images", "-aq", "--no-trunc"]).output() {
+        if let Ok(out) = self.cmd().args(["images", "-aq", "--no-trunc"]).output() {
             let ids: BTreeSet<String> = stdout_of(&out).lines().map(str::to_string).collect();
             if !ids.is_empty() {
-                let _ = Command::new(&self.bin).args(["rmi", "-f"]).args(&ids).output();
+                let _ = self.cmd().args(["rmi", "-f"]).args(&ids).output();
             }
         }
     }
@@ -710,27 +783,29 @@ fn docker_loads_docker_target_from_stdout() {
 // containerd (ctr)
 // ---------------------------------------------------------------------------------------------
 
-/// `ctr` against the test containerd, in a namespace of this test's own (removed on drop).
+/// `ctr` against a containerd the project started, in a namespace of this test's own (removed
+/// on drop).
 struct Ctr {
-    bin: PathBuf,
-    sock: String,
+    rt: Runtime,
     ns: String,
 }
 
+/// The system's containerd (1.6) that real-tools.sh started, or the opt-in one.
 fn containerd(test: &str) -> Option<Ctr> {
-    let Some(sock) = env_set("AIRLOCK_CONTAINERD_SOCK") else {
-        skip(test, "AIRLOCK_CONTAINERD_SOCK is not set");
-        return None;
-    };
-    let bin = tool(test, "ctr")?;
-    let out = run(Command::new(&bin).args(["-a", sock.as_str(), "version"]));
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        skip(test, &format!("containerd at {sock} does not answer: {}", err.trim()));
-        return None;
-    }
-    let ns = format!("airlock-interop-{}-{}", std::process::id(), test.replace('_', "-"));
-    Some(Ctr { bin, sock, ns })
+    one_runtime(test, Kind::Containerd, "containerd@1.6").map(|rt| Ctr::of(rt, test))
+}
+
+/// The system's podman (4.3), as real-tools.sh found it. Run it with `podman_command(stores)`
+/// only: on stores in a directory of the test.
+#[allow(dead_code)] // offered to tests that need podman
+fn podman(test: &str) -> Option<Runtime> {
+    one_runtime(test, Kind::Podman, "podman@4.3")
+}
+
+/// Every containerd that real-tools.sh started.
+#[allow(dead_code)] // offered to tests that check every version
+fn containerds(test: &str) -> Vec<Ctr> {
+    runtimes(test, Kind::Containerd).into_iter().map(|rt| Ctr::of(rt, test)).collect()
 }
 
 /// One line of `ctr images ls`.
@@ -743,9 +818,14 @@ struct CtrImage {
 }
 
 impl Ctr {
+    fn of(rt: Runtime, test: &str) -> Ctr {
+        let ns = format!("airlock-interop-{}-{}", std::process::id(), test.replace('_', "-"));
+        Ctr { rt, ns }
+    }
+
     fn cmd(&self) -> Command {
-        let mut c = Command::new(&self.bin);
-        c.args(["-a", self.sock.as_str(), "-n", self.ns.as_str()]);
+        let mut c = self.rt.command();
+        c.args(["-n", self.ns.as_str()]);
         c
     }
 
@@ -826,10 +906,7 @@ impl Drop for Ctr {
                 let _ = self.cmd().args(["images", "rm", "--sync", name]).output();
             }
         }
-        let _ = Command::new(&self.bin)
-            .args([OsStr::new("-a"), OsStr::new(&self.sock), OsStr::new("namespaces"), OsStr::new("rm")])
-            .arg(&self.ns)
-            .output();
+        let _ = self.rt.command().args(["namespaces", "rm", self.ns.as_str()]).output();
     }
 }
 
@@ -1102,67 +1179,262 @@ fn target_corpus(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// airlock's prediction for one target: does it say the runtime loads the input?
-fn predicts_load(input: &Path, target: &str) -> bool {
-    let r = common::verify(input, &["--target", target]);
-    let t = &r.json["inputs"][0]["targets"][0];
-    assert!(t["target"].as_str().is_some(), "{}: no target verdict: {}", input.display(), r.json);
-    t["loads"].as_bool().unwrap()
+/// airlock's predictions for several targets at once: does it say each runtime loads the input?
+fn predicts_load(input: &Path, targets: &[String]) -> Vec<bool> {
+    let mut args = Vec::new();
+    for t in targets {
+        args.extend(["--target", t.as_str()]);
+    }
+    let r = common::verify(input, &args);
+    let verdicts = r.json["inputs"][0]["targets"].as_array().cloned().unwrap_or_default();
+    assert_eq!(verdicts.len(), targets.len(), "{}: target verdicts: {}", input.display(), r.json);
+    verdicts.iter().map(|t| t["loads"].as_bool().unwrap()).collect()
+}
+
+/// What one runtime did with one archive: loaded it, or its error.
+struct Outcome {
+    runtime: String,
+    file: PathBuf,
+    loaded: bool,
+    err: String,
+}
+
+fn outcome(runtime: &str, file: &Path, out: &Output) -> Outcome {
+    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    Outcome { runtime: runtime.to_string(), file: file.to_path_buf(), loaded: out.status.success(), err }
+}
+
+/// Loads every archive into one runtime the way users do, from an empty store each time:
+/// `docker load -i`, `ctr images import --all-platforms`, `podman load -i`.
+fn load_each(rt: &Runtime, test: &str, files: &[PathBuf]) -> Vec<Outcome> {
+    let mut outs = Vec::new();
+    match rt.kind {
+        Kind::Docker => {
+            let d = Docker::of(rt.clone());
+            for f in files {
+                d.empty_store();
+                outs.push(outcome(&rt.name, f, &run(d.cmd().arg("load").arg("-i").arg(f))));
+            }
+        }
+        Kind::Containerd => {
+            let c = Ctr::of(rt.clone(), test);
+            for f in files {
+                outs.push(outcome(&rt.name, f, &run(c.cmd().args(["images", "import", "--all-platforms"]).arg(f))));
+                c.clear();
+            }
+        }
+        Kind::Podman => {
+            for f in files {
+                let stores = common::tempdir();
+                let out = run(rt.podman_command(stores.path()).args(["load", "-q", "-i"]).arg(f));
+                outs.push(outcome(&rt.name, f, &out));
+            }
+        }
+    }
+    outs
+}
+
+/// Every runtime real-tools.sh brought up (and the opt-in ones), each on its own thread.
+fn load_everywhere(test: &str, files: &[PathBuf]) -> Vec<Outcome> {
+    let all: Vec<Runtime> =
+        [Kind::Docker, Kind::Containerd, Kind::Podman].into_iter().flat_map(|k| runtimes(test, k)).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = all.iter().map(|rt| s.spawn(move || load_each(rt, test, files))).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    })
 }
 
 #[test]
 fn target_predictions_match_the_real_runtimes() {
+    let test = "target_predictions_match_the_real_runtimes";
     let tmp = common::tempdir();
     let corpus = target_corpus(tmp.path());
     assert!(corpus.len() >= 40, "corpus of {} archives", corpus.len());
-    let mut table: Vec<String> = Vec::new();
-    let mut wrong: Vec<String> = Vec::new();
-    let mut tally = |runtime: &str, file: &Path, predicted: bool, loaded: bool, err: &str| {
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        if predicted != loaded {
-            wrong.push(format!("{runtime} {name}: airlock says {predicted}, the runtime {loaded} ({err})"));
+    let outcomes = load_everywhere(test, &corpus);
+    let names: Vec<String> = outcomes.iter().map(|o| o.runtime.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let predicted: BTreeMap<&Path, Vec<bool>> = corpus
+        .iter()
+        .map(|f| (f.as_path(), if names.is_empty() { Vec::new() } else { predicts_load(f, &names) }))
+        .collect();
+    let mut wrong = Vec::new();
+    let mut summary = Vec::new();
+    for (i, rt) in names.iter().enumerate() {
+        let mine: Vec<&Outcome> = outcomes.iter().filter(|o| &o.runtime == rt).collect();
+        let (mut right, mut loads) = (0, 0);
+        for o in &mine {
+            let says = predicted[o.file.as_path()][i];
+            let name = o.file.file_name().unwrap().to_string_lossy();
+            if says == o.loaded {
+                right += 1;
+            } else {
+                wrong.push(format!("{rt} {name}: airlock says {says}, the runtime {} ({})", o.loaded, o.err));
+            }
+            loads += usize::from(o.loaded);
         }
-        table.push(format!("{runtime}\t{name}\t{loaded}\t{}", predicted == loaded));
-    };
-
-    if let Some(d) = docker("target_predictions_match_the_real_runtimes") {
-        for f in &corpus {
-            d.empty_store();
-            let out = run(d.cmd().arg("load").arg("-i").arg(f));
-            let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-            tally("docker@20.10", f, predicts_load(f, "docker@20.10"), out.status.success(), &err);
-        }
-    }
-    if let Some(c) = containerd("target_predictions_match_the_real_runtimes") {
-        for f in &corpus {
-            let out = run(c.cmd().args(["images", "import", "--all-platforms"]).arg(f));
-            let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-            tally("containerd@1.6", f, predicts_load(f, "containerd@1.6"), out.status.success(), &err);
-            c.clear();
-        }
-    }
-    if let Some(podman) = tool("target_predictions_match_the_real_runtimes", "podman") {
-        for f in &corpus {
-            let root = common::tempdir();
-            let out = run(Command::new(&podman)
-                .arg("--root")
-                .arg(root.path().join("root"))
-                .arg("--runroot")
-                .arg(root.path().join("run"))
-                .args(["--storage-driver", "vfs", "load", "-q", "-i"])
-                .arg(f));
-            let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-            tally("podman@4", f, predicts_load(f, "podman@4.3"), out.status.success(), &err);
-        }
+        summary.push(format!("{rt}: {right}/{} right ({loads} load, {} do not)", mine.len(), mine.len() - loads));
     }
     // The agreement, per runtime (the README quotes it).
-    let mut summary = Vec::new();
-    for rt in ["docker@20.10", "containerd@1.6", "podman@4"] {
-        let rows: Vec<&String> = table.iter().filter(|r| r.starts_with(&format!("{rt}\t"))).collect();
-        let right = rows.iter().filter(|r| r.ends_with("\ttrue")).count();
-        let loads = rows.iter().filter(|r| r.split('\t').nth(2) == Some("true")).count();
-        summary.push(format!("{rt}: {right}/{} right ({loads} load, {} do not)", rows.len(), rows.len() - loads));
-    }
     let _ = writeln!(std::io::stderr(), "target predictions vs real runtimes: {}", summary.join("; "));
     assert!(wrong.is_empty(), "wrong predictions:\n{}", wrong.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rule itself: the tests touch the project's own daemons only
+// ---------------------------------------------------------------------------------------------
+
+/// A unix socket that records the request line of everything sent to it. As a `fake_docker`,
+/// it answers `/_ping` and `/info` the way a dockerd whose data root is /var/lib/docker would;
+/// otherwise it closes every connection at once.
+struct Recorder {
+    seen: std::sync::Arc<Mutex<Vec<String>>>,
+}
+
+fn recorder(path: &Path, fake_docker: bool) -> Recorder {
+    use std::io::{BufRead as _, BufReader};
+    let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
+    let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { break };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut first = String::new();
+            let _ = reader.read_line(&mut first);
+            log.lock().unwrap_or_else(PoisonError::into_inner).push(first.trim().to_string());
+            if !fake_docker {
+                continue;
+            }
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let body = if first.contains("/info") {
+                r#"{"ID":"fake","DockerRootDir":"/var/lib/docker","ServerVersion":"20.10.24","Driver":"vfs"}"#
+            } else {
+                "OK"
+            };
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all(head.as_bytes());
+            if !first.starts_with("HEAD") {
+                let _ = conn.write_all(body.as_bytes());
+            }
+        }
+    });
+    Recorder { seen }
+}
+
+impl Recorder {
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+/// Runs this test binary again (every test but the tool-only ones), with `DOCKER_HOST`,
+/// `CONTAINERD_ADDRESS` and `CONTAINER_HOST` on recording sockets, and a state directory that
+/// holds real-tools.sh's marker but lists: a "dockerd" in it whose data root is elsewhere, a
+/// docker and a containerd whose sockets are outside it, a podman whose stores would be
+/// outside it, and a containerd that did not come up. No test may send the environment's
+/// daemons anything, nor the fake dockerd more than the identity check (`/_ping`, `/info`).
+#[test]
+fn interop_touches_only_the_projects_daemons() {
+    if std::env::var_os("AIRLOCK_INTEROP_GATE_CHILD").is_some() {
+        return;
+    }
+    let test = "interop_touches_only_the_projects_daemons";
+    let (Some(docker_cli), Some(ctr_cli)) = (real_tools::which("docker"), real_tools::which("ctr")) else {
+        skip(test, "needs the docker and ctr clients");
+        return;
+    };
+    let tmp = common::tempdir();
+    let base = tmp.path().canonicalize().unwrap();
+    let outside = base.join("outside");
+    let state = base.join("state");
+    for d in [&outside, &state.join("docker"), &state.join("podman-4.3")] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let env_docker = recorder(&outside.join("docker.sock"), false);
+    let env_containerd = recorder(&outside.join("containerd.sock"), false);
+    let env_podman = recorder(&outside.join("podman.sock"), false);
+    let fake_dockerd = recorder(&state.join("docker/sock"), true);
+    std::fs::write(state.join(real_tools::MARKER), format!("{}\n", real_tools::MARKER_LINE)).unwrap();
+    let (d, c, o) = (docker_cli.display(), ctr_cli.display(), outside.display());
+    let lines = [
+        format!("docker@20.10\tdocker\tup\tunix://{}/docker/sock\t{d}\t20.10.24", state.display()),
+        format!("docker@26.1\tdocker\tup\tunix://{o}/docker.sock\t{d}\t26.1.5"),
+        format!("containerd@1.6\tcontainerd\tup\t{o}/containerd.sock\t{c}\t1.6.20"),
+        format!(
+            "containerd@1.7\tcontainerd\tfailed\t{}/containerd-1.7/sock\t{c}\tcontainerd did not come up",
+            state.display()
+        ),
+        format!("podman@4.3\tpodman\tup\t{o}\t/usr/bin/podman\t4.3.1"),
+    ];
+    std::fs::write(state.join("runtimes"), lines.join("\n") + "\n").unwrap();
+
+    let mut child = Command::new(std::env::current_exe().unwrap());
+    child.args(["--skip", test, "--skip", "skopeo_", "--skip", "umoci_", "--test-threads", "4"]);
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("AIRLOCK_") || k.starts_with("DOCKER_") || k.starts_with("CONTAINER") {
+            child.env_remove(&k);
+        }
+    }
+    child
+        .env("AIRLOCK_INTEROP_GATE_CHILD", "1")
+        .env("AIRLOCK_TOOLS_DIR", &state)
+        .env("DOCKER_HOST", format!("unix://{o}/docker.sock"))
+        .env("CONTAINERD_ADDRESS", outside.join("containerd.sock"))
+        .env("CONTAINER_HOST", format!("unix://{o}/podman.sock"));
+    let out = run(&mut child);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the interop tests failed without daemons:\n{}{stderr}", stdout_of(&out));
+
+    assert_eq!(env_docker.seen(), Vec::<String>::new(), "DOCKER_HOST's daemon was asked");
+    assert_eq!(env_containerd.seen(), Vec::<String>::new(), "CONTAINERD_ADDRESS's daemon was asked");
+    assert_eq!(env_podman.seen(), Vec::<String>::new(), "CONTAINER_HOST's service was asked");
+    let asked = fake_dockerd.seen();
+    assert!(!asked.is_empty(), "the fake dockerd in the state directory was never checked");
+    for r in &asked {
+        let path = r.split_whitespace().nth(1).unwrap_or("");
+        assert!(path == "/_ping" || path.ends_with("/info"), "the unverified dockerd was asked {r:?} (all: {asked:?})");
+    }
+    // Each refusal says why.
+    let state_s = state.display().to_string();
+    for why in [
+        format!("docker@20.10: the daemon on unix://{state_s}/docker/sock keeps its data in \"/var/lib/docker\""),
+        format!("docker@26.1: unix://{o}/docker.sock is not inside the state directory {state_s}"),
+        format!("containerd@1.6: {o}/containerd.sock is not inside the state directory"),
+        "containerd@1.7: real-tools.sh could not bring it up: containerd did not come up".to_string(),
+        format!("podman@4.3: {o} is not inside the state directory"),
+    ] {
+        assert!(stderr.contains(&why), "no skip line saying {why:?}:\n{stderr}");
+    }
+}
+
+/// podman is run on stores under the test's directory only, never through a remote service.
+#[test]
+fn podman_runs_on_private_stores() {
+    let rt = Runtime {
+        name: "podman@4.3".into(),
+        kind: Kind::Podman,
+        cli: PathBuf::from("/usr/bin/podman"),
+        endpoint: "/nonexistent".into(),
+        detail: String::new(),
+        opt_in: false,
+    };
+    let stores = Path::new("/tmp/airlock-test-stores");
+    let cmd = rt.podman_command(stores);
+    let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+    for (flag, dir) in [("--root", "root"), ("--runroot", "run"), ("--tmpdir", "tmp")] {
+        let at = args.iter().position(|a| a == flag).unwrap_or_else(|| panic!("no {flag} in {args:?}"));
+        assert_eq!(Path::new(&args[at + 1]), stores.join(dir), "{flag}");
+    }
+    assert!(args.contains(&"--remote=false".to_string()), "{args:?}");
+    let removed: BTreeSet<String> =
+        cmd.get_envs().filter(|(_, v)| v.is_none()).map(|(k, _)| k.to_string_lossy().into_owned()).collect();
+    for k in ["CONTAINER_HOST", "CONTAINER_CONNECTION", "CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF"] {
+        assert!(removed.contains(k), "{k} not dropped: {removed:?}");
+    }
 }

@@ -1111,7 +1111,9 @@ fn docker_agrees_on_tar_differentials() {
 // ---------------------------------------------------------------------------------------------
 
 /// The archives users carry, from every fixture: as written, tarred (layouts), wrapped in gzip
-/// and zstd, and a Docker 25+-style archive with zstd layers (manifest.json and index.json).
+/// and zstd (unless the fixture already is that wrapper), a Docker 25+-style archive with zstd
+/// layers (manifest.json and index.json), zstd streams that start with a skippable frame (as
+/// pzstd writes), and one layout directory as it is.
 fn target_corpus(dir: &Path) -> Vec<PathBuf> {
     let fx = common::fixture("");
     let mut out = Vec::new();
@@ -1141,6 +1143,9 @@ fn target_corpus(dir: &Path) -> Vec<PathBuf> {
         if n.ends_with(".tar") || src.is_dir() {
             for (ext, tool) in [("gz", "gzip"), ("zst", "zstd")] {
                 let w = dir.join(format!("{}.{ext}", tar.file_name().unwrap().to_string_lossy()));
+                if fx.join(w.file_name().unwrap()).exists() {
+                    continue; // the fixture is this wrapper already (docker-save-legacy.tar.gz)
+                }
                 let o = run_ok(Command::new(tool).arg("-c").arg(&tar));
                 std::fs::write(&w, o.stdout).unwrap();
                 out.push(w);
@@ -1176,11 +1181,24 @@ fn target_corpus(dir: &Path) -> Vec<PathBuf> {
     let t = dir.join("oci-two-images.tar");
     run_ok(Command::new("tar").arg("-C").arg(&d).arg("-cf").arg(&t).arg("."));
     out.push(t);
+    // A skippable frame first (pzstd's layout), before a docker-save and an OCI archive.
+    for fixture in ["docker-save-legacy.tar", "ctr-export.tar"] {
+        let mut bytes = vec![0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 0, 0, 0, 0];
+        bytes.extend(common::wrap(&std::fs::read(common::fixture(fixture)).unwrap(), "zst"));
+        let w = dir.join(format!("skippable-frame-{fixture}.zst"));
+        std::fs::write(&w, bytes).unwrap();
+        out.push(w);
+    }
+    // A layout directory, as it is (podman loads one; the others read a file).
+    let d = dir.join("layout-directory");
+    common::copy_dir(&common::fixture("skopeo-oci-gzip"), &d);
+    out.push(d);
     out
 }
 
-/// airlock's predictions for several targets at once: does it say each runtime loads the input?
-fn predicts_load(input: &Path, targets: &[String]) -> Vec<bool> {
+/// airlock's predictions for several targets at once: does it say each runtime loads the
+/// input, and which of its rules say it does not (the ids in the `target-…` errors)?
+fn predicts_load(input: &Path, targets: &[String]) -> Vec<(bool, BTreeSet<String>)> {
     let mut args = Vec::new();
     for t in targets {
         args.extend(["--target", t.as_str()]);
@@ -1188,7 +1206,20 @@ fn predicts_load(input: &Path, targets: &[String]) -> Vec<bool> {
     let r = common::verify(input, &args);
     let verdicts = r.json["inputs"][0]["targets"].as_array().cloned().unwrap_or_default();
     assert_eq!(verdicts.len(), targets.len(), "{}: target verdicts: {}", input.display(), r.json);
-    verdicts.iter().map(|t| t["loads"].as_bool().unwrap()).collect()
+    let findings = r.json["inputs"][0]["findings"].as_array().cloned().unwrap_or_default();
+    verdicts
+        .iter()
+        .map(|v| {
+            let prefix = format!("{} will not load this: ", v["target"].as_str().unwrap());
+            let rules = findings
+                .iter()
+                .filter_map(|f| f["message"].as_str())
+                .filter(|m| m.starts_with(&prefix))
+                .filter_map(|m| m.rsplit_once(" [").and_then(|(_, r)| r.split(';').next()).map(str::to_string))
+                .collect();
+            (v["loads"].as_bool().unwrap(), rules)
+        })
+        .collect()
 }
 
 /// What one runtime did with one archive: loaded it, or its error.
@@ -1252,30 +1283,57 @@ fn target_predictions_match_the_real_runtimes() {
     assert!(corpus.len() >= 40, "corpus of {} archives", corpus.len());
     let outcomes = load_everywhere(test, &corpus);
     let names: Vec<String> = outcomes.iter().map(|o| o.runtime.clone()).collect::<BTreeSet<_>>().into_iter().collect();
-    let predicted: BTreeMap<&Path, Vec<bool>> = corpus
+    let predicted: BTreeMap<&Path, Vec<(bool, BTreeSet<String>)>> = corpus
         .iter()
         .map(|f| (f.as_path(), if names.is_empty() { Vec::new() } else { predicts_load(f, &names) }))
         .collect();
     let mut wrong = Vec::new();
     let mut summary = Vec::new();
+    let mut table = String::from("runtime\tarchive\tloaded\tpredicted\trules\terror\n");
+    // (rule, runtime) pairs that fired, each on an archive the runtime then refused.
+    let mut fired: BTreeSet<(String, String)> = BTreeSet::new();
     for (i, rt) in names.iter().enumerate() {
         let mine: Vec<&Outcome> = outcomes.iter().filter(|o| &o.runtime == rt).collect();
         let (mut right, mut loads) = (0, 0);
         for o in &mine {
-            let says = predicted[o.file.as_path()][i];
+            let (says, rules) = &predicted[o.file.as_path()][i];
             let name = o.file.file_name().unwrap().to_string_lossy();
-            if says == o.loaded {
+            if *says == o.loaded {
                 right += 1;
+                fired.extend(rules.iter().map(|r| (r.clone(), rt.clone())));
             } else {
                 wrong.push(format!("{rt} {name}: airlock says {says}, the runtime {} ({})", o.loaded, o.err));
             }
             loads += usize::from(o.loaded);
+            let rules: Vec<&str> = rules.iter().map(String::as_str).collect();
+            let err = o.err.lines().last().unwrap_or("").replace('\t', " ");
+            table.push_str(&format!("{rt}\t{name}\t{}\t{says}\t{}\t{err}\n", o.loaded, rules.join(",")));
         }
         summary.push(format!("{rt}: {right}/{} right ({loads} load, {} do not)", mine.len(), mine.len() - loads));
     }
-    // The agreement, per runtime (the README quotes it).
-    let _ = writeln!(std::io::stderr(), "target predictions vs real runtimes: {}", summary.join("; "));
+    // The whole table, for whoever updates the README's figures.
+    let tsv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("target-predictions.tsv");
+    let _ = std::fs::write(&tsv, table);
+    let _ = writeln!(
+        std::io::stderr(),
+        "target predictions vs real runtimes ({} archives; table in {}): {}",
+        corpus.len(),
+        tsv.display(),
+        summary.join("; ")
+    );
     assert!(wrong.is_empty(), "wrong predictions:\n{}", wrong.join("\n"));
+    // Each rule says which of these runtimes it was measured with: exactly those where it fired.
+    if names.len() == real_tools::EXPECTED.len() {
+        let claimed: BTreeSet<(String, String)> = airlock::targets::rules::RULES
+            .iter()
+            .filter(|r| r.code != airlock::finding::Code::TargetLoadChanges)
+            .flat_map(|r| r.measured.iter().map(|m| (r.id.to_string(), m.to_string())))
+            .collect();
+        let unbacked: Vec<_> = claimed.difference(&fired).collect();
+        let unclaimed: Vec<_> = fired.difference(&claimed).collect();
+        assert!(unbacked.is_empty(), "rules claim a measurement no archive here backs: {unbacked:?}");
+        assert!(unclaimed.is_empty(), "rules measured here that do not say so: {unclaimed:?}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -310,6 +310,7 @@ pub fn wrap(data: &[u8], how: &str) -> Vec<u8> {
             e.write_all(data).unwrap();
             e.finish().unwrap()
         }
+        "zst" => zstd::encode_all(data, 3).unwrap(),
         other => panic!("wrap: {other}"),
     }
 }

@@ -27,7 +27,20 @@ pub const MARKER: &str = "airlock-real-tools";
 pub const MARKER_LINE: &str = "airlock real-tools state directory, format 1";
 
 /// What scripts/real-tools.sh brings up; under `AIRLOCK_REQUIRE_INTEROP=1` each one must be up.
-pub const EXPECTED: &[&str] = &["docker@20.10", "containerd@1.6", "podman@4.3"];
+/// The system's (Debian 12) docker 20.10, containerd 1.6 and podman 4.3; Debian trixie's docker
+/// 26.1, containerd 1.7 and podman 5.4; sid's docker 28.5, with its graph driver and with the
+/// containerd image store (Docker 29's default, so named `docker@29`), and containerd 2.1.
+pub const EXPECTED: &[&str] = &[
+    "docker@20.10",
+    "docker@26.1",
+    "docker@28.5",
+    "docker@29",
+    "containerd@1.6",
+    "containerd@1.7",
+    "containerd@2.1",
+    "podman@4.3",
+    "podman@5.4",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -601,6 +601,11 @@ impl Docker {
         }
         let left = self.image_ids();
         assert!(left.is_empty(), "docker store not empty after rmi -f: {left:?}");
+        // The containerd image store keeps the blobs of a failed load until its content is
+        // collected: prune, so that a later load cannot reuse them.
+        if self.rt.name == "docker@29" {
+            run_ok(self.cmd().args(["system", "prune", "-af"]));
+        }
     }
 
     /// `docker load -i FILE`; returns its stdout.
@@ -1122,10 +1127,9 @@ fn target_corpus(dir: &Path) -> Vec<PathBuf> {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| {
             !n.starts_with('.')
-                && !matches!(
-                    n.as_str(),
-                    "expected" | "src" | "README.md" | "make-fixtures.sh" | "make-bundles.sh" | "bundles"
-                )
+                && !n.ends_with(".sh")
+                && !n.ends_with(".md")
+                && !matches!(n.as_str(), "expected" | "src" | "bundles")
         })
         .collect();
     names.sort();
@@ -1189,11 +1193,54 @@ fn target_corpus(dir: &Path) -> Vec<PathBuf> {
         std::fs::write(&w, bytes).unwrap();
         out.push(w);
     }
+    // zstd layers whose frames declare 512 MiB (Go's limit) and 1 GiB windows.
+    for window_log in [29, 30] {
+        out.push(long_window_layers(dir, window_log));
+    }
     // A layout directory, as it is (podman loads one; the others read a file).
     let d = dir.join("layout-directory");
     common::copy_dir(&common::fixture("skopeo-oci-gzip"), &d);
     out.push(d);
     out
+}
+
+/// skopeo's zstd layout with every layer re-compressed with a `2^window_log` window (declared
+/// in each frame), as an archive with index.json and manifest.json (the Docker 25+ layout).
+fn long_window_layers(dir: &Path, window_log: u32) -> PathBuf {
+    use std::io::Write as _;
+    let d = dir.join(format!("window-{window_log}"));
+    common::copy_dir(&common::fixture("skopeo-oci-zstd"), &d);
+    let (mpath, mut man) = common::first_manifest(&d);
+    let blobs = d.join("blobs/sha256");
+    let put = |b: &[u8]| {
+        let hex = common::sha256_hex(b);
+        std::fs::write(blobs.join(&hex), b).unwrap();
+        (format!("sha256:{hex}"), b.len())
+    };
+    for l in man["layers"].as_array_mut().unwrap() {
+        let old = blobs.join(l["digest"].as_str().unwrap().trim_start_matches("sha256:"));
+        let plain = zstd::decode_all(&std::fs::read(&old).unwrap()[..]).unwrap();
+        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        enc.window_log(window_log).unwrap();
+        enc.write_all(&plain).unwrap();
+        let (digest, size) = put(&enc.finish().unwrap());
+        l["digest"] = digest.into();
+        l["size"] = size.into();
+    }
+    std::fs::remove_file(mpath).unwrap();
+    let (md, ms) = put(&serde_json::to_vec(&man).unwrap());
+    let tag = format!("airlock/window:{window_log}");
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": md, "size": ms, "annotations": {"io.containerd.image.name": format!("docker.io/{tag}"),
+        "org.opencontainers.image.ref.name": window_log.to_string()}}]});
+    std::fs::write(d.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let blob = |v: &Value| format!("blobs/sha256/{}", v["digest"].as_str().unwrap().trim_start_matches("sha256:"));
+    let layers: Vec<String> = man["layers"].as_array().unwrap().iter().map(blob).collect();
+    let mj = serde_json::json!([{"Config": blob(&man["config"]), "RepoTags": [tag], "Layers": layers}]);
+    std::fs::write(d.join("manifest.json"), serde_json::to_vec(&mj).unwrap()).unwrap();
+    let t = dir.join(format!("zstd-window-{window_log}-layers.tar"));
+    run_ok(Command::new("tar").arg("-C").arg(&d).arg("-cf").arg(&t).arg("."));
+    t
 }
 
 /// airlock's predictions for several targets at once: does it say each runtime loads the
@@ -1496,3 +1543,218 @@ fn podman_runs_on_private_stores() {
         assert!(removed.contains(k), "{k} not dropped: {removed:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Broken archives: which runtimes load what verify refuses
+// ---------------------------------------------------------------------------------------------
+
+/// Flips one byte of the first regular file's content in a layer tar: the tar stays valid, its
+/// diffID changes.
+fn flip_file_byte(layer: &mut [u8]) {
+    let mut a = tar::Archive::new(&layer[..]);
+    let at = a
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap())
+        .find(|e| e.header().entry_type().is_file() && e.size() > 0)
+        .map(|e| e.raw_file_position() as usize)
+        .expect("a layer with a regular file");
+    layer[at] ^= 0x01;
+}
+
+/// The broken archives of tests/broken.rs that still look loadable, made from docker save's
+/// legacy layout and from the Docker 25+ layout (ctr's export: index.json and manifest.json),
+/// each with the error code verify must give.
+fn broken_archives(dir: &Path) -> Vec<(&'static str, &'static str, PathBuf)> {
+    use common::{find, json_of, read_tar, regular, sha256_hex, write_tar};
+    type Edit = fn(&mut Vec<common::M>);
+    let legacy: Vec<(&str, &str, Edit)> = vec![
+        ("legacy: a layer's bit flipped", "diff-id-mismatch", |ms| {
+            let man = json_of(find(ms, "manifest.json"));
+            flip_file_byte(&mut find(ms, man[0]["Layers"][1].as_str().unwrap()).data);
+        }),
+        ("legacy: the config lies about a diffID", "diff-id-mismatch", |ms| {
+            let mut man = json_of(find(ms, "manifest.json"));
+            let name = man[0]["Config"].as_str().unwrap().to_string();
+            let mut cfg = json_of(find(ms, &name));
+            cfg["rootfs"]["diff_ids"][1] = format!("sha256:{}", sha256_hex(b"lie")).into();
+            let bytes = serde_json::to_vec(&cfg).unwrap();
+            let new = format!("{}.json", sha256_hex(&bytes));
+            ms.retain(|m| m.path != name);
+            ms.push(regular(&new, bytes));
+            man[0]["Config"] = new.into();
+            find(ms, "manifest.json").data = serde_json::to_vec(&man).unwrap();
+        }),
+        ("legacy: one layer fewer than the config", "layer-count-mismatch", |ms| {
+            let mut man = json_of(find(ms, "manifest.json"));
+            man[0]["Layers"].as_array_mut().unwrap().pop();
+            find(ms, "manifest.json").data = serde_json::to_vec(&man).unwrap();
+        }),
+        ("legacy: a layer file missing", "blob-missing", |ms| {
+            let man = json_of(find(ms, "manifest.json"));
+            let gone = man[0]["Layers"][1].as_str().unwrap().to_string();
+            ms.retain(|m| m.path != gone);
+        }),
+        ("legacy: the config edited under its old name", "blob-digest-mismatch", |ms| {
+            let man = json_of(find(ms, "manifest.json"));
+            let m = find(ms, man[0]["Config"].as_str().unwrap());
+            let mut cfg = json_of(m);
+            cfg["config"]["Env"] = serde_json::json!(["EVIL=1"]);
+            m.data = serde_json::to_vec(&cfg).unwrap();
+        }),
+    ];
+    let oci: Vec<(&str, &str, Edit)> = vec![
+        ("Docker 25+ layout: a layer's bit flipped", "blob-digest-mismatch", |ms| {
+            let man = json_of(find(ms, "manifest.json"));
+            flip_file_byte(&mut find(ms, man[0]["Layers"][1].as_str().unwrap()).data);
+        }),
+        ("Docker 25+ layout: the config lies about a diffID", "diff-id-mismatch", |ms| {
+            oci_edit(ms, OciEdit::DiffIdLie)
+        }),
+        ("Docker 25+ layout: one layer fewer than the config", "layer-count-mismatch", |ms| {
+            oci_edit(ms, OciEdit::DropLayer)
+        }),
+        ("Docker 25+ layout: a layer blob missing", "blob-missing", |ms| {
+            let man = json_of(find(ms, "manifest.json"));
+            let gone = man[0]["Layers"][1].as_str().unwrap().to_string();
+            ms.retain(|m| m.path != gone);
+        }),
+        ("Docker 25+ layout: the manifest edited under its old digest", "blob-digest-mismatch", |ms| {
+            oci_edit(ms, OciEdit::ManifestInPlace)
+        }),
+        ("Docker 25+ layout: a layer descriptor's size wrong", "blob-size-mismatch", |ms| {
+            oci_edit(ms, OciEdit::LayerSize)
+        }),
+    ];
+    let mut out = Vec::new();
+    for (fixture, cases) in [("docker-save-legacy.tar", legacy), ("ctr-export.tar", oci)] {
+        for (i, (name, code, edit)) in cases.into_iter().enumerate() {
+            let mut ms = read_tar(&common::fixture(fixture));
+            edit(&mut ms);
+            let p = dir.join(format!("broken-{}-{i}.tar", fixture.trim_end_matches(".tar")));
+            write_tar(&p, &ms);
+            out.push((name, code, p));
+        }
+    }
+    out
+}
+
+enum OciEdit {
+    DiffIdLie,
+    DropLayer,
+    ManifestInPlace,
+    LayerSize,
+}
+
+/// Edits the Docker 25+ layout's manifest (and its config), keeping index.json and
+/// manifest.json pointing at what they should, so only the edit is wrong.
+fn oci_edit(ms: &mut Vec<common::M>, how: OciEdit) {
+    use common::{find, json_of, regular, sha256_hex};
+    let blob = |d: &str| format!("blobs/sha256/{}", d.trim_start_matches("sha256:"));
+    let mut index = json_of(find(ms, "index.json"));
+    let mdigest = index["manifests"][0]["digest"].as_str().unwrap().to_string();
+    let mut man = json_of(find(ms, &blob(&mdigest)));
+    let put = |ms: &mut Vec<common::M>, bytes: Vec<u8>| {
+        let d = format!("sha256:{}", sha256_hex(&bytes));
+        ms.push(regular(&blob(&d), bytes.clone()));
+        (d, bytes.len())
+    };
+    match how {
+        OciEdit::ManifestInPlace => {
+            man["annotations"] = serde_json::json!({"evil": "1"});
+            find(ms, &blob(&mdigest)).data = serde_json::to_vec(&man).unwrap();
+            return;
+        }
+        OciEdit::DiffIdLie => {
+            let cpath = blob(man["config"]["digest"].as_str().unwrap());
+            let mut cfg = json_of(find(ms, &cpath));
+            cfg["rootfs"]["diff_ids"][1] = format!("sha256:{}", sha256_hex(b"lie")).into();
+            let (d, n) = put(ms, serde_json::to_vec(&cfg).unwrap());
+            man["config"]["digest"] = d.into();
+            man["config"]["size"] = n.into();
+        }
+        OciEdit::DropLayer => {
+            man["layers"].as_array_mut().unwrap().pop();
+        }
+        OciEdit::LayerSize => {
+            let n = man["layers"][1]["size"].as_u64().unwrap();
+            man["layers"][1]["size"] = (n + 512).into();
+        }
+    }
+    let (d, n) = put(ms, serde_json::to_vec(&man).unwrap());
+    index["manifests"][0]["digest"] = d.into();
+    index["manifests"][0]["size"] = n.into();
+    find(ms, "index.json").data = serde_json::to_vec(&index).unwrap();
+    let mut mj = json_of(find(ms, "manifest.json"));
+    mj[0]["Config"] = blob(man["config"]["digest"].as_str().unwrap()).into();
+    mj[0]["Layers"] =
+        man["layers"].as_array().unwrap().iter().map(|l| Value::from(blob(l["digest"].as_str().unwrap()))).collect();
+    find(ms, "manifest.json").data = serde_json::to_vec(&mj).unwrap();
+}
+
+/// Every broken archive is refused by verify with its code; each runtime is asked to load it
+/// from an empty store, and which ones it loads is the measured table the README quotes.
+#[test]
+fn runtimes_load_broken_archives_verify_refuses() {
+    let test = "runtimes_load_broken_archives_verify_refuses";
+    let tmp = common::tempdir();
+    let cases = broken_archives(tmp.path());
+    for (name, code, p) in &cases {
+        let r = common::verify(p, &[]);
+        assert_eq!(r.code, 1, "{name}: verify must refuse it: {}", r.json);
+        assert!(common::codes(&r.json).iter().any(|c| c == code), "{name}: no {code} in {:?}", common::codes(&r.json));
+    }
+    let files: Vec<PathBuf> = cases.iter().map(|(_, _, p)| p.clone()).collect();
+    let outcomes = load_everywhere(test, &files);
+    let mut by_runtime: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for o in &outcomes {
+        let name = cases.iter().find(|(_, _, p)| *p == o.file).map(|(n, _, _)| *n).unwrap();
+        let list = by_runtime.entry(o.runtime.as_str()).or_default();
+        if o.loaded {
+            list.push(name);
+        }
+    }
+    let mut lines = Vec::new();
+    for (rt, loaded) in &by_runtime {
+        lines.push(format!("{rt}: loads {} of {}: {}", loaded.len(), cases.len(), loaded.join("; ")));
+    }
+    let _ = writeln!(std::io::stderr(), "broken archives verify refuses, loaded anyway:\n  {}", lines.join("\n  "));
+    // What was measured (the README's table): any change in a runtime shows here.
+    for (rt, got) in &by_runtime {
+        let want = BROKEN_LOADED.iter().find(|(r, _)| r == rt).map(|(_, w)| *w);
+        assert_eq!(Some(&got[..]), want, "{rt}: the broken archives it loads");
+    }
+}
+
+const L_CONFIG: &str = "legacy: the config edited under its old name";
+const O_MANIFEST: &str = "Docker 25+ layout: the manifest edited under its old digest";
+const O_SIZE: &str = "Docker 25+ layout: a layer descriptor's size wrong";
+const O_DIFFID: &str = "Docker 25+ layout: the config lies about a diffID";
+const O_COUNT: &str = "Docker 25+ layout: one layer fewer than the config";
+
+/// Which of `broken_archives` each runtime loads (exit status 0), as measured, in order.
+const BROKEN_LOADED: &[(&str, &[&str])] = &[
+    ("containerd@1.6", &[L_CONFIG, O_SIZE]),
+    ("containerd@1.7", &[L_CONFIG, O_SIZE]),
+    ("containerd@2.1", &[L_CONFIG, O_SIZE]),
+    ("docker@20.10", &[L_CONFIG, O_MANIFEST, O_SIZE]),
+    ("docker@26.1", &[L_CONFIG, O_MANIFEST, O_SIZE]),
+    ("docker@28.5", &[L_CONFIG, O_MANIFEST, O_SIZE]),
+    (
+        "docker@29",
+        &[
+            "legacy: a layer's bit flipped",
+            "legacy: the config lies about a diffID",
+            "legacy: one layer fewer than the config",
+            L_CONFIG,
+            "Docker 25+ layout: a layer's bit flipped",
+            O_DIFFID,
+            O_COUNT,
+            "Docker 25+ layout: a layer blob missing",
+            O_MANIFEST,
+            O_SIZE,
+        ],
+    ),
+    ("podman@4.3", &[L_CONFIG, O_DIFFID, O_COUNT, O_MANIFEST, O_SIZE]),
+    ("podman@5.4", &[L_CONFIG, O_COUNT, O_MANIFEST, O_SIZE]),
+];

@@ -26,6 +26,8 @@ pub struct Profile {
     /// Descriptors listed at the top of index.json (podman's oci-archive takes exactly one).
     pub index_entries: usize,
     pub zstd_layers: usize,
+    /// zstd layers whose frames need a window over Go's 512 MiB limit.
+    pub zstd_layers_over_go_limit: usize,
     /// Platforms an index lists but the archive lacks (a partial export).
     pub absent_platforms: Vec<String>,
     /// Attestation, signature and other artifact manifests.
@@ -47,8 +49,18 @@ pub fn read(path: &Path, loaded: &Loaded) -> Profile {
                 Some(Content::Layer(ls)) if ls.compression == Compression::Zstd)
         })
         .count();
+    let zstd_layers_over_go_limit = model
+        .images
+        .iter()
+        .flat_map(|i| &i.layers)
+        .filter(|l| {
+            matches!(catalog.scan_of(&l.member).map(|s| &s.content),
+                Some(Content::Layer(ls)) if ls.tar.as_ref().is_err_and(|why| why.starts_with(crate::scan::blob::ZSTD_WINDOW_TOO_LARGE)))
+        })
+        .count();
     Profile {
         name,
+        zstd_layers_over_go_limit,
         is_dir: catalog.is_dir,
         dir_path: catalog.is_dir.then(|| path.to_string_lossy().into_owned()),
         outer,

@@ -139,6 +139,28 @@ pub const RULES: &[Rule] = &[
         measured: &["containerd@2.1"],
     },
     Rule {
+        id: "zstd-layer-window-over-go-limit",
+        code: Code::TargetCompressionUnsupported,
+        applies: |t| !(t.runtime == Runtime::Docker && t.at_least(29, 0)),
+        check: |_, p| {
+            (p.zstd_layers_over_go_limit > 0).then(|| {
+                format!("{} zstd layer(s) need a window over 512 MiB, which Go's zstd decoder refuses ('window size exceeded')", p.zstd_layers_over_go_limit)
+            })
+        },
+        lifted: "no version; recompress the layers (zstd --long=29 or less)",
+        source: "klauspost/compress zstd MaxWindowSize = 1<<29, used by moby, containerd and containers/image. Measured: docker 26.1, 28.5, ctr 1.6, 1.7, 2.1, podman 4.3, 5.4 fail on 1 GiB windows and load 512 MiB; docker 28.5 with the containerd image store loads and unpacks even 2 GiB windows (so docker 29 is not held to it)",
+        measured: &[
+            "docker@20.10",
+            "docker@26.1",
+            "docker@28.5",
+            "containerd@1.6",
+            "containerd@1.7",
+            "containerd@2.1",
+            "podman@4.3",
+            "podman@5.4",
+        ],
+    },
+    Rule {
         id: "all-platforms-partial-index",
         code: Code::TargetPlatformMissing,
         applies: containerd_like,

@@ -310,7 +310,7 @@ _airlock_fetch() { # PACKAGE VERSION SUITE
                 return
             fi
         fi
-        rm -rf "$x.tmp" && dpkg-deb -x "$deb" "$x.tmp" && touch "$x.tmp/.unpacked" && rm -rf "$x" && mv "$x.tmp" "$x" \
+        mkdir -p "$cache/x" && rm -rf "$x.tmp" && dpkg-deb -x "$deb" "$x.tmp" && touch "$x.tmp/.unpacked" && rm -rf "$x" && mv "$x.tmp" "$x" \
             || { _airlock_log "cannot unpack $deb"; return 1; }
     fi
     printf '%s' "$x"

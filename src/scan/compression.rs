@@ -300,6 +300,35 @@ mod tests {
         }
     }
 
+    fn frame(data: &[u8], window_log: u32) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        e.window_log(window_log).unwrap();
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn frames_are_read_one_by_one_with_their_windows() {
+        // Two frames with a skippable frame between them, as pzstd and zstdmt write them.
+        let mut s = frame(b"first ", 20);
+        s.extend_from_slice(&[0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
+        s.extend(frame(b"second", 29));
+        assert_eq!(frame_window(&frame(b"x", 29)), Some(1 << 29));
+        let mut out = Vec::new();
+        ZstdFrames::layer(&s[..]).read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"first second");
+        // A frame over Go's limit is refused with the typed error, before it is decoded.
+        s.extend(frame(b"third", 30));
+        let err = ZstdFrames::outer(&s[..]).read_to_end(&mut Vec::new()).unwrap_err();
+        assert_eq!(window_refused(&err), Some(1 << 30));
+        // Damage is not a window error.
+        let mut bad = frame(b"data", 20);
+        bad.truncate(bad.len() - 2);
+        let err = ZstdFrames::layer(&bad[..]).read_to_end(&mut Vec::new()).unwrap_err();
+        assert_eq!(window_refused(&err), None);
+    }
+
     #[test]
     fn magic() {
         assert_eq!(Compression::sniff(&[0x1f, 0x8b, 8]), Compression::Gzip);

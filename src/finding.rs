@@ -75,7 +75,7 @@ codes! {
     UnpackableLayerEntry = "unpackable-layer-entry", Error,
         "a layer entry of a type docker, containerd and podman refuse to unpack (GNU sparse 'S', contiguous '7', ...): the load fails";
     LayerZstdWindow = "layer-zstd-window", Error,
-        "a zstd layer needs a window over 32 MiB (k3s/RKE2's cap too); airlock does not decompress it, so its diffID is unchecked";
+        "a zstd layer needs a window over 512 MiB, the limit of Go's zstd decoder: containerd, podman and docker's graph drivers cannot decompress it (docker 28 with the containerd image store does), and airlock does not, so its diffID is unchecked";
     ArtifactSkipped = "artifact-skipped", Warning,
         "a manifest whose config is not an image config (attestation, signature, other artifact) is not checked as an image";
     PlatformAbsent = "platform-absent", Warning,

@@ -209,26 +209,101 @@ fn plain_tar_of_a_quarter_million_empty_members() {
 
 #[test]
 fn zstd_layer_with_a_huge_window() {
-    // A frame declaring a 128 MiB window: decoding it would allocate that much per worker.
+    // Frames declaring a 512 MiB window (Go's limit: docker, containerd and podman load it) and
+    // 1 GiB (they refuse it: "window size exceeded"). The first verifies within the bound, the
+    // second is refused without being decoded.
     let d = tempdir();
-    let dir = d.path().join("oci");
     let plain = small_layer();
-    let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
-    enc.window_log(27).unwrap();
-    enc.long_distance_matching(true).unwrap();
-    enc.write_all(&plain).unwrap();
-    let stored = enc.finish().unwrap();
-    oci_layout(&dir, &plain, &stored, "application/vnd.oci.image.layer.v1.tar+zstd", 2, 1);
+    let layer = |window_log: u32| {
+        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        enc.window_log(window_log).unwrap();
+        enc.write_all(&plain).unwrap();
+        enc.finish().unwrap()
+    };
+    let dir = d.path().join("w29");
+    oci_layout(&dir, &plain, &layer(29), "application/vnd.oci.image.layer.v1.tar+zstd", 2, 1);
     let m = measured(&dir);
-    assert_bounded(&m, "zstd layer with a 128 MiB window", 20);
+    assert_bounded(&m, "zstd layer with a 512 MiB window", 20);
+    assert_eq!(m.code, 0, "{}", m.json);
+
+    let dir = d.path().join("w30");
+    oci_layout(&dir, &plain, &layer(30), "application/vnd.oci.image.layer.v1.tar+zstd", 2, 1);
+    let m = measured(&dir);
+    assert_bounded(&m, "zstd layer with a 1 GiB window", 20);
     assert_eq!(m.code, 1);
     assert!(codes_of(&m).contains(&"layer-zstd-window".to_string()), "{}", m.json);
+    assert!(m.json.to_string().contains("needs a 1024 MiB window"), "{}", m.json);
+
+    // A whole archive wrapped the same ways: the same limit.
+    let archive = std::fs::read(fixture("docker-save-legacy.tar")).unwrap();
+    for (window_log, code) in [(29, 0), (30, 1)] {
+        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        enc.window_log(window_log).unwrap();
+        enc.write_all(&archive).unwrap();
+        let p = d.path().join(format!("w{window_log}.tar.zst"));
+        std::fs::write(&p, enc.finish().unwrap()).unwrap();
+        let m = measured(&p);
+        assert_bounded(&m, &format!("archive wrapped in zstd with window log {window_log}"), 20);
+        assert_eq!(m.code, code, "{}", m.json);
+    }
 
     // The same layer with an ordinary window verifies.
     let dir = d.path().join("ok");
     let stored = zstd::encode_all(&plain[..], 3).unwrap();
     oci_layout(&dir, &plain, &stored, "application/vnd.oci.image.layer.v1.tar+zstd", 2, 1);
     assert_eq!(measured(&dir).code, 0);
+}
+
+/// Two layers whose frames declare a 512 MiB window and fill 96 MiB of it each (zeros:
+/// cheap to make, but the decoder still writes every byte into its window), scanned in
+/// parallel: one large window is live at a time (`ZSTD_LARGE_WINDOW_SLOTS`), so the peak
+/// stays near one window, not two.
+#[test]
+fn large_zstd_windows_are_decoded_one_at_a_time() {
+    let d = tempdir();
+    let dir = d.path().join("oci");
+    let zeros = vec![0u8; 96 << 20];
+    let layers: Vec<(Vec<u8>, Vec<u8>)> = ["a", "b"]
+        .iter()
+        .map(|name| {
+            let plain = layer_tar(&[(name, &zeros[..])]);
+            let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 1).unwrap();
+            enc.window_log(29).unwrap();
+            enc.write_all(&plain).unwrap();
+            (plain, enc.finish().unwrap())
+        })
+        .collect();
+    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    let diff_ids: Vec<String> = layers.iter().map(|(p, _)| format!("sha256:{}", sha256_hex(p))).collect();
+    let config = json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": diff_ids}});
+    let (cd, cs) = put_blob(&dir, &serde_json::to_vec(&config).unwrap());
+    let descs: Vec<Value> = layers
+        .iter()
+        .map(|(_, z)| {
+            let (ld, ls) = put_blob(&dir, z);
+            json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+zstd", "digest": ld, "size": ls})
+        })
+        .collect();
+    drop(layers);
+    let manifest = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs}, "layers": descs});
+    let (md, ms) = put_blob(&dir, &serde_json::to_vec(&manifest).unwrap());
+    let index = json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": md, "size": ms, "annotations": {"org.opencontainers.image.ref.name": "1"}}]});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let m = measured(&dir);
+    assert_eq!(m.code, 0, "{}", m.json);
+    assert!(m.took < Duration::from_secs(120), "took {:?}", m.took);
+    let _ = writeln!(
+        std::io::stderr(),
+        "bounds: two layers with filled 512 MiB-window frames: {:.2} s, peak RSS {}",
+        m.took.as_secs_f64(),
+        m.rss_kib.map_or("not measured".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+    );
+    if let Some(kib) = m.rss_kib {
+        assert!(kib < 160 << 10, "peak RSS {} MiB: both large windows were live at once", kib >> 10);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
-//! `--target` on fixtures, for the rules of runtimes not on this machine (docker 23+,
-//! containerd 1.7/2, podman 5, k3s, RKE2), with the outcome their cited sources give
-//! (src/targets/rules.rs). The runtimes that are here (docker 20.10, containerd 1.6, podman
-//! 4.3) are checked against the real thing in tests/interop.rs
-//! (`target_predictions_match_the_real_runtimes`).
+//! `--target` on fixtures: the rule sets for runtimes no test here runs (docker 23, 24,
+//! containerd 2.0, k3s, RKE2), with the outcome their cited sources give, and the rules'
+//! edges (src/targets/rules.rs). Every runtime scripts/real-tools.sh brings up (docker 20.10,
+//! 26.1, 28.5, 28.5 with the containerd store, containerd 1.6, 1.7, 2.1, podman 4.3, 5.4) is
+//! checked against the real thing in tests/interop.rs (`target_predictions_match_the_real_runtimes`).
 
 mod common;
 use common::*;
@@ -56,10 +56,28 @@ fn docker_versions() {
 
 #[test]
 fn containerd_versions() {
+    // containerd 1.x reads a plain tar only; 2's `ctr images import` (the transfer service)
+    // decompresses gzip and zstd, and nothing else (measured with 1.6.20, 1.7.24, 2.1.9).
     let gz = fixture("docker-save-legacy.tar.gz");
-    for v in ["containerd@1.6", "containerd@1.7", "containerd@2", "containerd"] {
-        let (loads, codes) = predict(&gz, v);
-        assert!(!loads && codes == ["target-compression-unsupported"], "{v}: {codes:?}");
+    let zst = fixture("docker-save-legacy.tar.zst");
+    for v in ["containerd@1.6", "containerd@1.7"] {
+        for f in [&gz, &zst] {
+            let (loads, codes) = predict(f, v);
+            assert!(!loads && codes == ["target-compression-unsupported"], "{v}: {codes:?}");
+        }
+    }
+    for v in ["containerd@2", "containerd@2.1", "containerd"] {
+        for f in [&gz, &zst] {
+            assert_eq!(predict(f, v), (true, vec![]), "{v} {}", f.display());
+        }
+    }
+    let d = tempdir();
+    let plain = std::fs::read(fixture("docker-save-legacy.tar")).unwrap();
+    for how in ["bz2", "lz4"] {
+        let p = d.path().join(format!("app.tar.{how}"));
+        std::fs::write(&p, wrap(&plain, how)).unwrap();
+        let (loads, codes) = predict(&p, "containerd@2");
+        assert!(!loads && codes == ["target-compression-unsupported"], "{how}: {codes:?}");
     }
     let partial = fixture("ctr-export-partial.tar");
     for v in ["containerd@1.7", "containerd@2"] {
@@ -136,8 +154,69 @@ fn k3s_caps_the_zstd_window() {
 fn podman_versions() {
     let gz = fixture("docker-save-legacy.tar.gz");
     assert!(!predict(&gz, "podman@4.3").0, "measured on podman 4.3.1");
-    assert!(predict(&gz, "podman@5").0, "not claimed for podman 5 (not measured)");
+    assert!(predict(&gz, "podman@5").0, "measured: podman 5.4.2 loads it");
     assert!(predict(&fixture("skopeo-oci-gzip"), "podman").0, "podman loads an OCI layout directory");
+    assert!(predict(&fixture("skopeo-oci-gzip"), "podman@4").0, "a path podman 4 can name the image after");
+    // podman 4 names the image after the directory's path: a hidden or upper-case component
+    // is not a valid name (measured: 4.3.1 fails, 5.4.2 loads).
+    let d = tempdir();
+    let dir = d.path().join("Layout");
+    copy_dir(&fixture("skopeo-oci-gzip"), &dir);
+    assert_eq!(predict(&dir, "podman@4").1, ["target-format-unsupported"]);
+    assert!(predict(&dir, "podman@5").0);
+    // A zstd stream that starts with a skippable frame (pzstd): neither podman reads it.
+    let mut bytes = vec![0x50, 0x2a, 0x4d, 0x18, 0, 0, 0, 0];
+    bytes.extend(wrap(&std::fs::read(fixture("docker-save-legacy.tar")).unwrap(), "zst"));
+    let p = d.path().join("pzstd.tar.zst");
+    std::fs::write(&p, bytes).unwrap();
+    for v in ["podman@4", "podman@5"] {
+        assert_eq!(predict(&p, v), (false, vec!["target-compression-unsupported".to_string()]), "{v}");
+    }
+    for v in ["docker@23", "containerd@2"] {
+        assert_eq!(predict(&p, v), (true, vec![]), "{v}");
+    }
+}
+
+#[test]
+fn unmeasured_rule_sets_say_so() {
+    // docker 23 is run by no test here: its verdict and its findings say they come from sources.
+    let zst = fixture("docker-save-legacy.tar.zst");
+    let o = airlock(&[
+        "verify",
+        "--target",
+        "docker@23",
+        "--target",
+        "docker@26",
+        "--target",
+        "k3s",
+        zst.to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("targets: docker@23 loads it (from sources, not measured), docker@25 loads it, k3s loads it (from sources, not measured)"),
+        "{out}"
+    );
+    let d = tempdir();
+    let r = verify(&tar_dir(&d, "skopeo-oci-gzip"), &["--target", "docker@24", "--target", "docker@28"]);
+    let t = &r.json["inputs"][0]["targets"];
+    assert_eq!(t[0]["measured_with"], serde_json::json!([]));
+    assert_eq!(t[1]["measured_with"], serde_json::json!(["docker 26.1.5", "docker 28.5.2"]));
+    let messages: Vec<&str> =
+        r.json["inputs"][0]["findings"].as_array().unwrap().iter().filter_map(|f| f["message"].as_str()).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("docker@24 will not load this")
+                && m.contains("not measured for docker@24; source: moby")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("docker@25 will not load this")
+                && m.ends_with("measured: docker 26.1.5, docker 28.5.2]")),
+        "{messages:?}"
+    );
 }
 
 #[test]

@@ -192,7 +192,8 @@ fn checked_input(path: &std::path::Path, loaded: &Loaded, opts: &Options) -> Res
             let found = crate::targets::rules::evaluate(t, &profile);
             let loads = !found.iter().any(Finding::is_error);
             input.findings.extend(found);
-            input.targets.push(crate::report::TargetVerdict { target: t.to_string(), loads });
+            let measured_with = t.measured_with();
+            input.targets.push(crate::report::TargetVerdict { target: t.to_string(), loads, measured_with });
         }
     }
     Ok(input)

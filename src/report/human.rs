@@ -101,7 +101,11 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
         let list: Vec<String> = input
             .targets
             .iter()
-            .map(|t| if t.loads { format!("{} loads it", t.target) } else { format!("{} will not", t.target) })
+            .map(|t| {
+                let verdict = if t.loads { "loads it" } else { "will not" };
+                let how = if t.measured_with.is_empty() { " (from sources, not measured)" } else { "" };
+                format!("{} {verdict}{how}", t.target)
+            })
             .collect();
         writeln!(out, "  targets: {}", list.join(", "))?;
     }

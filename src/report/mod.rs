@@ -75,6 +75,9 @@ pub struct TargetVerdict {
     pub target: String,
     /// No target-* error: the runtime loads it (what it changes on the way is a warning).
     pub loads: bool,
+    /// The real runtimes this rule set was measured with (tests/interop.rs); empty: its
+    /// rules come from the runtime's sources only.
+    pub measured_with: Vec<&'static str>,
 }
 
 #[derive(Debug, Serialize)]

@@ -3,7 +3,7 @@
 //! Small JSON documents are kept in memory instead, for the model to parse.
 
 use super::chunks::ChunkReader;
-use super::compression::{Compression, ZSTD_LAYER_WINDOW_LOG, is_zstd_window_error, zstd_decoder};
+use super::compression::{Compression, ZstdFrames, window_refused};
 use super::layer_entries::escape_reason;
 use crate::digest::{Digest, HashReader, drain, read_full};
 use crate::tarstream::{EntryKind, Stream, TarReader};
@@ -140,10 +140,7 @@ pub fn scan_into<R: Read>(
             })
         }
         Compression::Gzip => decoded(Tee::new(flate2::bufread::MultiGzDecoder::new(&mut raw), plain), "gzip"),
-        Compression::Zstd => match zstd_decoder(&mut raw, ZSTD_LAYER_WINDOW_LOG) {
-            Ok(d) => decoded(Tee::new(d, plain), "zstd"),
-            Err(e) => Err(format!("zstd: {e}")),
-        },
+        Compression::Zstd => decoded(Tee::new(ZstdFrames::layer(&mut raw), plain), "zstd"),
         Compression::Bzip2 => decoded(Tee::new(bzip2::bufread::MultiBzDecoder::new(&mut raw), plain), "bzip2"),
         Compression::Xz => Err(format!("compressed with {}, which airlock does not decompress", compression.as_str())),
         Compression::Lz4 => Err("compressed with lz4, which no container runtime decompresses as a layer".to_string()),
@@ -196,7 +193,7 @@ fn decoded<D: Read>(mut decoder: D, name: &str) -> Result<TarSummary, String> {
         let (walked, finished) = walker.join().map_err(|_| format!("{name} layer: the hashing thread failed"))?;
         // A broken compressed stream explains everything the walker saw after it.
         if let Some(e) = failed {
-            if is_zstd_window_error(&e) {
+            if window_refused(&e).is_some() {
                 return Err(format!("{ZSTD_WINDOW_TOO_LARGE} ({e})"));
             }
             return Err(format!("the {name} stream is corrupt: {e}"));
@@ -210,7 +207,7 @@ fn decoded<D: Read>(mut decoder: D, name: &str) -> Result<TarSummary, String> {
 }
 
 /// How a layer refused for its zstd window is described (`layer-zstd-window`).
-pub const ZSTD_WINDOW_TOO_LARGE: &str = "its zstd frames need a window larger than the 32 MiB airlock decodes";
+pub const ZSTD_WINDOW_TOO_LARGE: &str = "its zstd frames need a window larger than any runtime decodes";
 
 const PIPE_CHUNK: usize = 256 * 1024;
 const PIPE_CHUNKS: usize = 4;

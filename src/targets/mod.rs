@@ -50,6 +50,21 @@ impl Runtime {
     const ALL: [Runtime; 5] = [Runtime::Docker, Runtime::Containerd, Runtime::K3s, Runtime::Rke2, Runtime::Podman];
 }
 
+/// The real runtimes tests/interop.rs loads every archive of its corpus into (scripts/
+/// real-tools.sh brings them up), by the name used there, and exactly what runs. A rule set
+/// one of these resolves to is measured; the others come from the runtimes' sources.
+pub const MEASURED: &[(&str, &str)] = &[
+    ("docker@20.10", "docker 20.10.24"),
+    ("docker@26.1", "docker 26.1.5"),
+    ("docker@28.5", "docker 28.5.2"),
+    ("docker@29", "docker 28.5.2 with the containerd image store (Docker 29's default)"),
+    ("containerd@1.6", "containerd 1.6.20"),
+    ("containerd@1.7", "containerd 1.7.24"),
+    ("containerd@2.1", "containerd 2.1.9"),
+    ("podman@4.3", "podman 4.3.1"),
+    ("podman@5.4", "podman 5.4.2"),
+];
+
 /// A resolved target: a runtime and the rule set (version) it loads with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target {
@@ -87,6 +102,21 @@ impl Target {
 
     pub fn at_least(&self, major: u32, minor: u32) -> bool {
         self.version >= (major, minor)
+    }
+
+    /// The runtimes of `names` (from [`MEASURED`]) that load with this rule set, as they ran.
+    pub fn measured_among(&self, names: &[&str]) -> Vec<&'static str> {
+        MEASURED
+            .iter()
+            .filter(|(n, _)| names.contains(n) && Target::parse(n).is_ok_and(|t| t == *self))
+            .map(|(_, what)| *what)
+            .collect()
+    }
+
+    /// The runtimes this rule set was measured with (none: from sources only).
+    pub fn measured_with(&self) -> Vec<&'static str> {
+        let all: Vec<&str> = MEASURED.iter().map(|(n, _)| *n).collect();
+        self.measured_among(&all)
     }
 }
 

@@ -10,10 +10,15 @@ pub struct Profile {
     /// The file name, lower-cased (k3s and RKE2 choose a decompressor by it).
     pub name: String,
     pub is_dir: bool,
+    /// For a directory: the path as given, which podman 4 turns into an image name
+    /// (`localhost/PATH`).
+    pub dir_path: Option<String>,
     /// The whole-file compression, by content.
     pub outer: Compression,
     /// The zstd window the outer frame declares, in bytes.
     pub outer_zstd_window: Option<u64>,
+    /// The outer zstd stream starts with a skippable frame (pzstd writes one).
+    pub outer_zstd_skippable_first: bool,
     /// `manifest.json`: what `docker load` (graph drivers) reads.
     pub manifest_json: bool,
     /// `index.json`: what containerd's importer prefers, and podman's oci-archive reads.
@@ -21,6 +26,8 @@ pub struct Profile {
     /// Descriptors listed at the top of index.json (podman's oci-archive takes exactly one).
     pub index_entries: usize,
     pub zstd_layers: usize,
+    /// zstd layers whose frames need a window over Go's 512 MiB limit.
+    pub zstd_layers_over_go_limit: usize,
     /// Platforms an index lists but the archive lacks (a partial export).
     pub absent_platforms: Vec<String>,
     /// Attestation, signature and other artifact manifests.
@@ -42,11 +49,23 @@ pub fn read(path: &Path, loaded: &Loaded) -> Profile {
                 Some(Content::Layer(ls)) if ls.compression == Compression::Zstd)
         })
         .count();
+    let zstd_layers_over_go_limit = model
+        .images
+        .iter()
+        .flat_map(|i| &i.layers)
+        .filter(|l| {
+            matches!(catalog.scan_of(&l.member).map(|s| &s.content),
+                Some(Content::Layer(ls)) if ls.tar.as_ref().is_err_and(|why| why.starts_with(crate::scan::blob::ZSTD_WINDOW_TOO_LARGE)))
+        })
+        .count();
     Profile {
         name,
+        zstd_layers_over_go_limit,
         is_dir: catalog.is_dir,
+        dir_path: catalog.is_dir.then(|| path.to_string_lossy().into_owned()),
         outer,
         outer_zstd_window: if outer == Compression::Zstd { zstd_window(path) } else { None },
+        outer_zstd_skippable_first: outer == Compression::Zstd && starts_with_skippable_frame(path),
         manifest_json: catalog.has("manifest.json"),
         index_json: catalog.has("index.json"),
         index_entries: catalog
@@ -59,6 +78,13 @@ pub fn read(path: &Path, loaded: &Loaded) -> Profile {
         artifacts: model.artifacts.len(),
         untagged: model.images.iter().filter(|i| i.tags.is_empty()).count(),
     }
+}
+
+fn starts_with_skippable_frame(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok()
+        && u32::from_le_bytes(magic) & 0xFFFF_FFF0 == 0x184D_2A50
 }
 
 /// The window size a zstd file's first frame declares (RFC 8878 §3.1.1.1): from the
@@ -101,4 +127,49 @@ fn zstd_window(path: &Path) -> Option<u64> {
         return Some(if fcs_bytes == 2 { v + 256 } else { v });
     }
     None
+}
+
+/// Whether `localhost/PATH` is a valid image name as podman 4 builds it from an OCI layout
+/// directory's path (distribution/reference: lower-case path components of `[a-z0-9]`
+/// separated by `.`, `_`, `__` or dashes, 255 characters at most).
+pub fn podman4_names_dir(path: &str) -> bool {
+    let name = format!("localhost/{}", path.trim_start_matches('/').trim_end_matches('/'));
+    name.len() <= 255 && name.split('/').all(reference_component)
+}
+
+fn reference_component(c: &str) -> bool {
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let b = c.as_bytes();
+    if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if alnum(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && !alnum(b[i]) {
+            i += 1;
+        }
+        let sep = &c[start..i];
+        if !(sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-')) {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn podman4_directory_names() {
+        for ok in ["/srv/images/app-oci", "app_oci", "a/b.c/d__e/f--g"] {
+            assert!(super::podman4_names_dir(ok), "{ok}");
+        }
+        for bad in ["/tmp/.tmpk1H3pL/layout", "App", "/srv/a..b", "/srv/a_-b", "/srv/-a"] {
+            assert!(!super::podman4_names_dir(bad), "{bad}");
+        }
+    }
 }

@@ -1,7 +1,10 @@
 //! The rule table: what keeps a runtime from loading an input, or changes it on the way,
-//! each with the version that lifts it and its source. "Measured" means run here against
-//! the real runtime (docker 20.10.24, containerd 1.6.20 `ctr`, podman 4.3.1, Debian
-//! bookworm), by tests/targets.rs on every fixture and generated variant.
+//! each with the version that lifts it, its source, and the real runtimes it was measured
+//! with. "Measured" means: tests/interop.rs (`target_predictions_match_the_real_runtimes`)
+//! loads every archive of its corpus into that runtime, the rule fires there on at least one
+//! of them, and every prediction agrees with what the runtime did (see
+//! `crate::targets::MEASURED` for the exact versions). A rule measured with none of them says
+//! so in its finding, with its source.
 
 use super::profile::Profile;
 use super::{Runtime, Target};
@@ -18,6 +21,8 @@ pub struct Rule {
     /// What lifts it (a version, or how the user works around it).
     pub lifted: &'static str,
     pub source: &'static str,
+    /// The runtimes of `crate::targets::MEASURED` (by name) it was measured with.
+    pub measured: &'static [&'static str],
 }
 
 fn graph_driver_docker(t: &Target) -> bool {
@@ -38,6 +43,15 @@ pub const RULES: &[Rule] = &[
         check: |_, p| p.is_dir.then(|| "loads a tar file, not a directory".to_string()),
         lifted: "no version; tar the layout first (tar -C DIR -cf OUT.tar .), or use podman, which loads an OCI layout directory",
         source: "docker load / ctr images import read one tar stream; k3s imports files of its images directory",
+        measured: &[
+            "docker@20.10",
+            "docker@26.1",
+            "docker@28.5",
+            "docker@29",
+            "containerd@1.6",
+            "containerd@1.7",
+            "containerd@2.1",
+        ],
     },
     Rule {
         id: "docker-needs-manifest-json",
@@ -48,7 +62,8 @@ pub const RULES: &[Rule] = &[
                 .then(|| "docker load reads manifest.json, and this archive has only an OCI index.json".to_string())
         },
         lifted: "docker 29 (the containerd image store, the default from 29; 24-28 with that store enabled); or convert --to docker",
-        source: "moby image/tarexport/load.go (manifest.json, else the legacy layout); OCI loading came with the containerd store (moby#43822, moby#44162). Measured: docker 20.10 fails with 'open …/blobs/json'",
+        source: "moby image/tarexport/load.go (manifest.json, else the legacy layout); OCI loading came with the containerd store (moby#43822, moby#44162). Measured: docker 20.10, 26.1 and 28.5 fail with 'open …/blobs/json'",
+        measured: &["docker@20.10", "docker@26.1", "docker@28.5"],
     },
     Rule {
         id: "docker-zstd-archive",
@@ -58,7 +73,8 @@ pub const RULES: &[Rule] = &[
             (p.outer == Compression::Zstd).then(|| "docker load cannot decompress a zstd-wrapped archive".into())
         },
         lifted: "docker 23.0 (or decompress first: zstd -dc FILE | docker load)",
-        source: "moby#41759 (zstd in pkg/archive DecompressStream, Docker 23.0; docker/cli#4667). Measured: docker 20.10 'archive/tar: invalid tar header'",
+        source: "moby#41759 (zstd in pkg/archive DecompressStream, Docker 23.0; docker/cli#4667). Measured: docker 20.10 'archive/tar: invalid tar header'; 26.1 and 28.5 load",
+        measured: &["docker@20.10"],
     },
     Rule {
         id: "docker-lz4-archive",
@@ -69,6 +85,7 @@ pub const RULES: &[Rule] = &[
         },
         lifted: "no version (decompress first: lz4 -dc FILE | docker load)",
         source: "moby pkg/archive DecompressStream: gzip, bzip2, xz, zstd; containerd's: gzip, zstd",
+        measured: &["docker@20.10", "docker@26.1", "docker@28.5", "docker@29"],
     },
     Rule {
         id: "podman-lz4-archive",
@@ -79,6 +96,7 @@ pub const RULES: &[Rule] = &[
         },
         lifted: "no version (decompress first)",
         source: "containers/image pkg/compression: gzip, bzip2, xz, zstd",
+        measured: &["podman@4.3", "podman@5.4"],
     },
     Rule {
         id: "docker-zstd-layers",
@@ -89,18 +107,58 @@ pub const RULES: &[Rule] = &[
                 .then(|| format!("{} zstd-compressed layer(s): docker cannot decompress zstd layers", p.zstd_layers))
         },
         lifted: "docker 23.0 (or convert --to docker, which re-compresses zstd layers to gzip)",
-        source: "moby#41759 (Docker 23.0). Measured: docker 20.10 'ApplyLayer … archive/tar: invalid tar header'",
+        source: "moby#41759 (Docker 23.0). Measured: docker 20.10 'ApplyLayer … archive/tar: invalid tar header'; 26.1 and 28.5 load",
+        measured: &["docker@20.10"],
     },
     Rule {
         id: "ctr-plain-tar-only",
         code: Code::TargetCompressionUnsupported,
-        applies: |t| t.runtime == Runtime::Containerd,
+        applies: |t| t.runtime == Runtime::Containerd && !t.at_least(2, 0),
         check: |_, p| {
             (!p.is_dir && p.outer != Compression::None)
                 .then(|| format!("ctr images import reads a plain tar; this one is {}-compressed", p.outer.as_str()))
         },
-        lifted: "no containerd release (containerd#9981; containerd#10241 unmerged); decompress first, or place it in k3s/RKE2's agent images directory, whose loader decompresses by extension",
-        source: "containerd core/images/archive/importer.go reads the stream as tar. Measured: ctr 1.6 'archive/tar: invalid tar header' for gzip and zstd",
+        lifted: "containerd 2.0 for gzip and zstd; or decompress first, or place it in k3s/RKE2's agent images directory, whose loader decompresses by extension",
+        source: "containerd 1.x core/images/archive/importer.go reads the stream as tar. Measured: ctr 1.6 and 1.7 'archive/tar: invalid tar header' for gzip, zstd, bzip2 and lz4",
+        measured: &["containerd@1.6", "containerd@1.7"],
+    },
+    Rule {
+        id: "ctr2-gzip-zstd-only",
+        code: Code::TargetCompressionUnsupported,
+        applies: |t| t.runtime == Runtime::Containerd && t.at_least(2, 0),
+        check: |_, p| {
+            (!p.is_dir && !matches!(p.outer, Compression::None | Compression::Gzip | Compression::Zstd)).then(|| {
+                format!(
+                    "ctr images import decompresses gzip and zstd only; this one is {}-compressed",
+                    p.outer.as_str()
+                )
+            })
+        },
+        lifted: "no version (containerd#10241 and #10260, bzip2 and xz, were not merged); decompress first",
+        source: "containerd 2 `ctr images import` goes through the transfer service, whose importer decompresses with compression.DecompressStream (gzip, zstd; containerd#9864); `ctr images import --local` still reads a plain tar only. Measured: ctr 2.1 loads gzip and zstd, fails on bzip2 and lz4 ('archive/tar: invalid tar header')",
+        measured: &["containerd@2.1"],
+    },
+    Rule {
+        id: "zstd-layer-window-over-go-limit",
+        code: Code::TargetCompressionUnsupported,
+        applies: |t| !(t.runtime == Runtime::Docker && t.at_least(29, 0)),
+        check: |_, p| {
+            (p.zstd_layers_over_go_limit > 0).then(|| {
+                format!("{} zstd layer(s) need a window over 512 MiB, which Go's zstd decoder refuses ('window size exceeded')", p.zstd_layers_over_go_limit)
+            })
+        },
+        lifted: "no version; recompress the layers (zstd --long=29 or less)",
+        source: "klauspost/compress zstd MaxWindowSize = 1<<29, used by moby, containerd and containers/image. Measured: docker 26.1, 28.5, ctr 1.6, 1.7, 2.1, podman 4.3, 5.4 fail on 1 GiB windows and load 512 MiB; docker 28.5 with the containerd image store loads and unpacks even 2 GiB windows (so docker 29 is not held to it)",
+        measured: &[
+            "docker@20.10",
+            "docker@26.1",
+            "docker@28.5",
+            "containerd@1.6",
+            "containerd@1.7",
+            "containerd@2.1",
+            "podman@4.3",
+            "podman@5.4",
+        ],
     },
     Rule {
         id: "all-platforms-partial-index",
@@ -115,7 +173,8 @@ pub const RULES: &[Rule] = &[
             })
         },
         lifted: "no version; export every platform (ctr images export --all-platforms, docker save without --platform), or import without --all-platforms",
-        source: "ctr images import --all-platforms; k3s/RKE2 preloadFile imports WithAllPlatforms(true) (k3s pkg/agent/containerd/containerd.go). Measured: ctr 1.6 'content digest … not found'",
+        source: "ctr images import --all-platforms; k3s/RKE2 preloadFile imports WithAllPlatforms(true) (k3s pkg/agent/containerd/containerd.go). Measured: ctr 1.6, 1.7, 2.1 'content digest … not found'",
+        measured: &["containerd@1.6", "containerd@1.7", "containerd@2.1"],
     },
     Rule {
         id: "k3s-extension",
@@ -142,6 +201,7 @@ pub const RULES: &[Rule] = &[
         },
         lifted: "no version; name the file for its content",
         source: "k3s pkg/agent/containerd/containerd.go preloadFile: the decompressor follows the file name (RKE2 uses the same agent)",
+        measured: &[],
     },
     Rule {
         id: "k3s-zstd-window",
@@ -153,7 +213,21 @@ pub const RULES: &[Rule] = &[
                 .map(|w| format!("the zstd frame needs a {} MiB window; the loader allows 32 MiB", w >> 20))
         },
         lifted: "no version; compress with zstd --long=25 or less (as k3s's own airgap tarballs are)",
-        source: "k3s preloadFile: zstd.WithDecoderMaxMemory(untar.MaxDecoderMemory), 1<<25 (rancher/wharfie); k3s scripts/package-airgap: zstd --long=25",
+        source: "k3s preloadFile: zstd.WithDecoderMaxMemory(untar.MaxDecoderMemory), 1<<25 (rancher/wharfie), on the airgap tarball only (layers are unpacked by its containerd, with Go's 512 MiB limit); k3s scripts/package-airgap: zstd --long=25",
+        measured: &[],
+    },
+    Rule {
+        id: "podman-zstd-skippable-frame",
+        code: Code::TargetCompressionUnsupported,
+        applies: |t| t.runtime == Runtime::Podman,
+        check: |_, p| {
+            p.outer_zstd_skippable_first.then(|| {
+                "podman load does not recognise a zstd stream that starts with a skippable frame (as pzstd writes) and fails ('archive/tar: invalid tar header')".into()
+            })
+        },
+        lifted: "no version; recompress with zstd, or decompress first",
+        source: "containers/image pkg/compression detects zstd by the frame magic 28 b5 2f fd only (moby and containerd also accept skippable frames). Measured: podman 4.3.1 and 5.4.2 fail; docker 26.1, 28.5 and ctr 2.1 load",
+        measured: &["podman@4.3", "podman@5.4"],
     },
     Rule {
         id: "podman-oci-archive-one-image",
@@ -165,7 +239,22 @@ pub const RULES: &[Rule] = &[
             })
         },
         lifted: "no version; convert --to docker (podman loads every image of a docker-archive), or one image per archive",
-        source: "containers/image oci/archive + oci/layout: an index of several images needs a reference. Measured: podman 4.3.1",
+        source: "containers/image oci/archive + oci/layout: an index of several images needs a reference. Measured: podman 4.3.1 and 5.4.2",
+        measured: &["podman@4.3", "podman@5.4"],
+    },
+    Rule {
+        id: "podman4-layout-directory-name",
+        code: Code::TargetFormatUnsupported,
+        applies: |t| t.runtime == Runtime::Podman && !t.at_least(5, 0),
+        check: |_, p| {
+            let path = p.dir_path.as_deref()?;
+            (!super::profile::podman4_names_dir(path)).then(|| {
+                format!("podman load names an OCI layout directory after its path (localhost/{}), and that is not a valid image name ('invalid reference format')", path.trim_start_matches('/'))
+            })
+        },
+        lifted: "podman 5 (measured: 5.4.2 loads it); or load it from a path of lower-case letters, digits and single separators, or tar it",
+        source: "podman 4 load tries the oci: transport with the path as the image name. Measured: podman 4.3.1 fails on a layout under /tmp/.tmpXXXX ('repository name must be lowercase'), podman 5.4.2 loads it",
+        measured: &["podman@4.3"],
     },
     Rule {
         id: "podman4-gzip-docker-archive",
@@ -179,8 +268,9 @@ pub const RULES: &[Rule] = &[
                 "podman load fails on a gzip-wrapped docker-archive ('loading tar component manifest.json: unexpected EOF')".into()
             })
         },
-        lifted: "not known (measured on podman 4.3.1 only; podman 5 is not checked for it); decompress first, or wrap in zstd, which podman 4.3 loads",
-        source: "Measured: podman 4.3.1 (containers/image 5.23) on every gzip-wrapped docker-archive fixture; the same archives wrapped in zstd load",
+        lifted: "podman 5 (measured: 5.4.2 loads them); or decompress first, or wrap in zstd, which podman 4.3 loads",
+        source: "Measured: podman 4.3.1 (containers/image 5.23) fails on every gzip-wrapped docker-archive fixture, and loads the same archives wrapped in zstd; podman 5.4.2 loads both",
+        measured: &["podman@4.3"],
     },
     Rule {
         id: "manifest-json-zstd-labelled-gzip",
@@ -192,7 +282,8 @@ pub const RULES: &[Rule] = &[
             })
         },
         lifted: "load an archive with index.json (convert --to docker or oci-archive)",
-        source: "containerd core/images/archive/importer.go (manifest.json layers typed as gzip). Measured: ctr 1.6 imports and unpacks it",
+        source: "containerd core/images/archive/importer.go (manifest.json layers typed as gzip). ctr 1.6, 1.7 and 2.1 import and unpack it (measured); the recorded media type is not checked by the tests",
+        measured: &[],
     },
     Rule {
         id: "docker-skips-artifacts",
@@ -205,6 +296,7 @@ pub const RULES: &[Rule] = &[
         },
         lifted: "docker 29 (the containerd image store keeps the index)",
         source: "moby image/tarexport/load.go reads manifest.json",
+        measured: &[],
     },
     Rule {
         id: "docker-untagged",
@@ -216,6 +308,7 @@ pub const RULES: &[Rule] = &[
         },
         lifted: "convert --tag NAME:TAG",
         source: "moby image/tarexport/load.go: RepoTags name the images",
+        measured: &[],
     },
 ];
 
@@ -244,12 +337,34 @@ pub fn evaluate(target: &Target, p: &Profile) -> Vec<Finding> {
         .filter(|r| (r.applies)(target))
         .filter_map(|r| {
             let what = (r.check)(target, p)?;
-            let msg = if r.code == Code::TargetLoadChanges {
-                format!("{target}: {what} [{}]", r.id)
+            let measured = target.measured_among(r.measured);
+            let how = if measured.is_empty() {
+                format!("not measured for {target}; source: {}", r.source)
             } else {
-                format!("{target} will not load this: {what} [{}; lifted: {}]", r.id, r.lifted)
+                format!("measured: {}", measured.join(", "))
+            };
+            let msg = if r.code == Code::TargetLoadChanges {
+                format!("{target}: {what} [{}; {how}]", r.id)
+            } else {
+                format!("{target} will not load this: {what} [{}; lifted: {}; {how}]", r.id, r.lifted)
             };
             Some(Finding::new(r.code, msg))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn measured_runtimes_are_known() {
+        for r in RULES {
+            for m in r.measured {
+                assert!(crate::targets::MEASURED.iter().any(|(n, _)| n == m), "{}: unknown runtime {m}", r.id);
+                let t = Target::parse(m).unwrap();
+                assert!((r.applies)(&t), "{}: measured with {m}, which it does not apply to", r.id);
+            }
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! archives in the ways real damage and real attacks take.
 #![allow(dead_code)]
 
+pub mod real_tools;
 pub mod tar_cases;
 
 use serde_json::Value;
@@ -309,6 +310,7 @@ pub fn wrap(data: &[u8], how: &str) -> Vec<u8> {
             e.write_all(data).unwrap();
             e.finish().unwrap()
         }
+        "zst" => zstd::encode_all(data, 3).unwrap(),
         other => panic!("wrap: {other}"),
     }
 }

@@ -1166,3 +1166,41 @@ fn target_predictions_match_the_real_runtimes() {
     let _ = writeln!(std::io::stderr(), "target predictions vs real runtimes: {}", summary.join("; "));
     assert!(wrong.is_empty(), "wrong predictions:\n{}", wrong.join("\n"));
 }
+
+/// Issue 14, HIGH-1: a second manifest.json behind a GNU long-name header whose name is
+/// empty. Go keeps the header's own name, so docker 20.10 and `ctr images import` read both
+/// manifest.json members and load the image the later one names. airlock must report that
+/// image (it also refuses the archive for the duplicate member).
+#[test]
+fn runtimes_load_the_manifest_behind_an_empty_long_name() {
+    let tmp = common::tempdir();
+    for (i, payload) in [&b""[..], b"\0"].into_iter().enumerate() {
+        let dir = tmp.path().join(i.to_string());
+        std::fs::create_dir(&dir).unwrap();
+        let h = common::tar_cases::hidden_manifest(&dir, payload);
+        let run = common::verify(&h.archive, &[]);
+        let reported: Vec<&str> = run.json["inputs"][0]["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["config_digest"].as_str().unwrap())
+            .collect();
+        assert_eq!(reported, [h.evil_id.as_str()], "verify: {}", run.json);
+        assert_ne!(h.good_id, h.evil_id);
+        let test = "runtimes_load_the_manifest_behind_an_empty_long_name";
+        if let Some(d) = docker(test) {
+            d.empty_store();
+            d.load(&h.archive);
+            assert_eq!(d.inspect(&h.tag)["Id"], reported[0], "docker 20.10 loaded another image than verify reported");
+        }
+        if let Some(ctr) = containerd(test) {
+            ctr.clear();
+            ctr.import(&h.archive, &[]);
+            let imgs = ctr.images();
+            assert_eq!(imgs.len(), 1, "ctr images ls: {imgs:?}");
+            let manifest = run_ok(ctr.cmd().args(["content", "get", imgs[0].digest.as_str()]));
+            let manifest = json_of_bytes("the imported manifest", &manifest.stdout);
+            assert_eq!(manifest["config"]["digest"], reported[0], "ctr imported another image than verify reported");
+        }
+    }
+}

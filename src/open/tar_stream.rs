@@ -51,7 +51,7 @@ pub fn read<'a>(src: Box<dyn Read + Send + 'a>, outer: Compression, depth: Depth
                 break;
             }
         };
-        let (kind, is_file) = member_kind(entry.kind, entry.link.clone());
+        let (kind, is_file) = member_kind(&entry, &mut catalog);
         let Some(path) =
             add_member(&mut catalog, &entry.path, Member { kind, size: entry.size, offset: 0, scan: None })
         else {

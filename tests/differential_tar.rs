@@ -240,3 +240,27 @@ fn a_member_under_a_file_fails_extraction() {
     assert_eq!(run.code, 1);
     assert!(messages(&run).contains("which is a file"), "{}", messages(&run));
 }
+
+/// Go's tar reader stops at the end-of-archive marker: what follows in the gzip stream is
+/// never read, and docker loads the archive (tests/interop.rs). A warning, with every member
+/// verified; damage before the marker is still an error.
+#[test]
+fn gzip_damage_after_the_tar_is_a_warning() {
+    let d = tempdir();
+    let p = d.path().join("app.tar.gz");
+    for (name, bytes) in common::tar_cases::gzip_trailer_cases() {
+        std::fs::write(&p, &bytes).unwrap();
+        let run = verify(&p, &[]);
+        assert_eq!(run.code, 0, "{name}: {}", run.json);
+        assert_eq!(codes(&run.json), ["archive-trailer-ignored"], "{name}: {}", run.json);
+        assert_eq!(run.json["inputs"][0]["images"].as_array().unwrap().len(), 1, "{name}");
+        let run = verify(&p, &["--deny", "warnings"]);
+        assert_eq!(run.code, 1, "{name}: --deny warnings");
+    }
+    // Cut inside the tar: the members are not all there.
+    let good = std::fs::read(fixture("docker-save-legacy.tar.gz")).unwrap();
+    std::fs::write(&p, &good[..good.len() / 2]).unwrap();
+    let run = verify(&p, &[]);
+    assert_eq!(run.code, 1);
+    assert!(codes(&run.json).contains(&"archive-corrupt".to_string()), "{}", run.json);
+}

@@ -1204,3 +1204,37 @@ fn runtimes_load_the_manifest_behind_an_empty_long_name() {
         }
     }
 }
+
+/// Issue 14 (LOW): a gzip-wrapped archive damaged after the tar's end-of-archive marker.
+/// docker 20.10 loads trailing zeros and trailing bytes (Go's tar reader stops at the
+/// marker); a damaged trailer fails it when dockerd decompresses with unpigz, and loads
+/// otherwise. Whatever it does, it never loads another image than the one verify reported
+/// (verify warns, `archive-trailer-ignored`).
+#[test]
+fn docker_loads_gzip_damaged_after_the_tar() {
+    let tmp = common::tempdir();
+    let p = tmp.path().join("app.tar.gz");
+    let exp = amd64("docker-save-legacy.tar.gz");
+    let mut table = Vec::new();
+    let Some(d) = docker("docker_loads_gzip_damaged_after_the_tar") else { return };
+    for (name, bytes) in common::tar_cases::gzip_trailer_cases() {
+        std::fs::write(&p, &bytes).unwrap();
+        let v = common::verify(&p, &[]);
+        assert_eq!(v.code, 0, "{name}: {}", v.json);
+        let reported = v.json["inputs"][0]["images"][0]["config_digest"].as_str().unwrap().to_string();
+        assert_eq!(reported, exp.image_id, "{name}");
+        d.empty_store();
+        let out = run(d.cmd().arg("load").arg("-i").arg(&p));
+        let loaded = d.image_ids();
+        if name.starts_with("trailing") {
+            assert!(out.status.success(), "{name}: docker load: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        if out.status.success() {
+            assert_eq!(loaded, BTreeSet::from([reported.clone()]), "{name}: docker loaded another image");
+        } else {
+            assert!(loaded.is_empty(), "{name}: a failed load left {loaded:?}");
+        }
+        table.push(format!("{name}: {}", if out.status.success() { "loads" } else { "refuses" }));
+    }
+    let _ = writeln!(std::io::stderr(), "gzip damage after the tar, docker 20.10: {}", table.join("; "));
+}

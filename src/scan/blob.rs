@@ -139,7 +139,7 @@ pub fn scan_into<R: Read>(
                 Ok(walked)
             })
         }
-        Compression::Gzip => decoded(Tee::new(flate2::bufread::MultiGzDecoder::new(&mut raw), plain), "gzip"),
+        Compression::Gzip => decoded(Tee::new(crate::tarstream::gzip::GzipReader::new(&mut raw), plain), "gzip"),
         Compression::Zstd => match zstd_decoder(&mut raw, ZSTD_LAYER_WINDOW_LOG) {
             Ok(d) => decoded(Tee::new(d, plain), "zstd"),
             Err(e) => Err(format!("zstd: {e}")),

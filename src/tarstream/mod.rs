@@ -10,6 +10,7 @@
 //! capped at [`MAX_META`]; data is never buffered; every header's checksum is verified, so
 //! garbage is rejected instead of being parsed into huge sizes.
 
+pub mod gzip;
 mod header;
 mod sparse;
 

@@ -178,3 +178,22 @@ pub fn hidden_manifest(dir: &Path, payload: &[u8]) -> HiddenManifest {
         evil_id: format!("sha256:{}", sha256_hex(&evil_bytes)),
     }
 }
+
+/// The gzip-wrapped legacy fixture, damaged after the tar's end in the ways docker meets:
+/// trailing zeros, trailing bytes, a bad CRC-32, a bad size, a cut trailer.
+pub fn gzip_trailer_cases() -> Vec<(&'static str, Vec<u8>)> {
+    let good = std::fs::read(fixture("docker-save-legacy.tar.gz")).unwrap();
+    let n = good.len();
+    let flip = |at: usize| {
+        let mut b = good.clone();
+        b[at] ^= 0xff;
+        b
+    };
+    vec![
+        ("trailing-zeros", [good.clone(), vec![0u8; 1024]].concat()),
+        ("trailing-bytes", [good.clone(), b"trailing junk bytes here".to_vec()].concat()),
+        ("bad-crc", flip(n - 8)),
+        ("bad-size", flip(n - 1)),
+        ("cut-trailer", good[..n - 8].to_vec()),
+    ]
+}

@@ -224,3 +224,29 @@ fn converting_an_input_onto_itself_with_force_is_atomic() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(verify(&tar, &[]).code, 0);
 }
+
+/// Issue 14 (LOW): `convert --force` to a tar target never deletes a directory standing at
+/// `-o` (it used to remove it, contents and all, to put the tar there): exit 2, a hint,
+/// the directory and its files untouched. Without --force too.
+#[test]
+fn a_directory_at_a_tar_output_is_never_deleted() {
+    let d = tempdir();
+    let out = d.path().join("precious");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("keep.txt"), b"mine").unwrap();
+    for to in ["docker", "oci-archive", "crane"] {
+        for extra in [&["--force"][..], &[]] {
+            let mut args = vec!["convert", "-q", "--to", to, "-o", out.to_str().unwrap()];
+            args.extend_from_slice(extra);
+            let input = fixture("docker-save-legacy.tar");
+            args.push(input.to_str().unwrap());
+            let o = airlock(&args);
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{to} {extra:?}: {stderr}");
+            assert!(stderr.contains("is a directory") && stderr.contains("never deletes"), "{to} {extra:?}: {stderr}");
+            assert_eq!(std::fs::read(out.join("keep.txt")).unwrap(), b"mine", "{to} {extra:?}");
+            assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1, "{to} {extra:?}");
+            assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1, "{to} {extra:?}: nothing left beside it");
+        }
+    }
+}

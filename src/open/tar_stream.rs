@@ -111,11 +111,12 @@ pub fn read<'a>(src: Box<dyn Read + Send + 'a>, outer: Compression, depth: Depth
 
 /// Damage in the outer stream after the tar's end-of-archive marker.
 fn trailer_finding(outer: Compression, e: io::Error) -> Finding {
+    use crate::tarstream::gzip::GzipError;
     let name = outer.as_str();
-    if outer != Compression::Gzip {
+    // Damage inside compressed data: where Go's reader stops there is not known to the byte.
+    if outer != Compression::Gzip || GzipError::in_data(&e) {
         return Finding::new(Code::ArchiveCorrupt, format!("the {name} stream is broken after the tar's end: {e}"));
     }
-    use crate::tarstream::gzip::GzipError;
     let what = match (e.kind(), GzipError::of(&e)) {
         (io::ErrorKind::UnexpectedEof, _) => "ends inside a gzip header or trailer",
         (_, Some(GzipError::Checksum)) => "has a gzip trailer whose CRC-32 or size does not match",

@@ -3,9 +3,8 @@
 //!
 //! flate2's `MultiGzDecoder` differs from Go at the member boundaries, where an archive can
 //! be made to read one way in airlock and another in Go: Go refuses a file name or comment
-//! longer than 511 bytes and a header CRC that does not match, ignores the reserved flag
-//! bits, and takes a second member's header that ends inside its name or comment as the end
-//! of the stream. So the framing is ours, read byte for byte as gzip/gunzip.go reads it;
+//! longer than 511 bytes and a header CRC that does not match, and ignores the reserved flag
+//! bits. So the framing is ours, read byte for byte as gzip/gunzip.go reads it;
 //! the deflate data in between is inflated by flate2 (raw deflate, no framing).
 //!
 //! Errors keep their kind: `UnexpectedEof` for a stream that ends early, `InvalidData`
@@ -45,8 +44,7 @@ impl<R: BufRead> GzipReader<R> {
     }
 
     /// Go's `readHeader`. `Ok(false)` where Go sees the end of the stream: no byte at all
-    /// before a later member, or one whose name or comment ends early (Go's `readString`
-    /// passes `io.EOF` through).
+    /// before a later member.
     fn header(&mut self, first: bool) -> io::Result<bool> {
         let mut h = [0u8; 10];
         let n = crate::digest::read_full(&mut self.inner, &mut h)?;
@@ -71,8 +69,8 @@ impl<R: BufRead> GzipReader<R> {
             crc.update(&extra);
         }
         for flag in [FNAME, FCOMMENT] {
-            if flags & flag != 0 && !self.string(&mut crc)? {
-                return if first { Err(io::ErrorKind::UnexpectedEof.into()) } else { Ok(false) };
+            if flags & flag != 0 {
+                self.string(&mut crc)?;
             }
         }
         if flags & FHCRC != 0 {
@@ -86,16 +84,14 @@ impl<R: BufRead> GzipReader<R> {
     }
 
     /// A NUL-terminated name or comment of at most 512 bytes with its NUL (Go's
-    /// `readString` into its 512-byte buffer). `false` when the stream ends inside it.
-    fn string(&mut self, crc: &mut Crc) -> io::Result<bool> {
+    /// `readString` into its 512-byte buffer).
+    fn string(&mut self, crc: &mut Crc) -> io::Result<()> {
         for _ in 0..512 {
             let mut b = [0u8; 1];
-            if self.inner.read(&mut b)? == 0 {
-                return Ok(false);
-            }
+            self.inner.read_exact(&mut b)?;
             crc.update(&b);
             if b[0] == 0 {
-                return Ok(true);
+                return Ok(());
             }
         }
         Err(invalid(GzipError::Header))
@@ -134,7 +130,7 @@ impl<R: BufRead> GzipReader<R> {
                 return Ok(0);
             }
             if eof {
-                return Err(io::ErrorKind::UnexpectedEof.into());
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, GzipError::TruncatedData));
             }
             if consumed == 0 {
                 return Err(invalid(GzipError::Deflate("no progress".into())));
@@ -188,6 +184,8 @@ pub enum GzipError {
     Checksum,
     /// The deflate data is corrupt.
     Deflate(String),
+    /// The stream ends inside a member's deflate data (inside an `UnexpectedEof` error).
+    TruncatedData,
 }
 
 impl std::fmt::Display for GzipError {
@@ -196,6 +194,7 @@ impl std::fmt::Display for GzipError {
             GzipError::Header => f.write_str("gzip: invalid header"),
             GzipError::Checksum => f.write_str("gzip: invalid checksum (CRC-32 or size)"),
             GzipError::Deflate(e) => write!(f, "gzip: corrupt deflate data: {e}"),
+            GzipError::TruncatedData => f.write_str("gzip: the stream ends inside compressed data"),
         }
     }
 }
@@ -206,6 +205,12 @@ impl GzipError {
     /// The gzip error inside `e`, if it is one.
     pub fn of(e: &io::Error) -> Option<&GzipError> {
         e.get_ref().and_then(|inner| inner.downcast_ref::<GzipError>())
+    }
+
+    /// Damage to the compressed data itself (not to the framing around it). Where such an
+    /// error stops a reader, Go's flate and zlib may have yielded a few bytes more or less.
+    pub fn in_data(e: &io::Error) -> bool {
+        matches!(GzipError::of(e), Some(GzipError::Deflate(_) | GzipError::TruncatedData))
     }
 }
 
@@ -263,9 +268,9 @@ mod tests {
         // Reserved flag bits are ignored; a wrong header CRC is an error.
         assert_eq!(read(&member(0xe0, b"")).1, None);
         assert_eq!(read(&member(FHCRC, &[0, 0])).1, Some(io::ErrorKind::InvalidData));
-        // A later member whose name ends early: the end of the stream, for Go.
+        // A later member whose name ends early: an early end.
         let cut = [gz(b"x"), vec![0x1f, 0x8b, 8, FNAME, 0, 0, 0, 0, 0, 3, b'a']].concat();
-        assert_eq!(read(&cut), (b"x".to_vec(), None));
+        assert_eq!(read(&cut), (b"x".to_vec(), Some(io::ErrorKind::UnexpectedEof)));
         assert_eq!(read(&[]).1, Some(io::ErrorKind::UnexpectedEof));
     }
 }

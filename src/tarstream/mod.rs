@@ -14,6 +14,7 @@ pub mod gzip;
 mod header;
 mod sparse;
 
+pub(crate) use header::name_string;
 pub use header::{EntryKind, HeaderError};
 use std::io::{self, Read};
 

@@ -5,11 +5,11 @@
 # Usage: bash scripts/go-oracle.sh        # install golang-go if `go` is missing, print its version
 #
 # Idempotent and quick when Go is there. Needs root (apt-get) only when it installs.
-# Which Go: Debian 12's golang-go, Go 1.19. archive/tar's reader, compress/gzip's framing
-# and encoding/json's decoding into the loaders' structs are the same in Go 1.19 and in the
-# Go that builds docker 26/28 and containerd 2.x, except that Go 1.24.8/1.25.2 and later
-# refuse a GNU 1.0 sparse map over 1 MiB (errSparseTooLong), which airlock refuses too;
-# README.md ("Go as the oracle") has the details. AIRLOCK_GO=/path/to/go picks another.
+# Which Go: Debian 12's golang-go, Go 1.19, the Go of Debian's docker 20.10 and containerd
+# 1.6. With Debian 13's Go 1.24.4 as the oracle the fuzz gives the same outcomes; Go
+# 1.24.8/1.25.2 and later also refuse a GNU 1.0 sparse map over 1 MiB (errSparseTooLong),
+# which airlock refuses too. README.md ("Go as the oracle") has the details.
+# AIRLOCK_GO=/path/to/go picks another Go.
 set -euo pipefail
 
 if ! command -v "${AIRLOCK_GO:-go}" >/dev/null 2>&1; then

@@ -101,14 +101,16 @@ fn files_airlock_did_not_create_are_never_removed() {
         std::fs::write(d.path().join(name), b"mine").unwrap();
     }
     let legacy = fixture("docker-save-legacy.tar");
-    for (to, force) in [("oci", false), ("oci", true), ("oci-archive", true)] {
+    // The last one would put a tar where a directory is: refused (exit 2), the directory kept.
+    for (to, force, want) in [("oci", false, 0), ("oci", true, 0), ("oci-archive", true, 2)] {
         let mut args = vec![s(&legacy), "--to", to, "-o", s(&out), "-q"];
         if force {
             args.push("--force");
         }
         let (code, stderr) = convert(&args);
-        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(code, want, "{stderr}");
     }
+    assert!(out.join("index.json").exists(), "the directory at -o is still there");
     for name in [".out.tar", ".out.old", ".out.airlock-tmp-1.tar"] {
         assert_eq!(std::fs::read(d.path().join(name)).unwrap(), b"mine", "{name} untouched");
     }

@@ -121,7 +121,8 @@ fn trailer_finding(outer: Compression, e: io::Error) -> Finding {
         (io::ErrorKind::UnexpectedEof, _) => "ends inside a gzip header or trailer",
         (_, Some(GzipError::Checksum)) => "has a gzip trailer whose CRC-32 or size does not match",
         (_, Some(GzipError::Header)) => "has bytes that are not a gzip member",
-        _ => "is damaged",
+        // A read error of the input itself, not damage Go would stop before.
+        _ => return Finding::new(Code::ArchiveCorrupt, format!("the {name} stream cannot be read to its end: {e}")),
     };
     Finding::new(
         Code::ArchiveTrailerIgnored,

@@ -579,3 +579,27 @@ fn foreign_layer_with_urls_is_a_warning() {
     });
     assert_error(&verify(&dir, &[]), "blob-missing");
 }
+
+/// A FIFO no process writes to: opening it would block forever. verify waits a bounded
+/// time for a writer, then fails as "cannot open" (exit 2); with a writer it reads the
+/// archive as a stream.
+#[test]
+fn a_fifo_without_a_writer_does_not_hang() {
+    let d = tempdir();
+    let fifo = d.path().join("fifo");
+    let st = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(st.success());
+    let started = std::time::Instant::now();
+    let out = airlock(&["verify", "-q", fifo.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot open") && stderr.contains("FIFO"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "took {:?}", started.elapsed());
+    // With a writer, the FIFO is read.
+    let f = fifo.clone();
+    let writer =
+        std::thread::spawn(move || std::fs::write(&f, std::fs::read(fixture("docker-save-legacy.tar")).unwrap()));
+    let run = verify(&fifo, &[]);
+    writer.join().unwrap().unwrap();
+    assert_eq!(run.code, 0, "{}", run.json);
+}

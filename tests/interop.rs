@@ -1758,3 +1758,74 @@ const BROKEN_LOADED: &[(&str, &[&str])] = &[
     ("podman@4.3", &[L_CONFIG, O_DIFFID, O_COUNT, O_MANIFEST, O_SIZE]),
     ("podman@5.4", &[L_CONFIG, O_COUNT, O_MANIFEST, O_SIZE]),
 ];
+/// Issue 14, HIGH-1: a second manifest.json behind a GNU long-name header whose name is
+/// empty. Go keeps the header's own name, so docker 20.10 and `ctr images import` read both
+/// manifest.json members and load the image the later one names. airlock must report that
+/// image (it also refuses the archive for the duplicate member).
+#[test]
+fn runtimes_load_the_manifest_behind_an_empty_long_name() {
+    let tmp = common::tempdir();
+    for (i, payload) in [&b""[..], b"\0"].into_iter().enumerate() {
+        let dir = tmp.path().join(i.to_string());
+        std::fs::create_dir(&dir).unwrap();
+        let h = common::tar_cases::hidden_manifest(&dir, payload);
+        let run = common::verify(&h.archive, &[]);
+        let reported: Vec<&str> = run.json["inputs"][0]["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["config_digest"].as_str().unwrap())
+            .collect();
+        assert_eq!(reported, [h.evil_id.as_str()], "verify: {}", run.json);
+        assert_ne!(h.good_id, h.evil_id);
+        let test = "runtimes_load_the_manifest_behind_an_empty_long_name";
+        if let Some(d) = docker(test) {
+            d.empty_store();
+            d.load(&h.archive);
+            assert_eq!(d.inspect(&h.tag)["Id"], reported[0], "docker 20.10 loaded another image than verify reported");
+        }
+        if let Some(ctr) = containerd(test) {
+            ctr.clear();
+            ctr.import(&h.archive, &[]);
+            let imgs = ctr.images();
+            assert_eq!(imgs.len(), 1, "ctr images ls: {imgs:?}");
+            let manifest = run_ok(ctr.cmd().args(["content", "get", imgs[0].digest.as_str()]));
+            let manifest = json_of_bytes("the imported manifest", &manifest.stdout);
+            assert_eq!(manifest["config"]["digest"], reported[0], "ctr imported another image than verify reported");
+        }
+    }
+}
+
+/// Issue 14 (LOW): a gzip-wrapped archive damaged after the tar's end-of-archive marker.
+/// docker 20.10 loads trailing zeros and trailing bytes (Go's tar reader stops at the
+/// marker); a damaged trailer fails it when dockerd decompresses with unpigz, and loads
+/// otherwise. Whatever it does, it never loads another image than the one verify reported
+/// (verify warns, `archive-trailer-ignored`).
+#[test]
+fn docker_loads_gzip_damaged_after_the_tar() {
+    let tmp = common::tempdir();
+    let p = tmp.path().join("app.tar.gz");
+    let exp = amd64("docker-save-legacy.tar.gz");
+    let mut table = Vec::new();
+    let Some(d) = docker("docker_loads_gzip_damaged_after_the_tar") else { return };
+    for (name, bytes) in common::tar_cases::gzip_trailer_cases() {
+        std::fs::write(&p, &bytes).unwrap();
+        let v = common::verify(&p, &[]);
+        assert_eq!(v.code, 0, "{name}: {}", v.json);
+        let reported = v.json["inputs"][0]["images"][0]["config_digest"].as_str().unwrap().to_string();
+        assert_eq!(reported, exp.image_id, "{name}");
+        d.empty_store();
+        let out = run(d.cmd().arg("load").arg("-i").arg(&p));
+        let loaded = d.image_ids();
+        if name.starts_with("trailing") {
+            assert!(out.status.success(), "{name}: docker load: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        if out.status.success() {
+            assert_eq!(loaded, BTreeSet::from([reported.clone()]), "{name}: docker loaded another image");
+        } else {
+            assert!(loaded.is_empty(), "{name}: a failed load left {loaded:?}");
+        }
+        table.push(format!("{name}: {}", if out.status.success() { "loads" } else { "refuses" }));
+    }
+    let _ = writeln!(std::io::stderr(), "gzip damage after the tar, docker 20.10: {}", table.join("; "));
+}

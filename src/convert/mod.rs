@@ -81,11 +81,17 @@ pub enum ConvertError {
 pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     if let Destination::Path(p) = &opts.output {
         paths::check_output(&opts.input, p)?;
+        // A tar target is a file: a directory standing at -o is never deleted to put it
+        // there, --force or not.
+        if opts.target.is_tar() && p.is_dir() {
+            return Err(ConvertError::Usage(format!(
+                "{} is a directory and {} writes a file; airlock never deletes a directory to replace it (not even with --force): remove it yourself or choose another -o",
+                p.display(),
+                opts.target.as_str()
+            )));
+        }
         if p.exists() && !opts.force {
             return Err(ConvertError::Usage(format!("{} exists; give --force to replace it", p.display())));
-        }
-        if opts.target.is_tar() && p.is_dir() && !opts.force {
-            return Err(ConvertError::Usage(format!("{} is a directory", p.display())));
         }
     } else if !opts.target.is_tar() {
         return Err(ConvertError::Usage("-o - (stdout) needs a tar target: oci-archive, docker or crane".into()));

@@ -8,19 +8,24 @@ use crate::open::{Catalog, path};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-struct Entry {
+pub(crate) struct Entry {
     #[serde(rename = "Config")]
-    config: String,
+    pub(crate) config: String,
     #[serde(rename = "RepoTags", default)]
-    repo_tags: Option<Vec<String>>,
+    pub(crate) repo_tags: Option<Vec<String>>,
     #[serde(rename = "Layers")]
-    layers: Vec<String>,
+    pub(crate) layers: Vec<String>,
+}
+
+/// manifest.json's entries, once `json_keys` found it unambiguous.
+pub(crate) fn parse(bytes: &[u8]) -> serde_json::Result<Vec<Entry>> {
+    serde_json::from_slice(bytes)
 }
 
 pub fn read(catalog: &Catalog, model: &mut Model) {
     let entries: Vec<Entry> = match document(catalog, "manifest.json") {
         Ok(bytes) if model.refuse_ambiguous(bytes, &super::json_keys::MANIFEST_JSON, "manifest.json") => return,
-        Ok(bytes) => match serde_json::from_slice(bytes) {
+        Ok(bytes) => match parse(bytes) {
             Ok(e) => e,
             Err(e) => {
                 model.findings.push(

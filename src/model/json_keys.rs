@@ -34,38 +34,44 @@ pub enum Shape {
     Map(&'static Shape),
     /// A Go slice of this shape.
     Array(&'static Shape),
+    /// A Go string, integer (int/int64) or bool: a JSON value of another type (null aside)
+    /// fails Go's whole decode, so docker and containerd refuse the document.
+    Str,
+    Int,
+    Bool,
 }
 
-use Shape::{Any, Array, Map, Struct};
+use Shape::{Any, Array, Bool, Int, Map, Str, Struct};
 
-const STRINGS: Shape = Any;
+const STRINGS: Shape = Str;
+const STRING_LIST: Shape = Array(&Str);
 
 const PLATFORM: Shape = Struct(&[
-    ("architecture", Any),
-    ("os", Any),
-    ("os.version", Any),
-    ("os.features", Any),
-    ("variant", Any),
-    ("features", Any),
+    ("architecture", Str),
+    ("os", Str),
+    ("os.version", Str),
+    ("os.features", STRING_LIST),
+    ("variant", Str),
+    ("features", STRING_LIST),
 ]);
 
 const DESCRIPTOR: Shape = Struct(&[
-    ("mediaType", Any),
-    ("digest", Any),
-    ("size", Any),
-    ("urls", Any),
+    ("mediaType", Str),
+    ("digest", Str),
+    ("size", Int),
+    ("urls", STRING_LIST),
     ("annotations", Map(&STRINGS)),
-    ("data", Any),
+    ("data", Str),
     ("platform", PLATFORM),
-    ("artifactType", Any),
+    ("artifactType", Str),
 ]);
 
 /// An OCI index or manifest (or a docker manifest list / schema 2 manifest): one shape for
 /// both, because which one a document is depends on these very keys (CVE-2021-41190).
 pub const OCI_DOCUMENT: Shape = Struct(&[
-    ("schemaVersion", Any),
-    ("mediaType", Any),
-    ("artifactType", Any),
+    ("schemaVersion", Int),
+    ("mediaType", Str),
+    ("artifactType", Str),
     ("manifests", Array(&DESCRIPTOR)),
     ("config", DESCRIPTOR),
     ("layers", Array(&DESCRIPTOR)),
@@ -75,10 +81,10 @@ pub const OCI_DOCUMENT: Shape = Struct(&[
 
 /// `manifest.json` of docker save (moby image/tarexport manifestItem).
 pub const MANIFEST_JSON: Shape = Array(&Struct(&[
-    ("Config", Any),
-    ("RepoTags", Any),
-    ("Layers", Any),
-    ("Parent", Any),
+    ("Config", Str),
+    ("RepoTags", STRING_LIST),
+    ("Layers", STRING_LIST),
+    ("Parent", Str),
     ("LayerSources", Map(&DESCRIPTOR)),
 ]));
 
@@ -118,7 +124,7 @@ const CONTAINER_CONFIG: Shape = Struct(&[
 ]);
 
 const HISTORY: Shape =
-    Struct(&[("created", Any), ("created_by", Any), ("author", Any), ("comment", Any), ("empty_layer", Any)]);
+    Struct(&[("created", Any), ("created_by", Str), ("author", Str), ("comment", Str), ("empty_layer", Bool)]);
 
 /// An image config: moby `image.Image` (with `V1Image`) and OCI `v1.Image`.
 pub const IMAGE_CONFIG: Shape = Struct(&[
@@ -131,13 +137,13 @@ pub const IMAGE_CONFIG: Shape = Struct(&[
     ("docker_version", Any),
     ("author", Any),
     ("config", CONTAINER_CONFIG),
-    ("architecture", Any),
-    ("variant", Any),
-    ("os", Any),
-    ("os.version", Any),
-    ("os.features", Any),
-    ("size", Any),
-    ("rootfs", Struct(&[("type", Any), ("diff_ids", Any)])),
+    ("architecture", Str),
+    ("variant", Str),
+    ("os", Str),
+    ("os.version", Str),
+    ("os.features", STRING_LIST),
+    ("size", Int),
+    ("rootfs", Struct(&[("type", Str), ("diff_ids", STRING_LIST)])),
     ("history", Array(&HISTORY)),
 ]);
 
@@ -145,7 +151,19 @@ pub const IMAGE_CONFIG: Shape = Struct(&[
 enum Raw {
     Object(Vec<(String, Raw)>),
     Array(Vec<Raw>),
-    Scalar,
+    Scalar(Kind),
+}
+
+/// A JSON scalar's type, as Go's decoder tells them apart.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Null,
+    Bool,
+    Str,
+    /// A number Go decodes into an int64: an integer literal in range.
+    Int,
+    /// Any other number (a fraction, an exponent, out of range).
+    Number,
 }
 
 impl<'de> Deserialize<'de> for Raw {
@@ -162,22 +180,22 @@ impl<'de> Visitor<'de> for RawVisitor {
         f.write_str("any JSON value")
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Raw, E> {
-        Ok(Raw::Scalar)
+        Ok(Raw::Scalar(Kind::Bool))
     }
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<Raw, E> {
-        Ok(Raw::Scalar)
+        Ok(Raw::Scalar(Kind::Int))
     }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Raw, E> {
-        Ok(Raw::Scalar)
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Raw, E> {
+        Ok(Raw::Scalar(if i64::try_from(n).is_ok() { Kind::Int } else { Kind::Number }))
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Raw, E> {
-        Ok(Raw::Scalar)
+        Ok(Raw::Scalar(Kind::Number))
     }
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Raw, E> {
-        Ok(Raw::Scalar)
+        Ok(Raw::Scalar(Kind::Str))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Raw, E> {
-        Ok(Raw::Scalar)
+        Ok(Raw::Scalar(Kind::Null))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
         let mut v = Vec::new();
@@ -228,8 +246,15 @@ fn walk(v: &Raw, shape: &Shape, at: &str, out: &mut Vec<String>) {
     if out.len() >= MAX_LISTED {
         return;
     }
+    if let Some(want) = mistyped(v, shape) {
+        out.push(format!(
+            "key {} is not {want}: Go's decoder (docker, containerd, podman) fails on it",
+            if at.is_empty() { "(the document)".to_string() } else { at.to_string() }
+        ));
+        return;
+    }
     match v {
-        Raw::Scalar => {}
+        Raw::Scalar(_) => {}
         Raw::Array(items) => {
             let inner = if let Array(s) = shape { s } else { &Any };
             for (i, x) in items.iter().enumerate() {
@@ -261,12 +286,32 @@ fn walk(v: &Raw, shape: &Shape, at: &str, out: &mut Vec<String>) {
                         }
                     },
                     Map(s) => s,
-                    Any | Array(_) => &Any,
+                    _ => &Any,
                 };
                 walk(x, child, &path(at, k), out);
             }
         }
     }
+}
+
+/// What Go expects where `v` does not fit the field's Go type (null fits every type).
+fn mistyped(v: &Raw, shape: &Shape) -> Option<&'static str> {
+    let ok = match (shape, v) {
+        (Any, _) | (_, Raw::Scalar(Kind::Null)) => true,
+        (Struct(_) | Map(_), Raw::Object(_)) | (Array(_), Raw::Array(_)) => true,
+        (Str, Raw::Scalar(k)) => *k == Kind::Str,
+        (Int, Raw::Scalar(k)) => *k == Kind::Int,
+        (Bool, Raw::Scalar(k)) => *k == Kind::Bool,
+        _ => false,
+    };
+    (!ok).then_some(match shape {
+        Struct(_) | Map(_) => "an object",
+        Array(_) => "an array",
+        Str => "a string",
+        Int => "an integer",
+        Bool => "a boolean",
+        Any => "",
+    })
 }
 
 fn path(at: &str, key: &str) -> String {

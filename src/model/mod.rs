@@ -5,9 +5,9 @@
 pub mod artifacts;
 pub mod config;
 mod detect;
-mod docker;
+pub(crate) mod docker;
 pub mod json_keys;
-mod oci;
+pub(crate) mod oci;
 pub mod platform;
 pub mod reference;
 

@@ -42,7 +42,7 @@ pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progres
     if meta.is_dir() {
         return Ok(dir::read(path, depth, progress));
     }
-    let mut file = File::open(path).map_err(err)?;
+    let mut file = open_input(path).map_err(err)?;
     let mut head = [0u8; 512];
     let n = crate::digest::read_full(&mut file, &mut head).map_err(err)?;
     let mut catalog = Catalog::default();
@@ -101,6 +101,32 @@ pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progres
             Ok(catalog)
         }
     }
+}
+
+/// How long an input that is a FIFO may wait for a writer.
+pub const FIFO_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Opens an input file. Opening a FIFO blocks until a process opens it for writing, so a
+/// FIFO is opened on a helper thread: with no writer within [`FIFO_WAIT`], the open fails
+/// (exit 2, "cannot open") instead of hanging. (The helper stays blocked until a writer
+/// comes or the process ends; it holds nothing.) Pipes such as `/dev/stdin` have their
+/// writer already and open at once.
+pub fn open_input(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::FileTypeExt;
+    if !std::fs::metadata(path)?.file_type().is_fifo() {
+        return File::open(path);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = path.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(File::open(p));
+    });
+    rx.recv_timeout(FIFO_WAIT).unwrap_or_else(|_| {
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("it is a FIFO and no process opened it for writing within {} s", FIFO_WAIT.as_secs()),
+        ))
+    })
 }
 
 /// Reads an archive from a stream (a member of a bundle), compressed as `outer` says.

@@ -139,7 +139,7 @@ pub fn scan_into<R: Read>(
                 Ok(walked)
             })
         }
-        Compression::Gzip => decoded(Tee::new(flate2::bufread::MultiGzDecoder::new(&mut raw), plain), "gzip"),
+        Compression::Gzip => decoded(Tee::new(crate::tarstream::gzip::GzipReader::new(&mut raw), plain), "gzip"),
         Compression::Zstd => decoded(Tee::new(ZstdFrames::layer(&mut raw), plain), "zstd"),
         Compression::Bzip2 => decoded(Tee::new(bzip2::bufread::MultiBzDecoder::new(&mut raw), plain), "bzip2"),
         Compression::Xz => Err(format!("compressed with {}, which airlock does not decompress", compression.as_str())),
@@ -227,6 +227,14 @@ fn walk_layer<R: Read>(r: R) -> Result<TarSummary, String> {
     };
     while let Some(entry) = tar.next_entry().map_err(|e| format!("not a valid tar: {e}"))? {
         summary.entries += 1;
+        // Go expands a sparse file as it is read, and fails when the stored data is not
+        // what its map needs: every extractor fails the load there.
+        if entry.sparse.is_some_and(|s| !s.data_matches) {
+            return Err(format!(
+                "not a valid tar: the GNU sparse file {:?} holds other data than its map needs (Go fails reading it)",
+                entry.path
+            ));
+        }
         // moby's and containerd's extractors (createTarFile / applyNaive) handle regular
         // files, links, devices, FIFOs and directories; any other type fails the whole load
         // ("unhandled tar header type 83" for GNU sparse, measured with docker 20.10,

@@ -207,13 +207,13 @@ impl<R: BufRead> Read for ZstdFrames<R> {
 }
 
 /// The decompressed stream of a whole archive wrapped in `c` (`None`: the bytes as they
-/// are). Every reader of an outer wrapper goes through here: multi-member gzip (pigz),
-/// multi-stream bzip2 (pbzip2), concatenated zstd and lz4 frames are read whole, and zstd
-/// is held to Go's window limit.
+/// are). Every reader of an outer wrapper goes through here: multi-member gzip (pigz; framed
+/// as Go reads it), multi-stream bzip2 (pbzip2), concatenated zstd and lz4 frames are read
+/// whole, and zstd is held to Go's window limit.
 pub fn outer_decoder<'a, R: BufRead + Send + 'a>(r: R, c: Compression) -> io::Result<Box<dyn Read + Send + 'a>> {
     Ok(match c {
         Compression::None => Box::new(r),
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(r)),
+        Compression::Gzip => Box::new(crate::tarstream::gzip::GzipReader::new(r)),
         Compression::Zstd => Box::new(ZstdFrames::outer(r)),
         Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(r)),
         Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(r)),

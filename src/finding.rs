@@ -53,7 +53,7 @@ codes! {
     LayerCorrupt = "layer-corrupt", Error,
         "a layer cannot be decompressed or is not a valid tar";
     LayerCompressionUnsupported = "layer-compression-unsupported", Error,
-        "a layer is compressed with xz (or lz4), which airlock cannot decompress to check its diffID";
+        "a layer is compressed with lz4, which no container runtime decompresses as a layer";
     MediaTypeMismatch = "media-type-mismatch", Error,
         "a declared media type disagrees with the layer's real compression";
     UnsafePath = "unsafe-path", Error,

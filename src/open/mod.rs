@@ -83,22 +83,12 @@ pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progres
         Compression::None => {
             catalog.findings.push(Finding::new(
                 Code::ArchiveCorrupt,
-                "not an archive: neither a tar, a gzip or zstd stream, nor a directory",
+                "not an archive: neither a tar, a gzip, zstd, bzip2, xz or lz4 stream, nor a directory",
             ));
             Ok(catalog)
         }
-        c @ (Compression::Gzip | Compression::Zstd | Compression::Bzip2 | Compression::Lz4) => {
+        c @ (Compression::Gzip | Compression::Zstd | Compression::Bzip2 | Compression::Lz4 | Compression::Xz) => {
             Ok(tar_stream::read(stream(file), c, depth, progress))
-        }
-        c @ Compression::Xz => {
-            catalog.findings.push(Finding::new(
-                Code::ArchiveCorrupt,
-                format!(
-                    "the archive is wrapped in {}; airlock reads plain, gzip, zstd, bzip2 or lz4 archives (decompress it first)",
-                    c.as_str()
-                ),
-            ));
-            Ok(catalog)
         }
     }
 }
@@ -209,11 +199,11 @@ pub fn outer_compression(path: &Path) -> io::Result<Option<Compression>> {
     Ok(Some(Compression::sniff(&head[..n])))
 }
 
-/// Decompresses a gzip-, zstd-, bzip2- or lz4-wrapped archive into `dest`.
+/// Decompresses a gzip-, zstd-, bzip2-, xz- or lz4-wrapped archive into `dest`.
 pub fn unwrap_to(path: &Path, dest: &Path) -> io::Result<()> {
     let compression = outer_compression(path)?.unwrap_or(Compression::None);
     if compression == Compression::None {
-        return Err(io::Error::other("not gzip, zstd, bzip2 or lz4"));
+        return Err(io::Error::other("not gzip, zstd, bzip2, xz or lz4"));
     }
     let src = std::io::BufReader::new(File::open(path)?);
     let mut out = File::create(dest)?;

@@ -3,7 +3,7 @@
 //! Small JSON documents are kept in memory instead, for the model to parse.
 
 use super::chunks::ChunkReader;
-use super::compression::{Compression, ZSTD_LAYER_WINDOW_LOG, is_zstd_window_error, zstd_decoder};
+use super::compression::{Compression, ZSTD_LAYER_WINDOW_LOG, is_zstd_window_error, xz_decoder, zstd_decoder};
 use super::layer_entries::escape_reason;
 use crate::digest::{Digest, HashReader, drain, read_full};
 use crate::tarstream::{EntryKind, Stream, TarReader};
@@ -145,7 +145,10 @@ pub fn scan_into<R: Read>(
             Err(e) => Err(format!("zstd: {e}")),
         },
         Compression::Bzip2 => decoded(Tee::new(bzip2::bufread::MultiBzDecoder::new(&mut raw), plain), "bzip2"),
-        Compression::Xz => Err(format!("compressed with {}, which airlock does not decompress", compression.as_str())),
+        Compression::Xz => match xz_decoder(&mut raw) {
+            Ok(d) => decoded(Tee::new(d, plain), "xz"),
+            Err(e) => Err(format!("xz: {e}")),
+        },
         Compression::Lz4 => Err("compressed with lz4, which no container runtime decompresses as a layer".to_string()),
     };
     // Whatever happened inside, the stored bytes are hashed to their end.

@@ -14,6 +14,20 @@ pub const ZSTD_LAYER_WINDOW_LOG: u32 = 25;
 /// default limit (128 MiB, window log 27, what plain `zstd --long` writes) applies.
 pub const ZSTD_OUTER_WINDOW_LOG: u32 = 27;
 
+/// The memory an xz decoder may take, for a layer or a whole archive: twice what `xz -9`
+/// needs (a 64 MiB dictionary, 65 MiB to decode). docker runs `xz -d`, podman reads xz with
+/// ulikunitz/xz; neither caps it, so a stream that needs more is refused here (`layer-corrupt`
+/// or `archive-corrupt`, saying so) rather than allocated.
+pub const XZ_MEMLIMIT: u64 = 128 << 20;
+
+/// An xz decoder (liblzma) that reads concatenated streams and their padding, as `xz -d`
+/// does, within [`XZ_MEMLIMIT`].
+pub fn xz_decoder<R: BufRead>(r: R) -> io::Result<liblzma::bufread::XzDecoder<R>> {
+    let stream = liblzma::stream::Stream::new_stream_decoder(XZ_MEMLIMIT, liblzma::stream::CONCATENATED)
+        .map_err(io::Error::other)?;
+    Ok(liblzma::bufread::XzDecoder::new_stream(r, stream))
+}
+
 /// A zstd decoder that refuses frames needing a window over `2^window_log` bytes.
 pub fn zstd_decoder<R: BufRead>(r: R, window_log: u32) -> io::Result<zstd::stream::read::Decoder<'static, R>> {
     let mut d = zstd::stream::read::Decoder::with_buffer(r)?;
@@ -23,8 +37,8 @@ pub fn zstd_decoder<R: BufRead>(r: R, window_log: u32) -> io::Result<zstd::strea
 
 /// The decompressed stream of a whole archive wrapped in `c` (`None`: the bytes as they
 /// are). Every reader of an outer wrapper goes through here: multi-member gzip (pigz),
-/// multi-stream bzip2 (pbzip2), concatenated zstd and lz4 frames are read whole, and zstd
-/// is held to the outer window cap.
+/// multi-stream bzip2 (pbzip2), concatenated zstd and lz4 frames and xz streams are read
+/// whole, zstd is held to the outer window cap and xz to [`XZ_MEMLIMIT`].
 pub fn outer_decoder<'a, R: BufRead + Send + 'a>(r: R, c: Compression) -> io::Result<Box<dyn Read + Send + 'a>> {
     Ok(match c {
         Compression::None => Box::new(r),
@@ -32,7 +46,7 @@ pub fn outer_decoder<'a, R: BufRead + Send + 'a>(r: R, c: Compression) -> io::Re
         Compression::Zstd => Box::new(zstd_decoder(r, ZSTD_OUTER_WINDOW_LOG)?),
         Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(r)),
         Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(r)),
-        Compression::Xz => return Err(io::Error::other("xz-wrapped archives are not read")),
+        Compression::Xz => Box::new(xz_decoder(r)?),
     })
 }
 
@@ -50,7 +64,7 @@ pub enum Compression {
     Zstd,
     /// Loadable by docker (archives and layers); read by airlock, and by k3s/RKE2 as `.tar.bz2`.
     Bzip2,
-    /// Recognised, loadable by docker, but not decompressed by airlock.
+    /// Loadable by docker (`xz -d`) and podman, archives and layers alike; not by containerd.
     Xz,
     /// LZ4 frames: k3s and RKE2 read `.tar.lz4` airgap archives; no runtime reads lz4 layers.
     Lz4,

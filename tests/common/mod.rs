@@ -295,7 +295,7 @@ pub fn docker_archive(path: &Path, layers: &[Vec<u8>], tag: &str) {
     write_tar(path, &members);
 }
 
-/// `data` wrapped whole in bzip2 or lz4 (frame format), as `bzip2` and `lz4` write it.
+/// `data` wrapped whole in bzip2, lz4 (frame format) or xz, as `bzip2`, `lz4` and `xz` write it.
 pub fn wrap(data: &[u8], how: &str) -> Vec<u8> {
     use std::io::Write;
     match how {
@@ -306,6 +306,11 @@ pub fn wrap(data: &[u8], how: &str) -> Vec<u8> {
         }
         "lz4" => {
             let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        "xz" => {
+            let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
             e.write_all(data).unwrap();
             e.finish().unwrap()
         }

@@ -103,11 +103,26 @@ pub fn read_stream<'a>(
     tar_stream::read(src, outer, depth, progress)
 }
 
-/// Re-reads one member of a compressed (streamed) input: the file is decompressed again up
-/// to that member, whose data the returned reader yields. No temporary copy is made.
+/// A streamed input's bytes again, from the start, and their whole-file compression: a
+/// file, or the parts of a split or chunked one. A pipe or device was read once and cannot be.
+pub fn reopen_input(path: &Path) -> io::Result<(Box<dyn io::Read + Send>, Compression)> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(io::Error::other("the input is a pipe or a device, which can be read only once: give the file"));
+    }
+    let mut src: Box<dyn io::Read + Send> = match split::reopen(path) {
+        Some(parts) => parts,
+        None => Box::new(File::open(path)?),
+    };
+    let mut head = [0u8; 8];
+    let n = crate::digest::read_full(&mut src, &mut head)?;
+    Ok((Box::new(io::Cursor::new(head[..n].to_vec()).chain(src)), Compression::sniff(&head[..n])))
+}
+
+/// Re-reads one member of a streamed input: the input is decompressed again up to that
+/// member, whose data the returned reader yields. No temporary copy is made.
 pub fn reopen_streamed_member(path: &Path, member: &str) -> io::Result<Box<dyn io::Read + Send>> {
-    let compression = outer_compression(path)?.unwrap_or(Compression::None);
-    member_of_stream(Box::new(File::open(path)?), compression, member)
+    let (src, compression) = reopen_input(path)?;
+    member_of_stream(src, compression, member)
 }
 
 /// The data of `member` in the tar that `src` holds (compressed as `compression`), read up

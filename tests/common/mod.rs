@@ -318,6 +318,26 @@ pub fn wrap(data: &[u8], how: &str) -> Vec<u8> {
     }
 }
 
+/// `b` gzip-compressed (one member), as `gzip` writes it.
+pub fn gz(b: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(b).unwrap();
+    e.finish().unwrap()
+}
+
+/// `b` as one streamed zstd frame (no content size, so the frame says its window), the window
+/// then set to 2^`log` bytes: what `zstd --long=LOG` writes from a pipe.
+pub fn zstd_window(b: &[u8], log: u8) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+    e.write_all(b).unwrap();
+    let mut z = e.finish().unwrap();
+    assert_eq!(z[4] & 0x20, 0, "not a single-segment frame: byte 5 is the window descriptor");
+    z[5] = (log - 10) << 3;
+    z
+}
+
 /// A docker-save archive with one 48 MiB layer of random bytes: slow to re-compress.
 pub fn slow_docker_archive(dir: &Path) -> PathBuf {
     let mut rnd = Vec::with_capacity(48 << 20);

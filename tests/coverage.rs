@@ -447,3 +447,27 @@ fn check(path: &std::path::Path, g: &Gen, what: &str) {
     let expected_parts = g.want.values().filter(|w| matches!(w, Want::Images(_))).count() + g.layouts.len();
     assert_eq!(reported.len(), expected_parts, "{}", ctx("parts"));
 }
+
+#[test]
+fn every_member_of_every_real_fixture_is_part_of_its_images() {
+    // Archives real tools wrote hold nothing but their images: every member is read by an
+    // image (docker save's per-layer json and VERSION, skopeo's and podman's layer.tar
+    // symlinks, Docker 25+'s legacy blobs included), none is listed.
+    let mut seen = 0;
+    for e in std::fs::read_dir(fixture("")).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let is_layout = p.join("index.json").is_file();
+        if !(is_layout || name.ends_with(".tar")) {
+            continue;
+        }
+        let r = verify(&p, &[]);
+        let c = &r.json["inputs"][0]["coverage"];
+        let members = fixture_members(&name);
+        assert_eq!(c["members"].as_u64(), Some(members as u64), "{name}: {c}");
+        assert_eq!(c["image"].as_u64(), Some(members as u64), "{name}: {c}");
+        assert_eq!(c["listed"], serde_json::json!([]), "{name}: {c}");
+        seen += 1;
+    }
+    assert!(seen >= 15, "{seen} fixtures");
+}

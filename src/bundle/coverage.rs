@@ -90,13 +90,17 @@ impl Used {
                 self.image.insert(at(f));
             }
         }
+        // docker save's per-layer directory (`<id>/layer.tar`, `json`, `VERSION`) of a layer
+        // it reads, by that path or, as skopeo and podman write it, through `layer.tar`, a
+        // symlink to `<hex>.tar`.
+        let reads = |k: &str| {
+            model.referenced.contains(k) || sub.resolve(k).is_ok_and(|(real, _)| model.referenced.contains(real))
+        };
         for (k, m) in &sub.members {
-            // docker save's per-layer `json` and `VERSION` beside a layer it reads; Docker
-            // 25+'s legacy v1 json blobs, which nothing refers to.
-            let legacy_layer_file = k
-                .strip_suffix("/json")
-                .or_else(|| k.strip_suffix("/VERSION"))
-                .is_some_and(|dir| model.referenced.contains(&format!("{dir}/layer.tar")));
+            let legacy_layer_file = ["/layer.tar", "/json", "/VERSION"]
+                .iter()
+                .any(|f| k.strip_suffix(f).is_some_and(|dir| reads(&format!("{dir}/layer.tar"))));
+            // Docker 25+'s legacy v1 json blobs, which nothing refers to.
             let legacy_blob = model.format == Some(Format::DockerOci)
                 && k.starts_with("blobs/")
                 && crate::checks::is_docker_legacy_json(model, m.scan.as_ref().map(|s| &s.content));

@@ -180,10 +180,8 @@ impl Search<'_> {
             match coverage::decide(catalog, key, m, &used, self.depth) {
                 None => {}
                 // A tar of plain files only: nothing deeper can lead to an image.
-                Some(Decision::Searched) if node.is_empty() => self.other(name(), m.size, Verdict::Archive),
-                Some(Decision::Verdict(Verdict::Other)) if node.is_empty() => {
-                    self.other(name(), m.size, Verdict::Other)
-                }
+                Some(Decision::Searched) if node.is_empty() => self.other(name, m.size, Verdict::Archive),
+                Some(Decision::Verdict(Verdict::Other)) if node.is_empty() => self.other(name, m.size, Verdict::Other),
                 Some(Decision::Verdict(v)) => self.out.coverage.add(v, m.size, name),
                 Some(Decision::Searched) => self.out.coverage.add(Verdict::Archive, m.size, name),
                 Some(Decision::Open { data, compression }) => {
@@ -318,12 +316,13 @@ impl Search<'_> {
 
     /// One of the input's own files that holds no image: counted, and listed among its
     /// other files.
-    fn other(&mut self, name: String, size: u64, verdict: Verdict) {
+    /// (Its name is made only while it is listed.)
+    fn other(&mut self, name: impl Fn() -> String, size: u64, verdict: Verdict) {
         self.out.others_total += 1;
         if self.out.others.len() < MAX_OTHER {
-            self.out.others.push((name.clone(), size));
+            self.out.others.push((name(), size));
         }
-        self.out.coverage.add(verdict, size, || name);
+        self.out.coverage.add(verdict, size, name);
     }
 
     /// The verdict of an archive opened (or not) for all the names that lead to it; a
@@ -332,7 +331,7 @@ impl Search<'_> {
         let top = w.chain.len() == 1;
         for (name, size) in w.names {
             match verdict {
-                Verdict::Other if top => self.other(name, size, verdict),
+                Verdict::Other if top => self.other(|| name.clone(), size, verdict),
                 Verdict::Archive if top => {
                     self.top_archives.push((name.clone(), size));
                     self.out.coverage.add(verdict, size, || name);

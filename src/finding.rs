@@ -53,7 +53,7 @@ codes! {
     LayerCorrupt = "layer-corrupt", Error,
         "a layer cannot be decompressed or is not a valid tar";
     LayerCompressionUnsupported = "layer-compression-unsupported", Error,
-        "a layer is compressed with xz (or lz4), which airlock cannot decompress to check its diffID";
+        "a layer is compressed with lz4, which no container runtime decompresses as a layer";
     MediaTypeMismatch = "media-type-mismatch", Error,
         "a declared media type disagrees with the layer's real compression";
     UnsafePath = "unsafe-path", Error,
@@ -110,8 +110,8 @@ codes! {
         "a bundle file's sha256 differs from its checksum line";
     BundleFileUnlisted = "bundle-file-unlisted", Error,
         "a bundle holds a file its checksum list does not name (zarf package verify refuses it)";
-    BundleNotSearched = "bundle-not-searched", Warning,
-        "a bundle holds an archive airlock does not open (nested more than 3 deep, or past 256 archives): what it holds is not verified";
+    BundleNotSearched = "bundle-not-searched", Error,
+        "an input holds an archive airlock does not open (nested more than 6 deep, past 1,024 archives, or past the bytes read again): a runtime could load it unverified";
     ChecksumMissing = "checksum-missing", Error,
         "--checksums: a name in a checksum list matches no input or bundle member";
     ChecksumMismatch = "checksum-mismatch", Error,

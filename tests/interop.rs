@@ -1115,6 +1115,73 @@ fn docker_agrees_on_tar_differentials() {
 // --target: airlock's load prediction against what the real runtime does
 // ---------------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------------------
+// What a runtime loads out of a bundle is what verify reported (issue 14)
+// ---------------------------------------------------------------------------------------------
+
+/// `airlock verify --json BUNDLE`: the image IDs it reported for the archive or layout named
+/// `BUNDLE!part`.
+fn reported_ids(bundle: &Path, part: &str) -> BTreeSet<String> {
+    let out = run(Command::new(env!("CARGO_BIN_EXE_airlock")).args(["verify", "--json", "-q"]).arg(bundle));
+    let v = json_of_bytes("airlock verify --json", &out.stdout);
+    let name = format!("{}!{part}", bundle.display());
+    let input = v["inputs"].as_array().unwrap().iter().find(|i| i["path"] == name.as_str());
+    let input = input.unwrap_or_else(|| panic!("verify reported no {name}: {v}"));
+    input["images"].as_array().unwrap().iter().map(|i| i["config_digest"].as_str().unwrap().to_string()).collect()
+}
+
+/// `tar -xf BUNDLE` into a new directory of `tmp` (`-z` for a .tgz).
+fn extracted(bundle: &Path, tmp: &Path) -> PathBuf {
+    let dir = tmp.join(bundle.file_name().unwrap());
+    std::fs::create_dir_all(&dir).unwrap();
+    let z = if bundle.extension().is_some_and(|e| e == "tgz") { "-xzf" } else { "-xf" };
+    run_ok(Command::new("tar").arg("-C").arg(&dir).arg(z).arg(bundle));
+    dir
+}
+
+#[test]
+fn docker_loads_what_verify_reported_inside_bundles() {
+    // Each bundle fixture extracted as an operator would; the file its install.sh names, the
+    // archive beside a layout, or the hard link to a layer that is an image archive, given to
+    // `docker load -i`: docker holds exactly the images verify reported for that archive
+    // (before issue 14, verify never opened any of them). The hard link and the symlink lead
+    // to one blob, reported under the first of its names.
+    let tmp = common::tempdir();
+    let cases = [
+        ("harbor-broken-trailing.tgz", "harbor/harbor.v2.10.0.tar.gz", "harbor/harbor.v2.10.0.tar.gz"),
+        ("harbor-xz-inner.tgz", "harbor/harbor.v2.10.0.tar.xz", "harbor/harbor.v2.10.0.tar.xz"),
+        ("bundle-archive-beside-layout.tar", "images/evil.tar", "images/evil.tar"),
+        ("bundle-archive-through-links.tar", "load-me.tar", "also.tar"),
+    ];
+    let mut runs = Vec::new();
+    for (fixture, load, part) in cases {
+        let bundle = common::fixture(&format!("bundles/{fixture}"));
+        let want = reported_ids(&bundle, part);
+        assert!(!want.is_empty(), "{fixture}: verify reported images for {part}");
+        runs.push((fixture, extracted(&bundle, tmp.path()).join(load), want));
+    }
+    let Some(d) = docker("docker_loads_what_verify_reported_inside_bundles") else { return };
+    for (fixture, file, want) in runs {
+        d.empty_store();
+        d.load(&file);
+        assert_eq!(d.image_ids(), want, "{fixture}: docker load -i {} holds what verify reported", file.display());
+    }
+}
+
+#[test]
+fn skopeo_reads_what_verify_reported_in_a_deep_layout() {
+    // A layout five directories down was never searched; skopeo reads it as oci:a/b/c/d/e.
+    let tmp = common::tempdir();
+    let bundle = common::fixture("bundles/bundle-deep-layout.tar");
+    let want = reported_ids(&bundle, "a/b/c/d/e/");
+    let dir = extracted(&bundle, tmp.path()).join("a/b/c/d/e");
+    let Some(sk) = skopeo("skopeo_reads_what_verify_reported_in_a_deep_layout") else { return };
+    let raw = sk.inspect(&format!("oci:{}", dir.display()), &["--raw"]);
+    let m = json_of_bytes("skopeo inspect --raw", &raw);
+    let got: BTreeSet<String> = [m["config"]["digest"].as_str().unwrap().to_string()].into();
+    assert_eq!(got, want, "skopeo inspect oci:a/b/c/d/e reads the image verify reported");
+}
+
 /// The archives users carry, from every fixture: as written, tarred (layouts), wrapped in gzip
 /// and zstd (unless the fixture already is that wrapper), a Docker 25+-style archive with zstd
 /// layers (manifest.json and index.json), zstd streams that start with a skippable frame (as

@@ -50,7 +50,7 @@ pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>)
         let summary = match &ls.tar {
             Ok(s) => s,
             Err(why) => {
-                let code = if matches!(ls.compression, Compression::Xz | Compression::Lz4) {
+                let code = if ls.compression == Compression::Lz4 {
                     Code::LayerCompressionUnsupported
                 } else if why.starts_with(crate::scan::blob::ZSTD_WINDOW_TOO_LARGE) {
                     Code::LayerZstdWindow

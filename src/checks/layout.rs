@@ -39,7 +39,7 @@ pub fn check(catalog: &Catalog, model: &Model, out: &mut Vec<Finding>) {
 }
 
 /// Docker 25+ stores each layer's legacy v1 `json` as a blob nothing refers to: normal.
-fn is_docker_legacy_json(model: &Model, content: Option<&Content>) -> bool {
+pub fn is_docker_legacy_json(model: &Model, content: Option<&Content>) -> bool {
     let Some(Content::Document(doc)) = content else {
         return false;
     };

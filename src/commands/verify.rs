@@ -134,7 +134,10 @@ fn check_checksums(
         None => report.push_set_finding(f),
     };
     for e in entries {
-        if let Some((path, digest)) = files.iter().find(|(p, _)| names(e, p)) {
+        // Every input the line names: two inputs of one file name (`a/app.tar`, `b/app.tar`)
+        // are both held to a bare-name line.
+        let named: Vec<&(String, Option<Digest>)> = files.iter().filter(|(p, _)| names(e, p)).collect();
+        for (path, digest) in &named {
             match digest {
                 Some(d) if matches(e, d) => {}
                 Some(d) => push(
@@ -151,6 +154,8 @@ fn check_checksums(
                     Finding::new(Code::ChecksumMissing, format!("{} names {path}, which is not a file", e.origin)),
                 ),
             }
+        }
+        if !named.is_empty() {
             continue;
         }
         let hits: Vec<&(String, String, Option<Digest>)> = members.iter().filter(|(_, m, _)| names(e, m)).collect();

@@ -258,7 +258,10 @@ fn read_input(input: &Path, staging: &Staging, progress: bool) -> Result<(Loaded
     }
     let outer = crate::open::outer_compression(input)
         .map_err(|e| ConvertError::Usage(format!("cannot open {}: {e}", input.display())))?;
-    if !matches!(outer, Some(Compression::Gzip | Compression::Zstd | Compression::Bzip2 | Compression::Lz4)) {
+    if !matches!(
+        outer,
+        Some(Compression::Gzip | Compression::Zstd | Compression::Bzip2 | Compression::Lz4 | Compression::Xz)
+    ) {
         return Ok((load(input, Depth::Documents, progress).map_err(usage)?, input.to_path_buf()));
     }
     let spool = staging.dir.join(".input.tar");

@@ -3,7 +3,7 @@
 //! Small JSON documents are kept in memory instead, for the model to parse.
 
 use super::chunks::ChunkReader;
-use super::compression::{Compression, ZstdFrames, window_refused};
+use super::compression::{Compression, ZstdFrames, window_refused, xz_decoder};
 use super::layer_entries::escape_reason;
 use crate::digest::{Digest, HashReader, drain, read_full};
 use crate::tarstream::{EntryKind, Stream, TarReader};
@@ -51,6 +51,9 @@ pub struct BlobScan {
     pub digest: Option<Digest>,
     pub size: u64,
     pub content: Content,
+    /// The stored bytes start with a valid tar header (a plain tar, whatever its name): what
+    /// a bundle opens as an archive beside those that start with a compression magic.
+    pub tar_head: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +85,12 @@ pub struct TarSummary {
     /// (path, type flag); the first few, and how many in all.
     pub unpackable: Vec<(String, u8)>,
     pub unpackable_count: u64,
+    /// An entry named `manifest.json`, `index.json` or `repositories`, at any depth: this tar,
+    /// or a directory of it, could be loaded as an image archive or layout of its own.
+    pub image_like: bool,
+    /// A file entry whose data starts with a tar header or a compression magic: an archive
+    /// inside this one.
+    pub has_archives: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -117,18 +126,18 @@ pub fn scan_into<R: Read>(
             let mut doc = Vec::with_capacity(size as usize);
             raw.read_to_end(&mut doc)?;
             let (digest, size) = raw.into_inner().finish()?;
-            return Ok(BlobScan { digest: Some(digest), size, content: Content::Document(doc) });
+            return Ok(BlobScan { digest: Some(digest), size, content: Content::Document(doc), tar_head: false });
         }
         if depth == Depth::Documents {
-            return Ok(BlobScan { digest: None, size, content: Content::OversizedDocument });
+            return Ok(BlobScan { digest: None, size, content: Content::OversizedDocument, tar_head: false });
         }
         let (digest, size) = raw.into_inner().finish()?;
-        return Ok(BlobScan { digest: Some(digest), size, content: Content::OversizedDocument });
+        return Ok(BlobScan { digest: Some(digest), size, content: Content::OversizedDocument, tar_head: false });
     }
     let compression = Compression::sniff(head);
     if depth == Depth::Documents {
         // Not drained: a seekable input skips the rest, a stream's reader skips it for us.
-        return Ok(BlobScan { digest: None, size, content: Content::Sniffed(compression) });
+        return Ok(BlobScan { digest: None, size, content: Content::Sniffed(compression), tar_head: is_tar });
     }
     let tar = match compression {
         // Stored uncompressed: the blob digest *is* the diffID, so hash once.
@@ -142,7 +151,10 @@ pub fn scan_into<R: Read>(
         Compression::Gzip => decoded(Tee::new(crate::tarstream::gzip::GzipReader::new(&mut raw), plain), "gzip"),
         Compression::Zstd => decoded(Tee::new(ZstdFrames::layer(&mut raw), plain), "zstd"),
         Compression::Bzip2 => decoded(Tee::new(bzip2::bufread::MultiBzDecoder::new(&mut raw), plain), "bzip2"),
-        Compression::Xz => Err(format!("compressed with {}, which airlock does not decompress", compression.as_str())),
+        Compression::Xz => match xz_decoder(&mut raw) {
+            Ok(d) => decoded(Tee::new(d, plain), "xz"),
+            Err(e) => Err(format!("xz: {e}")),
+        },
         Compression::Lz4 => Err("compressed with lz4, which no container runtime decompresses as a layer".to_string()),
     };
     // Whatever happened inside, the stored bytes are hashed to their end.
@@ -154,7 +166,12 @@ pub fn scan_into<R: Read>(
         }
         t
     });
-    Ok(BlobScan { digest: Some(digest), size, content: Content::Layer(LayerScan { compression, tar }) })
+    Ok(BlobScan {
+        digest: Some(digest),
+        size,
+        content: Content::Layer(LayerScan { compression, tar }),
+        tar_head: is_tar,
+    })
 }
 
 /// Decompresses on this thread and hands the output, in chunks, to a second thread that
@@ -224,6 +241,8 @@ fn walk_layer<R: Read>(r: R) -> Result<TarSummary, String> {
         unsafe_count: 0,
         unpackable: Vec::new(),
         unpackable_count: 0,
+        image_like: false,
+        has_archives: false,
     };
     while let Some(entry) = tar.next_entry().map_err(|e| format!("not a valid tar: {e}"))? {
         summary.entries += 1;
@@ -234,6 +253,16 @@ fn walk_layer<R: Read>(r: R) -> Result<TarSummary, String> {
                 "not a valid tar: the GNU sparse file {:?} holds other data than its map needs (Go fails reading it)",
                 entry.path
             ));
+        }
+        let name = entry.path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+        summary.image_like |= matches!(name, "manifest.json" | "index.json" | "repositories");
+        if !summary.has_archives && matches!(entry.kind, EntryKind::File | EntryKind::Other(_)) && entry.size > 0 {
+            // What the entry's data starts with (the rest is skipped as before).
+            let mut head = [0u8; 512];
+            let want = entry.size.min(512) as usize;
+            let n = read_full(&mut tar.data(), &mut head[..want]).map_err(|e| format!("not a valid tar: {e}"))?;
+            summary.has_archives = Compression::sniff(&head[..n]) != Compression::None
+                || (n == 512 && crate::tarstream::parse_header_block(&head).is_ok());
         }
         // moby's and containerd's extractors (createTarFile / applyNaive) handle regular
         // files, links, devices, FIFOs and directories; any other type fails the whole load

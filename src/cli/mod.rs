@@ -3,6 +3,7 @@
 
 mod docs;
 pub mod exit;
+mod flags;
 
 use crate::commands::{inspect, select::Selection, verify};
 use crate::convert::{
@@ -171,8 +172,8 @@ struct ConvertArgs {
     /// Layer compression in the output
     #[arg(long, value_enum, default_value = "keep")]
     compression: CompressionChoice,
-    /// Compression level for re-compressed layers (gzip 1-9, default 2; zstd 1-19, default 3)
-    #[arg(long, value_name = "N")]
+    /// Compression level with --compression gzip (1-9, default 2) or zstd (1-19, default 3)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=19))]
     level: Option<i32>,
     /// Replace an existing output; write even if the input has errors
     #[arg(long)]
@@ -225,6 +226,10 @@ struct VerifyArgs {
     /// Check inputs and bundle members against a sha256sum-style list (or BSD `SHA256 (f) = h`); repeatable
     #[arg(long = "checksums", value_name = "FILE")]
     checksums: Vec<PathBuf>,
+    /// With --checksums: lines naming no input or bundle member are not errors (as sha256sum's
+    /// --ignore-missing); a list that names none of them still fails
+    #[arg(long = "ignore-missing", requires = "checksums")]
+    ignore_missing: bool,
 }
 
 #[derive(Args)]
@@ -232,10 +237,11 @@ struct LockArgs {
     /// Image archives to pin: .tar, .tar.gz, .tar.zst, or OCI layout directories
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
-    /// Write the lock here (atomically) instead of stdout
+    /// Write the lock here (atomically) instead of stdout; an existing file needs --force
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Write the lock even if an input has errors (unreadable images are left out)
+    /// Replace an existing output; write the lock even if an input has errors (unreadable
+    /// images are left out)
     #[arg(long)]
     force: bool,
     /// No progress display
@@ -292,6 +298,7 @@ pub fn main() -> i32 {
                 lock,
                 targets: a.targets,
                 checksums,
+                ignore_missing: a.ignore_missing,
             };
             (verify::run(&opts), a.common, "verify")
         }
@@ -375,6 +382,11 @@ fn print_refused(report: &Report, verb: &str) {
 
 fn run_lock(a: LockArgs) -> ExitStatus {
     use crate::commands::lock::{self, Outcome};
+    // As convert: an existing output is replaced only on purpose.
+    if let Some(p) = a.output.as_deref().filter(|p| !a.force && std::fs::symlink_metadata(p).is_ok()) {
+        eprintln!("airlock: {} exists; give --force to replace it", p.display());
+        return ExitStatus::Usage;
+    }
     let opts = lock::Options {
         verify: verify::Options {
             inputs: a.inputs,
@@ -385,6 +397,7 @@ fn run_lock(a: LockArgs) -> ExitStatus {
             lock: None,
             targets: Vec::new(),
             checksums: Vec::new(),
+            ignore_missing: false,
         },
         output: a.output,
         force: a.force,
@@ -408,6 +421,11 @@ fn run_lock(a: LockArgs) -> ExitStatus {
 }
 
 fn run_convert(a: ConvertArgs) -> ExitStatus {
+    if let Err(m) = flags::convert_compression(a.to, a.compression, a.level).and_then(|_| flags::output_path(&a.output))
+    {
+        eprintln!("airlock: {m}");
+        return ExitStatus::Usage;
+    }
     let output = if a.output.as_os_str() == "-" { Destination::Stdout } else { Destination::Path(a.output.clone()) };
     let opts = convert::Options {
         input: a.input.clone(),

@@ -23,6 +23,8 @@ pub struct Options {
     pub targets: Vec<crate::targets::Target>,
     /// `--checksums`: the lines of every checksum list given.
     pub checksums: Vec<crate::checksums::Entry>,
+    /// `--ignore-missing`: checksum lines that name nothing given are not errors.
+    pub ignore_missing: bool,
 }
 
 /// Why a run could not produce a report for an input: exit status 2.
@@ -97,7 +99,7 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
         }
     }
     if !opts.checksums.is_empty() {
-        check_checksums(&mut report, &opts.checksums, &file_digests, &members);
+        check_checksums(&mut report, &opts.checksums, opts.ignore_missing, &file_digests, &members);
     }
     if let Some(lock) = &opts.lock {
         for (place, f) in crate::lock::compare::compare(lock, &report) {
@@ -119,10 +121,13 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
 }
 
 /// `--checksums`: each line against the inputs (by path or file name), else against the
-/// members of the bundles among them; findings go to the input or bundle they concern.
+/// members of the bundles among them; findings go to the input or bundle they concern. With
+/// `ignore_missing` a line naming nothing is passed over, but lists naming nothing at all
+/// fail (as `sha256sum --ignore-missing` fails when no file was verified).
 fn check_checksums(
     report: &mut Report,
     entries: &[crate::checksums::Entry],
+    ignore_missing: bool,
     files: &[(String, Option<Digest>)],
     members: &[(String, String, Option<Digest>)],
 ) {
@@ -133,6 +138,7 @@ fn check_checksums(
         Some(i) => i.findings.push(f),
         None => report.push_set_finding(f),
     };
+    let mut ignored = 0;
     for e in entries {
         // Every input the line names: two inputs of one file name (`a/app.tar`, `b/app.tar`)
         // are both held to a bare-name line.
@@ -159,6 +165,10 @@ fn check_checksums(
             continue;
         }
         let hits: Vec<&(String, String, Option<Digest>)> = members.iter().filter(|(_, m, _)| names(e, m)).collect();
+        if hits.is_empty() && ignore_missing {
+            ignored += 1;
+            continue;
+        }
         if hits.is_empty() {
             push(
                 report,
@@ -185,6 +195,17 @@ fn check_checksums(
                 );
             }
         }
+    }
+    if ignore_missing && ignored == entries.len() {
+        let f = Finding::new(
+            Code::ChecksumMissing,
+            format!(
+                "no line of the checksum lists ({} line{}) names an input or a bundle member",
+                entries.len(),
+                if entries.len() == 1 { "" } else { "s" }
+            ),
+        );
+        report.push_set_finding(f);
     }
 }
 

@@ -1,0 +1,175 @@
+//! Everyday use (issue 16): flags that would silently do nothing are refused with a hint,
+//! images are selected with what users have, and the exact exit codes and messages.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+/// Exit code, stdout and stderr of `airlock ARGS` run in the fixtures directory.
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(args)
+        .current_dir(fixture(""))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (out.status.code().unwrap(), text(out.stdout), text(out.stderr))
+}
+
+/// A usage error: exit 2, nothing on stdout, this one line on stderr, and nothing written.
+#[track_caller]
+fn refused(args: &[&str], message: &str) {
+    let (code, out, err) = run(args);
+    assert_eq!((code, out.as_str(), err.as_str()), (2, "", format!("airlock: {message}\n").as_str()), "{args:?}");
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn convert_refuses_compression_it_would_ignore() {
+    let d = tempdir();
+    let o = d.path().join("out.tar");
+    let o = path(&o);
+    refused(
+        &["convert", "docker-save-legacy.tar", "--to", "crane", "--compression", "zstd", "-o", o],
+        "--compression zstd: crane archives hold gzip layers only; use --compression gzip (or keep), or --to oci-archive for zstd layers",
+    );
+    refused(
+        &["convert", "docker-save-legacy.tar", "--to", "oci-archive", "--level", "9", "-o", o],
+        "--level 9 does nothing with --compression keep (the default); give --compression gzip (levels 1-9) or zstd (1-19)",
+    );
+    refused(
+        &[
+            "convert",
+            "docker-save-legacy.tar",
+            "--to",
+            "oci-archive",
+            "--compression",
+            "gzip",
+            "--level",
+            "12",
+            "-o",
+            o,
+        ],
+        "--level 12: gzip levels are 1-9 (zstd's are 1-19)",
+    );
+    assert!(!Path::new(o).exists());
+    // Out of clap's range: clap's own usage error.
+    let (code, _, err) = run(&["convert", "docker-save-legacy.tar", "--to", "oci", "--level", "99", "-o", o]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("error: invalid value '99' for '--level <N>': 99 is not in 1..=19\n"), "{err}");
+    // What works: crane with gzip at a level, zstd at 19.
+    let (code, _, err) = run(&[
+        "convert",
+        "docker-save-legacy.tar",
+        "--to",
+        "crane",
+        "--compression",
+        "gzip",
+        "--level",
+        "9",
+        "-q",
+        "-o",
+        o,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let z = d.path().join("z.tar");
+    let (code, _, err) = run(&[
+        "convert",
+        "docker-save-legacy.tar",
+        "--to",
+        "oci-archive",
+        "--compression",
+        "zstd",
+        "--level",
+        "19",
+        "-q",
+        "-o",
+        path(&z),
+    ]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn convert_refuses_skopeo_transport_syntax() {
+    let d = tempdir();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["convert", path(&fixture("docker-save-legacy.tar")), "--to", "oci", "-o", "oci:foo"])
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "airlock: -o oci:foo: `oci:` is skopeo's transport syntax; airlock takes the format from --to: use --to oci -o foo (-o ./oci:foo names a path with a colon on purpose)\n"
+    );
+    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0, "nothing written");
+    // The explicit path writes that name.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["convert", "-q", path(&fixture("docker-save-legacy.tar")), "--to", "oci", "-o", "./oci:foo"])
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(d.path().join("oci:foo/index.json").is_file());
+}
+
+#[test]
+fn lock_needs_force_to_replace() {
+    let d = tempdir();
+    let l = d.path().join("images.lock");
+    std::fs::write(&l, "mine\n").unwrap();
+    refused(
+        &["lock", "-q", "docker-save-legacy.tar", "-o", path(&l)],
+        &format!("{} exists; give --force to replace it", l.display()),
+    );
+    assert_eq!(std::fs::read_to_string(&l).unwrap(), "mine\n");
+    let (code, _, err) = run(&["lock", "-q", "docker-save-legacy.tar", "-o", path(&l), "--force"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read_to_string(&l).unwrap().starts_with('{'));
+}
+
+#[test]
+fn deny_of_an_error_code_is_refused() {
+    let (code, out, err) = run(&["verify", "docker-save-legacy.tar", "--deny", "archive-corrupt"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.starts_with(
+            "error: invalid value 'archive-corrupt' for '--deny <warnings|CODE>': archive-corrupt is an error already (it always fails the input); --deny takes `warnings` or a warning code: unreferenced-blob, "
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn checksums_ignore_missing() {
+    let d = tempdir();
+    let sums = d.path().join("SHA256SUMS");
+    let real = sha256_hex(&std::fs::read(fixture("docker-save-legacy.tar")).unwrap());
+    std::fs::write(&sums, format!("{real}  docker-save-legacy.tar\n{}  other.tar\n", "0".repeat(64))).unwrap();
+    let without = verify(&fixture("docker-save-legacy.tar"), &["--checksums", path(&sums)]);
+    assert_eq!((without.code, codes(&without.json)), (1, vec!["checksum-missing".to_string()]));
+    let with = verify(&fixture("docker-save-legacy.tar"), &["--checksums", path(&sums), "--ignore-missing"]);
+    assert_eq!((with.code, codes(&with.json)), (0, Vec::<String>::new()));
+    // A list naming none of the inputs still fails, as `sha256sum --ignore-missing` does.
+    std::fs::write(&sums, format!("{}  other.tar\n", "0".repeat(64))).unwrap();
+    let none = verify(&fixture("docker-save-legacy.tar"), &["--checksums", path(&sums), "--ignore-missing"]);
+    assert_eq!((none.code, codes(&none.json)), (1, vec!["checksum-missing".to_string()]));
+    assert_eq!(
+        none.json["inputs"][0]["findings"][0]["message"],
+        "no line of the checksum lists (1 line) names an input or a bundle member"
+    );
+    // And a mismatch is still one.
+    std::fs::write(&sums, format!("{}  docker-save-legacy.tar\n", "0".repeat(64))).unwrap();
+    let bad = verify(&fixture("docker-save-legacy.tar"), &["--checksums", path(&sums), "--ignore-missing"]);
+    assert_eq!((bad.code, codes(&bad.json)), (1, vec!["checksum-mismatch".to_string()]));
+    let (code, _, err) = run(&["verify", "docker-save-legacy.tar", "--ignore-missing"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("error: the following required arguments were not provided:\n  --checksums <FILE>\n"),
+        "{err}"
+    );
+}

@@ -173,3 +173,132 @@ fn checksums_ignore_missing() {
         "{err}"
     );
 }
+
+/// The image IDs `verify --json ARGS` reports, per input.
+fn selected(args: &[&str]) -> (i32, Vec<Vec<String>>, String) {
+    let mut all = vec!["verify", "--json", "-q"];
+    all.extend_from_slice(args);
+    let (code, out, err) = run(&all);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+    let ids = json["inputs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            i["images"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|im| im["config_digest"].as_str().unwrap()[7..19].to_string())
+                .collect()
+        })
+        .collect();
+    (code, ids, err)
+}
+
+const AMD64_ID: &str = "5c4c6d914fddabffd509448c65c24b0ebcc4af3e53f208c23d383aaa32c8d7f9";
+const ARM64_MANIFEST: &str = "957b30e1d70bb1025f321621a1ef167615c025b523a3f5e106cd33068f162169";
+
+#[test]
+fn image_by_short_id_and_digest_reference() {
+    let one = |ids: &[&str]| vec![ids.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+    for spec in [&AMD64_ID[..12], &format!("sha256:{}", &AMD64_ID[..12]), AMD64_ID, &format!("sha256:{AMD64_ID}")] {
+        assert_eq!(
+            selected(&["multi-platform-oci", "--image", spec]),
+            (0, one(&["5c4c6d914fdd"]), String::new()),
+            "{spec}"
+        );
+    }
+    // A registry's digest reference: the manifest digest picks the image.
+    for spec in [
+        format!("docker.io/airlock/multi@sha256:{ARM64_MANIFEST}"),
+        format!("airlock/multi:1@sha256:{ARM64_MANIFEST}"),
+        format!("sha256:{}", &ARM64_MANIFEST[..8]),
+    ] {
+        assert_eq!(
+            selected(&["multi-platform-oci", "--image", &spec]),
+            (0, one(&["6f65d11a7a05"]), String::new()),
+            "{spec}"
+        );
+    }
+    // A digest reference to nothing in the input: the usage error lists what is there.
+    let (code, ids, err) =
+        selected(&["multi-platform-oci", "--image", &format!("airlock/multi@sha256:{}", "0".repeat(64))]);
+    assert_eq!((code, ids), (2, vec![]));
+    assert_eq!(
+        err,
+        format!(
+            "airlock: multi-platform-oci: --image airlock/multi@sha256:{} matches no image; the input has: @0 1 [linux/amd64], @1 1 [linux/arm64]\n",
+            "0".repeat(64)
+        )
+    );
+}
+
+#[test]
+fn platform_normalised_as_containerd_does() {
+    let arm = vec![vec!["6f65d11a7a05".to_string()]];
+    for p in ["linux/arm64/v8", "linux/arm64", "linux/aarch64", "Linux/ARM64"] {
+        assert_eq!(selected(&["multi-platform-oci", "--platform", p]), (0, arm.clone(), String::new()), "{p}");
+    }
+    let amd = vec![vec!["5c4c6d914fdd".to_string()]];
+    for p in ["linux/x86_64", "linux/amd64/v1"] {
+        assert_eq!(selected(&["multi-platform-oci", "--platform", p]), (0, amd.clone(), String::new()), "{p}");
+    }
+    let (code, _, err) = selected(&["multi-platform-oci", "--platform", "linux/arm64/v9"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "airlock: multi-platform-oci: --platform linux/arm64/v9 matches no image; the input has: @0 1 [linux/amd64], @1 1 [linux/arm64]\n"
+    );
+}
+
+#[test]
+fn expect_id_given_a_manifest_digest_gets_a_hint() {
+    let run = verify(&fixture("multi-platform-oci"), &["--expect-id", &format!("sha256:{ARM64_MANIFEST}")]);
+    assert_eq!((run.code, codes(&run.json)), (1, vec!["expected-id-mismatch".to_string()]));
+    assert_eq!(
+        run.json["inputs"][0]["findings"][0]["message"],
+        format!(
+            "no image in the input has the expected image ID sha256:{ARM64_MANIFEST}; sha256:{ARM64_MANIFEST} is the manifest digest of an image whose image ID (the sha256 of its config, what --expect-id takes) is sha256:6f65d11a7a05148d39af901310ac27379e201e8dce9e49a0a5936c7992aa8871"
+        )
+    );
+}
+
+/// Runs airlock with a file on standard input.
+fn with_stdin(args: &[&str], file: &Path) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(std::fs::File::open(file).unwrap())
+        .output()
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (out.status.code().unwrap(), text(out.stdout), text(out.stderr))
+}
+
+#[test]
+fn dash_reads_standard_input() {
+    let f = fixture("docker-save-legacy.tar.zst");
+    let (code, out, err) = with_stdin(&["verify", "-q", "--json", "-"], &f);
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["inputs"][0]["path"], "/dev/stdin");
+    assert_eq!(json["inputs"][0]["format"], "docker-archive");
+    assert_eq!(json["inputs"][0]["compression"], "zstd");
+    let (code, out, _) = with_stdin(&["inspect", "-"], &fixture("docker-save-legacy.tar"));
+    assert_eq!(code, 0);
+    assert!(out.starts_with("/dev/stdin: docker-archive, 1 image\n"), "{out}");
+    let (code, out, err) = with_stdin(&["verify", "-", "-"], &f);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (2, "", "airlock: - (standard input) is given more than once; it can be read once\n")
+    );
+    let (code, _, err) = with_stdin(&["verify", "-", "--checksums", "SUMS"], &f);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            2,
+            "airlock: --checksums hashes each input file beside the verify, and standard input can be read once: give the file\n"
+        )
+    );
+}

@@ -2,7 +2,7 @@
 //! what does what the user meant (exit 2).
 
 use crate::convert::target::{CompressionChoice, Target};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// `--to`, `--compression` and `--level` together: crane archives hold gzip layers only, and a
 /// level needs a compression that re-compresses (`keep` mostly copies layers as they are).
@@ -53,6 +53,29 @@ pub fn output_path(output: &Path) -> Result<(), String> {
     ))
 }
 
+/// `-` among the inputs is standard input (`cat app.tar | airlock verify -`), read as
+/// `/dev/stdin`: streamed once, front to back. It can be given once, and not with
+/// `--checksums`, which would hash the inputs a second time beside the verify.
+pub fn stdin_input(inputs: &mut [PathBuf], checksums: bool) -> Result<(), String> {
+    let dashes = inputs.iter().filter(|p| p.as_os_str() == "-").count();
+    if dashes == 0 {
+        return Ok(());
+    }
+    if dashes > 1 {
+        return Err("- (standard input) is given more than once; it can be read once".into());
+    }
+    if checksums {
+        return Err(
+            "--checksums hashes each input file beside the verify, and standard input can be read once: give the file"
+                .into(),
+        );
+    }
+    for p in inputs.iter_mut().filter(|p| p.as_os_str() == "-") {
+        *p = PathBuf::from("/dev/stdin");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +92,16 @@ mod tests {
         assert!(convert_compression(Target::Oci, Gzip, Some(10)).unwrap_err().contains("gzip levels are 1-9"));
         assert_eq!(convert_compression(Target::Oci, Zstd, Some(19)), Ok(()));
         assert_eq!(convert_compression(Target::Docker, Gzip, Some(1)), Ok(()));
+    }
+
+    #[test]
+    fn stdin() {
+        let mut v = vec![PathBuf::from("a.tar"), PathBuf::from("-")];
+        assert_eq!(stdin_input(&mut v, false), Ok(()));
+        assert_eq!(v, [PathBuf::from("a.tar"), PathBuf::from("/dev/stdin")]);
+        assert!(stdin_input(&mut [PathBuf::from("-"), PathBuf::from("-")], false).is_err());
+        assert!(stdin_input(&mut [PathBuf::from("-")], true).unwrap_err().starts_with("--checksums"));
+        assert_eq!(stdin_input(&mut [PathBuf::from("a")], true), Ok(()));
     }
 
     #[test]

@@ -160,10 +160,12 @@ struct ConvertArgs {
     /// Output path (a directory for `oci`), or - for stdout (tar targets)
     #[arg(short = 'o', long = "output", value_name = "OUTPUT")]
     output: PathBuf,
-    /// Select images by tag, image or manifest digest, or position (@0 is the first); repeatable
-    #[arg(long = "image", value_name = "REF|@N")]
+    /// Select images by tag, image ID or manifest digest (full, or a short ID), NAME@sha256:…
+    /// reference, or position (@0 is the first); repeatable
+    #[arg(long = "image", value_name = "REF|ID|@N")]
     images: Vec<String>,
-    /// Select images of one platform
+    /// Select images of one platform, normalised as containerd does (linux/arm64/v8 is
+    /// linux/arm64, x86_64 is amd64); without a variant, any variant
     #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_parser = parse_platform)]
     platform: Option<Platform>,
     /// Set the tags of the (single) selected image; repeatable
@@ -189,13 +191,15 @@ struct ConvertArgs {
 #[derive(Args)]
 struct CommonArgs {
     /// Image archives (.tar, .tar.gz, .tar.zst, .tar.bz2, .tar.lz4, an OCI layout directory) or
-    /// bundles holding them; a split or chunked file by its first part
+    /// bundles holding them; a split or chunked file by its first part; - for standard input
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
-    /// Select images by tag, image or manifest digest, or position (@0 is the first)
-    #[arg(long = "image", value_name = "REF|@N")]
+    /// Select images by tag, image ID or manifest digest (full, or a short ID as reports
+    /// print it), NAME@sha256:… reference, or position (@0 is the first)
+    #[arg(long = "image", value_name = "REF|ID|@N")]
     images: Vec<String>,
-    /// Select images of one platform
+    /// Select images of one platform, normalised as containerd does (linux/arm64/v8 is
+    /// linux/arm64, x86_64 is amd64); without a variant, any variant
     #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_parser = parse_platform)]
     platform: Option<Platform>,
     /// Print the report as JSON (schema in the README)
@@ -271,7 +275,11 @@ pub fn main() -> i32 {
         }
     };
     let (result, common, verb) = match cli.command {
-        Command::Verify(a) => {
+        Command::Verify(mut a) => {
+            if let Err(m) = flags::stdin_input(&mut a.common.inputs, !a.checksums.is_empty()) {
+                eprintln!("airlock: {m}");
+                return ExitStatus::Usage.code();
+            }
             let lock = match a.lock.as_deref().map(crate::lock::read).transpose() {
                 Ok(l) => l,
                 Err(e) => {
@@ -302,7 +310,11 @@ pub fn main() -> i32 {
             };
             (verify::run(&opts), a.common, "verify")
         }
-        Command::Inspect(a) => {
+        Command::Inspect(mut a) => {
+            if let Err(m) = flags::stdin_input(&mut a.inputs, false) {
+                eprintln!("airlock: {m}");
+                return ExitStatus::Usage.code();
+            }
             let opts = inspect::Options { inputs: a.inputs.clone(), selection: selection(&a), progress: !a.quiet };
             (inspect::run(&opts), a, "inspect")
         }

@@ -34,28 +34,13 @@ pub struct UsageError(pub String);
 pub fn run(opts: &Options) -> Result<Report, UsageError> {
     let mut inputs = Vec::new();
     let mut present: Vec<Digest> = Vec::new();
+    // (manifest digest, image ID): for the hint when --expect-id is given a manifest digest.
+    let mut manifests: Vec<(Digest, Option<Digest>)> = Vec::new();
     // Bundle members' digests, for --checksums: (bundle path, member, sha256).
     let mut members: Vec<(String, String, Option<Digest>)> = Vec::new();
     // The input files' own sha256, for --checksums, hashed beside the verify.
     let (file_digests, result) = std::thread::scope(|s| {
-        let hashing = s.spawn(|| {
-            if opts.checksums.is_empty() {
-                return Vec::new();
-            }
-            // The parts of a split or chunked input are read with it: their lines match too.
-            let mut files: Vec<std::path::PathBuf> = Vec::new();
-            for p in &opts.inputs {
-                for f in std::iter::once(p.clone()).chain(crate::open::split::siblings(p)) {
-                    if !files.contains(&f) {
-                        files.push(f);
-                    }
-                }
-            }
-            files
-                .iter()
-                .map(|p| (p.display().to_string(), crate::digest::file_sha256(p).ok().flatten().map(|(d, _)| d)))
-                .collect::<Vec<_>>()
-        });
+        let hashing = s.spawn(|| hash_inputs(opts));
         let mut result = Ok(());
         for path in super::inputs_to_read(&opts.inputs) {
             let mut on_bundle = |bundle: &str, c: &crate::open::Catalog| {
@@ -74,6 +59,13 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
                 |p, loaded| {
                     let r = checked_input(p, loaded, opts)?;
                     present.extend(loaded.model.images.iter().filter_map(|i| image_id(&loaded.catalog, i)));
+                    manifests.extend(
+                        loaded
+                            .model
+                            .images
+                            .iter()
+                            .filter_map(|i| Some((i.manifest_digest?, image_id(&loaded.catalog, i)))),
+                    );
                     Ok(r)
                 },
                 &mut on_bundle,
@@ -89,15 +81,7 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
     });
     result?;
     let mut report = Report { ok: true, inputs, findings: Vec::new() };
-    for want in &opts.expect_ids {
-        if !present.contains(want) {
-            let f = Finding::new(
-                Code::ExpectedIdMismatch,
-                format!("no image in the input has the expected image ID {want}"),
-            );
-            report.push_set_finding(f);
-        }
-    }
+    check_expected(&mut report, &opts.expect_ids, &present, &manifests);
     if !opts.checksums.is_empty() {
         check_checksums(&mut report, &opts.checksums, opts.ignore_missing, &file_digests, &members);
     }
@@ -118,6 +102,53 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
     opts.policy.apply(&mut report.findings);
     report.ok = report.inputs.iter().all(|i| i.ok) && !report.findings.iter().any(|f| f.fails());
     Ok(report)
+}
+
+/// The input files' own sha256 (and their split parts'), for `--checksums`.
+fn hash_inputs(opts: &Options) -> Vec<(String, Option<Digest>)> {
+    if opts.checksums.is_empty() {
+        return Vec::new();
+    }
+    // The parts of a split or chunked input are read with it: their lines match too.
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for p in &opts.inputs {
+        for f in std::iter::once(p.clone()).chain(crate::open::split::siblings(p)) {
+            if !files.contains(&f) {
+                files.push(f);
+            }
+        }
+    }
+    files
+        .iter()
+        .map(|p| (p.display().to_string(), crate::digest::file_sha256(p).ok().flatten().map(|(d, _)| d)))
+        .collect()
+}
+
+/// `--expect-id`: each ID must be an image's; a manifest digest given instead gets a hint.
+fn check_expected(
+    report: &mut Report,
+    expect_ids: &[Digest],
+    present: &[Digest],
+    manifests: &[(Digest, Option<Digest>)],
+) {
+    for want in expect_ids {
+        if !present.contains(want) {
+            let hint = match manifests.iter().find(|(m, _)| m == want) {
+                Some((_, Some(id))) => format!(
+                    "; {want} is the manifest digest of an image whose image ID (the sha256 of its config, what --expect-id takes) is {id}"
+                ),
+                Some((_, None)) => format!(
+                    "; {want} is an image's manifest digest; --expect-id takes the image ID (the sha256 of its config)"
+                ),
+                None => String::new(),
+            };
+            let f = Finding::new(
+                Code::ExpectedIdMismatch,
+                format!("no image in the input has the expected image ID {want}{hint}"),
+            );
+            report.push_set_finding(f);
+        }
+    }
 }
 
 /// `--checksums`: each line against the inputs (by path or file name), else against the

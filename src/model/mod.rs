@@ -10,6 +10,7 @@ pub mod json_keys;
 pub(crate) mod oci;
 pub mod platform;
 pub mod reference;
+pub mod selector;
 
 pub use config::ImageConfig;
 pub use detect::Format;

@@ -3,6 +3,7 @@
 //! Nothing here compares bytes with claims; that is the checks' work.
 
 pub mod artifacts;
+mod bounded;
 pub mod config;
 mod detect;
 mod docker;
@@ -11,7 +12,7 @@ mod oci;
 pub mod platform;
 pub mod reference;
 
-pub use config::ImageConfig;
+pub use config::{ConfigError, ImageConfig};
 pub use detect::Format;
 pub use platform::Platform;
 
@@ -19,6 +20,24 @@ use crate::digest::Digest;
 use crate::finding::Finding;
 use crate::open::Catalog;
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+/// What one input's documents may describe. Far above any real archive (a k3s or Rancher
+/// airgap tarball holds a few hundred images, each of tens of layers), and what bounds the
+/// model's memory whatever the documents claim: past a limit the input is refused
+/// (`manifest-invalid`) and no more is read.
+pub const MAX_IMAGES: usize = 10_000;
+/// Layers of one manifest (or manifest.json entry, or config's `diff_ids`).
+pub const MAX_LAYERS: usize = 4_096;
+/// Config and layer references kept across the images of an input.
+pub const MAX_REFERENCES: usize = 100_000;
+/// Tags kept across the images of an input.
+pub const MAX_TAGS: usize = 100_000;
+/// Entries of one config's `history`.
+pub const MAX_HISTORY: usize = 65_536;
+/// Text kept from an input's documents (tags, member paths, media types, URLs, history):
+/// a real archive keeps well under a megabyte.
+pub const MAX_KEPT_BYTES: usize = 8 << 20;
 
 /// A reference from a document to a member, with what the reference claims about it.
 #[derive(Debug, Clone)]
@@ -65,7 +84,7 @@ pub struct Image {
     /// describe each image in manifest.json and in index.json); all are checked.
     pub also: Vec<(Role, Option<usize>, BlobRef)>,
     /// The parsed config, or why it could not be parsed; `None` if it is not in the archive.
-    pub config_doc: Option<Result<ImageConfig, String>>,
+    pub config_doc: Option<Result<Arc<ImageConfig>, ConfigError>>,
 }
 
 impl Image {
@@ -98,13 +117,23 @@ pub struct Model {
     /// Documents whose keys Go reads differently from airlock (`json_keys`): reported as
     /// errors and never carried by convert, `--force` or not.
     pub ambiguous: Vec<String>,
-    /// (config member, layer members) → index in `images`, to merge the same image read from
-    /// two documents.
-    image_keys: HashMap<(String, Vec<String>), usize>,
-    /// Per image, its tags normalised, and the references already recorded: merging stays
-    /// O(1) per tag and per reference however often an archive repeats an image.
-    tag_keys: HashMap<usize, HashSet<String>>,
-    ref_keys: HashSet<RefKey>,
+    /// Entries of index.json (for `--target`).
+    pub index_entries: usize,
+    /// sha256 of (config member, layer members) → index in `images`, to merge the same image
+    /// read from two documents.
+    image_keys: HashMap<Digest, usize>,
+    /// The tags of all images (by sha256 of the normalised tag), and the references already
+    /// recorded: merging stays O(1) per tag and per reference however often an archive
+    /// repeats an image.
+    tag_keys: HashSet<(usize, Digest)>,
+    ref_keys: HashSet<Digest>,
+    /// Configs parsed, by member: each is read once, whatever refers to it.
+    configs: HashMap<String, Result<Arc<ImageConfig>, ConfigError>>,
+    /// What the model holds against its limits (`MAX_*`); `full` once one was reached.
+    references: usize,
+    tags: usize,
+    kept_bytes: usize,
+    full: bool,
 }
 
 /// A signature, attestation, SBOM or other artifact manifest read from an index, and the
@@ -130,28 +159,22 @@ pub struct AbsentPlatform {
     pub index: String,
 }
 
-/// What makes two references to a blob the same claim (who makes it aside).
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct RefKey {
-    image: usize,
-    layer: Option<usize>,
-    member: String,
-    digest: Option<Digest>,
-    size: Option<u64>,
-    media_type: Option<String>,
+/// What makes two references to a blob the same claim (who makes it aside), as a sha256 of
+/// its fields: the set of claims holds 32 bytes per claim, whatever the paths' lengths.
+fn ref_key(image: usize, layer: Option<usize>, b: &BlobRef) -> Digest {
+    let image = (image as u64).to_le_bytes();
+    let layer = layer.map_or(u64::MAX, |l| l as u64).to_le_bytes();
+    let size = b.size.map_or(u64::MAX, |s| s).to_le_bytes();
+    let digest = b.digest.as_ref().map_or(&[][..], |d| &d.as_bytes()[..]);
+    let media: &[u8] = b.media_type.as_deref().map_or(b"\0", str::as_bytes);
+    Digest::of_fields([&image[..], &layer, b.member.as_bytes(), digest, &size, media])
 }
 
-impl RefKey {
-    fn of(image: usize, layer: Option<usize>, b: &BlobRef) -> RefKey {
-        RefKey {
-            image,
-            layer,
-            member: b.member.clone(),
-            digest: b.digest,
-            size: b.size,
-            media_type: b.media_type.clone(),
-        }
-    }
+/// The key that makes two images read from two documents the same image.
+fn image_key(image: &Image) -> Digest {
+    Digest::of_fields(
+        std::iter::once(image.config.member.as_bytes()).chain(image.layers.iter().map(|l| l.member.as_bytes())),
+    )
 }
 
 /// Builds the model from a catalog.
@@ -170,37 +193,27 @@ pub fn build(catalog: &Catalog) -> Model {
         }
         Some(Format::OciLayout | Format::OciArchive) => oci::read(catalog, &mut model),
     }
-    for image in &mut model.images {
-        image.config_doc = catalog
-            .document(&image.config.member)
-            .map(config::parse)
-            .or_else(|| catalog.scan_of(&image.config.member).map(|s| Err(config::not_a_document(s))));
-        if let Some(Err(why)) = &image.config_doc
-            && why.starts_with(config::AMBIGUOUS)
-        {
-            model.ambiguous.push(image.config.member.clone());
-        }
+    for i in 0..model.images.len() {
+        let member = model.images[i].config.member.clone();
+        model.images[i].config_doc = model.config_of(catalog, &member);
     }
-    let refs: Vec<String> = model
-        .images
-        .iter()
-        .flat_map(|i| i.references().map(|(_, _, b)| b.member.clone()).collect::<Vec<_>>())
-        .chain(model.documents.iter().map(|d| d.blob.member.clone()))
-        .collect();
-    for r in refs {
-        if let Ok((real, _)) = catalog.resolve(&r) {
-            model.referenced.insert(real.to_string());
+    let mut referenced = BTreeSet::new();
+    let refs = model.images.iter().flat_map(|i| i.references().map(|(_, _, b)| &b.member));
+    for r in refs.chain(model.documents.iter().map(|d| &d.blob.member)) {
+        if let Ok((real, _)) = catalog.resolve(r) {
+            referenced.insert(real.to_string());
         }
-        model.referenced.insert(r);
+        referenced.insert(r.clone());
     }
+    model.referenced = referenced;
     model
 }
 
 impl Model {
     /// Refuses a document whose keys Go would read differently (see `json_keys`): `true`
     /// when it is ambiguous, after reporting it.
-    fn refuse_ambiguous(&mut self, bytes: &[u8], shape: &json_keys::Shape, member: &str) -> bool {
-        let Some(f) = json_keys::finding(bytes, shape, member) else {
+    fn refuse_ambiguous(&mut self, ambiguous: &[String], member: &str) -> bool {
+        let Some(f) = json_keys::finding(ambiguous, member) else {
             return false;
         };
         self.findings.push(f);
@@ -208,25 +221,83 @@ impl Model {
         true
     }
 
+    /// The config at `member`, parsed once however many images or manifests refer to it;
+    /// `None` if it is not in the archive.
+    fn config_of(&mut self, catalog: &Catalog, member: &str) -> Option<Result<Arc<ImageConfig>, ConfigError>> {
+        if let Some(c) = self.configs.get(member) {
+            return Some(c.clone());
+        }
+        let parsed = match catalog.document(member) {
+            Some(bytes) => match config::parse(bytes) {
+                Ok(c) if !self.keep(c.weight()) => Err(ConfigError::Invalid(format!(
+                    "its history is more text than the {} MiB airlock keeps of an input's documents",
+                    MAX_KEPT_BYTES >> 20
+                ))),
+                Ok(c) => Ok(Arc::new(c)),
+                Err(e) => Err(e),
+            },
+            None => Err(ConfigError::Invalid(config::not_a_document(catalog.scan_of(member)?))),
+        };
+        if matches!(parsed, Err(ConfigError::Ambiguous(_))) {
+            self.ambiguous.push(member.to_string());
+        }
+        self.configs.insert(member.to_string(), parsed.clone());
+        Some(parsed)
+    }
+
+    /// Counts `bytes` of kept text against [`MAX_KEPT_BYTES`]; `false` past it.
+    fn keep(&mut self, bytes: usize) -> bool {
+        self.kept_bytes += bytes;
+        self.kept_bytes <= MAX_KEPT_BYTES
+    }
+
+    /// Reports, once, that the documents describe more than airlock reads; nothing more is
+    /// added to the model after it.
+    fn limit(&mut self, member: &str, what: String) {
+        if !self.full {
+            self.full = true;
+            self.findings.push(
+                Finding::new(
+                    crate::finding::Code::ManifestInvalid,
+                    format!("{member} takes the input past {what}: refused, the rest is not read"),
+                )
+                .member(member),
+            );
+        }
+    }
+
     /// Adds an image, or merges it into an identical one already read from another document;
-    /// returns its index.
-    fn add_image(&mut self, image: Image) -> usize {
-        let key = (image.config.member.clone(), image.layers.iter().map(|l| l.member.clone()).collect::<Vec<_>>());
+    /// returns its index, or `None` once the model is full (`limit`).
+    fn add_image(&mut self, mut image: Image, from: &str) -> Option<usize> {
+        if self.full {
+            return None;
+        }
+        let tags = std::mem::take(&mut image.tags);
+        let key = image_key(&image);
         let Some(&at) = self.image_keys.get(&key) else {
+            let weight: usize = image.references().map(|(_, _, b)| b.weight()).sum();
+            if self.images.len() == MAX_IMAGES {
+                self.limit(from, format!("{MAX_IMAGES} images"));
+            } else if self.references + image.layers.len() + 1 > MAX_REFERENCES {
+                self.limit(from, format!("{MAX_REFERENCES} config and layer references"));
+            } else if !self.keep(weight) {
+                self.limit(from, format!("{} MiB of names and paths", MAX_KEPT_BYTES >> 20));
+            }
+            if self.full {
+                return None;
+            }
             let at = self.images.len();
             self.image_keys.insert(key, at);
-            self.ref_keys.insert(RefKey::of(at, None, &image.config));
+            self.references += image.layers.len() + 1;
+            self.ref_keys.insert(ref_key(at, None, &image.config));
             for (l, b) in image.layers.iter().enumerate() {
-                self.ref_keys.insert(RefKey::of(at, Some(l), b));
+                self.ref_keys.insert(ref_key(at, Some(l), b));
             }
-            let tags = image.tags.clone();
             self.images.push(image);
-            for t in tags {
-                self.tag_keys.entry(at).or_default().insert(reference::normalize(&t));
-            }
-            return at;
+            self.add_tags(at, tags, from);
+            return Some(at);
         };
-        self.add_tags(at, image.tags);
+        self.add_tags(at, tags, from);
         let existing = &mut self.images[at];
         if existing.manifest_digest.is_none() {
             existing.manifest_digest = image.manifest_digest;
@@ -242,22 +313,63 @@ impl Model {
             .chain(image.layers.into_iter().enumerate().map(|(i, l)| (Role::Layer, Some(i), l)))
             .chain(image.also);
         for (role, layer, b) in refs {
-            if self.ref_keys.insert(RefKey::of(at, layer, &b)) {
+            if self.ref_keys.insert(ref_key(at, layer, &b)) {
+                if self.references == MAX_REFERENCES {
+                    self.limit(from, format!("{MAX_REFERENCES} config and layer references"));
+                } else if !self.keep(b.weight()) {
+                    self.limit(from, format!("{} MiB of names and paths", MAX_KEPT_BYTES >> 20));
+                }
+                if self.full {
+                    return None;
+                }
+                self.references += 1;
                 self.images[at].also.push((role, layer, b));
             }
         }
-        at
+        Some(at)
     }
 
     /// Adds tags to an image, once per reference: Docker 25+ names each image twice, `app:1`
     /// in manifest.json and `docker.io/library/app:1` in index.json. One reference, one tag.
-    fn add_tags(&mut self, at: usize, tags: Vec<String>) {
-        let known = self.tag_keys.entry(at).or_default();
+    fn add_tags(&mut self, at: usize, tags: Vec<String>, from: &str) {
         for t in tags {
-            if known.insert(reference::normalize(&t)) {
+            if self.full {
+                return;
+            }
+            let key = Digest::of(reference::normalize(&t).as_bytes());
+            if self.tag_keys.insert((at, key)) {
+                if self.tags == MAX_TAGS {
+                    self.limit(from, format!("{MAX_TAGS} tags"));
+                    return;
+                }
+                if !self.keep(t.len()) {
+                    self.limit(from, format!("{} MiB of names and paths", MAX_KEPT_BYTES >> 20));
+                    return;
+                }
+                self.tags += 1;
                 self.images[at].tags.push(t);
             }
         }
+    }
+
+    /// Forgets the images read so far (a manifest.json found ambiguous after its entries were
+    /// read): the model is as before `docker::read`.
+    fn forget_images(&mut self, findings: usize) {
+        self.images.clear();
+        self.image_keys.clear();
+        self.tag_keys.clear();
+        self.ref_keys.clear();
+        self.findings.truncate(findings);
+        (self.references, self.tags, self.kept_bytes, self.full) = (0, 0, 0, false);
+    }
+}
+
+impl BlobRef {
+    /// Bytes of text this reference keeps.
+    fn weight(&self) -> usize {
+        self.member.len()
+            + self.media_type.as_ref().map_or(0, String::len)
+            + self.urls.iter().map(String::len).sum::<usize>()
     }
 }
 

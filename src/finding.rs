@@ -116,6 +116,8 @@ codes! {
         "--checksums: an input or bundle member hashes to another sha256 than its checksum line";
     LockManifestChanged = "lock-manifest-changed", Warning,
         "a locked image arrived with another manifest digest or re-compressed layer blobs (same image ID and diffIDs)";
+    TagConflict = "tag-conflict", Error,
+        "one tag names two different images, in one input or across the inputs of one run: docker load and ctr images import leave it on the last one loaded";
 }
 
 impl fmt::Display for Code {

@@ -55,7 +55,7 @@ fn is_docker_legacy_json(model: &Model, content: Option<&Content>) -> bool {
         #[serde(rename = "schemaVersion")]
         schema_version: Option<serde::de::IgnoredAny>,
     }
-    let Ok(p) = serde_json::from_slice::<Probe>(doc) else {
+    let Ok(p) = serde_json::from_slice::<Probe>(&doc[..]) else {
         return false;
     };
     p.id.is_some() && p.media_type.is_none() && p.schema_version.is_none()

@@ -16,7 +16,7 @@ struct Entry {
     #[serde(rename = "Config")]
     config: String,
     #[serde(rename = "RepoTags", default)]
-    repo_tags: Option<Capped<String, { super::MAX_TAGS }>>,
+    repo_tags: Option<Capped<String, 100_000>>,
     #[serde(rename = "Layers")]
     layers: Capped<String, { super::MAX_LAYERS }>,
 }
@@ -24,7 +24,7 @@ struct Entry {
 pub fn read(catalog: &Catalog, model: &mut Model) {
     let bytes = match document(catalog, "manifest.json") {
         Ok(b) => b,
-        Err(f) => return model.findings.push(f),
+        Err(f) => return model.note(f),
     };
     let before = model.findings.len();
     let mut entries = Entries { model, n: 0, crane: false, legacy_ids: BTreeSet::new(), unsafe_refs: BTreeSet::new() };
@@ -37,7 +37,7 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
         return;
     }
     if let Err(e) = parsed.value {
-        model.findings.push(
+        model.note(
             Finding::new(
                 Code::ManifestInvalid,
                 format!("manifest.json is not a list of {{Config, RepoTags, Layers}}: {e}"),
@@ -57,7 +57,7 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
     }
     if model.format == Some(Format::DockerArchive) {
         for member in legacy_ids {
-            model.findings.push(
+            model.note(
                 Finding::new(
                     Code::UnsafePath,
                     format!("legacy layer id {:?} is not 64 hex digits (CVE-2014-9358)", legacy_dir(&member)),
@@ -105,7 +105,7 @@ impl<'de> Visitor<'de> for &mut Entries<'_> {
 
 impl Entries<'_> {
     fn entry(&mut self, e: Entry) {
-        let from = format!("manifest.json entry {}", self.n);
+        let from: std::sync::Arc<str> = format!("manifest.json entry {}", self.n).into();
         self.crane |= e.config.starts_with("sha256:");
         let Some(config) = self.reference(&e.config, &from) else {
             return;
@@ -120,8 +120,9 @@ impl Entries<'_> {
             }
             layers.push(r);
         }
+        let tags = e.repo_tags.map(|t| t.0).unwrap_or_default();
         let image = Image {
-            tags: e.repo_tags.map(|t| t.0).unwrap_or_default(),
+            tags: tags.clone(),
             platform: None,
             manifest_digest: None,
             manifest_member: None,
@@ -130,10 +131,14 @@ impl Entries<'_> {
             also: Vec::new(),
             config_doc: None,
         };
-        let _ = self.model.add_image(image, "manifest.json");
+        if let Some(at) = self.model.add_image(image, "manifest.json") {
+            for t in &tags {
+                self.model.hold_tag(t, &from, vec![at]);
+            }
+        }
     }
 
-    fn reference(&mut self, raw: &str, from: &str) -> Option<BlobRef> {
+    fn reference(&mut self, raw: &str, from: &std::sync::Arc<str>) -> Option<BlobRef> {
         match path::normalize(raw) {
             Ok(member) => Some(BlobRef {
                 digest: named_digest(&member),
@@ -141,11 +146,11 @@ impl Entries<'_> {
                 size: None,
                 media_type: None,
                 urls: Vec::new(),
-                from: from.to_string(),
+                from: from.clone(),
             }),
             Err(why) => {
                 if self.unsafe_refs.len() < super::MAX_LAYERS && self.unsafe_refs.insert(raw.to_string()) {
-                    self.model.findings.push(
+                    self.model.note(
                         Finding::new(
                             Code::UnsafePath,
                             format!("{from} refers to {raw:?}, outside the archive ({why})"),
@@ -191,14 +196,14 @@ fn check_repositories(catalog: &Catalog, model: &mut Model) {
         return;
     }
     if parsed.value.is_err() {
-        model.findings.push(
+        model.note(
             Finding::new(Code::ManifestInvalid, "repositories is not a JSON object of {name: {tag: id}}")
                 .member("repositories"),
         );
         return;
     }
     for (name, tag, id) in &bad.listed {
-        model.findings.push(
+        model.note(
             Finding::new(
                 Code::UnsafePath,
                 format!("repositories: {name}:{tag} names layer id {id:?}, not 64 hex digits (CVE-2014-9358)"),
@@ -207,7 +212,7 @@ fn check_repositories(catalog: &Catalog, model: &mut Model) {
         );
     }
     if bad.count > bad.listed.len() {
-        model.findings.push(
+        model.note(
             Finding::new(Code::UnsafePath, format!("repositories: {} more such ids", bad.count - bad.listed.len()))
                 .member("repositories"),
         );

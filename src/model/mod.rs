@@ -21,23 +21,39 @@ use crate::finding::Finding;
 use crate::open::Catalog;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What one input's documents may describe. Far above any real archive (a k3s or Rancher
-/// airgap tarball holds a few hundred images, each of tens of layers), and what bounds the
-/// model's memory whatever the documents claim: past a limit the input is refused
-/// (`manifest-invalid`) and no more is read.
+/// airgap tarball holds a few hundred images of tens of layers), and what bounds memory
+/// whatever the documents claim: past a limit the input is refused (`manifest-invalid`) and
+/// nothing more is read into the model.
 pub const MAX_IMAGES: usize = 10_000;
 /// Layers of one manifest (or manifest.json entry, or config's `diff_ids`).
 pub const MAX_LAYERS: usize = 4_096;
-/// Config and layer references kept across the images of an input.
-pub const MAX_REFERENCES: usize = 100_000;
-/// Tags kept across the images of an input.
-pub const MAX_TAGS: usize = 100_000;
 /// Entries of one config's `history`.
 pub const MAX_HISTORY: usize = 65_536;
-/// Text kept from an input's documents (tags, member paths, media types, URLs, history):
-/// a real archive keeps well under a megabyte.
+/// Text one list of a document may hold (tags, paths, history): the most a document's read
+/// holds before the model takes it.
 pub const MAX_KEPT_BYTES: usize = 8 << 20;
+/// What the model of one input may cost: each image, reference, tag, artifact and history
+/// entry at the memory it takes with what follows from it (its report, its findings), and
+/// its text twice (it is copied into the report). 48 MiB here is about 45,000 layer
+/// references; a Rancher airgap tarball's few thousand cost a few MiB.
+pub const MAX_MODEL_COST: usize = 48 << 20;
+const IMAGE_COST: usize = 2048;
+const REFERENCE_COST: usize = 1024;
+const TAG_COST: usize = 512;
+const HISTORY_COST: usize = 256;
+/// Findings the model keeps (each is a line of the report); past it, one says how many more.
+pub const MAX_FINDINGS: usize = 10_000;
+/// What the models alive in the process cost now (see `Model::charge`).
+static MODELLED: AtomicUsize = AtomicUsize::new(0);
+
+impl Drop for Model {
+    fn drop(&mut self) {
+        MODELLED.fetch_sub(self.cost, Ordering::Relaxed);
+    }
+}
 
 /// A reference from a document to a member, with what the reference claims about it.
 #[derive(Debug, Clone)]
@@ -50,8 +66,9 @@ pub struct BlobRef {
     pub media_type: Option<String>,
     /// A non-distributable layer's download locations (never fetched).
     pub urls: Vec<String>,
-    /// Who refers to it, for messages: "manifest.json entry 0", "index.json".
-    pub from: String,
+    /// Who refers to it, for messages: "manifest.json entry 0", "index.json" (shared by the
+    /// references of one document).
+    pub from: Arc<str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +115,15 @@ impl Image {
     pub fn config_digest(&self) -> Option<Digest> {
         self.config.digest
     }
+
+    /// The platform an index declares, else the config's.
+    pub fn platform_or_config(&self) -> Option<Platform> {
+        if let Some(p) = &self.platform {
+            return Some(p.clone());
+        }
+        let c = self.config_doc.as_ref()?.as_ref().ok()?;
+        Some(Platform { os: c.os.clone()?, architecture: c.architecture.clone()?, variant: c.variant.clone() })
+    }
 }
 
 #[derive(Debug, Default)]
@@ -114,6 +140,9 @@ pub struct Model {
     pub absent: Vec<AbsentPlatform>,
     /// Signatures, attestations and other artifacts read from the indexes.
     pub artifacts: Vec<Artifact>,
+    /// Where each tag is given and what it names there, once per (tag, images): the tag
+    /// check finds a tag given to two different images (`checks::tags`).
+    pub holders: Vec<TagHolder>,
     /// Documents whose keys Go reads differently from airlock (`json_keys`): reported as
     /// errors and never carried by convert, `--force` or not.
     pub ambiguous: Vec<String>,
@@ -126,14 +155,26 @@ pub struct Model {
     /// recorded: merging stays O(1) per tag and per reference however often an archive
     /// repeats an image.
     tag_keys: HashSet<(usize, Digest)>,
+    holder_keys: HashSet<Digest>,
     ref_keys: HashSet<Digest>,
     /// Configs parsed, by member: each is read once, whatever refers to it.
     configs: HashMap<String, Result<Arc<ImageConfig>, ConfigError>>,
-    /// What the model holds against its limits (`MAX_*`); `full` once one was reached.
-    references: usize,
-    tags: usize,
-    kept_bytes: usize,
+    /// What the model costs (`MAX_MODEL_COST`); `full` once a limit was reached.
+    cost: usize,
     full: bool,
+    /// Findings not kept past `MAX_FINDINGS`.
+    unlisted: usize,
+}
+
+/// One place a tag is given: a manifest.json entry's `RepoTags`, or an index entry's name
+/// annotation; and the images it names there (an index entry of a multi-platform index
+/// names one per platform).
+#[derive(Debug, Clone)]
+pub struct TagHolder {
+    pub tag: String,
+    /// `manifest.json entry 2`, `index.json entry 0`.
+    pub from: String,
+    pub images: Vec<usize>,
 }
 
 /// A signature, attestation, SBOM or other artifact manifest read from an index, and the
@@ -179,7 +220,8 @@ fn image_key(image: &Image) -> Digest {
 
 /// Builds the model from a catalog.
 pub fn build(catalog: &Catalog) -> Model {
-    let mut model = Model { format: detect::detect(catalog), ..Model::default() };
+    let mut model = Model::default();
+    model.format = detect::detect(catalog);
     match model.format {
         // A broken container, or one not read at all (a split file missing a part), is
         // already reported; "no manifest" would only repeat it.
@@ -206,6 +248,13 @@ pub fn build(catalog: &Catalog) -> Model {
         referenced.insert(r.clone());
     }
     model.referenced = referenced;
+    if model.unlisted > 0 {
+        let n = model.unlisted;
+        model.findings.push(Finding::new(
+            crate::finding::Code::ManifestInvalid,
+            format!("{n} more findings about the input's documents are not listed"),
+        ));
+    }
     model
 }
 
@@ -216,7 +265,7 @@ impl Model {
         let Some(f) = json_keys::finding(ambiguous, member) else {
             return false;
         };
-        self.findings.push(f);
+        self.note(f);
         self.ambiguous.push(member.to_string());
         true
     }
@@ -229,10 +278,12 @@ impl Model {
         }
         let parsed = match catalog.document(member) {
             Some(bytes) => match config::parse(bytes) {
-                Ok(c) if !self.keep(c.weight()) => Err(ConfigError::Invalid(format!(
-                    "its history is more text than the {} MiB airlock keeps of an input's documents",
-                    MAX_KEPT_BYTES >> 20
-                ))),
+                Ok(c) if !self.charge(c.history.as_ref().map_or(0, |h| h.len()) * HISTORY_COST + 2 * c.weight()) => {
+                    Err(ConfigError::Invalid(format!(
+                        "its history takes the input's documents past the {} MiB airlock models of them",
+                        MAX_MODEL_COST >> 20
+                    )))
+                }
                 Ok(c) => Ok(Arc::new(c)),
                 Err(e) => Err(e),
             },
@@ -245,10 +296,20 @@ impl Model {
         Some(parsed)
     }
 
-    /// Counts `bytes` of kept text against [`MAX_KEPT_BYTES`]; `false` past it.
-    fn keep(&mut self, bytes: usize) -> bool {
-        self.kept_bytes += bytes;
-        self.kept_bytes <= MAX_KEPT_BYTES
+    /// Counts `cost` against [`MAX_MODEL_COST`]; `false` past it. The budget is the
+    /// process's: the models of every archive in a bundle, which live together, share it.
+    fn charge(&mut self, cost: usize) -> bool {
+        self.cost += cost;
+        MODELLED.fetch_add(cost, Ordering::Relaxed) + cost <= MAX_MODEL_COST
+    }
+
+    /// Keeps a finding, up to [`MAX_FINDINGS`].
+    fn note(&mut self, f: Finding) {
+        if self.findings.len() < MAX_FINDINGS {
+            self.findings.push(f);
+        } else {
+            self.unlisted += 1;
+        }
     }
 
     /// Reports, once, that the documents describe more than airlock reads; nothing more is
@@ -256,7 +317,7 @@ impl Model {
     fn limit(&mut self, member: &str, what: String) {
         if !self.full {
             self.full = true;
-            self.findings.push(
+            self.note(
                 Finding::new(
                     crate::finding::Code::ManifestInvalid,
                     format!("{member} takes the input past {what}: refused, the rest is not read"),
@@ -264,6 +325,10 @@ impl Model {
                 .member(member),
             );
         }
+    }
+
+    fn over_budget(&mut self, from: &str) {
+        self.limit(from, format!("the {} MiB airlock models of an input's documents", MAX_MODEL_COST >> 20));
     }
 
     /// Adds an image, or merges it into an identical one already read from another document;
@@ -275,20 +340,17 @@ impl Model {
         let tags = std::mem::take(&mut image.tags);
         let key = image_key(&image);
         let Some(&at) = self.image_keys.get(&key) else {
-            let weight: usize = image.references().map(|(_, _, b)| b.weight()).sum();
+            let cost: usize = IMAGE_COST + image.references().map(|(_, _, b)| b.cost()).sum::<usize>();
             if self.images.len() == MAX_IMAGES {
                 self.limit(from, format!("{MAX_IMAGES} images"));
-            } else if self.references + image.layers.len() + 1 > MAX_REFERENCES {
-                self.limit(from, format!("{MAX_REFERENCES} config and layer references"));
-            } else if !self.keep(weight) {
-                self.limit(from, format!("{} MiB of names and paths", MAX_KEPT_BYTES >> 20));
+            } else if !self.charge(cost) {
+                self.over_budget(from);
             }
             if self.full {
                 return None;
             }
             let at = self.images.len();
             self.image_keys.insert(key, at);
-            self.references += image.layers.len() + 1;
             self.ref_keys.insert(ref_key(at, None, &image.config));
             for (l, b) in image.layers.iter().enumerate() {
                 self.ref_keys.insert(ref_key(at, Some(l), b));
@@ -314,15 +376,10 @@ impl Model {
             .chain(image.also);
         for (role, layer, b) in refs {
             if self.ref_keys.insert(ref_key(at, layer, &b)) {
-                if self.references == MAX_REFERENCES {
-                    self.limit(from, format!("{MAX_REFERENCES} config and layer references"));
-                } else if !self.keep(b.weight()) {
-                    self.limit(from, format!("{} MiB of names and paths", MAX_KEPT_BYTES >> 20));
-                }
-                if self.full {
+                if !self.charge(b.cost()) {
+                    self.over_budget(from);
                     return None;
                 }
-                self.references += 1;
                 self.images[at].also.push((role, layer, b));
             }
         }
@@ -338,18 +395,44 @@ impl Model {
             }
             let key = Digest::of(reference::normalize(&t).as_bytes());
             if self.tag_keys.insert((at, key)) {
-                if self.tags == MAX_TAGS {
-                    self.limit(from, format!("{MAX_TAGS} tags"));
-                    return;
+                if !self.charge(TAG_COST + 2 * t.len()) {
+                    return self.over_budget(from);
                 }
-                if !self.keep(t.len()) {
-                    self.limit(from, format!("{} MiB of names and paths", MAX_KEPT_BYTES >> 20));
-                    return;
-                }
-                self.tags += 1;
                 self.images[at].tags.push(t);
             }
         }
+    }
+
+    /// Records that `from` gives `tag` to `images` (once per tag and set of images).
+    fn hold_tag(&mut self, tag: &str, from: &str, mut images: Vec<usize>) {
+        if self.full {
+            return;
+        }
+        images.sort_unstable();
+        images.dedup();
+        let ids: Vec<[u8; 8]> = images.iter().map(|&i| (i as u64).to_le_bytes()).collect();
+        let norm = reference::normalize(tag);
+        let key = Digest::of_fields(std::iter::once(norm.as_bytes()).chain(ids.iter().map(|b| &b[..])));
+        if !self.holder_keys.insert(key) {
+            return;
+        }
+        if !self.charge(TAG_COST + 2 * (tag.len() + from.len()) + 8 * images.len()) {
+            return self.over_budget(from);
+        }
+        self.holders.push(TagHolder { tag: tag.to_string(), from: from.to_string(), images });
+    }
+
+    /// An artifact and its blobs, charged like an image's references.
+    fn add_artifact(&mut self, artifact: Artifact, from: &str) -> bool {
+        if self.full {
+            return false;
+        }
+        if !self.charge(IMAGE_COST + 2 * artifact.blobs.iter().map(BlobRef::cost).sum::<usize>()) {
+            self.over_budget(from);
+            return false;
+        }
+        self.artifacts.push(artifact);
+        true
     }
 
     /// Forgets the images read so far (a manifest.json found ambiguous after its entries were
@@ -360,16 +443,19 @@ impl Model {
         self.tag_keys.clear();
         self.ref_keys.clear();
         self.findings.truncate(findings);
-        (self.references, self.tags, self.kept_bytes, self.full) = (0, 0, 0, false);
+        MODELLED.fetch_sub(std::mem::take(&mut self.cost), Ordering::Relaxed);
+        self.full = false;
     }
 }
 
 impl BlobRef {
-    /// Bytes of text this reference keeps.
-    fn weight(&self) -> usize {
-        self.member.len()
-            + self.media_type.as_ref().map_or(0, String::len)
-            + self.urls.iter().map(String::len).sum::<usize>()
+    /// What this reference costs the model (`MAX_MODEL_COST`).
+    fn cost(&self) -> usize {
+        REFERENCE_COST
+            + 2 * (self.member.len()
+                + self.from.len()
+                + self.media_type.as_ref().map_or(0, String::len)
+                + self.urls.iter().map(String::len).sum::<usize>())
     }
 }
 

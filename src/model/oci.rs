@@ -140,6 +140,8 @@ struct Walk<'a> {
     absent_seen: std::collections::HashSet<Digest>,
     /// index.json's entries: (`kind` annotation, digest), for `cosign save` layouts.
     top: Vec<(Option<String>, String)>,
+    /// The document references were last made from, shared by its references.
+    from: Option<std::sync::Arc<str>>,
 }
 
 /// Far more documents than any real layout holds (k3s airgap bundles hold a few hundred).
@@ -150,7 +152,7 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
     let index = match super::docker::document(catalog, "index.json") {
         Ok(b) => b,
         Err(f) => {
-            model.findings.push(f);
+            model.note(f);
             return;
         }
     };
@@ -163,6 +165,7 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
         reached: Vec::new(),
         absent_seen: Default::default(),
         top: Vec::new(),
+        from: None,
     };
     walk.document(index, "index.json", None, &[], None, 0);
     let top = std::mem::take(&mut walk.top);
@@ -193,7 +196,7 @@ fn check_layout_file(catalog: &Catalog, model: &mut Model) {
         }
     };
     if let Some(msg) = bad {
-        model.findings.push(Finding::new(Code::ManifestInvalid, msg).member("oci-layout"));
+        model.note(Finding::new(Code::ManifestInvalid, msg).member("oci-layout"));
     }
 }
 
@@ -229,7 +232,7 @@ impl Walk<'_> {
             }
         };
         if doc.manifests.is_some() && (doc.layers.is_some() || doc.config.is_some()) {
-            return self.model.findings.push(invalid(
+            return self.model.note(invalid(
                 member,
                 format!(
                     "{member} has both \"manifests\" and \"layers\"/\"config\": ambiguous, refused (CVE-2021-41190)"
@@ -255,7 +258,7 @@ impl Walk<'_> {
                 self.manifest(&c, &l.0, subject.as_ref(), member, desc, tags, platform)
             }
             _ if member == "index.json" => {
-                self.model.findings.push(invalid(member, "index.json has no \"manifests\" list".to_string()))
+                self.model.note(invalid(member, "index.json has no \"manifests\" list".to_string()))
             }
             _ => self
                 .model
@@ -273,18 +276,24 @@ impl Walk<'_> {
         depth: usize,
     ) {
         if descs.is_empty() && member == "index.json" {
-            self.model.findings.push(invalid(member, "index.json lists no manifest".to_string()));
+            self.model.note(invalid(member, "index.json lists no manifest".to_string()));
         }
-        for d in descs {
+        for (n, d) in descs.iter().enumerate() {
             let mut tags = tags.to_vec();
-            if let Some(t) = descriptor_tag(d) {
-                tags.push(t);
-            }
+            let own = descriptor_tag(d);
+            tags.extend(own.clone());
             let platform = d.platform.as_ref().or(platform);
             let Some(blob) = self.blob_ref(d, member) else {
                 continue;
             };
-            if !self.follow(d, blob, member, tags, platform, depth) {
+            let from = self.reached.len();
+            let go_on = self.follow(d, blob, member, tags, platform, depth);
+            // The images this entry names: those reached through it (read now or before).
+            if let Some(t) = own {
+                let named = self.reached[from..].to_vec();
+                self.model.hold_tag(&t, &format!("{member} entry {n}"), named);
+            }
+            if !go_on {
                 return;
             }
         }
@@ -331,7 +340,7 @@ impl Walk<'_> {
         }
         let digest = blob.digest.expect("blob_ref only returns sha256 references");
         if self.stack.contains(&digest) {
-            self.model.findings.push(invalid(member, format!("index cycle: {member} leads back to {digest}")));
+            self.model.note(invalid(member, format!("index cycle: {member} leads back to {digest}")));
             return true;
         }
         let too_many =
@@ -347,21 +356,21 @@ impl Walk<'_> {
             }
             self.reached.extend(images);
             if self.visits > MAX_VISITS {
-                self.model.findings.push(too_many());
+                self.model.note(too_many());
                 return false;
             }
             return true;
         }
         self.visits += 1;
         if self.visits > MAX_VISITS {
-            self.model.findings.push(too_many());
+            self.model.note(too_many());
             return false;
         }
         // A missing or unreadable document is reported by the blob checks.
         let Some(bytes) = self.catalog.document(&blob.member) else {
             if let Some(s) = self.catalog.scan_of(&blob.member) {
                 let why = super::config::not_a_document(s);
-                self.model.findings.push(invalid(&blob.member, format!("manifest {digest} is {why}")));
+                self.model.note(invalid(&blob.member, format!("manifest {digest} is {why}")));
             }
             return true;
         };
@@ -428,15 +437,18 @@ impl Walk<'_> {
         layer_refs: Vec<BlobRef>,
     ) {
         let known = super::artifacts::kind(layers, desc);
-        self.model.artifacts.push(super::Artifact {
+        let artifact = super::Artifact {
             kind: known.unwrap_or("artifact").to_string(),
             member: member.to_string(),
             digest: desc.and_then(|d| Digest::parse(&d.digest)),
             subject: super::artifacts::subject(subject, desc),
             blobs: std::iter::once(config_ref.clone()).chain(layer_refs.iter().cloned()).collect(),
-        });
+        };
+        if !self.model.add_artifact(artifact, member) {
+            return;
+        }
         if known.is_none() {
-            self.model.findings.push(
+            self.model.note(
                 Finding::new(
                     Code::ArtifactSkipped,
                     format!(
@@ -454,6 +466,13 @@ impl Walk<'_> {
         }
     }
 
+    fn shared_from(&mut self, member: &str) -> std::sync::Arc<str> {
+        match &self.from {
+            Some(a) if **a == *member => a.clone(),
+            _ => self.from.insert(member.into()).clone(),
+        }
+    }
+
     /// The member a descriptor names. Only sha256 is supported; anything else, or a digest
     /// that is not `sha256:<64 hex>` (and so could be a path), is refused here.
     fn blob_ref(&mut self, d: &Descriptor, from: &str) -> Option<BlobRef> {
@@ -463,7 +482,7 @@ impl Walk<'_> {
             } else {
                 Code::ManifestInvalid
             };
-            self.model.findings.push(
+            self.model.note(
                 Finding::new(
                     code,
                     format!("{from} refers to digest {:?}, which is not sha256:<64 hex digits>", d.digest),
@@ -473,7 +492,7 @@ impl Walk<'_> {
             return None;
         };
         if d.size < 0 {
-            self.model.findings.push(invalid(from, format!("{from}: descriptor {digest} has a negative size")));
+            self.model.note(invalid(from, format!("{from}: descriptor {digest} has a negative size")));
             return None;
         }
         Some(BlobRef {
@@ -482,7 +501,7 @@ impl Walk<'_> {
             size: Some(d.size as u64),
             media_type: d.media_type.clone(),
             urls: d.urls.as_ref().map(|u| u.0.clone()).unwrap_or_default(),
-            from: from.to_string(),
+            from: self.shared_from(from),
         })
     }
 }

@@ -17,6 +17,20 @@ pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>)
         let Some(scan) = catalog.scan_of(member) else {
             continue;
         };
+        // An image's layer declared as something else than a filesystem layer (a JSON
+        // payload's type beside tar layers): containerd 1.6 cannot unpack it ("failed to
+        // get stream processor"), 1.7, 2.1 and docker's containerd store skip it, so the
+        // layers no longer line up with the diff_ids (measured; see model::artifacts).
+        if let Some(mt) = &layer.media_type
+            && !crate::model::artifacts::is_layer_type(mt)
+        {
+            out.push(at(Finding::new(
+                Code::MediaTypeMismatch,
+                format!(
+                    "layer {l} ({member}) is declared {mt}, which is not a filesystem layer type: containerd does not unpack it as this image's layer {l}"
+                ),
+            )));
+        }
         let ls = match &scan.content {
             Content::Layer(ls) => ls,
             Content::Document(_) | Content::OversizedDocument => {

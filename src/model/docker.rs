@@ -133,7 +133,7 @@ impl Entries<'_> {
         };
         if let Some(at) = self.model.add_image(image, "manifest.json") {
             for t in &tags {
-                self.model.hold_tag(t, &from, vec![at]);
+                self.model.hold_tag(t, &from, vec![at], "manifest.json");
             }
         }
     }

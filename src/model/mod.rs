@@ -314,21 +314,21 @@ impl Model {
 
     /// Reports, once, that the documents describe more than airlock reads; nothing more is
     /// added to the model after it.
-    fn limit(&mut self, member: &str, what: String) {
+    fn limit(&mut self, member: &str, at: &str, what: String) {
         if !self.full {
             self.full = true;
             self.note(
                 Finding::new(
                     crate::finding::Code::ManifestInvalid,
-                    format!("{member} takes the input past {what}: refused, the rest is not read"),
+                    format!("{at} takes the input past {what}: refused, the rest is not read"),
                 )
                 .member(member),
             );
         }
     }
 
-    fn over_budget(&mut self, from: &str) {
-        self.limit(from, format!("the {} MiB airlock models of an input's documents", MAX_MODEL_COST >> 20));
+    fn over_budget(&mut self, member: &str, at: &str) {
+        self.limit(member, at, format!("the {} MiB airlock models of an input's documents", MAX_MODEL_COST >> 20));
     }
 
     /// Adds an image, or merges it into an identical one already read from another document;
@@ -342,9 +342,9 @@ impl Model {
         let Some(&at) = self.image_keys.get(&key) else {
             let cost: usize = IMAGE_COST + image.references().map(|(_, _, b)| b.cost()).sum::<usize>();
             if self.images.len() == MAX_IMAGES {
-                self.limit(from, format!("{MAX_IMAGES} images"));
+                self.limit(from, from, format!("{MAX_IMAGES} images"));
             } else if !self.charge(cost) {
-                self.over_budget(from);
+                self.over_budget(from, from);
             }
             if self.full {
                 return None;
@@ -377,7 +377,7 @@ impl Model {
         for (role, layer, b) in refs {
             if self.ref_keys.insert(ref_key(at, layer, &b)) {
                 if !self.charge(b.cost()) {
-                    self.over_budget(from);
+                    self.over_budget(from, from);
                     return None;
                 }
                 self.images[at].also.push((role, layer, b));
@@ -396,15 +396,16 @@ impl Model {
             let key = Digest::of(reference::normalize(&t).as_bytes());
             if self.tag_keys.insert((at, key)) {
                 if !self.charge(TAG_COST + 2 * t.len()) {
-                    return self.over_budget(from);
+                    return self.over_budget(from, from);
                 }
                 self.images[at].tags.push(t);
             }
         }
     }
 
-    /// Records that `from` gives `tag` to `images` (once per tag and set of images).
-    fn hold_tag(&mut self, tag: &str, from: &str, mut images: Vec<usize>) {
+    /// Records that `from` (in document `member`) gives `tag` to `images`, once per tag and
+    /// set of images.
+    fn hold_tag(&mut self, tag: &str, from: &str, mut images: Vec<usize>, member: &str) {
         if self.full {
             return;
         }
@@ -417,7 +418,7 @@ impl Model {
             return;
         }
         if !self.charge(TAG_COST + 2 * (tag.len() + from.len()) + 8 * images.len()) {
-            return self.over_budget(from);
+            return self.over_budget(member, from);
         }
         self.holders.push(TagHolder { tag: tag.to_string(), from: from.to_string(), images });
     }
@@ -428,7 +429,7 @@ impl Model {
             return false;
         }
         if !self.charge(IMAGE_COST + 2 * artifact.blobs.iter().map(BlobRef::cost).sum::<usize>()) {
-            self.over_budget(from);
+            self.over_budget(from, from);
             return false;
         }
         self.artifacts.push(artifact);

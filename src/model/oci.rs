@@ -291,7 +291,7 @@ impl Walk<'_> {
             // The images this entry names: those reached through it (read now or before).
             if let Some(t) = own {
                 let named = self.reached[from..].to_vec();
-                self.model.hold_tag(&t, &format!("{member} entry {n}"), named);
+                self.model.hold_tag(&t, &format!("{member} entry {n}"), named, member);
             }
             if !go_on {
                 return;

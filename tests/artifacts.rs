@@ -2,15 +2,10 @@
 //! Hauler haul): checked as blobs, never as filesystem layers, and no false alarm.
 
 mod common;
+use common::images::{annotated, put};
 use common::*;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-
-fn put(dir: &Path, bytes: &[u8]) -> (String, usize) {
-    let hex = sha256_hex(bytes);
-    std::fs::write(dir.join("blobs/sha256").join(&hex), bytes).unwrap();
-    (format!("sha256:{hex}"), bytes.len())
-}
 
 /// The gzip OCI layout with one more index entry: a manifest of `config_type` whose one
 /// layer is `payload` of `layer_type`, annotated with `annotations`.
@@ -235,27 +230,6 @@ fn a_cosign_save_layout_and_an_oci_subject_link_an_artifact_to_its_image() {
 // ---------------------------------------------------------------------------------------------
 // Image or artifact: what the manifest is, never what its annotations say (model::artifacts)
 // ---------------------------------------------------------------------------------------------
-
-/// The gzip OCI layout's one image, its index entry given `annotations` and its manifest
-/// edited by `edit` (the old manifest blob removed): each of these is imported and unpacked
-/// as an image by `ctr images import` (tests/interop.rs).
-fn annotated(d: &Path, annotations: Value, edit: impl FnOnce(&mut Value)) -> std::path::PathBuf {
-    let dir = d.join("oci");
-    copy_dir(&fixture("skopeo-oci-gzip"), &dir);
-    let (old, _) = first_manifest(&dir);
-    rewrite_manifest(&dir, edit);
-    if first_manifest(&dir).0 != old {
-        std::fs::remove_file(old).unwrap();
-    }
-    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
-    let notes = index["manifests"][0]["annotations"].as_object_mut().unwrap();
-    notes.insert("io.containerd.image.name".into(), json!("docker.io/airlock/annotated:1"));
-    for (k, v) in annotations.as_object().unwrap() {
-        notes.insert(k.clone(), v.clone());
-    }
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
-    dir
-}
 
 fn expected_diff_ids() -> Vec<Value> {
     let exp: Value = serde_json::from_slice(&std::fs::read(fixture("expected/skopeo-oci-gzip.json")).unwrap()).unwrap();

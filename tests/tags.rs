@@ -4,40 +4,12 @@
 //! the image a tag names would depend on the order: an error naming both.
 
 mod common;
+use common::images::{index_with_two_names, multi_tagged, one_of_multi};
 use common::*;
-use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use serde_json::Value;
 
 const APP: &str = "e46a39f5dc01";
 const TOOL: &str = "961ede6d04e3";
-
-/// docker-save-multi.tar (the app image, then the tool image) with each entry's RepoTags
-/// set by `tags`.
-fn multi_tagged(d: &Path, name: &str, tags: [&[&str]; 2]) -> PathBuf {
-    let mut ms = read_tar(&fixture("docker-save-multi.tar"));
-    ms.retain(|m| m.path != "repositories");
-    let mut man = json_of(find(&mut ms, "manifest.json"));
-    for (e, t) in man.as_array_mut().unwrap().iter_mut().zip(tags) {
-        e["RepoTags"] = json!(t);
-    }
-    find(&mut ms, "manifest.json").data = serde_json::to_vec(&man).unwrap();
-    let p = d.join(name);
-    write_tar(&p, &ms);
-    p
-}
-
-/// docker-save-multi.tar's entry `n` alone, tagged `tag`.
-fn one_of_multi(d: &Path, name: &str, n: usize, tag: &str) -> PathBuf {
-    let mut ms = read_tar(&fixture("docker-save-multi.tar"));
-    ms.retain(|m| m.path != "repositories");
-    let man = json_of(find(&mut ms, "manifest.json"));
-    let mut e = man[n].clone();
-    e["RepoTags"] = json!([tag]);
-    find(&mut ms, "manifest.json").data = serde_json::to_vec(&json!([e])).unwrap();
-    let p = d.join(name);
-    write_tar(&p, &ms);
-    p
-}
 
 /// Every finding of a run as (code, message): the inputs', then the run's.
 fn findings(r: &Run) -> Vec<(String, String)> {
@@ -90,35 +62,6 @@ fn tags_are_compared_normalised() {
     assert_eq!(r.code, 1, "{}", r.json);
     assert_eq!(findings(&r).len(), 1, "{}", r.json);
     assert!(findings(&r)[0].1.starts_with("tag docker.io/library/nginx:latest names two different images"));
-}
-
-/// The gzip OCI layout with a second index entry under the same name, naming another image
-/// (the config given a label).
-fn index_with_two_names(d: &Path) -> PathBuf {
-    let dir = d.join("oci");
-    copy_dir(&fixture("skopeo-oci-gzip"), &dir);
-    let (_, man) = first_manifest(&dir);
-    let put = |bytes: &[u8]| {
-        let hex = sha256_hex(bytes);
-        std::fs::write(dir.join("blobs/sha256").join(&hex), bytes).unwrap();
-        (format!("sha256:{hex}"), bytes.len())
-    };
-    let cfg_path =
-        dir.join("blobs/sha256").join(man["config"]["digest"].as_str().unwrap().trim_start_matches("sha256:"));
-    let mut cfg: Value = serde_json::from_slice(&std::fs::read(cfg_path).unwrap()).unwrap();
-    cfg["config"]["Labels"]["evil"] = json!("yes");
-    let (cd, cs) = put(&serde_json::to_vec(&cfg).unwrap());
-    let mut other = man.clone();
-    other["config"]["digest"] = json!(cd);
-    other["config"]["size"] = json!(cs);
-    let (md, ms) = put(&serde_json::to_vec(&other).unwrap());
-    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
-    let name = json!({"io.containerd.image.name": "docker.io/airlock/dup:1", "org.opencontainers.image.ref.name": "1"});
-    index["manifests"][0]["annotations"] = name.clone();
-    let second = json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms, "annotations": name});
-    index["manifests"].as_array_mut().unwrap().push(second);
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
-    dir
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use crate::finding::{Code, Finding};
 use crate::model::Image;
 use crate::open::Catalog;
-use crate::scan::{Compression, Content};
+use crate::scan::{Compression, Content, TarSummary};
 
 pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>) {
     let diff_ids = match &image.config_doc {
@@ -86,36 +86,41 @@ pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>)
                 ),
             )));
         }
-        for e in &summary.unsafe_entries {
-            out.push(at(Finding::new(
-                Code::UnsafeLayerEntry,
-                format!("layer {l} ({member}) has entry {:?} that would land outside the root: {}", e.path, e.why),
-            )));
-        }
-        for (path, t) in &summary.unpackable {
-            let shown = if t.is_ascii_graphic() { format!("'{}'", *t as char) } else { format!("{t:#04x}") };
-            out.push(at(Finding::new(
-                Code::UnpackableLayerEntry,
-                format!(
-                    "layer {l} ({member}) has entry {path:?} of tar type {shown}, which docker, containerd and podman do not unpack (\"unhandled tar header type\")"
-                ),
-            )));
-        }
-        if summary.unpackable_count > summary.unpackable.len() as u64 {
-            out.push(at(Finding::new(
-                Code::UnpackableLayerEntry,
-                format!(
-                    "layer {l} ({member}) has {} more such entries",
-                    summary.unpackable_count - summary.unpackable.len() as u64
-                ),
-            )));
-        }
-        let more = summary.unsafe_count - summary.unsafe_entries.len() as u64;
-        if more > 0 {
-            out.push(at(Finding::new(
-                Code::UnsafeLayerEntry,
-                format!("layer {l} ({member}) has {more} more such entries"),
-            )));
-        }
+        entries(l, member, summary, &at, out);
+    }
+}
+
+/// The entries of a layer that would land outside the root, or that no extractor unpacks.
+fn entries(l: usize, member: &str, summary: &TarSummary, at: &dyn Fn(Finding) -> Finding, out: &mut Vec<Finding>) {
+    for e in &summary.unsafe_entries {
+        out.push(at(Finding::new(
+            Code::UnsafeLayerEntry,
+            format!("layer {l} ({member}) has entry {:?} that would land outside the root: {}", e.path, e.why),
+        )));
+    }
+    for (path, t) in &summary.unpackable {
+        let shown = if t.is_ascii_graphic() { format!("'{}'", *t as char) } else { format!("{t:#04x}") };
+        out.push(at(Finding::new(
+            Code::UnpackableLayerEntry,
+            format!(
+                "layer {l} ({member}) has entry {path:?} of tar type {shown}, which docker, containerd and podman do not unpack (\"unhandled tar header type\")"
+            ),
+        )));
+    }
+    if summary.unpackable_count > summary.unpackable.len() as u64 {
+        out.push(at(Finding::new(
+            Code::UnpackableLayerEntry,
+            format!(
+                "layer {l} ({member}) has {} more such entries",
+                summary.unpackable_count - summary.unpackable.len() as u64
+            ),
+        )));
+    }
+    let more = summary.unsafe_count - summary.unsafe_entries.len() as u64;
+    if more > 0 {
+        out.push(at(Finding::new(
+            Code::UnsafeLayerEntry,
+            format!("layer {l} ({member}) has {more} more such entries"),
+        )));
     }
 }

@@ -86,8 +86,30 @@ pub fn compare(lock: &Lock, report: &Report) -> Vec<(Place, Finding)> {
             )));
         }
     }
-    // Every image holding a locked tag must be one the lock pins under that tag: a runtime
-    // leaves the tag on the last image loaded, which need not be the locked one.
+    out.extend(unpinned_holders(lock, &all, &by_tag, same));
+    // Images the lock does not list.
+    for (n, i, im) in &all {
+        let Some(id) = im.config_digest else { continue };
+        if !lock.images.iter().any(|l| same(l, im)) {
+            let plat = im.platform.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
+            out.push((
+                Place::Input(*n),
+                Finding::new(Code::LockImageUnlisted, format!("image {id}{plat} is not in the lock")).image(*i),
+            ));
+        }
+    }
+    out
+}
+
+/// Every image holding a locked tag must be one the lock pins under that tag: a runtime
+/// leaves the tag on the last image loaded, which need not be the locked one.
+fn unpinned_holders(
+    lock: &Lock,
+    all: &[(usize, usize, &ImageReport)],
+    by_tag: &HashMap<String, Vec<(usize, &ImageReport)>>,
+    same: impl Fn(&LockImage, &ImageReport) -> bool,
+) -> Vec<(Place, Finding)> {
+    let mut out = Vec::new();
     let mut tags: Vec<(&String, &Vec<(usize, &ImageReport)>)> = by_tag.iter().collect();
     tags.sort_by(|a, b| a.0.cmp(b.0));
     for (t, holders) in tags {
@@ -106,17 +128,6 @@ pub fn compare(lock: &Lock, report: &Report) -> Vec<(Place, Finding)> {
                 ),
             );
             out.push((Place::Input(*n), if let Some(i) = i { f.image(i) } else { f }));
-        }
-    }
-    // Images the lock does not list.
-    for (n, i, im) in &all {
-        let Some(id) = im.config_digest else { continue };
-        if !lock.images.iter().any(|l| same(l, im)) {
-            let plat = im.platform.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
-            out.push((
-                Place::Input(*n),
-                Finding::new(Code::LockImageUnlisted, format!("image {id}{plat} is not in the lock")).image(*i),
-            ));
         }
     }
     out

@@ -37,6 +37,14 @@ fn measured(input: &Path) -> Measured {
 }
 
 fn measured_with(input: &Path, extra: &[&str]) -> Measured {
+    let input = input.to_str().unwrap();
+    let mut args = vec!["verify", "--json", "-q", input];
+    args.extend_from_slice(extra);
+    measured_run(&args)
+}
+
+/// `airlock ARGS…` under GNU time, as [`measured`].
+fn measured_run(args: &[&str]) -> Measured {
     let bin = env!("CARGO_BIN_EXE_airlock");
     let d = tempdir();
     let rss_file = d.path().join("rss");
@@ -53,7 +61,7 @@ fn measured_with(input: &Path, extra: &[&str]) -> Measured {
         Command::new(bin)
     };
     let start = Instant::now();
-    let out = cmd.args(["verify", "--json", "-q"]).arg(input).args(extra).env("NO_COLOR", "1").output().unwrap();
+    let out = cmd.args(args).env("NO_COLOR", "1").output().unwrap();
     let took = start.elapsed();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -557,4 +565,44 @@ fn lists_past_their_bounds_are_refused() {
         msg.starts_with("index.json is not an image index or manifest: an array of more than 20000 items"),
         "{msg}"
     );
+}
+
+#[test]
+fn converting_documents_with_large_fields() {
+    // convert rewrote manifests and indexes through trees too (560 MiB for this layout).
+    let d = tempdir();
+    let dir = d.path().join("oci");
+    let layer = small_layer();
+    oci_layout(&dir, &layer, &layer, "application/vnd.oci.image.layer.v1.tar", 1, 1);
+    let pad = |path: &Path, mib: usize| {
+        let text = std::fs::read(path).unwrap();
+        let mut big = text[..text.len() - 1].to_vec();
+        big.extend_from_slice(b",\"pad\":");
+        big.extend_from_slice(&zeros(mib << 20));
+        big.push(b'}');
+        big
+    };
+    rewrite_manifest(&dir, |m| m["annotations"] = json!({"a": "b"}));
+    let (old, _) = first_manifest(&dir);
+    let big = pad(&old, 31);
+    let (md, ms) = put_blob(&dir, &big);
+    std::fs::remove_file(&old).unwrap();
+    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    index["manifests"][0]["digest"] = json!(md);
+    index["manifests"][0]["size"] = json!(ms);
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let big_index = pad(&dir.join("index.json"), 15);
+    std::fs::write(dir.join("index.json"), big_index).unwrap();
+    let src = dir.to_str().unwrap();
+    for (what, extra) in [("kept as it is", &[][..]), ("re-compressed", &["--compression", "zstd"][..])] {
+        let out = d.path().join(format!("out-{}", extra.len()));
+        let mut args = vec!["convert", "-q", src, "--to", "oci", "-o", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let m = measured_run(&args);
+        assert_bounded(&m, &format!("convert, {what}, of a 31 MiB manifest and a 15 MiB index"), 20);
+        assert_eq!(m.code, 0, "{}", m.stderr);
+        let v = verify(&out, &[]);
+        assert_eq!(v.code, 0, "{}", v.json);
+        assert!(codes(&v.json).is_empty(), "{what}: {:?}", codes(&v.json));
+    }
 }

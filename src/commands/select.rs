@@ -51,11 +51,7 @@ pub fn select(model: &Model, sel: &Selection) -> Result<Vec<usize>, String> {
 
 /// The platform an index declares, else the config's.
 pub fn platform_of(image: &Image) -> Option<Platform> {
-    if let Some(p) = &image.platform {
-        return Some(p.clone());
-    }
-    let c = image.config_doc.as_ref()?.as_ref().ok()?;
-    Some(Platform { os: c.os.clone()?, architecture: c.architecture.clone()?, variant: c.variant.clone() })
+    image.platform_or_config()
 }
 
 /// The images `spec` (not `@N`) names: by tag, digest, digest reference or short ID
@@ -130,7 +126,7 @@ mod tests {
             size: None,
             media_type: None,
             urls: vec![],
-            from: String::new(),
+            from: "".into(),
         };
         Image {
             tags: vec![tag.to_string()],

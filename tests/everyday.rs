@@ -302,3 +302,59 @@ fn dash_reads_standard_input() {
         )
     );
 }
+
+/// A member's bytes, as stored in a layout directory.
+fn blob(layout: &str, digest: &str) -> Vec<u8> {
+    std::fs::read(fixture(layout).join("blobs/sha256").join(digest)).unwrap()
+}
+
+#[test]
+fn inspect_raw_and_config_are_the_bytes_as_stored() {
+    let (code, out, err) = run(&["inspect", "-q", "--raw", "multi-platform-oci", "--platform", "linux/arm64/v8"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out.as_bytes(), blob("multi-platform-oci", ARM64_MANIFEST));
+    assert_eq!(sha256_hex(out.as_bytes()), ARM64_MANIFEST);
+    let (code, out, err) = run(&["inspect", "-q", "--config", "multi-platform-oci", "--image", &AMD64_ID[..12]]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out.as_bytes(), blob("multi-platform-oci", AMD64_ID));
+    // A docker-save archive: the config is there, a manifest of the image is not.
+    let (code, out, _) = run(&["inspect", "--config", "docker-save-legacy.tar"]);
+    assert_eq!(
+        (code, sha256_hex(out.as_bytes()).as_str()),
+        (0, "e46a39f5dc010420e5974200c2340a7956c8122a0aad1639cbc338a993f982e8")
+    );
+    refused(
+        &["inspect", "--raw", "docker-save-legacy.tar"],
+        "--raw: docker-save-legacy.tar image @0 airlock/app:1 [linux/amd64]: it has no manifest of its own (a docker-save archive lists its images in manifest.json); --config prints its config",
+    );
+    refused(
+        &["inspect", "--raw", "multi-platform-oci"],
+        "--raw prints one image's document, and 2 are selected: multi-platform-oci image @0 1 [linux/amd64], multi-platform-oci image @1 1 [linux/arm64]; pick one with --image or --platform",
+    );
+    // Flags that cannot go together are clap's usage errors.
+    let (code, out, err) = run(&["inspect", "--raw", "--json", "multi-platform-oci"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(err.starts_with("error: the argument '--raw' cannot be used with '--json'\n"), "{err}");
+}
+
+#[test]
+fn inspect_json_shows_what_the_image_runs_with() {
+    let r = run_json(&["inspect", "--json", "-q", fixture("docker-save-legacy.tar").to_str().unwrap()]);
+    assert_eq!(r.code, 0);
+    assert_eq!(
+        r.json["inputs"][0]["images"][0]["config"],
+        serde_json::json!({
+            "created": "2026-11-23T17:51:54.132166118Z",
+            "user": null,
+            "working_dir": "/data",
+            "entrypoint": null,
+            "cmd": ["/bin/fixture-tool"],
+            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "AIRLOCK_FIXTURE=app"],
+            "labels": {"org.opencontainers.image.title": "airlock app fixture"},
+            "exposed_ports": []
+        })
+    );
+    // verify reports no config block (it is inspect's view).
+    let v = verify(&fixture("docker-save-legacy.tar"), &[]);
+    assert!(v.json["inputs"][0]["images"][0].get("config").is_none());
+}

@@ -4,6 +4,7 @@
 mod docs;
 pub mod exit;
 mod flags;
+mod raw;
 
 use crate::commands::{inspect, select::Selection, verify};
 use crate::convert::{
@@ -80,9 +81,15 @@ const INSPECT_HELP: &str = "\
 Examples:
   airlock inspect nginx.tar
   airlock inspect app-oci/ --json
+  airlock inspect k3s-airgap-images-amd64.tar.zst --compact
+  airlock inspect app-oci/ --platform linux/arm64 --raw | sha256sum   (the manifest digest)
+  airlock inspect app.tar --config | jq .config.Env
 
-Shows images, tags, platforms, config and manifest digests, layers with their declared
-diffIDs and chainIDs, and the history aligned to the layers, without hashing the layers.";
+Shows images, tags, platforms, config and manifest digests, when each was created and what
+it runs with (user, workdir, entrypoint, cmd, ports, env, labels), its size as stored, layers
+with their declared diffIDs and chainIDs, and the history aligned to the layers (in full),
+without hashing the layers. --raw and --config print one image's manifest or config byte
+for byte (select one with --image or --platform).";
 
 #[derive(Parser)]
 #[command(name = "airlock", version = VERSION, about = ABOUT, long_about = None, after_help = TOP_HELP)]
@@ -98,7 +105,7 @@ enum Command {
     Verify(VerifyArgs),
     /// Show what is inside image archives, without hashing the layers
     #[command(after_help = INSPECT_HELP)]
-    Inspect(CommonArgs),
+    Inspect(InspectArgs),
     /// Rewrite an image archive in another format without changing the image
     #[command(after_help = CONVERT_HELP)]
     Convert(ConvertArgs),
@@ -211,6 +218,21 @@ struct CommonArgs {
 }
 
 #[derive(Args)]
+struct InspectArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// One line per image (platform, image ID, layers, size, tags) instead of its tables
+    #[arg(long, conflicts_with_all = ["json", "raw", "config"])]
+    compact: bool,
+    /// Print the selected image's manifest, its bytes as stored (sha256 = manifest digest)
+    #[arg(long, conflicts_with_all = ["json", "config"])]
+    raw: bool,
+    /// Print the selected image's config, its bytes as stored (sha256 = image ID)
+    #[arg(long, conflicts_with = "json")]
+    config: bool,
+}
+
+#[derive(Args)]
 struct VerifyArgs {
     #[command(flatten)]
     common: CommonArgs,
@@ -274,49 +296,27 @@ pub fn main() -> i32 {
             return if e.use_stderr() { ExitStatus::Usage.code() } else { ExitStatus::Ok.code() };
         }
     };
+    let mut compact = false;
     let (result, common, verb) = match cli.command {
-        Command::Verify(mut a) => {
-            if let Err(m) = flags::stdin_input(&mut a.common.inputs, !a.checksums.is_empty()) {
+        Command::Verify(mut a) => match verify_options(&mut a) {
+            Ok(opts) => (verify::run(&opts), a.common, "verify"),
+            Err(m) => {
                 eprintln!("airlock: {m}");
                 return ExitStatus::Usage.code();
             }
-            let lock = match a.lock.as_deref().map(crate::lock::read).transpose() {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("airlock: {e}");
-                    return ExitStatus::Usage.code();
-                }
-            };
-            let mut checksums = Vec::new();
-            for f in &a.checksums {
-                match crate::checksums::read(f) {
-                    Ok(e) => checksums.extend(e),
-                    Err(e) => {
-                        eprintln!("airlock: {e}");
-                        return ExitStatus::Usage.code();
-                    }
-                }
-            }
-            let opts = verify::Options {
-                inputs: a.common.inputs.clone(),
-                selection: selection(&a.common),
-                expect_ids: a.expect_ids,
-                progress: !a.common.quiet,
-                policy: crate::policy::Policy::new(&a.deny),
-                lock,
-                targets: a.targets,
-                checksums,
-                ignore_missing: a.ignore_missing,
-            };
-            (verify::run(&opts), a.common, "verify")
-        }
+        },
         Command::Inspect(mut a) => {
-            if let Err(m) = flags::stdin_input(&mut a.inputs, false) {
+            if let Err(m) = flags::stdin_input(&mut a.common.inputs, false) {
                 eprintln!("airlock: {m}");
                 return ExitStatus::Usage.code();
             }
-            let opts = inspect::Options { inputs: a.inputs.clone(), selection: selection(&a), progress: !a.quiet };
-            (inspect::run(&opts), a, "inspect")
+            if a.raw || a.config {
+                return run_raw(&a).code();
+            }
+            let c = &a.common;
+            let opts = inspect::Options { inputs: c.inputs.clone(), selection: selection(c), progress: !c.quiet };
+            compact = a.compact;
+            (inspect::run(&opts), a.common, "inspect")
         }
         Command::Convert(a) => return run_convert(a).code(),
         Command::Lock(a) => return run_lock(a).code(),
@@ -354,7 +354,7 @@ pub fn main() -> i32 {
     };
     match result {
         Ok(report) => {
-            print_report(&report, common.json, verb);
+            print_report(&report, common.json, compact, verb);
             ExitStatus::of_report(&report).code()
         }
         Err(verify::UsageError(msg)) => {
@@ -364,18 +364,40 @@ pub fn main() -> i32 {
     }
 }
 
+/// verify's options from its flags: the lock and checksum lists read, `-` made stdin; a
+/// usage error (exit 2) otherwise.
+fn verify_options(a: &mut VerifyArgs) -> Result<verify::Options, String> {
+    flags::stdin_input(&mut a.common.inputs, !a.checksums.is_empty())?;
+    let lock = a.lock.as_deref().map(crate::lock::read).transpose().map_err(|e| e.to_string())?;
+    let mut checksums = Vec::new();
+    for f in &a.checksums {
+        checksums.extend(crate::checksums::read(f)?);
+    }
+    Ok(verify::Options {
+        inputs: a.common.inputs.clone(),
+        selection: selection(&a.common),
+        expect_ids: std::mem::take(&mut a.expect_ids),
+        progress: !a.common.quiet,
+        policy: crate::policy::Policy::new(&a.deny),
+        lock,
+        targets: std::mem::take(&mut a.targets),
+        checksums,
+        ignore_missing: a.ignore_missing,
+    })
+}
+
 fn selection(a: &CommonArgs) -> Selection {
     Selection { images: a.images.clone(), platform: a.platform.clone() }
 }
 
-fn print_report(report: &Report, json: bool, verb: &str) {
+fn print_report(report: &Report, json: bool, compact: bool, verb: &str) {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let r = if json {
         report::json::print(report, &mut out)
     } else {
         let color = colored(std::io::stdout().is_terminal());
-        report::human::print(report, &report::human::Style { color }, verb, &mut out)
+        report::human::print(report, &report::human::Style { color, compact }, verb, &mut out)
     };
     // A closed pipe (`airlock verify x | head`) is not an error worth a panic.
     let _ = r.and_then(|_| out.flush());
@@ -388,8 +410,28 @@ fn colored(terminal: bool) -> bool {
 
 /// The human report of inputs a command refused (nothing written), on stderr.
 fn print_refused(report: &Report, verb: &str) {
-    let style = report::human::Style { color: colored(std::io::stderr().is_terminal()) };
+    let style = report::human::Style { color: colored(std::io::stderr().is_terminal()), compact: false };
     let _ = report::human::print(report, &style, verb, &mut std::io::stderr().lock());
+}
+
+/// `inspect --raw` / `--config`: the bytes on stdout, nothing added.
+fn run_raw(a: &InspectArgs) -> ExitStatus {
+    let which = if a.raw { raw::Document::Manifest } else { raw::Document::Config };
+    match raw::run(&a.common.inputs, &selection(&a.common), which, !a.common.quiet) {
+        Ok(found) => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(&found.bytes).and_then(|_| out.flush());
+            if found.ok {
+                return ExitStatus::Ok;
+            }
+            eprintln!("airlock: the input has errors (`airlock inspect` lists them); these are the bytes as stored");
+            ExitStatus::Failed
+        }
+        Err(m) => {
+            eprintln!("airlock: {m}");
+            ExitStatus::Usage
+        }
+    }
 }
 
 fn run_lock(a: LockArgs) -> ExitStatus {
@@ -429,6 +471,32 @@ fn run_lock(a: LockArgs) -> ExitStatus {
             eprintln!("airlock: {m}");
             ExitStatus::Usage
         }
+    }
+}
+
+/// convert's summary on stderr (the output may be stdout): one line unless `-q`, then its
+/// notes and findings.
+fn print_written(s: &convert::Summary, target: Target, to: &str, quiet: bool) {
+    let warnings = s.findings.iter().filter(|f| !f.is_error()).count();
+    let errors = s.findings.len() - warnings;
+    if !quiet || errors > 0 {
+        eprintln!(
+            "airlock: wrote {} {to}: {} image{}, {} layer blob{} ({} copied, {} re-compressed), {}",
+            target.as_str(),
+            s.images,
+            if s.images == 1 { "" } else { "s" },
+            s.copied + s.recompressed,
+            if s.copied + s.recompressed == 1 { "" } else { "s" },
+            s.copied,
+            s.recompressed,
+            report::human::human_size(s.output_bytes)
+        );
+    }
+    for n in &s.notes {
+        eprintln!("airlock: note: {n}");
+    }
+    for f in &s.findings {
+        eprintln!("airlock: {}[{}]: {}", if f.is_error() { "error" } else { "warning" }, f.code, f.message);
     }
 }
 
@@ -481,27 +549,7 @@ fn run_convert(a: ConvertArgs) -> ExitStatus {
         }
         Ok(Outcome::Written(s)) => {
             let to = if to_stdout { "stdout".to_string() } else { a.output.display().to_string() };
-            let warnings = s.findings.iter().filter(|f| !f.is_error()).count();
-            let errors = s.findings.len() - warnings;
-            if !a.quiet || errors > 0 {
-                eprintln!(
-                    "airlock: wrote {} {to}: {} image{}, {} layer blob{} ({} copied, {} re-compressed), {}",
-                    a.to.as_str(),
-                    s.images,
-                    if s.images == 1 { "" } else { "s" },
-                    s.copied + s.recompressed,
-                    if s.copied + s.recompressed == 1 { "" } else { "s" },
-                    s.copied,
-                    s.recompressed,
-                    report::human::human_size(s.output_bytes)
-                );
-            }
-            for n in &s.notes {
-                eprintln!("airlock: note: {n}");
-            }
-            for f in &s.findings {
-                eprintln!("airlock: {}[{}]: {}", if f.is_error() { "error" } else { "warning" }, f.code, f.message);
-            }
+            print_written(&s, a.to, &to, a.quiet);
             ExitStatus::Ok
         }
         Ok(Outcome::Refused { report: input, forceable }) => {

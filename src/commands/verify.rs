@@ -377,6 +377,7 @@ pub(crate) fn image_report(catalog: &Catalog, image: &Image) -> ImageReport {
         config_member: image.config.member.clone(),
         layers,
         history: None,
+        config: None,
     }
 }
 

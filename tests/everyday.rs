@@ -358,3 +358,32 @@ fn inspect_json_shows_what_the_image_runs_with() {
     let v = verify(&fixture("docker-save-legacy.tar"), &[]);
     assert!(v.json["inputs"][0]["images"][0].get("config").is_none());
 }
+
+/// The last line of `airlock verify docker-save-legacy.tar` with these flags and environment
+/// (stdout is a pipe: no colour unless asked).
+fn verdict_line(flags: &[&str], env: &[(&str, &str)]) -> String {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"));
+    cmd.args(["verify", "-q", "docker-save-legacy.tar"]).args(flags).current_dir(fixture(""));
+    cmd.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE").env_remove("CLICOLOR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    String::from_utf8(out.stdout).unwrap().lines().last().unwrap().to_string()
+}
+
+#[test]
+fn colour_as_asked() {
+    let plain = "OK verify: 1 input, 0 errors, 0 warnings";
+    let painted = "\u{1b}[1m\u{1b}[32mOK\u{1b}[0m verify: 1 input, 0 errors, 0 warnings";
+    assert_eq!(verdict_line(&[], &[]), plain, "a pipe gets none");
+    assert_eq!(verdict_line(&["--color", "always"], &[]), painted);
+    assert_eq!(verdict_line(&["--color=always"], &[("NO_COLOR", "1")]), painted, "the flag wins");
+    assert_eq!(verdict_line(&[], &[("CLICOLOR_FORCE", "1")]), painted);
+    assert_eq!(verdict_line(&["--color", "never"], &[("CLICOLOR_FORCE", "1")]), plain);
+    assert_eq!(verdict_line(&["--color", "auto"], &[("NO_COLOR", "1"), ("TERM", "dumb")]), plain);
+    let (code, _, err) = run(&["--color", "sometimes", "verify", "docker-save-legacy.tar"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("error: invalid value 'sometimes' for '--color <WHEN>'\n"), "{err}");
+}

@@ -17,7 +17,7 @@ use crate::output::Destination;
 use crate::report::{self, Report};
 use clap::{Args, Parser, Subcommand};
 use exit::ExitStatus;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 const ABOUT: &str = "Check and convert container image archives, fully offline.";
@@ -96,6 +96,17 @@ for byte (select one with --image or --platform).";
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Colour the report: auto (a terminal, unless NO_COLOR or TERM=dumb; CLICOLOR_FORCE
+    /// forces it), always or never
+    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    color: ColorWhen,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Subcommand)]
@@ -139,9 +150,9 @@ refused (exit 1, nothing written) unless --force.";
 
 const COMPLETIONS_HELP: &str = "\
 Examples:
-  airlock completions bash > /usr/share/bash-completion/completions/airlock
-  airlock completions zsh  > /usr/local/share/zsh/site-functions/_airlock
-  airlock completions fish > /usr/share/fish/vendor_completions.d/airlock.fish";
+  airlock completions bash | install -D -m 0644 /dev/stdin /usr/share/bash-completion/completions/airlock
+  airlock completions zsh  | install -D -m 0644 /dev/stdin /usr/local/share/zsh/site-functions/_airlock
+  airlock completions fish | install -D -m 0644 /dev/stdin /usr/share/fish/vendor_completions.d/airlock.fish";
 
 const MAN_HELP: &str = "\
 Examples:
@@ -296,6 +307,11 @@ pub fn main() -> i32 {
             return if e.use_stderr() { ExitStatus::Usage.code() } else { ExitStatus::Ok.code() };
         }
     };
+    match cli.color {
+        ColorWhen::Auto => {}
+        ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
+        ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
+    }
     let mut compact = false;
     let (result, common, verb) = match cli.command {
         Command::Verify(mut a) => match verify_options(&mut a) {
@@ -396,21 +412,23 @@ fn print_report(report: &Report, json: bool, compact: bool, verb: &str) {
     let r = if json {
         report::json::print(report, &mut out)
     } else {
-        let color = colored(std::io::stdout().is_terminal());
+        let color = colored(&std::io::stdout());
         report::human::print(report, &report::human::Style { color, compact }, verb, &mut out)
     };
     // A closed pipe (`airlock verify x | head`) is not an error worth a panic.
     let _ = r.and_then(|_| out.flush());
 }
 
-/// Colour only on a terminal, and never with `NO_COLOR` set.
-fn colored(terminal: bool) -> bool {
-    terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// Whether to colour what goes to `stream`: `--color always|never` if given (set as
+/// anstream's global choice), else anstream's rules: `CLICOLOR_FORCE` forces it, `NO_COLOR`
+/// and `TERM=dumb` turn it off, otherwise only a terminal gets it.
+fn colored(stream: &impl anstream::stream::RawStream) -> bool {
+    anstream::AutoStream::choice(stream) != anstream::ColorChoice::Never
 }
 
 /// The human report of inputs a command refused (nothing written), on stderr.
 fn print_refused(report: &Report, verb: &str) {
-    let style = report::human::Style { color: colored(std::io::stderr().is_terminal()), compact: false };
+    let style = report::human::Style { color: colored(&std::io::stderr()), compact: false };
     let _ = report::human::print(report, &style, verb, &mut std::io::stderr().lock());
 }
 

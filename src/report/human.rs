@@ -1,31 +1,32 @@
 //! The human report: per input and image, what it is, a layer table, the findings and a
-//! verdict. Colour only on a terminal and never with NO_COLOR set.
+//! verdict. Colour as `--color` and anstream decide (`cli::colored`).
 
 use super::{ImageReport, InputReport, Report};
 use crate::finding::{Finding, Severity};
 use std::io::{self, Write};
 
 pub struct Style {
+    /// Paint with ANSI styles (anstyle).
     pub color: bool,
     /// One line per image (`inspect --compact`), instead of its tables.
     pub compact: bool,
 }
 
 impl Style {
-    fn paint(&self, code: &str, s: &str) -> String {
-        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+    fn paint(&self, style: anstyle::Style, s: &str) -> String {
+        if self.color { format!("{}{s}{}", style.render(), style.render_reset()) } else { s.to_string() }
     }
     fn bold(&self, s: &str) -> String {
-        self.paint("1", s)
+        self.paint(anstyle::Style::new().bold(), s)
     }
     fn red(&self, s: &str) -> String {
-        self.paint("31;1", s)
+        self.paint(anstyle::AnsiColor::Red.on_default().bold(), s)
     }
     fn yellow(&self, s: &str) -> String {
-        self.paint("33;1", s)
+        self.paint(anstyle::AnsiColor::Yellow.on_default().bold(), s)
     }
     fn green(&self, s: &str) -> String {
-        self.paint("32;1", s)
+        self.paint(anstyle::AnsiColor::Green.on_default().bold(), s)
     }
 }
 

@@ -1,0 +1,290 @@
+//! Signatures checked offline with the user's keys (issue 18): cosign's simple signing
+//! (cosign 2) and sigstore bundles (cosign 3), found beside the images of any input the model
+//! reads (OCI layouts and archives, plain or wrapped, and the layouts inside bundles), checked
+//! with PEM public keys, per image.
+//!
+//! Pure functions over bytes and the model: nothing here opens a file or the network. The
+//! documents needed (signature manifests, payloads, bundles: small JSON) are the ones the
+//! catalog already kept, so checking adds no read of the input.
+//!
+//! - `keys`: PEM public keys, their fingerprints (sha256 of the DER SubjectPublicKeyInfo).
+//! - `rules`: the forms recognised and the schemes accepted per key kind, with sources.
+//! - `simple`, `bundle`: one signature layer checked; `rekor`: a log entry's SET, offline.
+//! - `find`: which signature layers are about which image.
+//! - `blob`: a detached signature over a file (Zarf's `zarf.yaml.sig`).
+//!
+//! # Round two: the integration proposed (not wired yet)
+//!
+//! - `verify --key FILE` (repeatable) reads each with [`PublicKey::from_pem`]; a bad file is a
+//!   usage error (exit 2) naming the file and the [`KeyError`]. `--rekor-key FILE` (repeatable)
+//!   likewise; it requires a verified Rekor entry of every signature that is to count
+//!   (`signature-invalid`: "no transparency-log entry" / "the SET does not verify"). Without
+//!   `--key` nothing changes: no signature is looked for, no finding, no field.
+//! - verify calls [`check`] once per opened input and nested part (each bundle part is its own
+//!   catalog and model) after the model is built, and adds [`ImageSignatures::finding`] to the
+//!   image's findings: `signature-missing` (no signature attached to the image's manifest or an
+//!   index listing it), `signature-invalid` (some, none verifies: the message gives each one's
+//!   [`Why`]). An image in a docker-save archive (no manifest digest) is `signature-missing`.
+//! - the human report, per image: `signatures: 2 (1 verified with sha256:ab12… ECDSA P-256 key
+//!   cosign.pub; tlog entry present, not checked)` and one line per signature that did not
+//!   verify with its reason. The JSON report adds to each image
+//!   `"signatures": [{"manifest": "sha256:…", "layer": 0, "format": "cosign simple signing",
+//!   "attached": "OCI 1.1 referrer", "about": "sha256:…", "verified_with": "sha256:…" | null,
+//!   "why": null | "…", "not_checked": ["tlog entry", "certificate", "timestamp"]}]`, only when
+//!   `--key` was given.
+//! - `lock` records per image `"signatures": [{"digest": <the signature manifest digest>,
+//!   "layer": n, "blob": <payload/bundle digest>, "key": <fingerprint or null>}]`: every
+//!   signature found, with the fingerprint it verified with when `lock --key` was given.
+//! - `verify --lock`: `lock-signature-missing` (error) when an image locked with signatures
+//!   arrives with none of the locked signature blobs (matched by blob digest: the payload or
+//!   bundle, which survives a copy that rewrites the signature manifest), naming the tool trap
+//!   (a copy that drops signatures: `docker save`, `skopeo copy` without `--all` referrers…).
+//! - Zarf: with `--key`, a package's `zarf.yaml.sig` is checked with [`blob::verify`] over the
+//!   package's `zarf.yaml` (`zarf.yaml.sig` joins `catalog::KEPT_NAMES` so a streamed package
+//!   keeps it); its absence is `signature-missing` on the package, a failure
+//!   `signature-invalid`; the report says "zarf.yaml signature verified with …".
+
+pub mod blob;
+pub mod bundle;
+pub mod find;
+pub mod keys;
+pub mod rekor;
+pub mod rules;
+pub mod simple;
+
+pub use find::{Attachment, Candidate};
+pub use keys::{Fingerprint, KeyError, PublicKey};
+pub use rules::{Alg, Format};
+
+use crate::digest::Digest;
+use crate::finding::{Code, Finding};
+use crate::model::Model;
+use crate::open::Catalog;
+use std::fmt;
+
+/// The keys signatures are checked with.
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    /// `--key`: a signature counts when it verifies with one of these.
+    pub keys: Vec<PublicKey>,
+    /// `--rekor-key`: when given, a signature counts only with a log entry they verify.
+    pub rekor: Vec<PublicKey>,
+}
+
+/// The result of checking one signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub verdict: Verdict,
+    /// What the signature carries that was not checked.
+    pub unchecked: Vec<Unchecked>,
+}
+
+impl Checked {
+    fn invalid(why: Why, unchecked: Vec<Unchecked>) -> Checked {
+        Checked { verdict: Verdict::Invalid(why), unchecked }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Verified with this key, over a payload naming the digest it is attached to.
+    Verified {
+        key: Fingerprint,
+        alg: Alg,
+    },
+    Invalid(Why),
+}
+
+/// Why a signature does not count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// None of the keys verifies it. `hint`: the key the bundle says signed it (a simple-signing
+    /// signature names none); `names_other`: the payload names another digest too.
+    NoKeyVerifies { keys: usize, hint: Option<Fingerprint>, names_other: Option<Digest> },
+    /// A key verifies it, but the payload names another digest: another image's signature.
+    NamesOtherDigest { key: Fingerprint, names: String },
+    /// Not a signature airlock can read (base64, DER, JSON, the payload's type…).
+    Malformed(String),
+    /// Signed with a certificate (keyless): not checked offline.
+    Keyless,
+    /// `--rekor-key` was given and the signature has no log entry.
+    TlogMissing,
+    /// `--rekor-key` was given and the entry does not verify.
+    TlogInvalid(String),
+    /// The payload or bundle blob is not in the input (or not readable as a document).
+    BlobMissing(String),
+}
+
+impl Why {
+    /// The reason in words, with `keys` to name a hinted key the user gave.
+    pub fn describe(&self, keys: &[PublicKey]) -> String {
+        match self {
+            Why::NoKeyVerifies { keys: n, hint, names_other } => {
+                let mut s = match hint {
+                    Some(h) => match keys.iter().find(|k| k.fingerprint == *h) {
+                        Some(k) => format!(
+                            "made with key {} ({}), which does not verify it: the payload or the signature was changed after signing",
+                            h, k.name
+                        ),
+                        None => format!("made with another key ({h}) than the {n} given"),
+                    },
+                    None => format!(
+                        "verifies with none of the {n} keys given: made with another key, or the payload or signature was changed after signing"
+                    ),
+                };
+                if let Some(d) = names_other {
+                    s.push_str(&format!("; its payload names {d}"));
+                }
+                s
+            }
+            Why::NamesOtherDigest { key, names } => {
+                format!("a valid signature by {key}, but of {names}: another image's signature attached to this one")
+            }
+            Why::Malformed(m) => format!("malformed: {m}"),
+            Why::Keyless => "made with a certificate (keyless), which airlock does not check offline".to_string(),
+            Why::TlogMissing => "no transparency-log entry, and --rekor-key asks for one".to_string(),
+            Why::TlogInvalid(m) => format!("its transparency-log entry does not verify: {m}"),
+            Why::BlobMissing(m) => format!("its payload {m} is not in the input"),
+        }
+    }
+}
+
+/// Something a signature carries that was not checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unchecked {
+    /// A Rekor entry, present, not checked (no `--rekor-key`).
+    TlogEntry,
+    /// A certificate (keyless signing).
+    Certificate,
+    /// An RFC 3161 timestamp.
+    Timestamp,
+}
+
+impl Unchecked {
+    pub fn name(self) -> &'static str {
+        match self {
+            Unchecked::TlogEntry => "tlog entry present, not checked",
+            Unchecked::Certificate => "certificate not checked",
+            Unchecked::Timestamp => "RFC 3161 timestamp not checked",
+        }
+    }
+}
+
+/// One signature about an image, checked.
+#[derive(Debug, Clone)]
+pub struct Signature {
+    pub found: Candidate,
+    pub checked: Checked,
+}
+
+impl Signature {
+    pub fn verified_with(&self) -> Option<Fingerprint> {
+        match self.checked.verdict {
+            Verdict::Verified { key, .. } => Some(key),
+            Verdict::Invalid(_) => None,
+        }
+    }
+}
+
+/// Every signature about one image of a model.
+#[derive(Debug, Clone)]
+pub struct ImageSignatures {
+    /// The image's index in the model.
+    pub image: usize,
+    pub manifest: Option<Digest>,
+    pub signatures: Vec<Signature>,
+}
+
+impl ImageSignatures {
+    pub fn verified(&self) -> bool {
+        self.signatures.iter().any(|s| s.verified_with().is_some())
+    }
+
+    /// `signature-missing` or `signature-invalid`, or nothing when one verifies.
+    pub fn finding(&self, trust: &Trust) -> Option<Finding> {
+        if self.verified() {
+            return None;
+        }
+        let name = match self.manifest {
+            Some(d) => format!("image @{} ({d})", self.image),
+            None => format!("image @{} (no manifest digest: a docker-save archive carries no signatures)", self.image),
+        };
+        let f = if self.signatures.is_empty() {
+            Finding::new(
+                Code::SignatureMissing,
+                format!("{name} carries no signature: none is attached to its manifest or to an index that lists it"),
+            )
+        } else {
+            let whys: Vec<String> = self.signatures.iter().map(|s| s.describe(trust)).collect();
+            Finding::new(
+                Code::SignatureInvalid,
+                format!("{name}: {} signature(s), none verifies: {}", self.signatures.len(), whys.join("; ")),
+            )
+        };
+        Some(f.image(self.image))
+    }
+}
+
+impl Signature {
+    fn describe(&self, trust: &Trust) -> String {
+        let what = match self.found.manifest {
+            Some(d) => format!("{} {} layer {}", self.found.format.name(), d, self.found.layer),
+            None => format!("{} {} layer {}", self.found.format.name(), self.found.manifest_member, self.found.layer),
+        };
+        match &self.checked.verdict {
+            Verdict::Invalid(why) => format!("{what}: {}", why.describe(&trust.keys)),
+            Verdict::Verified { key, .. } => format!("{what}: verified with {key}"),
+        }
+    }
+}
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe(&Trust::default()))
+    }
+}
+
+/// Checks every image of `model` (read from `catalog`): its signatures and how each fares.
+pub fn check(catalog: &Catalog, model: &Model, trust: &Trust) -> Vec<ImageSignatures> {
+    let found = find::candidates(catalog, model);
+    (0..model.images.len())
+        .map(|i| {
+            let mut signatures = Vec::new();
+            for (digest, member) in find::signable(catalog, model, i) {
+                for c in found.get(&digest).into_iter().flatten() {
+                    if let Some(checked) = check_one(catalog, c, &member, trust) {
+                        signatures.push(Signature { found: c.clone(), checked });
+                    }
+                }
+            }
+            ImageSignatures { image: i, manifest: model.images[i].manifest_digest, signatures }
+        })
+        .collect()
+}
+
+/// Every finding of [`check`]'s results, image by image.
+pub fn findings(results: &[ImageSignatures], trust: &Trust) -> Vec<Finding> {
+    results.iter().filter_map(|r| r.finding(trust)).collect()
+}
+
+/// One layer checked; `None` when it is not a signature (a bundle holding an attestation).
+/// `signed_member` holds the document the signature is attached to (for a message signature).
+fn check_one(catalog: &Catalog, c: &Candidate, signed_member: &str, trust: &Trust) -> Option<Checked> {
+    let Some(bytes) = catalog.document(&c.blob_member) else {
+        let missing = if c.blob_member.is_empty() { format!("layer {}", c.layer) } else { c.blob_member.clone() };
+        return Some(Checked::invalid(Why::BlobMissing(missing), Vec::new()));
+    };
+    match c.format {
+        Format::SimpleSigning => Some(simple::verify(bytes, &c.annotations, &c.about, trust)),
+        Format::Bundle => match bundle::verify(bytes, &c.about, catalog.document(signed_member), trust) {
+            bundle::Kind::Signature(checked) => Some(checked),
+            bundle::Kind::Attestation(_) => None,
+        },
+    }
+}
+
+/// Standard base64, as Go's `base64.StdEncoding` (padding required).
+pub(crate) fn b64(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s)
+}

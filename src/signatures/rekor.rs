@@ -1,0 +1,210 @@
+//! A Rekor transparency-log entry checked offline, with the log's public key
+//! (`--rekor-key`): its signed entry timestamp (SET), the log's signature over the canonical
+//! JSON `{"body", "integratedTime", "logID", "logIndex"}` (keys sorted, no spaces), and that
+//! the entry's body is about this very signature (a `hashedrekord` or `dsse` entry naming the
+//! signature, the payload's sha256 and the key). Without the key nothing here runs: the report
+//! says the entry is present and not checked. Inclusion proofs and checkpoints are not read.
+
+use super::b64;
+use super::keys::{Fingerprint, PublicKey};
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+
+/// What a log entry must be about: the signature bytes and the sha256 of what was signed.
+pub struct SimpleTlog<'a> {
+    pub signature: &'a [u8],
+    pub payload: &'a [u8],
+}
+
+/// One entry, whichever container it came in.
+pub struct Entry {
+    pub body_b64: String,
+    pub integrated_time: i64,
+    pub log_index: i64,
+    pub log_id: Fingerprint,
+    pub set: Vec<u8>,
+}
+
+/// cosign 2's `dev.sigstore.cosign/bundle` annotation.
+#[derive(Deserialize)]
+struct Cosign2Bundle {
+    #[serde(rename = "SignedEntryTimestamp")]
+    set: String,
+    #[serde(rename = "Payload")]
+    payload: Cosign2Payload,
+}
+
+#[derive(Deserialize)]
+struct Cosign2Payload {
+    body: String,
+    #[serde(rename = "integratedTime")]
+    integrated_time: i64,
+    #[serde(rename = "logIndex")]
+    log_index: i64,
+    #[serde(rename = "logID")]
+    log_id: String,
+}
+
+/// Checks cosign 2's annotation against the signature it sits beside.
+pub fn verify_cosign2(
+    annotation: &str,
+    signed: &SimpleTlog,
+    key: &PublicKey,
+    rekor: &[PublicKey],
+) -> Result<(), String> {
+    let b: Cosign2Bundle =
+        serde_json::from_str(annotation).map_err(|e| format!("the Rekor bundle is not readable: {e}"))?;
+    let log_id = hex32(&b.payload.log_id).ok_or("the Rekor bundle's logID is not 64 hex digits")?;
+    let entry = Entry {
+        body_b64: b.payload.body,
+        integrated_time: b.payload.integrated_time,
+        log_index: b.payload.log_index,
+        log_id,
+        set: b64(&b.set).map_err(|_| "the SignedEntryTimestamp is not base64".to_string())?,
+    };
+    verify_entry(&entry, signed.signature, &Sha256::digest(signed.payload).into(), key, rekor)
+}
+
+/// Verifies an entry's SET with the log's key (chosen by log ID) and that its body is about
+/// `signature` over a payload hashing to `payload_sha256`, made by `key`.
+pub fn verify_entry(
+    e: &Entry,
+    signature: &[u8],
+    payload_sha256: &[u8; 32],
+    key: &PublicKey,
+    rekor: &[PublicKey],
+) -> Result<(), String> {
+    let log = rekor
+        .iter()
+        .find(|k| k.fingerprint == e.log_id)
+        .ok_or_else(|| format!("the entry is in log {}, whose key was not given", e.log_id))?;
+    let canonical = format!(
+        r#"{{"body":{},"integratedTime":{},"logID":"{}","logIndex":{}}}"#,
+        serde_json::to_string(&e.body_b64).expect("a string serialises"),
+        e.integrated_time,
+        e.log_id.hex(),
+        e.log_index
+    );
+    if log.verify(canonical.as_bytes(), &e.set).is_none() {
+        return Err(format!("the signed entry timestamp does not verify with the log's key {}", log.fingerprint));
+    }
+    let body = b64(&e.body_b64).map_err(|_| "the entry's body is not base64".to_string())?;
+    body_is_about(&body, signature, payload_sha256, key)
+}
+
+/// A signature an entry names, and the PEM of its key (both base64).
+type Claimed<'a> = (Option<&'a str>, Option<&'a str>);
+
+/// The entry's body names this signature, this payload and this key.
+fn body_is_about(body: &[u8], signature: &[u8], payload_sha256: &[u8; 32], key: &PublicKey) -> Result<(), String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("the entry's body is not JSON: {e}"))?;
+    let s = |p: &str| v.pointer(p).and_then(|x| x.as_str());
+    let hex: String = payload_sha256.iter().map(|b| format!("{b:02x}")).collect();
+    let kind = (s("/kind").unwrap_or(""), s("/apiVersion").unwrap_or(""));
+    let (hash, sigs): (Option<&str>, Vec<Claimed>) = match kind {
+        ("hashedrekord", "0.0.1") => {
+            (s("/spec/data/hash/value"), vec![(s("/spec/signature/content"), s("/spec/signature/publicKey/content"))])
+        }
+        ("dsse", "0.0.1") => (
+            s("/spec/payloadHash/value"),
+            v.pointer("/spec/signatures")
+                .and_then(|a| a.as_array())
+                .map(|a| {
+                    a.iter()
+                        .map(|x| {
+                            (x.get("signature").and_then(|y| y.as_str()), x.get("verifier").and_then(|y| y.as_str()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        (k, v) => return Err(format!("a {k:?} {v:?} entry, which airlock does not check")),
+    };
+    if hash != Some(hex.as_str()) {
+        return Err("the entry is about another payload".to_string());
+    }
+    let ours = sigs.iter().any(|(sig, pem)| {
+        sig.and_then(|x| b64(x).ok()).is_some_and(|x| x == signature)
+            && pem
+                .and_then(|p| b64(p).ok())
+                .and_then(|p| PublicKey::from_pem("rekor entry", &p).ok())
+                .is_some_and(|k| k.fingerprint == key.fingerprint)
+    });
+    if !ours {
+        return Err("the entry is about another signature or key".to_string());
+    }
+    Ok(())
+}
+
+fn hex32(s: &str) -> Option<Fingerprint> {
+    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(Fingerprint(out))
+}
+
+/// A bundle v0.3 `tlogEntries` item, as protobuf JSON writes it (int64 as strings).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleEntry {
+    log_index: String,
+    log_id: LogId,
+    integrated_time: String,
+    inclusion_promise: Option<Promise>,
+    canonicalized_body: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogId {
+    key_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Promise {
+    signed_entry_timestamp: String,
+}
+
+impl BundleEntry {
+    pub fn entry(&self) -> Result<Entry, String> {
+        let promise = self.inclusion_promise.as_ref().ok_or("the entry has no inclusion promise (SET)")?;
+        Ok(Entry {
+            body_b64: self.canonicalized_body.clone(),
+            integrated_time: self.integrated_time.parse().map_err(|_| "integratedTime is not a number")?,
+            log_index: self.log_index.parse().map_err(|_| "logIndex is not a number")?,
+            log_id: Fingerprint::from_hint(&self.log_id.key_id).ok_or("logId.keyId is not a sha256")?,
+            set: b64(&promise.signed_entry_timestamp).map_err(|_| "the SET is not base64")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_id_is_64_hex_digits() {
+        let h = "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d";
+        assert_eq!(hex32(h).map(|f| f.hex()), Some(h.to_string()));
+        assert!(hex32("c0d2").is_none());
+    }
+
+    #[test]
+    fn an_entry_of_an_unknown_kind_is_not_taken_as_checked() {
+        let key = PublicKey::from_pem(
+            "k",
+            b"-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA+Sd2Q7RjAfJyebT5Y4chz0bJ/XwNuPwpy9CmE+JKJ1g=\n-----END PUBLIC KEY-----\n",
+        )
+        .unwrap();
+        let body = br#"{"apiVersion":"0.0.1","kind":"rekord","spec":{}}"#;
+        assert!(body_is_about(body, b"s", &[0; 32], &key).unwrap_err().contains("does not check"));
+        let body = br#"{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"data":{"hash":{"value":"00"}}}}"#;
+        assert_eq!(body_is_about(body, b"s", &[0; 32], &key), Err("the entry is about another payload".into()));
+    }
+}

@@ -79,7 +79,7 @@ fn sorted(mut v: Vec<(Format, Attachment, String, Alg)>) -> Vec<(Format, Attachm
 
 #[test]
 fn key_fingerprints_are_sha256_of_the_spki_as_openssl_computes_it() {
-    for k in ["p256", "p384", "ed25519", "rsa", "other"] {
+    for k in ["p256", "p384", "ed25519", "rsa", "other", "log-test"] {
         assert_eq!(key(k).fingerprint.to_string(), fp(k), "{k}");
     }
 }
@@ -362,4 +362,43 @@ fn with_a_rekor_key_a_signature_without_a_log_entry_does_not_count() {
     // Without it, nothing says a log entry was there: none was (signed offline).
     let r = check("cosign3-oras", &trust(&["p256"]));
     assert!(r.signatures.iter().all(|s| !s.checked.unchecked.contains(&Unchecked::TlogEntry)));
+}
+
+/// A signature with a log entry (signed by a test log key: no Rekor runs offline; cosign 2.5.0
+/// and 3.1.1 accept cosign2-tlog/ with that key as the log's, expected.json): present and not
+/// checked without `--rekor-key`; checked with it; refused with another log's key.
+#[test]
+fn a_log_entry_is_listed_unchecked_without_rekor_key_and_its_set_verified_with_it() {
+    let exp = expected();
+    let cosign_ok: Vec<&str> = exp["cosign_verify_tlog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["exit"] == 0)
+        .map(|r| r["tool"].as_str().unwrap())
+        .collect();
+    assert_eq!(cosign_ok.len(), 2, "cosign 2 and 3 accept cosign2-tlog's SET: {cosign_ok:?}");
+    let p256 = key("p256").fingerprint;
+    for (fx, alg) in [("cosign2-tlog", Alg::EcdsaSha256), ("cosign3-tlog", Alg::EcdsaSha256)] {
+        let r = check(fx, &trust(&["p256"]));
+        assert_eq!(r.signatures.len(), 1, "{fx}");
+        assert_eq!(r.signatures[0].checked.verdict, Verdict::Verified { key: p256, alg }, "{fx}");
+        assert_eq!(r.signatures[0].checked.unchecked, vec![Unchecked::TlogEntry], "{fx}");
+
+        let mut t = trust(&["p256"]);
+        t.rekor = vec![key("log-test")];
+        let r = check(fx, &t);
+        assert_eq!(r.signatures[0].checked.verdict, Verdict::Verified { key: p256, alg }, "{fx}");
+        assert_eq!(r.signatures[0].checked.unchecked, vec![], "{fx}");
+
+        t.rekor = vec![key("other")];
+        let r = check(fx, &t);
+        let log = key("log-test").fingerprint;
+        assert_eq!(
+            whys(&r),
+            vec![Why::TlogInvalid(format!("the entry is in log {log}, whose key was not given"))],
+            "{fx}"
+        );
+        assert_eq!(codes_of(&r, &t), vec![Code::SignatureInvalid]);
+    }
 }

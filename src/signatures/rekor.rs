@@ -188,6 +188,75 @@ impl BundleEntry {
 mod tests {
     use super::*;
 
+    use base64::Engine;
+    use p256::ecdsa::SigningKey;
+    use p256::ecdsa::signature::Signer;
+    use p256::pkcs8::{EncodePublicKey, LineEnding};
+
+    fn key(seed: u8) -> (SigningKey, PublicKey, String) {
+        let sk = SigningKey::from_slice(&[seed; 32]).unwrap();
+        let pem = sk.verifying_key().to_public_key_pem(LineEnding::LF).unwrap();
+        (sk.clone(), PublicKey::from_pem("k", pem.as_bytes()).unwrap(), pem)
+    }
+
+    fn enc(b: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(b)
+    }
+
+    /// An entry as Rekor writes one for `sig` over a payload hashing to `hash`, by `signer`.
+    fn entry(log: &SigningKey, log_pk: &PublicKey, sig: &[u8], hash: &[u8; 32], signer_pem: &str) -> Entry {
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        let body = format!(
+            r#"{{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{{"data":{{"hash":{{"algorithm":"sha256","value":"{hex}"}}}},"signature":{{"content":"{}","publicKey":{{"content":"{}"}}}}}}}}"#,
+            enc(sig),
+            enc(signer_pem.as_bytes())
+        );
+        let mut e = Entry {
+            body_b64: enc(body.as_bytes()),
+            integrated_time: 1700000000,
+            log_index: 42,
+            log_id: log_pk.fingerprint,
+            set: vec![],
+        };
+        let canonical = format!(
+            r#"{{"body":"{}","integratedTime":1700000000,"logID":"{}","logIndex":42}}"#,
+            e.body_b64,
+            log_pk.fingerprint.hex()
+        );
+        let set: p256::ecdsa::Signature = log.sign(canonical.as_bytes());
+        e.set = set.to_der().as_bytes().to_vec();
+        e
+    }
+
+    #[test]
+    fn a_set_verifies_with_its_log_key_and_binds_the_signature_payload_and_key() {
+        let (log, log_pk, _) = key(7);
+        let (_, signer, signer_pem) = key(9);
+        let (_, other, _) = key(11);
+        let (sig, hash) = (b"the signature".as_slice(), [3u8; 32]);
+        let e = entry(&log, &log_pk, sig, &hash, &signer_pem);
+        assert_eq!(verify_entry(&e, sig, &hash, &signer, std::slice::from_ref(&log_pk)), Ok(()));
+        let err = |e: &Entry, sig: &[u8], hash: &[u8; 32], key: &PublicKey, logs: &[PublicKey]| {
+            verify_entry(e, sig, hash, key, logs).unwrap_err()
+        };
+        assert!(err(&e, sig, &hash, &signer, std::slice::from_ref(&other)).contains("whose key was not given"));
+        let mut later = entry(&log, &log_pk, sig, &hash, &signer_pem);
+        later.integrated_time += 1;
+        assert!(err(&later, sig, &hash, &signer, std::slice::from_ref(&log_pk)).contains("does not verify"));
+        assert_eq!(
+            err(&e, b"another", &hash, &signer, std::slice::from_ref(&log_pk)),
+            "the entry is about another signature or key"
+        );
+        assert_eq!(
+            err(&e, sig, &hash, &other, std::slice::from_ref(&log_pk)),
+            "the entry is about another signature or key"
+        );
+        assert_eq!(
+            err(&e, sig, &[4; 32], &signer, std::slice::from_ref(&log_pk)),
+            "the entry is about another payload"
+        );
+    }
+
     #[test]
     fn a_log_id_is_64_hex_digits() {
         let h = "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d";

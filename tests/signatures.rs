@@ -337,12 +337,21 @@ fn airlock_agrees_with_cosign_where_cosign_can_read_the_layout() {
             continue; // an oras layout: cosign reads none
         }
         let fx = fx.trim_end_matches(" as cosign save");
-        let r = check(fx, &t);
+        let all = check_path(&fixture(&format!("signed/{fx}")), &t);
+        let airlock_ok = all.iter().all(ImageSignatures::verified);
         let cosign_ok = row["exit"] == 0;
-        assert_eq!(r.verified(), cosign_ok, "{fx}: cosign says {says:?}; airlock: {:?}", whys_or_ok(&r));
         compared += 1;
+        if fx == "multi-oras" {
+            // The one disagreement, cosign's: an index's bundle, unlisted in blobs/ as cosign 3
+            // save leaves bundles, is not found by cosign 3.1.1 ("no signatures associated"),
+            // though it finds an image's. airlock finds it (and the index covers both images).
+            assert!(!cosign_ok && airlock_ok, "{fx}: {says:?}");
+            continue;
+        }
+        let why: Vec<Vec<String>> = all.iter().map(whys_or_ok).collect();
+        assert_eq!(airlock_ok, cosign_ok, "{fx}: cosign says {says:?}; airlock: {why:?}");
     }
-    assert_eq!(compared, 10, "every fixture cosign can read is compared");
+    assert_eq!(compared, 12, "every fixture cosign can read is compared");
 }
 
 fn whys_or_ok(r: &ImageSignatures) -> Vec<String> {
@@ -400,5 +409,40 @@ fn a_log_entry_is_listed_unchecked_without_rekor_key_and_its_set_verified_with_i
             "{fx}"
         );
         assert_eq!(codes_of(&r, &t), vec![Code::SignatureInvalid]);
+    }
+}
+
+/// cosign signs a multi-platform image by its index digest: each platform's image is covered
+/// by the index's signature (the index is in the input and lists its manifest).
+#[test]
+fn a_signed_index_covers_each_platform_image_it_lists() {
+    let t = trust(&["p256"]);
+    let p256 = fp("p256");
+    for (fx, want) in [
+        ("multi-cosign2-save", vec![(Format::SimpleSigning, Attachment::Tag)]),
+        ("multi-oras", vec![(Format::SimpleSigning, Attachment::Tag), (Format::Bundle, Attachment::Referrer)]),
+    ] {
+        let all = check_path(&fixture(&format!("signed/{fx}")), &t);
+        let mut platforms: Vec<String> = all.iter().map(|r| r.manifest.unwrap().to_string()).collect();
+        platforms.sort();
+        let mut expect = vec![image("multi-amd64"), image("multi-arm64")];
+        expect.sort();
+        assert_eq!(platforms, expect, "{fx}: the two platform images");
+        for r in &all {
+            let mut got: Vec<(Format, Attachment)> = verified(r)
+                .into_iter()
+                .map(|v| {
+                    assert_eq!(v.2, p256);
+                    (v.0, v.1)
+                })
+                .collect();
+            got.sort_by_key(|g| g.0 == Format::Bundle);
+            assert_eq!(got, want, "{fx}");
+            assert!(
+                r.signatures.iter().all(|s| s.found.about.to_string() == image("multi")),
+                "{fx}: signed by the index"
+            );
+            assert_eq!(codes_of(r, &t), vec![], "{fx}");
+        }
     }
 }

@@ -446,3 +446,42 @@ fn a_signed_index_covers_each_platform_image_it_lists() {
         }
     }
 }
+
+/// A signature manifest listing thousands of signature layers (hostile: each would be a
+/// verification per key) is checked within the bounds, the rest counted, in little time.
+#[test]
+fn thousands_of_signature_layers_are_checked_within_bounds() {
+    let d = tempdir();
+    let dir = d.path().join("many");
+    copy_dir(&fixture("signed/cosign2-save"), &dir);
+    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let entry = index["manifests"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|e| e["annotations"]["kind"] == "dev.cosignproject.cosign/sigs")
+        .unwrap();
+    let old = entry["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+    let mut man: Value = serde_json::from_slice(&std::fs::read(dir.join("blobs/sha256").join(&old)).unwrap()).unwrap();
+    let layers = man["layers"].as_array().unwrap().clone();
+    let many: Vec<Value> = std::iter::repeat_n(layers.clone(), 1000).flatten().collect();
+    man["layers"] = Value::Array(many);
+    let bytes = serde_json::to_vec(&man).unwrap();
+    let hex = sha256_hex(&bytes);
+    std::fs::write(dir.join("blobs/sha256").join(&hex), &bytes).unwrap();
+    std::fs::remove_file(dir.join("blobs/sha256").join(&old)).unwrap();
+    entry["digest"] = Value::String(format!("sha256:{hex}"));
+    entry["size"] = Value::from(bytes.len());
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+
+    let t = trust(&["other"]);
+    let start = std::time::Instant::now();
+    let all = check_path(&dir, &t);
+    let took = start.elapsed();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].signatures.len(), signatures::MAX_PER_IMAGE);
+    assert_eq!(all[0].not_checked, 4000 - signatures::MAX_PER_IMAGE);
+    assert_eq!(codes_of(&all[0], &t), vec![Code::SignatureInvalid]);
+    assert!(took.as_secs() < 20, "{took:?}");
+    eprintln!("4000 signature layers, 64 checked with one key: {took:?}");
+}

@@ -141,7 +141,7 @@ fn push(
 
 /// The digests an image can be signed under: its manifest's, then each index (in the input,
 /// hashing to its digest) that lists it, nearest first. Each with the member holding it.
-pub fn signable(catalog: &Catalog, model: &Model, image: usize) -> Vec<(Digest, String)> {
+pub fn signable(catalog: &Catalog, model: &Model, parents: &Parents, image: usize) -> Vec<(Digest, String)> {
     let img = &model.images[image];
     let (Some(digest), Some(member)) = (img.manifest_digest, img.manifest_member.clone()) else {
         return Vec::new();
@@ -149,7 +149,6 @@ pub fn signable(catalog: &Catalog, model: &Model, image: usize) -> Vec<(Digest, 
     if !hashes_to(catalog, &member, &digest) {
         return Vec::new();
     }
-    let parents = parents(catalog, model);
     let mut out = vec![(digest, member)];
     let mut i = 0;
     while i < out.len() && out.len() < 64 {
@@ -164,9 +163,12 @@ pub fn signable(catalog: &Catalog, model: &Model, image: usize) -> Vec<(Digest, 
     out
 }
 
-/// child digest → the indexes (digest, member) that list it, for indexes that hash to their
-/// digest.
-fn parents(catalog: &Catalog, model: &Model) -> HashMap<Digest, Vec<(Digest, String)>> {
+/// child digest → the indexes (digest, member) that list it.
+pub type Parents = HashMap<Digest, Vec<(Digest, String)>>;
+
+/// Which indexes list which manifests, for the indexes that hash to their digest. Read once
+/// per model: every image's walk up shares it.
+pub fn parents(catalog: &Catalog, model: &Model) -> Parents {
     #[derive(Deserialize)]
     struct Index {
         manifests: Vec<Entry>,

@@ -60,6 +60,7 @@ use crate::digest::Digest;
 use crate::finding::{Code, Finding};
 use crate::model::Model;
 use crate::open::Catalog;
+use std::collections::HashMap;
 use std::fmt;
 
 /// The keys signatures are checked with.
@@ -187,12 +188,15 @@ impl Signature {
 }
 
 /// Every signature about one image of a model.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ImageSignatures {
     /// The image's index in the model.
     pub image: usize,
     pub manifest: Option<Digest>,
     pub signatures: Vec<Signature>,
+    /// Signature layers found past the bounds ([`MAX_PER_IMAGE`], [`MAX_PER_INPUT`]), not
+    /// checked.
+    pub not_checked: usize,
 }
 
 impl ImageSignatures {
@@ -209,16 +213,23 @@ impl ImageSignatures {
             Some(d) => format!("image @{} ({d})", self.image),
             None => format!("image @{} (no manifest digest: a docker-save archive carries no signatures)", self.image),
         };
-        let f = if self.signatures.is_empty() {
+        let f = if self.signatures.is_empty() && self.not_checked == 0 {
             Finding::new(
                 Code::SignatureMissing,
                 format!("{name} carries no signature: none is attached to its manifest or to an index that lists it"),
             )
         } else {
-            let whys: Vec<String> = self.signatures.iter().map(|s| s.describe(trust)).collect();
+            let mut whys: Vec<String> = self.signatures.iter().map(|s| s.describe(trust)).collect();
+            if self.not_checked > 0 {
+                whys.push(format!("{} more not checked (over airlock's bounds)", self.not_checked));
+            }
             Finding::new(
                 Code::SignatureInvalid,
-                format!("{name}: {} signature(s), none verifies: {}", self.signatures.len(), whys.join("; ")),
+                format!(
+                    "{name}: {} signature(s), none verifies: {}",
+                    self.signatures.len() + self.not_checked,
+                    whys.join("; ")
+                ),
             )
         };
         Some(f.image(self.image))
@@ -244,20 +255,39 @@ impl fmt::Display for Signature {
     }
 }
 
+/// Signature layers checked per image: real images carry a few. A hostile input can list
+/// thousands, each a verification per key: past this they are counted, not checked.
+pub const MAX_PER_IMAGE: usize = 64;
+/// Distinct signature layers checked per input (each once, however many images it covers).
+pub const MAX_PER_INPUT: usize = 4096;
+
 /// Checks every image of `model` (read from `catalog`): its signatures and how each fares.
+/// Each signature is checked once however many images it covers (an index's signature covers
+/// every platform): the work is one verification per signature layer and digest, plus one
+/// read of each index, within [`MAX_PER_IMAGE`] and [`MAX_PER_INPUT`].
 pub fn check(catalog: &Catalog, model: &Model, trust: &Trust) -> Vec<ImageSignatures> {
     let found = find::candidates(catalog, model);
+    let parents = find::parents(catalog, model);
+    let mut memo: HashMap<(String, usize, Digest), Option<Checked>> = HashMap::new();
     (0..model.images.len())
         .map(|i| {
-            let mut signatures = Vec::new();
-            for (digest, member) in find::signable(catalog, model, i) {
+            let mut r = ImageSignatures { image: i, manifest: model.images[i].manifest_digest, ..Default::default() };
+            for (digest, member) in find::signable(catalog, model, &parents, i) {
                 for c in found.get(&digest).into_iter().flatten() {
-                    if let Some(checked) = check_one(catalog, c, &member, trust) {
-                        signatures.push(Signature { found: c.clone(), checked });
+                    let key = (c.manifest_member.clone(), c.layer, c.about);
+                    let over = r.signatures.len() >= MAX_PER_IMAGE
+                        || (!memo.contains_key(&key) && memo.len() >= MAX_PER_INPUT);
+                    if over {
+                        r.not_checked += 1;
+                        continue;
+                    }
+                    let checked = memo.entry(key).or_insert_with(|| check_one(catalog, c, &member, trust));
+                    if let Some(checked) = checked {
+                        r.signatures.push(Signature { found: c.clone(), checked: checked.clone() });
                     }
                 }
             }
-            ImageSignatures { image: i, manifest: model.images[i].manifest_digest, signatures }
+            r
         })
         .collect()
 }

@@ -122,12 +122,10 @@ pub fn verify(bytes: &[u8], subject: &Digest, message: Option<&[u8]>, trust: &Tr
 
 /// The signed content of a bundle: what was signed, the signatures, what it names.
 struct Signed {
-    /// The bytes signed (the PAE, or the message); `None` when only its sha256 is known.
-    message: Option<Vec<u8>>,
+    /// The bytes signed (the PAE, or the message).
+    message: Vec<u8>,
     /// sha256 of the payload a Rekor entry names (the DSSE payload, or the message).
     payload_sha256: [u8; 32],
-    /// The message's sha256, for ECDSA/RSA over a message signature without the message.
-    message_sha256: Option<[u8; 32]>,
     signatures: Vec<Vec<u8>>,
     /// The digests the statement (or message digest) names, when not the subject's.
     names_other: Option<String>,
@@ -141,16 +139,10 @@ impl Signed {
         trust: &Trust,
         mut unchecked: Vec<Unchecked>,
     ) -> Checked {
-        let verified = self.signatures.iter().find_map(|sig| {
-            trust.keys.iter().find_map(|k| {
-                let alg = match (&self.message, &self.message_sha256) {
-                    (Some(m), _) => k.verify(m, sig),
-                    (None, Some(h)) => k.verify_sha256(h, sig),
-                    (None, None) => None,
-                };
-                alg.map(|a| (k, a, sig))
-            })
-        });
+        let verified = self
+            .signatures
+            .iter()
+            .find_map(|sig| ordered(&trust.keys, hint).find_map(|k| k.verify(&self.message, sig).map(|a| (k, a, sig))));
         let Some((key, alg, sig)) = verified else {
             return Checked::invalid(
                 Why::NoKeyVerifies {
@@ -217,17 +209,12 @@ fn dsse(env: &Envelope, subject: &Digest) -> Result<Signed, Kind> {
     let signatures = signatures.map_err(|_| malformed("a DSSE signature is not base64".into()))?;
     let mut pae = format!("DSSEv1 {} {} {} ", env.payload_type.len(), env.payload_type, payload.len()).into_bytes();
     pae.extend_from_slice(&payload);
-    Ok(Signed {
-        message: Some(pae),
-        payload_sha256: Sha256::digest(&payload).into(),
-        message_sha256: None,
-        signatures,
-        names_other,
-    })
+    Ok(Signed { message: pae, payload_sha256: Sha256::digest(&payload).into(), signatures, names_other })
 }
 
-/// A message signature: over the message itself; its `messageDigest` (absent for Ed25519)
-/// must be the message's sha256, which is the subject's digest.
+/// A message signature: over the message itself (the signed document's bytes, which must be
+/// in the input); its `messageDigest` (absent for Ed25519) must be their sha256, which is the
+/// subject's digest.
 fn message_signature(ms: &MessageSignature, subject: &Digest, message: Option<&[u8]>) -> Result<Signed, Why> {
     let sig = b64(&ms.signature).map_err(|_| Why::Malformed("the message signature is not base64".into()))?;
     let declared = match ms.message_digest.as_ref().and_then(|d| d.digest.as_deref()) {
@@ -246,18 +233,16 @@ fn message_signature(ms: &MessageSignature, subject: &Digest, message: Option<&[
     };
     let subject_bytes: [u8; 32] = hex_bytes(&subject.hex());
     let names_other = declared.filter(|d| *d != subject_bytes).map(|d| format!("sha256:{}", hex(&d)));
-    if let Some(m) = message
-        && Digest::of(m) != *subject
-    {
-        return Err(Why::Malformed(format!("the signed bytes do not hash to {subject}")));
-    }
-    Ok(Signed {
-        message: message.map(<[u8]>::to_vec),
-        payload_sha256: subject_bytes,
-        message_sha256: Some(declared.unwrap_or(subject_bytes)),
-        signatures: vec![sig],
-        names_other,
-    })
+    let Some(message) = message.filter(|m| Digest::of(m) == *subject) else {
+        return Err(Why::BlobMissing(format!("the document {subject} it signs")));
+    };
+    Ok(Signed { message: message.to_vec(), payload_sha256: subject_bytes, signatures: vec![sig], names_other })
+}
+
+/// The keys, the one a bundle's hint names first: a wrong ECDSA key costs a whole verification.
+fn ordered(keys: &[PublicKey], hint: Option<Fingerprint>) -> impl Iterator<Item = &PublicKey> {
+    let first = keys.iter().filter(move |k| Some(k.fingerprint) == hint);
+    first.chain(keys.iter().filter(move |k| Some(k.fingerprint) != hint))
 }
 
 fn hex(b: &[u8]) -> String {

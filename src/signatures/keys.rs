@@ -8,9 +8,9 @@
 
 use super::rules::{Alg, SCHEMES};
 use crate::digest::Digest;
-use p256::ecdsa::signature::Verifier;
-use p256::ecdsa::signature::hazmat::PrehashVerifier;
-use sha2::{Digest as _, Sha256, Sha384, Sha512};
+use ed25519_dalek::Verifier as _;
+use ring::signature as ring_sig;
+use sha2::{Digest as _, Sha256, Sha512};
 use spki::der::Decode;
 use std::fmt;
 
@@ -78,12 +78,17 @@ impl KeyKind {
     }
 }
 
+/// The key material each verifier takes: ring's ECDSA and RSA verifiers (the fast ones:
+/// RustCrypto p256 0.14 verified in 530 µs where ring, like OpenSSL, takes about 80),
+/// ed25519-dalek for Ed25519 (ring has no Ed25519ph, which cosign 3 uses).
 #[derive(Clone)]
 enum Inner {
-    P256(p256::ecdsa::VerifyingKey),
-    P384(p384::ecdsa::VerifyingKey),
+    /// The uncompressed SEC1 point.
+    P256(Vec<u8>),
+    P384(Vec<u8>),
     Ed25519(ed25519_dalek::VerifyingKey),
-    Rsa(Box<rsa::PublicKey>),
+    /// The PKCS#1 RSAPublicKey DER.
+    Rsa(Vec<u8>),
 }
 
 /// A public key read from a file, ready to verify.
@@ -162,10 +167,6 @@ impl PublicKey {
                     .and_then(|p| p.decode_as::<spki::ObjectIdentifier>().ok())
                     .map(|o| o.to_string())
                     .ok_or_else(|| KeyError::Malformed("EC key without a named curve".into()))?;
-                // Go's x509 reads uncompressed points only.
-                if bits.first() != Some(&4) {
-                    return Err(KeyError::Malformed("EC point is not uncompressed".into()));
-                }
                 ec_key(&curve, bits)?
             }
             OID_ED25519 => {
@@ -178,13 +179,13 @@ impl PublicKey {
                 (KeyKind::Ed25519, Inner::Ed25519(k))
             }
             OID_RSA => {
-                use rsa::traits::PublicKeyParts;
-                let k = rsa::PublicKey::try_from(info).map_err(|e| KeyError::Malformed(e.to_string()))?;
-                let n_bits = k.n().bit_width() as usize;
+                let k = pkcs1::RsaPublicKeyRef::from_der(bits).map_err(|e| KeyError::Malformed(e.to_string()))?;
+                let n = k.modulus.as_bytes();
+                let n_bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
                 if n_bits < MIN_RSA_BITS {
                     return Err(KeyError::Unsupported(format!("an RSA key of {n_bits} bits")));
                 }
-                (KeyKind::Rsa, Inner::Rsa(Box::new(k)))
+                (KeyKind::Rsa, Inner::Rsa(bits.to_vec()))
             }
             other => return Err(KeyError::Unsupported(format!("key algorithm {other}"))),
         };
@@ -197,32 +198,15 @@ impl PublicKey {
         SCHEMES.iter().filter(|s| s.key == self.kind).map(|s| s.alg).find(|&alg| self.verify_with(alg, message, sig))
     }
 
-    /// Verifies a signature over a message given only as its sha256 (a bundle's
-    /// `messageDigest`): ECDSA and RSA sign the hash, so no message is needed.
-    pub fn verify_sha256(&self, hash: &[u8; 32], sig: &[u8]) -> Option<Alg> {
-        let ok = match &self.inner {
-            Inner::P256(k) => p256_sig(sig).is_some_and(|s| k.verify_prehash(hash, &s).is_ok()),
-            Inner::P384(k) => p384_sig(sig).is_some_and(|s| k.verify_prehash(hash, &s).is_ok()),
-            Inner::Rsa(k) => rsa_verify_prehash(k, hash, sig),
-            Inner::Ed25519(_) => false,
-        };
-        ok.then_some(match self.kind {
-            KeyKind::Rsa => Alg::RsaPkcs1Sha256,
-            _ => Alg::EcdsaSha256,
-        })
-    }
-
     fn verify_with(&self, alg: Alg, message: &[u8], sig: &[u8]) -> bool {
+        let ring = |alg: &'static dyn ring_sig::VerificationAlgorithm, key: &[u8]| {
+            ring_sig::UnparsedPublicKey::new(alg, key).verify(message, sig).is_ok()
+        };
         match (&self.inner, alg) {
-            (Inner::P256(k), Alg::EcdsaSha256) => {
-                p256_sig(sig).is_some_and(|s| k.verify_prehash(&Sha256::digest(message), &s).is_ok())
-            }
-            (Inner::P384(k), Alg::EcdsaSha256) => {
-                p384_sig(sig).is_some_and(|s| k.verify_prehash(&Sha256::digest(message), &s).is_ok())
-            }
-            (Inner::P384(k), Alg::EcdsaSha384) => {
-                p384_sig(sig).is_some_and(|s| k.verify_prehash(&Sha384::digest(message), &s).is_ok())
-            }
+            (Inner::P256(k), Alg::EcdsaSha256) => ring(&ring_sig::ECDSA_P256_SHA256_ASN1, k),
+            (Inner::P384(k), Alg::EcdsaSha256) => ring(&ring_sig::ECDSA_P384_SHA256_ASN1, k),
+            (Inner::P384(k), Alg::EcdsaSha384) => ring(&ring_sig::ECDSA_P384_SHA384_ASN1, k),
+            (Inner::Rsa(k), Alg::RsaPkcs1Sha256) => ring(&ring_sig::RSA_PKCS1_2048_8192_SHA256, k),
             (Inner::Ed25519(k), Alg::Ed25519) => {
                 ed25519_dalek::Signature::from_slice(sig).is_ok_and(|s| k.verify(message, &s).is_ok())
             }
@@ -231,37 +215,24 @@ impl PublicKey {
                 h.update(message);
                 k.verify_prehashed(h, None, &s).is_ok()
             }),
-            (Inner::Rsa(k), Alg::RsaPkcs1Sha256) => rsa_verify_prehash(k, &Sha256::digest(message).into(), sig),
             _ => false,
         }
     }
 }
 
+/// An EC key's point, for its curve. Go's x509 reads uncompressed points only; that the point
+/// is on the curve is checked when it verifies (ring), and here by its length and form.
 fn ec_key(curve: &str, point: &[u8]) -> Result<(KeyKind, Inner), KeyError> {
-    let bad = |e: p256::ecdsa::Error| KeyError::Malformed(format!("EC point: {e}"));
-    match curve {
-        OID_P256 => {
-            Ok((KeyKind::EcdsaP256, Inner::P256(p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(bad)?)))
-        }
-        OID_P384 => {
-            Ok((KeyKind::EcdsaP384, Inner::P384(p384::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(bad)?)))
-        }
-        other => Err(KeyError::Unsupported(format!("EC curve {other}"))),
+    let (kind, len) = match curve {
+        OID_P256 => (KeyKind::EcdsaP256, 65),
+        OID_P384 => (KeyKind::EcdsaP384, 97),
+        other => return Err(KeyError::Unsupported(format!("EC curve {other}"))),
+    };
+    if point.len() != len || point[0] != 4 {
+        return Err(KeyError::Malformed(format!("the {} point is not an uncompressed point", kind.name())));
     }
-}
-
-/// An ASN.1 DER ECDSA signature (what cosign writes), strictly parsed.
-fn p256_sig(sig: &[u8]) -> Option<p256::ecdsa::Signature> {
-    p256::ecdsa::Signature::from_der(sig).ok()
-}
-
-fn p384_sig(sig: &[u8]) -> Option<p384::ecdsa::Signature> {
-    p384::ecdsa::Signature::from_der(sig).ok()
-}
-
-fn rsa_verify_prehash(k: &rsa::PublicKey, hash: &[u8; 32], sig: &[u8]) -> bool {
-    let v = rsa::pkcs1v15::VerifyingKey::<Sha256>::new(k.clone());
-    rsa::pkcs1v15::Signature::try_from(sig).is_ok_and(|s| v.verify_prehash(hash, &s).is_ok())
+    let inner = if kind == KeyKind::EcdsaP256 { Inner::P256(point.to_vec()) } else { Inner::P384(point.to_vec()) };
+    Ok((kind, inner))
 }
 
 #[cfg(test)]
@@ -303,7 +274,6 @@ mod tests {
         let k = PublicKey::from_pem("cosign.pub", P256.as_bytes()).unwrap();
         for sig in [&b""[..], b"\x30", &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01], &[0u8; 64]] {
             assert_eq!(k.verify(b"payload", sig), None);
-            assert_eq!(k.verify_sha256(&[0; 32], sig), None);
         }
     }
 }

@@ -189,14 +189,30 @@ mod tests {
     use super::*;
 
     use base64::Engine;
-    use p256::ecdsa::SigningKey;
-    use p256::ecdsa::signature::Signer;
-    use p256::pkcs8::{EncodePublicKey, LineEnding};
+    use ring::rand::SystemRandom;
+    use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
 
-    fn key(seed: u8) -> (SigningKey, PublicKey, String) {
-        let sk = SigningKey::from_slice(&[seed; 32]).unwrap();
-        let pem = sk.verifying_key().to_public_key_pem(LineEnding::LF).unwrap();
-        (sk.clone(), PublicKey::from_pem("k", pem.as_bytes()).unwrap(), pem)
+    struct SigningKey(EcdsaKeyPair);
+
+    impl SigningKey {
+        fn sign(&self, msg: &[u8]) -> Vec<u8> {
+            self.0.sign(&SystemRandom::new(), msg).unwrap().as_ref().to_vec()
+        }
+    }
+
+    /// A fresh P-256 key pair: the signing half, the public key as airlock reads it, its PEM.
+    fn key() -> (SigningKey, PublicKey, String) {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+        let kp = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+        // SubjectPublicKeyInfo: id-ecPublicKey, prime256v1, the uncompressed point.
+        let mut der = vec![
+            0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+            0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+        ];
+        der.extend_from_slice(kp.public_key().as_ref());
+        let pem = spki::der::pem::encode_string("PUBLIC KEY", spki::der::pem::LineEnding::LF, &der).unwrap();
+        (SigningKey(kp), PublicKey::from_pem("k", pem.as_bytes()).unwrap(), pem)
     }
 
     fn enc(b: &[u8]) -> String {
@@ -223,16 +239,15 @@ mod tests {
             e.body_b64,
             log_pk.fingerprint.hex()
         );
-        let set: p256::ecdsa::Signature = log.sign(canonical.as_bytes());
-        e.set = set.to_der().as_bytes().to_vec();
+        e.set = log.sign(canonical.as_bytes());
         e
     }
 
     #[test]
     fn a_set_verifies_with_its_log_key_and_binds_the_signature_payload_and_key() {
-        let (log, log_pk, _) = key(7);
-        let (_, signer, signer_pem) = key(9);
-        let (_, other, _) = key(11);
+        let (log, log_pk, _) = key();
+        let (_, signer, signer_pem) = key();
+        let (_, other, _) = key();
         let (sig, hash) = (b"the signature".as_slice(), [3u8; 32]);
         let e = entry(&log, &log_pk, sig, &hash, &signer_pem);
         assert_eq!(verify_entry(&e, sig, &hash, &signer, std::slice::from_ref(&log_pk)), Ok(()));

@@ -90,7 +90,8 @@ pub struct Scheme {
     pub source: &'static str,
 }
 
-/// Every scheme tried for a key kind, in order. RSA-PSS is not here: cosign signs and verifies
+/// Every scheme tried for a key kind, in order (cosign 2's first: a P-384 attempt costs about
+/// 3 ms with ring, a P-256 one 0.1 ms; a bundle's hint puts its key first). RSA-PSS is not here: cosign signs and verifies
 /// with a PEM RSA key as PKCS#1 v1.5 (measured: PSS verification of both versions' signatures
 /// fails), so a PSS signature is one cosign itself would refuse with that key.
 pub const SCHEMES: &[Scheme] = &[

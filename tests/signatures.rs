@@ -393,6 +393,13 @@ fn a_log_entry_is_listed_unchecked_without_rekor_key_and_its_set_verified_with_i
         assert_eq!(r.signatures.len(), 1, "{fx}");
         assert_eq!(r.signatures[0].checked.verdict, Verdict::Verified { key: p256, alg }, "{fx}");
         assert_eq!(r.signatures[0].checked.unchecked, vec![Unchecked::TlogEntry], "{fx}");
+        let line = r.signatures[0].describe(&trust(&["p256"]));
+        assert!(
+            line.ends_with(&format!(
+                "verified with {p256} p256.pub (ECDSA with SHA-256); tlog entry present, not checked"
+            )),
+            "{line}"
+        );
 
         let mut t = trust(&["p256"]);
         t.rekor = vec![key("log-test")];

@@ -7,7 +7,6 @@
 //! hints of `fixtures/signed/` are these fingerprints), and Rekor's log ID for its own key.
 
 use super::rules::{Alg, SCHEMES};
-use crate::digest::Digest;
 use ed25519_dalek::Verifier as _;
 use ring::signature as ring_sig;
 use sha2::{Digest as _, Sha256, Sha512};
@@ -39,10 +38,6 @@ impl Fingerprint {
 
     pub fn hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    pub fn as_digest(&self) -> Digest {
-        Digest::from_hex(&self.hex()).expect("64 hex digits")
     }
 }
 

@@ -253,15 +253,23 @@ impl ImageSignatures {
 }
 
 impl Signature {
-    fn describe(&self, trust: &Trust) -> String {
-        let what = match self.found.manifest {
-            Some(d) => format!("{} {} layer {}", self.found.format.name(), d, self.found.layer),
-            None => format!("{} {} layer {}", self.found.format.name(), self.found.manifest_member, self.found.layer),
-        };
-        match &self.checked.verdict {
+    /// One line for a report: what it is, how it is attached, and how it fared.
+    pub fn describe(&self, trust: &Trust) -> String {
+        let f = &self.found;
+        let at = f.manifest.map_or_else(|| f.manifest_member.clone(), |d| d.to_string());
+        let what = format!("{} {at} layer {} ({})", f.format.name(), f.layer, f.attachment.name());
+        let mut s = match &self.checked.verdict {
             Verdict::Invalid(why) => format!("{what}: {}", why.describe(&trust.keys)),
-            Verdict::Verified { key, .. } => format!("{what}: verified with {key}"),
+            Verdict::Verified { key, alg } => {
+                let name = trust.keys.iter().find(|k| k.fingerprint == *key).map_or("", |k| k.name.as_str());
+                format!("{what}: verified with {key} {name} ({})", alg.name())
+            }
+        };
+        for u in &self.checked.unchecked {
+            s.push_str("; ");
+            s.push_str(u.name());
         }
+        s
     }
 }
 

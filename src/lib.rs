@@ -26,3 +26,5 @@ pub mod scan;
 pub mod signatures;
 pub mod targets;
 pub mod tarstream;
+#[doc(hidden)]
+pub mod testing;

@@ -23,6 +23,7 @@ pub mod policy;
 pub mod progress;
 pub mod report;
 pub mod scan;
+pub mod signatures;
 pub mod targets;
 pub mod tarstream;
 #[doc(hidden)]

@@ -187,7 +187,7 @@ pub fn name_string(b: &[u8]) -> String {
 }
 
 /// Go's `parseNumeric`: base-256 (two's complement) when the high bit is set, else octal.
-fn numeric(b: &[u8]) -> Option<i64> {
+pub(super) fn numeric(b: &[u8]) -> Option<i64> {
     if b[0] & 0x80 != 0 {
         let inv: u8 = if b[0] & 0x40 != 0 { 0xff } else { 0 };
         let mut x: u64 = 0;

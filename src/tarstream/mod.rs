@@ -11,8 +11,10 @@
 //! garbage is rejected instead of being parsed into huge sizes.
 
 mod header;
+mod meta;
 
 pub use header::{EntryKind, HeaderError};
+pub use meta::{Meta, Mtime, name_bytes};
 use std::io::{self, Read};
 
 /// The largest PAX or GNU long-name payload we accept. Real ones are a few hundred bytes.
@@ -90,11 +92,23 @@ pub struct TarReader<R> {
     pending_data: u64,
     pending_pad: u64,
     end: Option<End>,
+    /// The current entry's final header block and the payload of the PAX `x` header before
+    /// it (empty if none), for [`TarReader::meta`].
+    last_block: [u8; 512],
+    last_pax: Vec<u8>,
 }
 
 impl<R: Source> TarReader<R> {
     pub fn new(inner: R) -> Self {
-        TarReader { inner, offset: 0, pending_data: 0, pending_pad: 0, end: None }
+        TarReader {
+            inner,
+            offset: 0,
+            pending_data: 0,
+            pending_pad: 0,
+            end: None,
+            last_block: [0; 512],
+            last_pax: Vec::new(),
+        }
     }
 
     pub fn into_inner(self) -> R {
@@ -114,6 +128,7 @@ impl<R: Source> TarReader<R> {
         let mut long_path: Option<String> = None;
         let mut long_link: Option<String> = None;
         let mut pax = header::PaxRecords::default();
+        let mut pax_raw = Vec::new();
         loop {
             let header_offset = self.offset;
             let mut block = [0u8; 512];
@@ -140,7 +155,10 @@ impl<R: Source> TarReader<R> {
                     match h.kind {
                         EntryKind::GnuLongName => long_path = Some(header::name_string(c_bytes(&payload))),
                         EntryKind::GnuLongLink => long_link = Some(header::name_string(c_bytes(&payload))),
-                        EntryKind::Pax => pax = header::parse_pax(&payload, true).map_err(at)?,
+                        EntryKind::Pax => {
+                            pax = header::parse_pax(&payload, true).map_err(at)?;
+                            pax_raw = payload;
+                        }
                         // Go returns a global header as an entry of its own (extractors skip
                         // it): what was pending for the next file (x, L, K) is dropped.
                         // Malformed records fail; bad values do not (Go ignores them).
@@ -149,6 +167,7 @@ impl<R: Source> TarReader<R> {
                             long_path = None;
                             long_link = None;
                             pax = header::PaxRecords::default();
+                            pax_raw = Vec::new();
                         }
                     }
                     continue;
@@ -180,6 +199,8 @@ impl<R: Source> TarReader<R> {
             }
             self.pending_data = size;
             self.pending_pad = pad(size);
+            self.last_block = block;
+            self.last_pax = pax_raw;
             return Ok(Some(Entry { path, link, kind, size, data_offset: self.offset, typeflag: h.typeflag }));
         }
     }
@@ -217,6 +238,12 @@ impl<R: Source> TarReader<R> {
                 return Ok(());
             }
         }
+    }
+
+    /// The metadata of the entry `next_entry` returned last (mode, owner, mtime, device
+    /// numbers, `SCHILY.xattr.*`), as Go reads them.
+    pub fn meta(&self) -> Meta {
+        meta::parse(&self.last_block, &self.last_pax)
     }
 
     /// How the archive ended, once `next_entry` has returned `None`.

@@ -13,7 +13,7 @@
 mod header;
 mod meta;
 
-pub use header::{EntryKind, HeaderError};
+pub use header::{EntryKind, HeaderError, name_string};
 pub use meta::{Meta, Mtime, name_bytes};
 use std::io::{self, Read};
 

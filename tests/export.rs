@@ -530,3 +530,121 @@ fn a_million_paths_stay_bounded() {
     assert!(rss < 320 * 1024, "a million paths took {rss} KiB");
     assert!(cpu < 60.0, "a million paths took {cpu} s of CPU");
 }
+
+/// `-o DIR/`: the same filesystem as the tar, made on disk (as root here: owners and device
+/// nodes too; not root, the notes say what could not be kept).
+#[test]
+fn a_directory_output_holds_what_the_tar_does() {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let d = tempdir();
+    let tar_out = export_fixture("export/docker-vfs.tar", d.path());
+    let dir = d.path().join("rootfs");
+    let o = airlock(&[
+        "export",
+        "-q",
+        fixture("export/docker-vfs.tar").to_str().unwrap(),
+        "-o",
+        &format!("{}/", dir.display()),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let root = rustix::process::geteuid().is_root();
+    if !root {
+        assert!(stderr(&o).contains("note: not root"), "{}", stderr(&o));
+    }
+    let mut a = tar::Archive::new(std::fs::File::open(&tar_out).unwrap());
+    let mut inodes = std::collections::HashMap::new();
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        let h = e.header().clone();
+        let name = String::from_utf8_lossy(&e.path_bytes()).trim_end_matches('/').to_string();
+        let p = if name == "." { dir.clone() } else { dir.join(&name) };
+        let t = h.entry_type();
+        if !root && (t.is_character_special() || t.is_block_special()) {
+            assert!(std::fs::symlink_metadata(&p).is_err(), "{name} made without root");
+            continue;
+        }
+        let m = std::fs::symlink_metadata(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let ft = m.file_type();
+        let kind_ok = match t {
+            tar::EntryType::Regular | tar::EntryType::Link => ft.is_file(),
+            tar::EntryType::Directory => ft.is_dir(),
+            tar::EntryType::Symlink => ft.is_symlink(),
+            tar::EntryType::Char => ft.is_char_device(),
+            tar::EntryType::Block => ft.is_block_device(),
+            tar::EntryType::Fifo => ft.is_fifo(),
+            other => panic!("{name}: {other:?}"),
+        };
+        assert!(kind_ok, "{name}: {t:?} in the tar, {ft:?} on disk");
+        assert_eq!(m.mtime(), h.mtime().unwrap() as i64, "{name}: mtime");
+        if !ft.is_symlink() {
+            assert_eq!(m.mode() & 0o7777, h.mode().unwrap(), "{name}: mode");
+        }
+        if root {
+            assert_eq!((m.uid() as u64, m.gid() as u64), (h.uid().unwrap(), h.gid().unwrap()), "{name}: owner");
+        }
+        match t {
+            tar::EntryType::Regular => {
+                let mut data = Vec::new();
+                std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+                assert_eq!(std::fs::read(&p).unwrap(), data, "{name}: content");
+                inodes.insert(name.clone(), m.ino());
+            }
+            tar::EntryType::Link => {
+                let target = String::from_utf8_lossy(&e.link_name_bytes().unwrap()).into_owned();
+                assert_eq!(Some(&m.ino()), inodes.get(&target), "{name}: a hard link to {target}");
+            }
+            tar::EntryType::Symlink => {
+                let target = std::fs::read_link(&p).unwrap();
+                assert_eq!(target.as_os_str().as_encoded_bytes(), &e.link_name_bytes().unwrap()[..], "{name}");
+            }
+            tar::EntryType::Char | tar::EntryType::Block => {
+                let want = rustix::fs::makedev(h.device_major().unwrap().unwrap(), h.device_minor().unwrap().unwrap());
+                assert_eq!(m.rdev(), want, "{name}: device");
+            }
+            _ => {}
+        }
+    }
+    if root {
+        let mut cap = vec![0u8; 64];
+        let n = rustix::fs::lgetxattr(dir.join("cap"), "security.capability", &mut cap).unwrap();
+        assert_eq!(&cap[..n], [1, 0, 0, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    }
+    nothing_written(d.path(), &["docker-vfs.tar.rootfs.tar", "rootfs"]);
+}
+
+/// Not root (run as nobody through setpriv, when the tests run as root): the directory is
+/// made, without device nodes or owners, and the notes say so.
+#[test]
+fn a_directory_output_without_root_says_what_it_could_not_keep() {
+    use std::os::unix::fs::PermissionsExt;
+    let setpriv = Path::new("/usr/bin/setpriv");
+    if !rustix::process::geteuid().is_root() || !setpriv.exists() {
+        let _ = writeln!(std::io::stderr(), "SKIPPED: needs root and setpriv to run the export as nobody");
+        return;
+    }
+    let d = tempdir();
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let input = d.path().join("in.tar");
+    std::fs::copy(fixture("export/docker-vfs.tar"), &input).unwrap();
+    std::fs::set_permissions(&input, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = d.path().join("r");
+    let o = std::process::Command::new(setpriv)
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_airlock"), "export", "-q"])
+        .arg(&input)
+        .arg("-o")
+        .arg(format!("{}/", out.display()))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let notes: Vec<String> = stderr(&o).lines().map(str::to_string).collect();
+    assert_eq!(
+        notes,
+        [
+            "airlock: note: not root: every path is owned by the user who ran the export, not by the image's owners",
+            "airlock: note: not root: 2 device node(s) not made: nodes/null, nodes/sda",
+            "airlock: note: 1 extended attribute(s) refused by the filesystem or not permitted",
+        ]
+    );
+    assert!(out.join("nodes/fifo").exists() && !out.join("nodes/null").exists());
+    nothing_written(d.path(), &["in.tar", "r"]);
+}

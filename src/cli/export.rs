@@ -13,6 +13,7 @@ Examples:
   airlock export nginx.tar -o nginx-rootfs.tar
   airlock export site-oci/ --platform linux/arm64 -o rootfs.tar --provenance rootfs.jsonl
   airlock export app.tar.zst --image app:1 -o - | tar -t
+  airlock export app.tar -o rootfs/          (a directory; owners and devices need root)
 
 The layers are applied in order as docker applies them: whiteouts (.wh.NAME) delete,
 opaque markers (.wh..wh..opq) empty a directory of what lower layers put there, a path's
@@ -34,8 +35,8 @@ pub struct ExportArgs {
     /// Image archive (.tar, .tar.gz, .tar.zst, an OCI layout directory), or a bundle
     #[arg(value_name = "INPUT")]
     input: PathBuf,
-    /// The root filesystem as a tar, or - for stdout
-    #[arg(short = 'o', long = "output", value_name = "ROOTFS.tar")]
+    /// The root filesystem as a tar, as a directory (a path ending in /), or - for stdout
+    #[arg(short = 'o', long = "output", value_name = "ROOTFS.tar|DIR/")]
     output: PathBuf,
     /// The image to export, by tag, image or manifest digest, or position (@0 is the first)
     #[arg(long = "image", value_name = "REF|@N")]
@@ -58,7 +59,13 @@ pub fn run(a: ExportArgs) -> ExitStatus {
     let to_stdout = a.output.as_os_str() == "-";
     let opts = export::Options {
         input: a.input.clone(),
-        output: if to_stdout { Output::Stdout } else { Output::Tar(a.output.clone()) },
+        output: if to_stdout {
+            Output::Stdout
+        } else if a.output.as_os_str().as_encoded_bytes().ends_with(b"/") {
+            Output::Dir(a.output.clone())
+        } else {
+            Output::Tar(a.output.clone())
+        },
         selection: Selection { images: a.image.into_iter().collect(), platform: a.platform },
         provenance: a.provenance,
         force: a.force,
@@ -79,6 +86,9 @@ pub fn run(a: ExportArgs) -> ExitStatus {
                     s.files,
                     human_size(s.output_bytes)
                 );
+            }
+            for n in &s.notes {
+                eprintln!("airlock: note: {n}");
             }
             for f in &s.findings {
                 eprintln!("airlock: warning[{}]: {}", f.code, f.message);

@@ -17,6 +17,7 @@
 //! tree: about 100 bytes per path plus the names (`tree.rs`), capped (`rules::MAX_PATHS`).
 //! The output is staged and committed atomically, like convert's.
 
+pub mod dir_out;
 pub mod layers;
 pub mod plan;
 pub mod provenance;
@@ -47,6 +48,8 @@ use tree::Tree;
 #[derive(Debug, Clone)]
 pub enum Output {
     Tar(PathBuf),
+    /// A directory (`-o DIR/`).
+    Dir(PathBuf),
     Stdout,
 }
 
@@ -71,6 +74,8 @@ pub struct Summary {
     pub output_bytes: u64,
     /// The input's warnings.
     pub findings: Vec<Finding>,
+    /// What a directory output could not keep (not root: owners, devices).
+    pub notes: Vec<String>,
 }
 
 pub enum Outcome {
@@ -138,6 +143,7 @@ fn output_error(what: &str) -> impl Fn(io::Error) -> ExportError + '_ {
 
 pub fn run(opts: &Options) -> Result<Outcome, ExportError> {
     let dest = check_paths(opts)?;
+    let dir = matches!(opts.output, Output::Dir(_));
     let staging = stage(&dest)?;
     let (loaded, name) = convert::open_input(&opts.input, &staging, &opts.selection, opts.progress)?;
     let Loaded { mut catalog, model } = loaded;
@@ -174,13 +180,13 @@ pub fn run(opts: &Options) -> Result<Outcome, ExportError> {
             let rule = if let Stop::Refused { why, .. } = &s { Some(why.rule()) } else { None };
             Err(Outcome::Refused(Refused::Entry(stop(layer, member, s.to_string(), rule))))
         }
-        Ok((tree, scans)) => match write(&tree, image, &catalog, &scans, &staging, &progress)? {
+        Ok((tree, scans)) => match write(&tree, image, &catalog, &scans, &staging, &progress, dir)? {
             Ok(w) => Ok((tree, w)),
             Err((layer, member, why)) => Err(Outcome::Refused(Refused::Changed(stop(layer, member, why, None)))),
         },
     };
     progress.finish(handle);
-    let (tree, (output_bytes, layers_reread, files)) = match outcome {
+    let (tree, wrote) = match outcome {
         Ok(x) => x,
         Err(refused) => return Ok(refused),
     };
@@ -188,9 +194,17 @@ pub fn run(opts: &Options) -> Result<Outcome, ExportError> {
         let diff_ids: Vec<Digest> = (0..image.layers.len()).filter_map(|i| diff_id_of(&catalog, image, i)).collect();
         write_provenance(&tree, &diff_ids, p, opts.force)?;
     }
-    let output_bytes = commit(staging, &dest, opts.force, output_bytes)?;
-    let (layers, paths) = (image.layers.len(), tree.len());
-    Ok(Outcome::Written(Summary { image: label, layers, layers_reread, paths, files, output_bytes, findings }))
+    let output_bytes = commit(staging, &dest, dir, opts.force, wrote.bytes)?;
+    Ok(Outcome::Written(Summary {
+        image: label,
+        layers: image.layers.len(),
+        layers_reread: wrote.reread,
+        paths: tree.len(),
+        files: wrote.files,
+        output_bytes,
+        findings,
+        notes: wrote.notes,
+    }))
 }
 
 /// The output (and provenance) paths: never a link or device, never inside the input, not
@@ -206,6 +220,10 @@ fn check_paths(opts: &Options) -> Result<Destination, ExportError> {
                     p.display()
                 )));
             }
+            Destination::Path(p.clone())
+        }
+        Output::Dir(p) => {
+            convert::paths::check_output(&opts.input, p)?;
             Destination::Path(p.clone())
         }
     };
@@ -298,9 +316,19 @@ fn build(catalog: &mut Catalog, image: &Image, progress: &Progress) -> Result<Bu
     Ok((tree, scans))
 }
 
-type Written = Result<(u64, usize, usize), (usize, String, String)>;
+/// A layer that read differently the second time: its index, member and why.
+type Changed = (usize, String, String);
 
-/// Pass 2: the tar, in the staging area. The inner error is a layer that read differently.
+/// What pass 2 wrote: the output's bytes, the layers read again, the files, notes.
+struct Wrote {
+    bytes: u64,
+    reread: usize,
+    files: usize,
+    notes: Vec<String>,
+}
+
+/// Pass 2 into the staging area: the tar (or the directory). The inner error is a layer
+/// that read differently.
 fn write(
     tree: &Tree,
     image: &Image,
@@ -308,24 +336,54 @@ fn write(
     scans: &[BlobScan],
     staging: &Staging,
     progress: &Progress,
-) -> Result<Written, ExportError> {
+    dir: bool,
+) -> Result<Result<Wrote, Changed>, ExportError> {
     let plan = Plan::new(tree);
     let needed = plan.layers();
     progress.set_total(
         scans.iter().map(|s| s.size).sum::<u64>() + needed.iter().map(|&l| scans[l as usize].size).sum::<u64>(),
     );
-    let path = staging.file(ROOTFS_TAR).map_err(output_error("the output"))?;
-    let file = File::create(&path).map_err(output_error("the output"))?;
+    let oe = output_error("the output");
+    let (files, reread) = (plan.file_count(), needed.len());
+    if dir {
+        let mut out = dir_out::DirOut::new(staging.dir.join(ROOTFS_DIR)).map_err(&oe)?;
+        if let Err(changed) = copy(&plan, &needed, image, catalog, scans, progress, &mut out)? {
+            return Ok(Err(changed));
+        }
+        let (bytes, notes) = out.finish(tree).map_err(&oe)?;
+        return Ok(Ok(Wrote { bytes, reread, files, notes }));
+    }
+    let path = staging.file(ROOTFS_TAR).map_err(&oe)?;
+    let file = File::create(&path).map_err(&oe)?;
     let mut out = tar_out::TarOut::new(BufWriter::with_capacity(256 * 1024, file));
-    plan.write_first(&mut out).map_err(output_error("the output"))?;
-    for &layer in &needed {
+    if let Err(changed) = copy(&plan, &needed, image, catalog, scans, progress, &mut out)? {
+        return Ok(Err(changed));
+    }
+    let (w, bytes) = out.finish().map_err(&oe)?;
+    w.into_inner().map_err(|e| oe(e.into_error()))?.sync_all().map_err(&oe)?;
+    Ok(Ok(Wrote { bytes, reread, files, notes: Vec::new() }))
+}
+
+/// The entries without data, then each needed layer's files, each layer checked to read as
+/// it did in pass 1.
+fn copy(
+    plan: &Plan,
+    needed: &[u16],
+    image: &Image,
+    catalog: &Catalog,
+    scans: &[BlobScan],
+    progress: &Progress,
+    out: &mut (dyn plan::Out + Send),
+) -> Result<Result<(), Changed>, ExportError> {
+    plan.write_first(out).map_err(output_error("the output"))?;
+    for &layer in needed {
         let i = layer as usize;
         let member = image.layers[i].member.clone();
         let changed = |why: String| Ok(Err((i, member.clone(), why)));
         let Ok((real, size)) = catalog.resolve(&member).map(|(r, m)| (r.to_string(), m.size)) else {
             return changed("the layer is gone".into());
         };
-        let read = layers::read(catalog, &real, size, progress, |r| plan.write_layer(r, layer, &mut out));
+        let read = layers::read(catalog, &real, size, progress, |r| plan.write_layer(r, layer, &mut *out));
         let (scan, res) = match read {
             Ok(x) => x,
             Err(e) => return changed(format!("the second read failed: {e}")),
@@ -339,12 +397,10 @@ fn write(
             Err(EmitError::InputChanged(why)) => return changed(format!("on the second read, {why}")),
         }
     }
-    let (w, n) = out.finish().map_err(output_error("the output"))?;
-    let f = w.into_inner().map_err(|e| output_error("the output")(e.into_error()))?;
-    f.sync_all().map_err(output_error("the output"))?;
-    Ok(Ok((n, needed.len(), plan.file_count())))
+    Ok(Ok(()))
 }
 
+const ROOTFS_DIR: &str = "rootfs";
 const ROOTFS_TAR: &str = "rootfs.tar";
 
 /// The same blob digest and diffID.
@@ -367,12 +423,16 @@ fn write_provenance(tree: &Tree, diff_ids: &[Digest], path: &Path, force: bool) 
     Ok(())
 }
 
-/// Puts the staged tar in place (or copies it to stdout); returns its size.
-fn commit(staging: Staging, dest: &Destination, force: bool, bytes: u64) -> Result<u64, ExportError> {
+/// Puts the staged tar (or directory) in place, or copies the tar to stdout; returns the
+/// bytes written.
+fn commit(staging: Staging, dest: &Destination, dir: bool, force: bool, bytes: u64) -> Result<u64, ExportError> {
     convert::remove_spools(&staging);
     let err = output_error("the output");
     match dest {
-        Destination::Path(p) => staging.commit_member(ROOTFS_TAR, p, force).map_err(err),
+        Destination::Path(p) => {
+            staging.commit_member(if dir { ROOTFS_DIR } else { ROOTFS_TAR }, p, force).map_err(err)?;
+            Ok(bytes)
+        }
         Destination::Stdout => {
             let mut f = File::open(staging.dir.join(ROOTFS_TAR)).map_err(&err)?;
             let stdout = io::stdout();

@@ -10,10 +10,27 @@
 
 use super::layers::Stop;
 use super::tar_out::{TarOut, Type};
-use super::tree::{Kind, Pos, Tree, path_of};
+use super::tree::{Inode, Kind, Pos, Tree, path_of};
 use crate::tarstream::{Stream, TarReader};
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
+
+/// Where the entries go: the tar, or a directory.
+pub trait Out {
+    /// One entry (see `TarOut::header`); a file's bytes follow through `data`.
+    fn header(&mut self, name: &[u8], ty: Type, inode: &Inode, link: &[u8], size: u64) -> io::Result<()>;
+    /// Copies `size` bytes of the current file; returns how many there were.
+    fn data(&mut self, r: &mut dyn Read, size: u64) -> io::Result<u64>;
+}
+
+impl<W: Write> Out for TarOut<W> {
+    fn header(&mut self, name: &[u8], ty: Type, inode: &Inode, link: &[u8], size: u64) -> io::Result<()> {
+        TarOut::header(self, name, ty, inode, link, size)
+    }
+    fn data(&mut self, r: &mut dyn Read, size: u64) -> io::Result<u64> {
+        TarOut::data(self, r, size)
+    }
+}
 
 /// Where each file's bytes are: (the entry, the inode, a path), sorted by entry, an inode's
 /// paths in walk order.
@@ -61,7 +78,7 @@ impl<'t> Plan<'t> {
     }
 
     /// The root, directories, symlinks, devices and FIFOs.
-    pub fn write_first<W: Write>(&self, out: &mut TarOut<W>) -> io::Result<()> {
+    pub fn write_first(&self, out: &mut dyn Out) -> io::Result<()> {
         if self.tree.root_written {
             out.header(b"", Type::Dir, self.tree.root(), b"", 0)?;
         }
@@ -86,7 +103,7 @@ impl<'t> Plan<'t> {
 
     /// Pass 2 over one layer: writes the files whose bytes it holds, reading its entries as
     /// pass 1 did. Reads the input to its end.
-    pub fn write_layer<W: Write>(&self, r: &mut dyn Read, layer: u16, out: &mut TarOut<W>) -> Result<(), EmitError> {
+    pub fn write_layer(&self, r: &mut dyn Read, layer: u16, out: &mut dyn Out) -> Result<(), EmitError> {
         let files = self.files_of(layer);
         let mut tar = TarReader::new(Stream(r));
         let mut entry: u32 = 0;

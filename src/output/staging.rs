@@ -192,17 +192,9 @@ impl Staging {
     }
 
     /// Moves one file or directory of the staging area (`rel`) to `dest`, replacing an
-    /// existing output only if `replace`, and removes the rest of the area. Returns the bytes
-    /// of the files moved.
-    pub fn commit_member(mut self, rel: &str, dest: &Path, replace: bool) -> io::Result<u64> {
+    /// existing output only if `replace`, and removes the rest of the area.
+    pub fn commit_member(mut self, rel: &str, dest: &Path, replace: bool) -> io::Result<()> {
         let src = self.dir.join(rel);
-        let mut bytes = 0;
-        for e in walkdir::WalkDir::new(&src) {
-            let e = e.map_err(io::Error::other)?;
-            if e.file_type().is_file() {
-                bytes += e.metadata().map_err(io::Error::other)?.len();
-            }
-        }
         let old = sibling(&self.dir, "old");
         let had_old = replace && fs::symlink_metadata(dest).is_ok();
         let _guard = Committing::start()?;
@@ -221,7 +213,7 @@ impl Staging {
             if old.is_dir() { fs::remove_dir_all(&old) } else { fs::remove_file(&old) }?;
         }
         let _ = fs::remove_dir_all(&self.dir);
-        Ok(bytes)
+        Ok(())
     }
 
     /// Packs the staged files into a tar at `dest` (through a temporary file and a rename),

@@ -1129,7 +1129,7 @@ fn target_corpus(dir: &Path) -> Vec<PathBuf> {
             !n.starts_with('.')
                 && !n.ends_with(".sh")
                 && !n.ends_with(".md")
-                && !matches!(n.as_str(), "expected" | "src" | "bundles")
+                && !matches!(n.as_str(), "expected" | "src" | "bundles" | "export")
         })
         .collect();
     names.sort();

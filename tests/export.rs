@@ -106,6 +106,12 @@ fn every_format_of_an_image_exports_the_same_bytes() {
         let again = std::fs::read(export_fixture(f, d.path())).unwrap();
         assert!(again == first, "{f} exports other bytes than {}", formats[0]);
     }
+    // Taken out of a bundle (the docker save inside a Harbor installer).
+    let harbor = d.path().join("harbor.rootfs.tar");
+    let bundle = fixture("bundles/harbor-offline-installer-v2.10.0.tgz");
+    let o = export(&[bundle.to_str().unwrap(), "--image", "airlock/app:1", "-o", harbor.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(std::fs::read(&harbor).unwrap() == first, "the Harbor bundle's app exports other bytes");
     // The app image: /etc/remove-me and the first /top.txt were deleted by whiteouts.
     let l = listing(&d.path().join("docker-save-legacy.tar.rootfs.tar"));
     let names: Vec<&str> = l.iter().map(|s| s.split(' ').next().unwrap()).collect();

@@ -163,6 +163,7 @@ pub fn run(opts: &Options) -> Result<Outcome, ExportError> {
     }
     let label = image_label(image, index);
     let (progress, handle) = Progress::start(format!("export {label}"), opts.progress);
+    progress.set_total(image.layers.iter().filter_map(|l| catalog.resolve(&l.member).ok()).map(|(_, m)| m.size).sum());
     let built = build(&mut catalog, image, &progress);
     let findings = checks::all_findings(&catalog, &model, &selected);
     let stop = |layer: usize, member: String, why: String, rule| LayerStop {

@@ -53,9 +53,9 @@ codes! {
     LayerCorrupt = "layer-corrupt", Error,
         "a layer cannot be decompressed or is not a valid tar";
     LayerCompressionUnsupported = "layer-compression-unsupported", Error,
-        "a layer is compressed with xz (or lz4), which airlock cannot decompress to check its diffID";
+        "a layer is compressed with lz4, which no container runtime decompresses as a layer";
     MediaTypeMismatch = "media-type-mismatch", Error,
-        "a declared media type disagrees with the layer's real compression";
+        "a declared media type disagrees with the layer's real compression, or an image's layer is declared with a type that is not a filesystem layer's";
     UnsafePath = "unsafe-path", Error,
         "an archive path, reference or symlink points outside the archive, or a legacy layer id is not 64 hex digits";
     UnsafeLayerEntry = "unsafe-layer-entry", Error,
@@ -77,11 +77,13 @@ codes! {
     LayerZstdWindow = "layer-zstd-window", Error,
         "a zstd layer needs a window over 512 MiB, the limit of Go's zstd decoder: containerd, podman and docker's graph drivers cannot decompress it (docker 28 with the containerd image store does), and airlock does not, so its diffID is unchecked";
     ArtifactSkipped = "artifact-skipped", Warning,
-        "a manifest whose config is not an image config (attestation, signature, other artifact) is not checked as an image";
+        "a manifest that is not an image (no filesystem layer, or a config without rootfs) and of no kind airlock knows: its blobs are checked as blobs";
     PlatformAbsent = "platform-absent", Warning,
         "an index lists a platform whose manifest is not in the archive (a partial multi-platform export); the platforms present are checked fully";
     MediaTypeUncompressed = "media-type-uncompressed", Warning,
         "a layer declared compressed is stored uncompressed; docker, containerd and podman detect it and load it";
+    ArchiveTrailerIgnored = "archive-trailer-ignored", Warning,
+        "a gzip-wrapped archive has extra bytes or a damaged trailer after the tar's end-of-archive marker; Go's tar reader stops at the marker, so docker loads it (a bad CRC or size fails docker 20.10 with unpigz); every member was verified";
     LockImageMissing = "lock-image-missing", Error,
         "an image the lock pins (by image ID and platform) is in none of the inputs";
     LockTagMismatch = "lock-tag-mismatch", Error,
@@ -108,14 +110,16 @@ codes! {
         "a bundle file's sha256 differs from its checksum line";
     BundleFileUnlisted = "bundle-file-unlisted", Error,
         "a bundle holds a file its checksum list does not name (zarf package verify refuses it)";
-    BundleNotSearched = "bundle-not-searched", Warning,
-        "a bundle holds an archive airlock does not open (nested more than 3 deep, or past 256 archives): what it holds is not verified";
+    BundleNotSearched = "bundle-not-searched", Error,
+        "an input holds an archive airlock does not open (nested more than 6 deep, past 1,024 archives, or past the bytes read again): a runtime could load it unverified";
     ChecksumMissing = "checksum-missing", Error,
         "--checksums: a name in a checksum list matches no input or bundle member";
     ChecksumMismatch = "checksum-mismatch", Error,
         "--checksums: an input or bundle member hashes to another sha256 than its checksum line";
     LockManifestChanged = "lock-manifest-changed", Warning,
         "a locked image arrived with another manifest digest or re-compressed layer blobs (same image ID and diffIDs)";
+    TagConflict = "tag-conflict", Error,
+        "one tag names two different images, in one input or across the inputs of one run: docker load and ctr images import leave it on the last one loaded";
 }
 
 impl fmt::Display for Code {

@@ -26,3 +26,5 @@ pub mod report;
 pub mod scan;
 pub mod targets;
 pub mod tarstream;
+#[doc(hidden)]
+pub mod testing;

@@ -486,14 +486,37 @@ fn attestation_manifest_is_an_artifact_not_an_image() {
 }
 
 #[test]
-fn xz_layer_is_reported_as_unsupported() {
+fn xz_layers_are_decompressed_and_checked() {
+    // docker 20.10 (`xz -d`) and podman 4.3 load a docker-save whose layer.tar is xz
+    // (measured), so its diffID is recomputed like any other layer's.
     let d = tempdir();
     let (mut ms, man) = legacy();
     let l = first_layer(&man);
+    let plain = find(&mut ms, &l).data.clone();
+    find(&mut ms, &l).data = wrap(&plain, "xz");
+    let r = verify(&save(&d, "a.tar", &ms), &[]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    assert!(codes(&r.json).is_empty(), "{:?}", codes(&r.json));
+    let layer = &r.json["inputs"][0]["images"][0]["layers"][0];
+    assert_eq!(layer["compression"], "xz");
+    assert_eq!(layer["diff_id"], format!("sha256:{}", sha256_hex(&plain)).as_str());
+    // One byte of the layer changed before it was compressed: its diffID is wrong.
+    let mut changed = plain.clone();
+    let at = {
+        let mut a = tar::Archive::new(&plain[..]);
+        let e = a.entries().unwrap().map(Result::unwrap).find(|e| e.size() > 0).expect("a file in the layer");
+        e.raw_file_position() as usize
+    };
+    changed[at] ^= 1;
+    find(&mut ms, &l).data = wrap(&changed, "xz");
+    let r = verify(&save(&d, "b.tar", &ms), &[]);
+    assert_eq!(codes(&r.json), ["diff-id-mismatch"], "{}", r.json);
+    // Not xz after its magic: the layer is corrupt.
     let mut xz = vec![0xfd, b'7', b'z', b'X', b'Z', 0];
     xz.extend_from_slice(&[1u8; 100]);
     find(&mut ms, &l).data = xz;
-    assert_error(&verify(&save(&d, "a.tar", &ms), &[]), "layer-compression-unsupported");
+    let r = verify(&save(&d, "c.tar", &ms), &[]);
+    assert_eq!(codes(&r.json), ["layer-corrupt"], "{}", r.json);
 }
 
 #[test]
@@ -578,4 +601,28 @@ fn foreign_layer_with_urls_is_a_warning() {
         m["layers"][0].as_object_mut().unwrap().remove("urls");
     });
     assert_error(&verify(&dir, &[]), "blob-missing");
+}
+
+/// A FIFO no process writes to: opening it would block forever. verify waits a bounded
+/// time for a writer, then fails as "cannot open" (exit 2); with a writer it reads the
+/// archive as a stream.
+#[test]
+fn a_fifo_without_a_writer_does_not_hang() {
+    let d = tempdir();
+    let fifo = d.path().join("fifo");
+    let st = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(st.success());
+    let started = std::time::Instant::now();
+    let out = airlock(&["verify", "-q", fifo.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot open") && stderr.contains("FIFO"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "took {:?}", started.elapsed());
+    // With a writer, the FIFO is read.
+    let f = fifo.clone();
+    let writer =
+        std::thread::spawn(move || std::fs::write(&f, std::fs::read(fixture("docker-save-legacy.tar")).unwrap()));
+    let run = verify(&fifo, &[]);
+    writer.join().unwrap().unwrap();
+    assert_eq!(run.code, 0, "{}", run.json);
 }

@@ -471,49 +471,289 @@ fn bundles_inside_a_bundle_are_opened_to_the_depth_bound() {
 }
 
 #[test]
-fn an_archive_nested_past_the_bound_is_reported_not_verified() {
-    // tar → tar → tar → tgz (the Harbor installer) → its docker save: the fourth archive down.
+fn an_archive_nested_past_the_bound_is_an_error_not_verified() {
+    // Six tars → tgz (the Harbor installer) → its docker save: the seventh archive down.
+    // `tar x` six times and `docker load -i harbor.v2.10.0.tar.gz` loads it, so leaving it
+    // unopened is an error (it was a warning).
     let d = tempdir();
     std::fs::copy(fixture("bundles/harbor-offline-installer-v2.10.0.tgz"), d.path().join("h.tgz")).unwrap();
     let mut inner = "h.tgz".to_string();
-    for level in 1..=3 {
+    for level in 1..=6 {
         let t = format!("level{level}.tar");
         tar_c(d.path(), &d.path().join(&t), &[&inner]);
         inner = t;
     }
-    let r = verify(&d.path().join("level3.tar"), &[]);
-    assert_eq!(r.code, 0, "a warning, not a failure: {}", r.json);
+    let r = verify(&d.path().join("level6.tar"), &[]);
+    assert_eq!(r.code, 1, "{}", r.json);
     let bundle = &r.json["inputs"][0];
+    assert_eq!(codes(&r.json), ["bundle-not-searched"], "{}", r.json);
     let f = &bundle["findings"][0];
-    assert_eq!(f["code"], "bundle-not-searched", "{}", r.json);
-    assert_eq!(f["severity"], "warning");
-    assert_eq!(f["member"], "level2.tar!level1.tar!h.tgz!harbor/harbor.v2.10.0.tar.gz", "{f}");
+    assert_eq!(f["severity"], "error");
+    let deep = "level5.tar!level4.tar!level3.tar!level2.tar!level1.tar!h.tgz!harbor/harbor.v2.10.0.tar.gz";
+    assert_eq!(f["member"], deep, "{f}");
     assert_eq!(r.json["inputs"].as_array().unwrap().len(), 1, "nothing under it was verified");
-    // Three deep is within the bound: the installer's archive is verified.
-    let r = verify(&d.path().join("level2.tar"), &[]);
+    assert_eq!(bundle["coverage"]["error"], 1, "{}", bundle["coverage"]);
+    // Six deep is within the bound: the installer's archive is verified.
+    let r = verify(&d.path().join("level5.tar"), &[]);
     assert_eq!(r.code, 0, "{}", r.json);
     assert_eq!(r.json["inputs"].as_array().unwrap().len(), 2, "{}", r.json);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Every archive-shaped member is opened: verified, or an error naming it (issue 14, HIGH-2/3)
+// ---------------------------------------------------------------------------------------------
+
+/// A Harbor-style installer whose `harbor/harbor.v2.10.0.tar.gz` holds `inner` as given
+/// (whatever its name says), as a plain tar and as a .tgz.
+fn installer(d: &Path, name: &str, inner: &[u8]) -> [PathBuf; 2] {
+    let members = [
+        regular("harbor/harbor.v2.10.0.tar.gz", inner.to_vec()),
+        regular("harbor/install.sh", b"#!/bin/sh\ndocker load -i harbor.v2.10.0.tar.gz\n".to_vec()),
+    ];
+    let tar = d.join(format!("{name}.tar"));
+    write_tar(&tar, &members);
+    let tgz = d.join(format!("{name}.tgz"));
+    std::fs::write(&tgz, gz(&std::fs::read(&tar).unwrap())).unwrap();
+    [tar, tgz]
+}
+
+fn paths(json: &Value) -> Vec<String> {
+    json["inputs"].as_array().unwrap().iter().map(|i| i["path"].as_str().unwrap().to_string()).collect()
+}
+
 #[test]
-fn past_256_archives_the_rest_are_reported_not_verified() {
+fn an_image_archive_the_scan_cannot_read_is_opened_not_counted_among_other_files() {
+    // docker loads several of these (trailing bytes: 20.10-28; xz: all; bad CRC and long
+    // zstd windows: 26, 28): each is verified, or an error naming it. They were "other files".
     let d = tempdir();
-    let src = d.path().join("src");
-    std::fs::create_dir(&src).unwrap();
-    for i in 0..258 {
-        std::fs::copy(fixture("crane-tarball.tar"), src.join(format!("img{i:03}.tar"))).unwrap();
+    let save = std::fs::read(fixture("docker-save-multi.tar")).unwrap();
+    let mut trailing = gz(&save);
+    trailing.extend_from_slice(b"trailing bytes after the gzip stream\n");
+    let mut bad_crc = gz(&save);
+    let n = bad_crc.len();
+    bad_crc[n - 8] ^= 0xff;
+    let cases: [(&str, Vec<u8>); 7] = [
+        ("gzip-trailing", trailing),
+        ("gzip-bad-crc", bad_crc),
+        ("xz", wrap(&save, "xz")),
+        ("lz4", wrap(&save, "lz4")),
+        ("bzip2", wrap(&save, "bz2")),
+        ("zstd-64mib-window", zstd_window(&save, 26)),
+        ("zstd-1gib-window", zstd_window(&save, 30)),
+    ];
+    let want = expected_ids("docker-save-multi.tar");
+    for (name, inner) in cases {
+        // The same bytes given loose: what a runtime is handed after `tar x`.
+        let loose = d.path().join(format!("{name}.loose"));
+        std::fs::write(&loose, &inner).unwrap();
+        let alone = verify(&loose, &[]);
+        for bundle in installer(d.path(), name, &inner) {
+            let r = verify(&bundle, &[]);
+            let ctx = format!("{name} in {}: {}", bundle.display(), r.json);
+            let member = format!("{}!harbor/harbor.v2.10.0.tar.gz", bundle.display());
+            let top = &r.json["inputs"][0];
+            assert!(
+                top["other"].as_array().unwrap().iter().all(|o| o["path"] != "harbor/harbor.v2.10.0.tar.gz"),
+                "{ctx}"
+            );
+            if name == "zstd-1gib-window" {
+                // Past the 128 MiB airlock decodes: an error naming it, nothing verified.
+                assert_eq!(r.code, 1, "{ctx}");
+                assert_eq!(paths(&r.json), [bundle.display().to_string()], "{ctx}");
+                let f: Vec<(&str, &str)> = top["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| (f["code"].as_str().unwrap(), f["member"].as_str().unwrap()))
+                    .collect();
+                assert_eq!(f, [("archive-corrupt", "harbor/harbor.v2.10.0.tar.gz")], "{ctx}");
+                assert_eq!(top["coverage"]["error"], 1, "{ctx}");
+                assert_eq!(alone.code, 1, "refused loose too: {}", alone.json);
+                continue;
+            }
+            // Opened and reported as an input of its own, with the same findings as the
+            // same bytes given loose, and its two images verified.
+            assert_eq!(paths(&r.json), [bundle.display().to_string(), member.clone()], "{ctx}");
+            assert!(top["findings"].as_array().unwrap().is_empty(), "{ctx}");
+            assert_eq!(codes(&json!({"inputs": [r.json["inputs"][1]]})), codes(&alone.json), "{ctx}");
+            assert_eq!(ids(&r.json, 1), want, "{ctx}");
+            assert_eq!(r.code, alone.code, "{ctx}");
+            // Damage after the tar's end is a warning (archive-trailer-ignored): the images verify.
+            let clean = matches!(name, "xz" | "lz4" | "bzip2" | "zstd-64mib-window" | "gzip-trailing" | "gzip-bad-crc");
+            assert_eq!(r.code, if clean { 0 } else { 1 }, "{ctx}");
+        }
     }
-    let t = d.path().join("many.tar");
-    tar_c(&src, &t, &["."]);
+}
+
+#[test]
+fn a_compressed_file_that_is_not_an_archive_is_another_file() {
+    // A gzip of a text file (a compressed log, a man page) is no archive: no runtime loads
+    // it (docker: invalid tar header), so it is listed, not an error.
+    let d = tempdir();
+    let members = [
+        regular("notes/changelog.gz", gz(b"1.0: first release\n")),
+        regular("app.tar", std::fs::read(fixture("docker-save-legacy.tar")).unwrap()),
+    ];
+    let t = d.path().join("b.tar");
+    write_tar(&t, &members);
     let r = verify(&t, &[]);
     assert_eq!(r.code, 0, "{}", r.json);
-    assert_eq!(r.json["inputs"].as_array().unwrap().len(), 1 + 256);
-    let not_searched: Vec<&Value> = r.json["inputs"][0]["findings"]
+    assert!(codes(&r.json).is_empty(), "{}", r.json);
+    let c = &r.json["inputs"][0]["coverage"];
+    assert_eq!(
+        c["listed"],
+        json!([{"member": "notes/changelog.gz", "verdict": "other", "size": members[0].data.len()}])
+    );
+    // app.tar's own members are counted too: all of them read by its image.
+    let inner =
+        verify(&fixture("docker-save-legacy.tar"), &[]).json["inputs"][0]["coverage"]["members"].as_u64().unwrap();
+    assert_eq!(
+        (c["members"].as_u64(), c["other"].as_u64(), c["image"].as_u64()),
+        (Some(2 + inner), Some(1), Some(1 + inner)),
+        "{c}"
+    );
+}
+
+/// An OCI layout of one image whose single layer is `layer` (any tar), at `dir`.
+fn layout_with_layer(dir: &Path, layer: &[u8]) -> (String, String) {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |b: &[u8]| {
+        let h = sha256_hex(b);
+        std::fs::write(blobs.join(&h), b).unwrap();
+        h
+    };
+    let layer_hex = put(layer);
+    let cfg = serde_json::to_vec(&json!({"architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{layer_hex}")]}}))
+    .unwrap();
+    let cfg_hex = put(&cfg);
+    let man = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{cfg_hex}"), "size": cfg.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": format!("sha256:{layer_hex}"), "size": layer.len()}]}))
+    .unwrap();
+    let man_hex = put(&man);
+    let index = json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": format!("sha256:{man_hex}"), "size": man.len(),
+        "annotations": {"org.opencontainers.image.ref.name": "carrier:1"}}]});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    (layer_hex, format!("sha256:{cfg_hex}"))
+}
+
+#[test]
+fn archives_beside_a_layout_and_through_links_are_verified() {
+    // images/ is a good layout; images/evil.tar beside it is another image archive; the
+    // layout's one layer is itself a docker save, reached as `load-me.tar` (a hard link) and
+    // `also.tar` (a symlink); a layout sits five directories down. `tar x`, then `docker
+    // load -i images/evil.tar` or `load-me.tar`, or `skopeo copy oci:a/b/c/d/e`, loads what
+    // airlock never looked at: now each is reported as an input of its own.
+    let d = tempdir();
+    let src = d.path().join("src");
+    copy_dir(&fixture("multi-platform-oci"), &src.join("images"));
+    std::fs::copy(fixture("docker-save-legacy.tar"), src.join("images/evil.tar")).unwrap();
+    let (layer_hex, carrier_id) =
+        layout_with_layer(&src.join("carrier"), &std::fs::read(fixture("crane-tarball.tar")).unwrap());
+    copy_dir(&fixture("skopeo-oci-gzip"), &src.join("a/b/c/d/e"));
+    let blob = format!("carrier/blobs/sha256/{layer_hex}");
+    std::os::unix::fs::symlink(&blob, src.join("also.tar")).unwrap();
+    std::fs::hard_link(src.join(&blob), src.join("load-me.tar")).unwrap();
+    let t = d.path().join("bundle.tar");
+    tar_c(&src, &t, &["images", "carrier", "a", "also.tar", "load-me.tar"]);
+    let r = verify(&t, &[]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    assert!(codes(&r.json).is_empty(), "{:?}", codes(&r.json));
+    let b = t.display().to_string();
+    let got: Vec<(String, Vec<String>)> = r.json["inputs"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["code"] == "bundle-not-searched")
+        .enumerate()
+        .skip(1)
+        .map(|(i, p)| (p["path"].as_str().unwrap().to_string(), ids(&r.json, i)))
         .collect();
-    assert_eq!(not_searched.len(), 2, "{}", r.json["inputs"][0]);
-    assert!(not_searched[0]["message"].as_str().unwrap().contains("more than 256 archives"));
+    // The hard link and the symlink lead to one blob: opened once, under the first name.
+    let link = if got.iter().any(|(p, _)| p.ends_with("!also.tar")) { "also.tar" } else { "load-me.tar" };
+    assert_eq!(
+        got,
+        [
+            (format!("{b}!a/b/c/d/e/"), expected_ids("skopeo-oci-gzip")),
+            (format!("{b}!{link}"), expected_ids("crane-tarball.tar")),
+            (format!("{b}!carrier/"), vec![carrier_id]),
+            (format!("{b}!images/"), expected_ids("multi-platform-oci")),
+            (format!("{b}!images/evil.tar"), expected_ids("docker-save-legacy.tar")),
+        ]
+    );
+    let c = &r.json["inputs"][0]["coverage"];
+    assert_eq!((c["error"].as_u64(), c["other"].as_u64(), c["archive"].as_u64()), (Some(0), Some(0), Some(0)), "{c}");
+}
+
+#[test]
+fn an_image_archive_holding_another_archive_reports_both() {
+    // A docker save with an extra member that is an image archive of its own: docker load
+    // reads manifest.json's images, `tar x` + `docker load -i extra.tar` the other.
+    let d = tempdir();
+    let mut ms = read_tar(&fixture("docker-save-legacy.tar"));
+    ms.push(regular("extra.tar", std::fs::read(fixture("crane-tarball.tar")).unwrap()));
+    let t = d.path().join("app.tar");
+    write_tar(&t, &ms);
+    let r = verify(&t, &[]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    assert_eq!(paths(&r.json), [t.display().to_string(), format!("{}!extra.tar", t.display())]);
+    assert_eq!(r.json["inputs"][0]["format"], "docker-archive");
+    assert_eq!(r.json["inputs"][0]["contains"], json!([format!("{}!extra.tar", t.display())]));
+    assert_eq!(ids(&r.json, 0), expected_ids("docker-save-legacy.tar"));
+    assert_eq!(ids(&r.json, 1), expected_ids("crane-tarball.tar"));
+}
+
+#[test]
+fn a_zarf_aggregate_checksum_is_read_from_metadata_not_from_a_line_that_looks_like_it() {
+    // A `description: |` block holding `aggregateChecksum: <the right sum>` above a wrong
+    // metadata.aggregateChecksum: the first matching line passed; zarf reads the key.
+    let d = tempdir();
+    let root = d.path().join("pkg");
+    zarf_package(&root, |r| {
+        let sums = sha256_hex(&std::fs::read(r.join("checksums.txt")).unwrap());
+        let yaml = format!(
+            "kind: ZarfPackageConfig\nmetadata:\n  name: app\n  description: |\n    aggregateChecksum: {sums}\n  aggregateChecksum: {}\nbuild:\n  architecture: amd64\n",
+            "0".repeat(64)
+        );
+        std::fs::write(r.join("zarf.yaml"), yaml).unwrap();
+    });
+    let r = verify(&root, &[]);
+    assert_eq!(r.code, 1, "{}", r.json);
+    assert_eq!(codes(&r.json), ["bundle-checksums-invalid"], "{}", r.json);
+    // An alias in zarf.yaml is refused (zarf writes none), naming zarf.yaml.
+    let root = d.path().join("pkg2");
+    zarf_package(&root, |r| {
+        let yaml = std::fs::read_to_string(r.join("zarf.yaml")).unwrap();
+        std::fs::write(r.join("zarf.yaml"), format!("{yaml}x: &a [1]\ny: *a\n")).unwrap();
+    });
+    let r = verify(&root, &[]);
+    assert_eq!(codes(&r.json), ["bundle-checksums-invalid"], "{}", r.json);
+    assert_eq!(r.json["inputs"][0]["findings"][0]["member"], "zarf.yaml");
+}
+
+#[test]
+fn a_bundle_from_a_pipe_names_the_archives_it_cannot_read_again() {
+    // A pipe is read once: the archive inside cannot be opened again, and that is an error
+    // naming it (it was skipped in silence, and the bundle called no image archive at all).
+    let bundle = std::fs::read(fixture("bundles/harbor-offline-installer-v2.10.0.tgz")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["verify", "--json", "-q", "/dev/stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &bundle).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f: Vec<(&str, &str)> = json["inputs"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap(), f["member"].as_str().unwrap()))
+        .collect();
+    assert_eq!(f, [("archive-corrupt", "harbor/harbor.v2.10.0.tar.gz")], "{json}");
 }

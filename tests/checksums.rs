@@ -129,3 +129,35 @@ fn the_parts_of_a_split_or_chunked_input_match_their_lines() {
     assert!(r.json.to_string().contains("haul.tar.zst.003 hashes to"), "{}", r.json);
     assert!(codes(&r.json).contains(&"checksum-mismatch".to_string()));
 }
+
+#[test]
+fn every_input_of_a_bare_name_is_checked() {
+    // `a/app.tar` and `b/app.tar`, one line `<sha>  app.tar`: both are held to it (only the
+    // first was, so a second, different app.tar passed unlisted).
+    let d = tempdir();
+    for (dir, fixture_name) in [("a", "docker-save-legacy.tar"), ("b", "crane-tarball.tar")] {
+        std::fs::create_dir_all(d.path().join(dir)).unwrap();
+        std::fs::copy(fixture(fixture_name), d.path().join(dir).join("app.tar")).unwrap();
+    }
+    let (a, b) = (d.path().join("a/app.tar"), d.path().join("b/app.tar"));
+    let ha = sha256_hex(&std::fs::read(&a).unwrap());
+    let sums = list(d.path(), "SHA256SUMS", &format!("{ha}  app.tar\n"));
+    let r = run_with(&[&a, &b], &[&sums]);
+    assert_eq!(r.code, 1, "{}", r.json);
+    let findings: Vec<(String, &str)> = r.json["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| {
+            i["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| (i["path"].as_str().unwrap().to_string(), f["code"].as_str().unwrap()))
+        })
+        .collect();
+    assert_eq!(findings, [(b.display().to_string(), "checksum-mismatch")], "{}", r.json);
+    // Given the other way round, the same: the order of the inputs does not matter.
+    let r = run_with(&[&b, &a], &[&sums]);
+    assert_eq!(codes(&r.json), ["checksum-mismatch"], "{}", r.json);
+}

@@ -101,14 +101,16 @@ fn files_airlock_did_not_create_are_never_removed() {
         std::fs::write(d.path().join(name), b"mine").unwrap();
     }
     let legacy = fixture("docker-save-legacy.tar");
-    for (to, force) in [("oci", false), ("oci", true), ("oci-archive", true)] {
+    // The last one would put a tar where a directory is: refused (exit 2), the directory kept.
+    for (to, force, want) in [("oci", false, 0), ("oci", true, 0), ("oci-archive", true, 2)] {
         let mut args = vec![s(&legacy), "--to", to, "-o", s(&out), "-q"];
         if force {
             args.push("--force");
         }
         let (code, stderr) = convert(&args);
-        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(code, want, "{stderr}");
     }
+    assert!(out.join("index.json").exists(), "the directory at -o is still there");
     for name in [".out.tar", ".out.old", ".out.airlock-tmp-1.tar"] {
         assert_eq!(std::fs::read(d.path().join(name)).unwrap(), b"mine", "{name} untouched");
     }
@@ -223,4 +225,30 @@ fn converting_an_input_onto_itself_with_force_is_atomic() {
     let (code, stderr) = convert(&[s(&tar), "--to", "docker", "--force", "-o", s(&tar)]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(verify(&tar, &[]).code, 0);
+}
+
+/// Issue 14 (LOW): `convert --force` to a tar target never deletes a directory standing at
+/// `-o` (it used to remove it, contents and all, to put the tar there): exit 2, a hint,
+/// the directory and its files untouched. Without --force too.
+#[test]
+fn a_directory_at_a_tar_output_is_never_deleted() {
+    let d = tempdir();
+    let out = d.path().join("precious");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("keep.txt"), b"mine").unwrap();
+    for to in ["docker", "oci-archive", "crane"] {
+        for extra in [&["--force"][..], &[]] {
+            let mut args = vec!["convert", "-q", "--to", to, "-o", out.to_str().unwrap()];
+            args.extend_from_slice(extra);
+            let input = fixture("docker-save-legacy.tar");
+            args.push(input.to_str().unwrap());
+            let o = airlock(&args);
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{to} {extra:?}: {stderr}");
+            assert!(stderr.contains("is a directory") && stderr.contains("never deletes"), "{to} {extra:?}: {stderr}");
+            assert_eq!(std::fs::read(out.join("keep.txt")).unwrap(), b"mine", "{to} {extra:?}");
+            assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1, "{to} {extra:?}");
+            assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1, "{to} {extra:?}: nothing left beside it");
+        }
+    }
 }

@@ -182,3 +182,39 @@ fn every_real_fixture_reads_unambiguously() {
         assert!(!msgs.contains("ambiguous"), "{name}: {msgs}");
     }
 }
+
+/// Found by tests/differential_fuzz.rs: a value whose JSON type does not fit the Go field
+/// (`"os": {}` for a string, `"empty_layer": "yes"` for a bool, `"RepoTags": "x"` for a
+/// list, `"schemaVersion": []` for an int) fails Go's whole decode, so docker and
+/// containerd refuse the document; airlock read around it. It is refused now.
+#[test]
+fn a_value_of_another_type_than_go_decodes_is_refused() {
+    let d = tempdir();
+    let (p, evil) = legacy_with(
+        &d,
+        |cfg| cfg["os"] = serde_json::json!({"x": 1}),
+        |_, evil, layers| format!(r#"[{{"Config":"{evil}","RepoTags":["airlock/app:1"],"Layers":{layers}}}]"#),
+    );
+    let run = verify(&p, &[]);
+    assert_refused(&run, "config-invalid", r#"key "os" is not a string"#);
+    assert!(run.json["inputs"][0]["findings"].to_string().contains(&evil));
+    let d = tempdir();
+    let (p, _) = legacy_with(
+        &d,
+        |cfg| cfg["history"][0]["empty_layer"] = "yes".into(),
+        |_, evil, layers| format!(r#"[{{"Config":"{evil}","RepoTags":["airlock/app:1"],"Layers":{layers}}}]"#),
+    );
+    assert_refused(&verify(&p, &[]), "config-invalid", r#""history"[0]."empty_layer" is not a boolean"#);
+    let d = tempdir();
+    let (p, _) = legacy_with(&d, label, |good, _, layers| {
+        format!(r#"[{{"Config":"{good}","RepoTags":"airlock/app:1","Layers":{layers}}}]"#)
+    });
+    let run = verify(&p, &[]);
+    assert_refused(&run, "manifest-invalid", r#"[0]."RepoTags" is not an array"#);
+    assert_not_carried(&p);
+    let (_d, dir) = oci();
+    let index = std::fs::read_to_string(dir.join("index.json")).unwrap();
+    std::fs::write(dir.join("index.json"), index.replacen(r#""schemaVersion":2"#, r#""schemaVersion":[2]"#, 1))
+        .unwrap();
+    assert_refused(&verify(&dir, &[]), "manifest-invalid", r#""schemaVersion" is not an integer"#);
+}

@@ -6,8 +6,9 @@
 
 mod common;
 use common::*;
+use serde_json::Value;
 
-use common::tar_cases::{cases, end, file};
+use common::tar_cases::{cases, end, file, hidden_manifest};
 
 fn verify_layer(layer: &[u8]) -> Run {
     let d = tempdir();
@@ -30,6 +31,51 @@ fn gnu_long_name_wins_over_pax_path() {
     // what docker extracts as safe.txt, no false alarm.
     let run = verify_layer(&c[1].layer);
     assert_eq!(run.code, 0, "{}", run.json);
+}
+
+#[test]
+fn an_empty_gnu_long_name_hides_no_layer_entry() {
+    let c = cases().into_iter().find(|c| c.name == "empty-gnu-long-name").unwrap();
+    let run = verify_layer(&c.layer);
+    assert_eq!(run.code, 1, "{}", run.json);
+    let unsafe_entries: Vec<&Value> = run.json["inputs"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "unsafe-layer-entry")
+        .collect();
+    assert_eq!(unsafe_entries.len(), 1, "{}", messages(&run));
+    assert!(
+        unsafe_entries[0]["message"].as_str().unwrap().contains("../../../../etc/cron.d/airlock"),
+        "{}",
+        messages(&run)
+    );
+}
+
+/// A second manifest.json behind an empty GNU long name: docker and ctr load the image it
+/// names (tests/interop.rs `runtimes_load_the_manifest_behind_an_empty_long_name`). airlock
+/// sees both members, reports the later one's image (the one the runtimes load) and refuses
+/// the archive for the duplicate.
+#[test]
+fn a_manifest_behind_an_empty_long_name_is_the_one_reported() {
+    for payload in [&b""[..], b"\0"] {
+        let d = tempdir();
+        let h = hidden_manifest(d.path(), payload);
+        let run = verify(&h.archive, &[]);
+        assert_eq!(run.code, 1, "{}", run.json);
+        let images: Vec<&str> = run.json["inputs"][0]["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["config_digest"].as_str().unwrap())
+            .collect();
+        assert_eq!(images, [h.evil_id.as_str()], "the image the runtimes load: {}", run.json);
+        let findings = &run.json["inputs"][0]["findings"];
+        let dup: Vec<&Value> = findings.as_array().unwrap().iter().filter(|f| f["code"] == "duplicate-entry").collect();
+        assert_eq!(dup.len(), 1, "{findings}");
+        assert!(dup[0]["message"].as_str().unwrap().contains("manifest.json"), "{findings}");
+        assert_eq!(codes(&run.json), ["duplicate-entry"], "{findings}");
+    }
 }
 
 #[test]
@@ -75,15 +121,19 @@ fn size_fields_read_as_go_reads_them() {
 
 #[test]
 fn star_prefix_is_131_bytes() {
-    // STAR (ustar magic, "tar\0" at 508): the prefix ends at 476; bytes after it are times.
-    let h = raw_header(b"x", b'0', 0, false, |b| {
-        b[345..476].fill(b'p');
-        b[476..500].fill(b'/');
-        b[476] = b'.';
-        b[508..512].copy_from_slice(b"tar\0");
-    });
-    let layer = [h.to_vec(), end()].concat();
+    // STAR (ustar magic, "tar\0" at 508): the prefix ends at 476; bytes after it are the
+    // access and change times, which Go parses: valid ones read, a bad one fails the header.
+    let star = |times: &[u8; 24]| {
+        raw_header(b"x", b'0', 0, false, |b| {
+            b[345..476].fill(b'p');
+            b[476..500].copy_from_slice(times);
+            b[508..512].copy_from_slice(b"tar\0");
+        })
+    };
+    let layer = [star(b"00000000000\x0000000000000\x00").to_vec(), end()].concat();
     assert_eq!(verify_layer(&layer).code, 0, "the name is ppp…/x, inside the root");
+    let run = verify_layer(&[star(b"./////////////////////\0\0").to_vec(), end()].concat());
+    assert!(messages(&run).contains("layer-corrupt") && messages(&run).contains("atime"), "{}", messages(&run));
     // The same bytes as USTAR (no STAR trailer): the 155-byte prefix holds "/..//…": the
     // name starts with 131 'p's and then climbs out.
     let h = raw_header(b"x", b'0', 0, false, |b| {
@@ -189,4 +239,28 @@ fn a_member_under_a_file_fails_extraction() {
     let run = verify(&p, &[]);
     assert_eq!(run.code, 1);
     assert!(messages(&run).contains("which is a file"), "{}", messages(&run));
+}
+
+/// Go's tar reader stops at the end-of-archive marker: what follows in the gzip stream is
+/// never read, and docker loads the archive (tests/interop.rs). A warning, with every member
+/// verified; damage before the marker is still an error.
+#[test]
+fn gzip_damage_after_the_tar_is_a_warning() {
+    let d = tempdir();
+    let p = d.path().join("app.tar.gz");
+    for (name, bytes) in common::tar_cases::gzip_trailer_cases() {
+        std::fs::write(&p, &bytes).unwrap();
+        let run = verify(&p, &[]);
+        assert_eq!(run.code, 0, "{name}: {}", run.json);
+        assert_eq!(codes(&run.json), ["archive-trailer-ignored"], "{name}: {}", run.json);
+        assert_eq!(run.json["inputs"][0]["images"].as_array().unwrap().len(), 1, "{name}");
+        let run = verify(&p, &["--deny", "warnings"]);
+        assert_eq!(run.code, 1, "{name}: --deny warnings");
+    }
+    // Cut inside the tar: the members are not all there.
+    let good = std::fs::read(fixture("docker-save-legacy.tar.gz")).unwrap();
+    std::fs::write(&p, &good[..good.len() / 2]).unwrap();
+    let run = verify(&p, &[]);
+    assert_eq!(run.code, 1);
+    assert!(codes(&run.json).contains(&"archive-corrupt".to_string()), "{}", run.json);
 }

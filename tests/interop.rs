@@ -1115,6 +1115,73 @@ fn docker_agrees_on_tar_differentials() {
 // --target: airlock's load prediction against what the real runtime does
 // ---------------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------------------
+// What a runtime loads out of a bundle is what verify reported (issue 14)
+// ---------------------------------------------------------------------------------------------
+
+/// `airlock verify --json BUNDLE`: the image IDs it reported for the archive or layout named
+/// `BUNDLE!part`.
+fn reported_ids(bundle: &Path, part: &str) -> BTreeSet<String> {
+    let out = run(Command::new(env!("CARGO_BIN_EXE_airlock")).args(["verify", "--json", "-q"]).arg(bundle));
+    let v = json_of_bytes("airlock verify --json", &out.stdout);
+    let name = format!("{}!{part}", bundle.display());
+    let input = v["inputs"].as_array().unwrap().iter().find(|i| i["path"] == name.as_str());
+    let input = input.unwrap_or_else(|| panic!("verify reported no {name}: {v}"));
+    input["images"].as_array().unwrap().iter().map(|i| i["config_digest"].as_str().unwrap().to_string()).collect()
+}
+
+/// `tar -xf BUNDLE` into a new directory of `tmp` (`-z` for a .tgz).
+fn extracted(bundle: &Path, tmp: &Path) -> PathBuf {
+    let dir = tmp.join(bundle.file_name().unwrap());
+    std::fs::create_dir_all(&dir).unwrap();
+    let z = if bundle.extension().is_some_and(|e| e == "tgz") { "-xzf" } else { "-xf" };
+    run_ok(Command::new("tar").arg("-C").arg(&dir).arg(z).arg(bundle));
+    dir
+}
+
+#[test]
+fn docker_loads_what_verify_reported_inside_bundles() {
+    // Each bundle fixture extracted as an operator would; the file its install.sh names, the
+    // archive beside a layout, or the hard link to a layer that is an image archive, given to
+    // `docker load -i`: docker holds exactly the images verify reported for that archive
+    // (before issue 14, verify never opened any of them). The hard link and the symlink lead
+    // to one blob, reported under the first of its names.
+    let tmp = common::tempdir();
+    let cases = [
+        ("harbor-broken-trailing.tgz", "harbor/harbor.v2.10.0.tar.gz", "harbor/harbor.v2.10.0.tar.gz"),
+        ("harbor-xz-inner.tgz", "harbor/harbor.v2.10.0.tar.xz", "harbor/harbor.v2.10.0.tar.xz"),
+        ("bundle-archive-beside-layout.tar", "images/evil.tar", "images/evil.tar"),
+        ("bundle-archive-through-links.tar", "load-me.tar", "also.tar"),
+    ];
+    let mut runs = Vec::new();
+    for (fixture, load, part) in cases {
+        let bundle = common::fixture(&format!("bundles/{fixture}"));
+        let want = reported_ids(&bundle, part);
+        assert!(!want.is_empty(), "{fixture}: verify reported images for {part}");
+        runs.push((fixture, extracted(&bundle, tmp.path()).join(load), want));
+    }
+    let Some(d) = docker("docker_loads_what_verify_reported_inside_bundles") else { return };
+    for (fixture, file, want) in runs {
+        d.empty_store();
+        d.load(&file);
+        assert_eq!(d.image_ids(), want, "{fixture}: docker load -i {} holds what verify reported", file.display());
+    }
+}
+
+#[test]
+fn skopeo_reads_what_verify_reported_in_a_deep_layout() {
+    // A layout five directories down was never searched; skopeo reads it as oci:a/b/c/d/e.
+    let tmp = common::tempdir();
+    let bundle = common::fixture("bundles/bundle-deep-layout.tar");
+    let want = reported_ids(&bundle, "a/b/c/d/e/");
+    let dir = extracted(&bundle, tmp.path()).join("a/b/c/d/e");
+    let Some(sk) = skopeo("skopeo_reads_what_verify_reported_in_a_deep_layout") else { return };
+    let raw = sk.inspect(&format!("oci:{}", dir.display()), &["--raw"]);
+    let m = json_of_bytes("skopeo inspect --raw", &raw);
+    let got: BTreeSet<String> = [m["config"]["digest"].as_str().unwrap().to_string()].into();
+    assert_eq!(got, want, "skopeo inspect oci:a/b/c/d/e reads the image verify reported");
+}
+
 /// The archives users carry, from every fixture: as written, tarred (layouts), wrapped in gzip
 /// and zstd (unless the fixture already is that wrapper), a Docker 25+-style archive with zstd
 /// layers (manifest.json and index.json), zstd streams that start with a skippable frame (as
@@ -1758,3 +1825,229 @@ const BROKEN_LOADED: &[(&str, &[&str])] = &[
     ("podman@4.3", &[L_CONFIG, O_DIFFID, O_COUNT, O_MANIFEST, O_SIZE]),
     ("podman@5.4", &[L_CONFIG, O_COUNT, O_MANIFEST, O_SIZE]),
 ];
+/// Issue 14, HIGH-1: a second manifest.json behind a GNU long-name header whose name is
+/// empty. Go keeps the header's own name, so docker 20.10 and `ctr images import` read both
+/// manifest.json members and load the image the later one names. airlock must report that
+/// image (it also refuses the archive for the duplicate member).
+#[test]
+fn runtimes_load_the_manifest_behind_an_empty_long_name() {
+    let tmp = common::tempdir();
+    for (i, payload) in [&b""[..], b"\0"].into_iter().enumerate() {
+        let dir = tmp.path().join(i.to_string());
+        std::fs::create_dir(&dir).unwrap();
+        let h = common::tar_cases::hidden_manifest(&dir, payload);
+        let run = common::verify(&h.archive, &[]);
+        let reported: Vec<&str> = run.json["inputs"][0]["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["config_digest"].as_str().unwrap())
+            .collect();
+        assert_eq!(reported, [h.evil_id.as_str()], "verify: {}", run.json);
+        assert_ne!(h.good_id, h.evil_id);
+        let test = "runtimes_load_the_manifest_behind_an_empty_long_name";
+        if let Some(d) = docker(test) {
+            d.empty_store();
+            d.load(&h.archive);
+            assert_eq!(d.inspect(&h.tag)["Id"], reported[0], "docker 20.10 loaded another image than verify reported");
+        }
+        if let Some(ctr) = containerd(test) {
+            ctr.clear();
+            ctr.import(&h.archive, &[]);
+            let imgs = ctr.images();
+            assert_eq!(imgs.len(), 1, "ctr images ls: {imgs:?}");
+            let manifest = run_ok(ctr.cmd().args(["content", "get", imgs[0].digest.as_str()]));
+            let manifest = json_of_bytes("the imported manifest", &manifest.stdout);
+            assert_eq!(manifest["config"]["digest"], reported[0], "ctr imported another image than verify reported");
+        }
+    }
+}
+
+/// Issue 14 (LOW): a gzip-wrapped archive damaged after the tar's end-of-archive marker.
+/// docker 20.10 loads trailing zeros and trailing bytes (Go's tar reader stops at the
+/// marker); a damaged trailer fails it when dockerd decompresses with unpigz, and loads
+/// otherwise. Whatever it does, it never loads another image than the one verify reported
+/// (verify warns, `archive-trailer-ignored`).
+#[test]
+fn docker_loads_gzip_damaged_after_the_tar() {
+    let tmp = common::tempdir();
+    let p = tmp.path().join("app.tar.gz");
+    let exp = amd64("docker-save-legacy.tar.gz");
+    let mut table = Vec::new();
+    let Some(d) = docker("docker_loads_gzip_damaged_after_the_tar") else { return };
+    for (name, bytes) in common::tar_cases::gzip_trailer_cases() {
+        std::fs::write(&p, &bytes).unwrap();
+        let v = common::verify(&p, &[]);
+        assert_eq!(v.code, 0, "{name}: {}", v.json);
+        let reported = v.json["inputs"][0]["images"][0]["config_digest"].as_str().unwrap().to_string();
+        assert_eq!(reported, exp.image_id, "{name}");
+        d.empty_store();
+        let out = run(d.cmd().arg("load").arg("-i").arg(&p));
+        let loaded = d.image_ids();
+        if name.starts_with("trailing") {
+            assert!(out.status.success(), "{name}: docker load: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        if out.status.success() {
+            assert_eq!(loaded, BTreeSet::from([reported.clone()]), "{name}: docker loaded another image");
+        } else {
+            assert!(loaded.is_empty(), "{name}: a failed load left {loaded:?}");
+        }
+        table.push(format!("{name}: {}", if out.status.success() { "loads" } else { "refuses" }));
+    }
+    let _ = writeln!(std::io::stderr(), "gzip damage after the tar, docker 20.10: {}", table.join("; "));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Images, artifacts and tags: what the runtime loads is what verify reported
+// ---------------------------------------------------------------------------------------------
+
+/// verify of `input`: its one image, as the runtime should show it.
+fn reported_image(input: &Path) -> Expected {
+    let r = common::verify(input, &[]);
+    assert_eq!(r.code, 0, "{}: {}", input.display(), r.json);
+    let images = r.json["inputs"][0]["images"].as_array().unwrap();
+    assert_eq!(images.len(), 1, "{}: {}", input.display(), r.json);
+    let layers = images[0]["layers"].as_array().unwrap();
+    let strings = |k: &str| layers.iter().map(|l| l[k].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    Expected {
+        image_id: images[0]["config_digest"].as_str().unwrap().to_string(),
+        diff_ids: strings("diff_id"),
+        chain_ids: strings("chain_id"),
+        manifest_digest: images[0]["manifest_digest"].as_str().map(str::to_string),
+    }
+}
+
+/// An OCI archive (a tar) of the layout `dir`.
+fn oci_archive(dir: &Path, out: &Path) -> PathBuf {
+    common::tar_c(dir, out, &["oci-layout", "index.json", "blobs"]);
+    out.to_path_buf()
+}
+
+/// Issue 14, HIGH-4: an ordinary image under an artifact's annotations, or with another
+/// config media type, is imported and unpacked by ctr under its name; verify checks it as the
+/// image it is, and containerd's snapshots are the chainIDs verify computed.
+#[test]
+fn ctr_unpacks_an_annotated_image_as_verified() {
+    use serde_json::json;
+    let tmp = common::tempdir();
+    type Case = (&'static str, Value, fn(&mut Value));
+    let cases: [Case; 3] = [
+        ("kind sigs", json!({"kind": "dev.cosignproject.cosign/sigs"}), |_| {}),
+        ("attestation-manifest", json!({"vnd.docker.reference.type": "attestation-manifest"}), |_| {}),
+        ("unknown config type", json!({}), |m| {
+            m["config"]["mediaType"] = json!("application/vnd.example.config.v1+json")
+        }),
+    ];
+    let mut archives = Vec::new();
+    for (n, (what, notes, edit)) in cases.into_iter().enumerate() {
+        let d = tmp.path().join(n.to_string());
+        std::fs::create_dir(&d).unwrap();
+        let dir = common::images::annotated(&d, notes, edit);
+        let archive = oci_archive(&dir, &d.join("annotated.tar"));
+        archives.push((what, reported_image(&archive), archive));
+    }
+    let Some(ctr) = containerd("ctr_unpacks_an_annotated_image_as_verified") else { return };
+    for (what, exp, archive) in archives {
+        let digest = exp.manifest_digest.clone();
+        ctr.check_import(what, &archive, &[], "docker.io/airlock/annotated:1", digest.as_deref(), &exp);
+        ctr.clear();
+    }
+}
+
+/// What verify calls an artifact (a cosign signature: simplesigning payload) ctr does not
+/// unpack, even under a name.
+#[test]
+fn ctr_does_not_unpack_an_artifact() {
+    use serde_json::json;
+    let tmp = common::tempdir();
+    let payload = br#"{"critical":{"identity":{"docker-reference":"docker.io/airlock/app"},"image":{"docker-manifest-digest":"sha256:b4c3cdf1e7d27c1a7cd67a816bdb6903f5fc99996279ccd18eb03aed10e17ba5"},"type":"cosign container image signature"},"optional":null}"#;
+    let dir = common::images::annotated(tmp.path(), json!({"kind": "dev.cosignproject.cosign/sigs"}), |_| {});
+    let (pd, ps) = common::images::put(&dir, payload);
+    let cfg = json!({"architecture": "", "os": "", "config": {}, "rootfs": {"type": "layers", "diff_ids": [pd]}});
+    let (cd, cs) = common::images::put(&dir, &serde_json::to_vec(&cfg).unwrap());
+    common::rewrite_manifest(&dir, |m| {
+        m["config"] = json!({"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs});
+        m["layers"] =
+            json!([{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "digest": pd, "size": ps}]);
+    });
+    let archive = oci_archive(&dir, &tmp.path().join("sig.tar"));
+    let r = common::verify(&archive, &[]);
+    let input = &r.json["inputs"][0];
+    assert_eq!(input["images"].as_array().unwrap().len(), 0, "{}", r.json);
+    assert_eq!(input["artifacts"][0]["kind"], "signature", "{}", r.json);
+    let Some(ctr) = containerd("ctr_does_not_unpack_an_artifact") else { return };
+    // ctr 1.6 fails ("failed to get stream processor"), 2.1 records the name unpacked or not.
+    let _ = run(ctr.cmd().args(["images", "import"]).arg(&archive));
+    let check = stdout_of(&run_ok(ctr.cmd().args(["images", "check"])));
+    for line in check.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        assert!(line.trim_end().ends_with("false"), "ctr unpacked the signature: {line}");
+    }
+    assert!(ctr.snapshots().is_empty(), "no layer of the signature was unpacked");
+}
+
+/// The image ID (config digest) of the image ctr lists under `name`.
+fn ctr_config_of(ctr: &Ctr, name: &str) -> String {
+    let img = ctr.images().into_iter().find(|i| i.name == name).unwrap_or_else(|| panic!("ctr lists no {name}"));
+    let manifest = run_ok(ctr.cmd().args(["content", "get", img.digest.as_str()]));
+    json_of_bytes("manifest", &manifest.stdout)["config"]["digest"].as_str().unwrap().to_string()
+}
+
+/// The image a `tag-conflict` finding says the runtime keeps ("keep the later: image X").
+fn kept_by_the_runtime(r: &common::Run) -> String {
+    let f = r.json["inputs"][0]["findings"].as_array().unwrap().iter().find(|f| f["code"] == "tag-conflict").cloned();
+    let msg = f.unwrap_or_else(|| panic!("no tag-conflict: {}", r.json))["message"].as_str().unwrap().to_string();
+    let later = msg.rsplit_once("keep the later: image ").unwrap_or_else(|| panic!("{msg}")).1;
+    later.split(' ').next().unwrap().to_string()
+}
+
+/// Issue 14, HIGH-5: one tag on two images of one manifest.json, and across two inputs. The
+/// tag ends on the image verify's finding says docker keeps.
+#[test]
+fn docker_keeps_the_tag_where_verify_says() {
+    let tmp = common::tempdir();
+    let dup = common::images::multi_tagged(tmp.path(), "dup.tar", [&["airlock/dup:1"], &["airlock/dup:1"]]);
+    let r = common::verify(&dup, &[]);
+    let later = kept_by_the_runtime(&r);
+    let app = common::images::one_of_multi(tmp.path(), "app.tar", 0, "airlock/dup:1");
+    let tool = common::images::one_of_multi(tmp.path(), "tool.tar", 1, "airlock/dup:1");
+    let r2 = common::run_json(&["verify", "--json", "-q", app.to_str().unwrap(), tool.to_str().unwrap()]);
+    assert_eq!(r2.json["findings"][0]["code"], "tag-conflict", "{}", r2.json);
+    let ids = expected_json("docker-save-multi.tar");
+    let id_of = |tag: &str| {
+        let i = ids["images"].as_array().unwrap().iter().find(|i| i["tags"].to_string().contains(tag)).unwrap();
+        i["image_id"].as_str().unwrap().to_string()
+    };
+    let Some(d) = docker("docker_keeps_the_tag_where_verify_says") else { return };
+    d.empty_store();
+    d.load(&dup);
+    let id = d.inspect("airlock/dup:1")["Id"].as_str().unwrap().to_string();
+    assert_eq!(hex(&id)[..12], later, "docker kept the image verify named");
+    // Across inputs: the one loaded last.
+    for (first, last, want) in [(&app, &tool, id_of("airlock/tool:1")), (&tool, &app, id_of("airlock/app:1"))] {
+        d.empty_store();
+        d.load(first);
+        d.load(last);
+        assert_eq!(d.inspect("airlock/dup:1")["Id"], want.as_str(), "loaded {} last", last.display());
+    }
+}
+
+#[test]
+fn ctr_keeps_the_tag_where_verify_says() {
+    let tmp = common::tempdir();
+    let dup = common::images::multi_tagged(tmp.path(), "dup.tar", [&["airlock/dup:1"], &["airlock/dup:1"]]);
+    let later_mj = kept_by_the_runtime(&common::verify(&dup, &[]));
+    let d = tmp.path().join("idx");
+    std::fs::create_dir(&d).unwrap();
+    let dir = common::images::index_with_two_names(&d);
+    let idx = oci_archive(&dir, &tmp.path().join("idx.tar"));
+    let later_idx = kept_by_the_runtime(&common::verify(&idx, &[]));
+    let Some(ctr) = containerd("ctr_keeps_the_tag_where_verify_says") else { return };
+    for (what, archive, later) in [("manifest.json", &dup, later_mj), ("index.json", &idx, later_idx)] {
+        // ctr 1.6 then fails to unpack the first image (its content went with its name), and
+        // says so; the name is the later image's all the same.
+        let _ = run(ctr.cmd().args(["images", "import"]).arg(archive));
+        let config = ctr_config_of(&ctr, "docker.io/airlock/dup:1");
+        assert_eq!(hex(&config)[..12], later, "{what}: ctr kept the image verify named");
+        ctr.clear();
+    }
+}

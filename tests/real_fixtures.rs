@@ -106,8 +106,28 @@ fn all_fixtures_in_one_call() {
     let mut args = vec!["verify", "--json", "-q"];
     args.extend(names.iter().map(String::as_str));
     let r = run_json(&args);
-    assert_eq!(r.code, 0);
     assert_eq!(r.json["inputs"].as_array().unwrap().len(), names.len());
+    for input in r.json["inputs"].as_array().unwrap() {
+        assert_eq!(input["ok"], true, "{}", input["path"]);
+    }
+    // Together they are not fine: podman's OCI archive and podman's docker archive both tag
+    // localhost/airlock/app:1, on two different images (the OCI one is skopeo's conversion,
+    // which rewrote the config). Loaded together, the tag ends on whichever is loaded last.
+    assert_eq!(r.code, 1);
+    let found: Vec<(&str, &str)> = r.json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap(), f["message"].as_str().unwrap()))
+        .collect();
+    let oci = fixture("podman-oci-archive.tar");
+    let save = fixture("podman-save-multi.tar");
+    let want = format!(
+        "tag localhost/airlock/app:1 names two different images: image d9ef92df35f1 (linux/amd64) in {} and image e46a39f5dc01 (linux/amd64) in {}; docker load and ctr images import leave it on the one loaded last",
+        oci.display(),
+        save.display()
+    );
+    assert_eq!(found, [("tag-conflict", want.as_str())]);
 }
 
 /// `ctr images export` of a multi-platform image: the whole index, one platform's blobs.
@@ -177,20 +197,21 @@ fn partial_export_damage_is_still_an_error() {
     assert!(r.json.to_string().contains("no platform of the index is in the archive"), "{}", r.json);
 }
 
-/// k3s and RKE2 airgap tarballs also come as .tar.bz2 and .tar.lz4: read as streams, the
-/// same images and values as the plain archive; and convert unwraps them.
+/// k3s and RKE2 airgap tarballs also come as .tar.bz2 and .tar.lz4, and docker and podman
+/// load .tar.xz (measured: 20.10, 4.3): read as streams, the same images and values as the
+/// plain archive; and convert unwraps them.
 #[test]
-fn bzip2_and_lz4_wrapped_archives_read_the_same() {
+fn bzip2_lz4_and_xz_wrapped_archives_read_the_same() {
     let d = tempdir();
     for name in ["docker-save-multi.tar", "ctr-export-partial.tar"] {
         let plain = std::fs::read(fixture(name)).unwrap();
         let want = verify(&fixture(name), &[]).json["inputs"][0]["images"].clone();
-        for how in ["bz2", "lz4"] {
+        for (how, compression) in [("bz2", "bzip2"), ("lz4", "lz4"), ("xz", "xz")] {
             let p = d.path().join(format!("{name}.{how}"));
             std::fs::write(&p, wrap(&plain, how)).unwrap();
             let r = verify(&p, &[]);
             assert_eq!(r.code, 0, "{name}.{how}: {}", r.json);
-            assert_eq!(r.json["inputs"][0]["compression"], if how == "bz2" { "bzip2" } else { "lz4" });
+            assert_eq!(r.json["inputs"][0]["compression"], compression);
             assert_eq!(r.json["inputs"][0]["images"], want, "{name}.{how}: same images");
             let out = d.path().join(format!("{name}.{how}.oci"));
             let o = airlock(&["convert", "-q", p.to_str().unwrap(), "--to", "oci", "-o", out.to_str().unwrap()]);
@@ -198,13 +219,17 @@ fn bzip2_and_lz4_wrapped_archives_read_the_same() {
             assert_eq!(verify(&out, &[]).code, 0);
         }
     }
-    // Damage inside the bzip2 stream is found.
-    let mut bad = wrap(&std::fs::read(fixture("docker-save-legacy.tar")).unwrap(), "bz2");
-    let n = bad.len();
-    bad[n / 2] ^= 0xff;
-    let p = d.path().join("bad.tar.bz2");
-    std::fs::write(&p, bad).unwrap();
-    assert_eq!(verify(&p, &[]).code, 1);
+    // Damage inside the bzip2 or xz stream is found.
+    for how in ["bz2", "xz"] {
+        let mut bad = wrap(&std::fs::read(fixture("docker-save-legacy.tar")).unwrap(), how);
+        let n = bad.len();
+        bad[n / 2] ^= 0xff;
+        let p = d.path().join(format!("bad.tar.{how}"));
+        std::fs::write(&p, bad).unwrap();
+        let r = verify(&p, &[]);
+        assert_eq!(r.code, 1, "{how}: {}", r.json);
+        assert!(codes(&r.json).contains(&"archive-corrupt".to_string()), "{how}: {}", r.json);
+    }
 }
 
 /// docker loads bzip2-compressed layers; airlock now recomputes their diffIDs.

@@ -32,8 +32,10 @@ pub fn load(path: &Path, depth: Depth, show_progress: bool) -> Result<Loaded, Op
 
 /// The reports for one input path: its own, or, for a bundle (`crate::bundle`), the bundle's
 /// (its container findings and what it contains) followed by one per image archive in it,
-/// named `BUNDLE!MEMBER`. `--image` / `--platform` pick images across a bundle: an archive
-/// without them is left out, unless none has them (then the usage error stands).
+/// named `BUNDLE!MEMBER`. An image archive that holds archives of its own is reported as
+/// itself, then those. The first report carries the input's coverage: every member, nested
+/// ones included, with its verdict. `--image` / `--platform` pick images across a bundle:
+/// an archive without them is left out, unless none has them (then the usage error stands).
 pub fn reports_for(
     path: &Path,
     depth: Depth,
@@ -42,15 +44,55 @@ pub fn reports_for(
     on_bundle: &mut dyn FnMut(&str, &Catalog),
 ) -> Result<Vec<InputReport>, UsageError> {
     let loaded = load(path, depth, progress).map_err(|e| UsageError(e.to_string()))?;
-    let (parts, unopened) = crate::bundle::expand(path, &path.display().to_string(), &loaded, depth);
+    let display = path.display().to_string();
+    let mut found = crate::bundle::expand(path, &display, &loaded, depth);
+    let coverage = Some(std::mem::take(&mut found.coverage));
     let zarf = crate::bundle::zarf::is_package(&loaded.catalog);
-    if parts.is_empty() && !zarf && unopened.is_empty() {
-        return Ok(vec![check(path, &loaded)?]);
+    let contains: Vec<String> = found.parts.iter().map(|p| p.name.clone()).collect();
+    if loaded.model.format.is_some() || (!found.is_bundle() && !zarf) {
+        // An image archive (or no archive at all): its own report, and what it holds beside.
+        let mut top = check(path, &loaded)?;
+        top.findings.extend(found.findings.iter().cloned());
+        top.ok = !top.findings.iter().any(crate::finding::Finding::is_error);
+        top.contains = contains;
+        top.coverage = coverage;
+        let mut reports = vec![top];
+        reports.extend(part_reports(&found.parts, &mut check)?);
+        return Ok(reports);
     }
-    on_bundle(&path.display().to_string(), &loaded.catalog);
+    on_bundle(&display, &loaded.catalog);
+    let mut reports = part_reports(&found.parts, &mut check)?;
+    let mut findings = loaded.catalog.findings.clone();
+    findings.extend(found.findings.iter().cloned());
+    // The bundle's own integrity data, where it has some and the members were hashed.
+    if zarf && depth == Depth::Full {
+        findings.extend(crate::bundle::zarf::check(&loaded.catalog));
+    }
+    let (other, other_count) = found.others();
+    let bundle = InputReport {
+        path: display,
+        compression: loaded.catalog.outer.unwrap_or_default(),
+        ok: !findings.iter().any(crate::finding::Finding::is_error),
+        findings,
+        contains,
+        other: other.into_iter().map(|(path, size)| crate::report::OtherFile { path, size }).collect(),
+        other_count: Some(other_count),
+        coverage,
+        ..Default::default()
+    };
+    reports.insert(0, bundle);
+    Ok(reports)
+}
+
+/// One report per image archive of a bundle. An archive the selection picks nothing from is
+/// left out, unless none has the selection (its usage error then stands).
+fn part_reports(
+    parts: &[crate::bundle::Part],
+    check: &mut impl FnMut(&Path, &Loaded) -> Result<InputReport, UsageError>,
+) -> Result<Vec<InputReport>, UsageError> {
     let mut reports = Vec::new();
     let mut first_error = None;
-    for part in &parts {
+    for part in parts {
         match check(Path::new(&part.name), &part.loaded) {
             Ok(r) => reports.push(r),
             Err(e) => {
@@ -58,30 +100,10 @@ pub fn reports_for(
             }
         }
     }
-    if reports.is_empty()
-        && let Some(e) = first_error
-    {
-        return Err(e);
+    match first_error {
+        Some(e) if reports.is_empty() => Err(e),
+        _ => Ok(reports),
     }
-    let mut findings = loaded.catalog.findings.clone();
-    findings.extend(unopened);
-    // The bundle's own integrity data, where it has some and the members were hashed.
-    if zarf && depth == Depth::Full {
-        findings.extend(crate::bundle::zarf::check(&loaded.catalog));
-    }
-    let (other, other_count) = crate::bundle::others(&loaded.catalog, &parts);
-    let bundle = InputReport {
-        path: path.display().to_string(),
-        compression: loaded.catalog.outer.unwrap_or_default(),
-        ok: !findings.iter().any(crate::finding::Finding::is_error),
-        findings,
-        contains: parts.iter().map(|p| p.name.clone()).collect(),
-        other: other.into_iter().map(|(path, size)| crate::report::OtherFile { path, size }).collect(),
-        other_count: Some(other_count),
-        ..Default::default()
-    };
-    reports.insert(0, bundle);
-    Ok(reports)
 }
 
 /// The inputs to read: the later parts of a split or chunked file are left out when its

@@ -28,7 +28,7 @@ pub fn pick(
     selection: &Selection,
     progress: bool,
 ) -> Result<Option<(Loaded, String)>, ConvertError> {
-    let (parts, _) = bundle::expand(reread, &input.display().to_string(), loaded, Depth::Documents);
+    let parts = bundle::expand(reread, &input.display().to_string(), loaded, Depth::Documents).parts;
     if parts.is_empty() {
         return Ok(None);
     }

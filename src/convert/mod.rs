@@ -81,11 +81,17 @@ pub enum ConvertError {
 pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     if let Destination::Path(p) = &opts.output {
         paths::check_output(&opts.input, p)?;
+        // A tar target is a file: a directory standing at -o is never deleted to put it
+        // there, --force or not.
+        if opts.target.is_tar() && p.is_dir() {
+            return Err(ConvertError::Usage(format!(
+                "{} is a directory and {} writes a file; airlock never deletes a directory to replace it (not even with --force): remove it yourself or choose another -o",
+                p.display(),
+                opts.target.as_str()
+            )));
+        }
         if p.exists() && !opts.force {
             return Err(ConvertError::Usage(format!("{} exists; give --force to replace it", p.display())));
-        }
-        if opts.target.is_tar() && p.is_dir() && !opts.force {
-            return Err(ConvertError::Usage(format!("{} is a directory", p.display())));
         }
     } else if !opts.target.is_tar() {
         return Err(ConvertError::Usage("-o - (stdout) needs a tar target: oci-archive, docker or crane".into()));
@@ -268,7 +274,10 @@ fn read_input(input: &Path, staging: &Staging, progress: bool) -> Result<(Loaded
     }
     let outer = crate::open::outer_compression(input)
         .map_err(|e| ConvertError::Usage(format!("cannot open {}: {e}", input.display())))?;
-    if !matches!(outer, Some(Compression::Gzip | Compression::Zstd | Compression::Bzip2 | Compression::Lz4)) {
+    if !matches!(
+        outer,
+        Some(Compression::Gzip | Compression::Zstd | Compression::Bzip2 | Compression::Lz4 | Compression::Xz)
+    ) {
         return Ok((load(input, Depth::Documents, progress).map_err(usage)?, input.to_path_buf()));
     }
     let spool = staging.dir.join(".input.tar");

@@ -42,7 +42,7 @@ pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progres
     if meta.is_dir() {
         return Ok(dir::read(path, depth, progress));
     }
-    let mut file = File::open(path).map_err(err)?;
+    let mut file = open_input(path).map_err(err)?;
     let mut head = [0u8; 512];
     let n = crate::digest::read_full(&mut file, &mut head).map_err(err)?;
     let mut catalog = Catalog::default();
@@ -83,24 +83,40 @@ pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progres
         Compression::None => {
             catalog.findings.push(Finding::new(
                 Code::ArchiveCorrupt,
-                "not an archive: neither a tar, a gzip or zstd stream, nor a directory",
+                "not an archive: neither a tar, a gzip, zstd, bzip2, xz or lz4 stream, nor a directory",
             ));
             Ok(catalog)
         }
-        c @ (Compression::Gzip | Compression::Zstd | Compression::Bzip2 | Compression::Lz4) => {
+        c @ (Compression::Gzip | Compression::Zstd | Compression::Bzip2 | Compression::Lz4 | Compression::Xz) => {
             Ok(tar_stream::read(stream(file), c, depth, progress))
         }
-        c @ Compression::Xz => {
-            catalog.findings.push(Finding::new(
-                Code::ArchiveCorrupt,
-                format!(
-                    "the archive is wrapped in {}; airlock reads plain, gzip, zstd, bzip2 or lz4 archives (decompress it first)",
-                    c.as_str()
-                ),
-            ));
-            Ok(catalog)
-        }
     }
+}
+
+/// How long an input that is a FIFO may wait for a writer.
+pub const FIFO_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Opens an input file. Opening a FIFO blocks until a process opens it for writing, so a
+/// FIFO is opened on a helper thread: with no writer within [`FIFO_WAIT`], the open fails
+/// (exit 2, "cannot open") instead of hanging. (The helper stays blocked until a writer
+/// comes or the process ends; it holds nothing.) Pipes such as `/dev/stdin` have their
+/// writer already and open at once.
+pub fn open_input(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::FileTypeExt;
+    if !std::fs::metadata(path)?.file_type().is_fifo() {
+        return File::open(path);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = path.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(File::open(p));
+    });
+    rx.recv_timeout(FIFO_WAIT).unwrap_or_else(|_| {
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("it is a FIFO and no process opened it for writing within {} s", FIFO_WAIT.as_secs()),
+        ))
+    })
 }
 
 /// Reads an archive from a stream (a member of a bundle), compressed as `outer` says.
@@ -113,11 +129,26 @@ pub fn read_stream<'a>(
     tar_stream::read(src, outer, depth, progress)
 }
 
-/// Re-reads one member of a compressed (streamed) input: the file is decompressed again up
-/// to that member, whose data the returned reader yields. No temporary copy is made.
+/// A streamed input's bytes again, from the start, and their whole-file compression: a
+/// file, or the parts of a split or chunked one. A pipe or device was read once and cannot be.
+pub fn reopen_input(path: &Path) -> io::Result<(Box<dyn io::Read + Send>, Compression)> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(io::Error::other("the input is a pipe or a device, which can be read only once: give the file"));
+    }
+    let mut src: Box<dyn io::Read + Send> = match split::reopen(path) {
+        Some(parts) => parts,
+        None => Box::new(File::open(path)?),
+    };
+    let mut head = [0u8; 8];
+    let n = crate::digest::read_full(&mut src, &mut head)?;
+    Ok((Box::new(io::Cursor::new(head[..n].to_vec()).chain(src)), Compression::sniff(&head[..n])))
+}
+
+/// Re-reads one member of a streamed input: the input is decompressed again up to that
+/// member, whose data the returned reader yields. No temporary copy is made.
 pub fn reopen_streamed_member(path: &Path, member: &str) -> io::Result<Box<dyn io::Read + Send>> {
-    let compression = outer_compression(path)?.unwrap_or(Compression::None);
-    member_of_stream(Box::new(File::open(path)?), compression, member)
+    let (src, compression) = reopen_input(path)?;
+    member_of_stream(src, compression, member)
 }
 
 /// The data of `member` in the tar that `src` holds (compressed as `compression`), read up
@@ -209,11 +240,11 @@ pub fn outer_compression(path: &Path) -> io::Result<Option<Compression>> {
     Ok(Some(Compression::sniff(&head[..n])))
 }
 
-/// Decompresses a gzip-, zstd-, bzip2- or lz4-wrapped archive into `dest`.
+/// Decompresses a gzip-, zstd-, bzip2-, xz- or lz4-wrapped archive into `dest`.
 pub fn unwrap_to(path: &Path, dest: &Path) -> io::Result<()> {
     let compression = outer_compression(path)?.unwrap_or(Compression::None);
     if compression == Compression::None {
-        return Err(io::Error::other("not gzip, zstd, bzip2 or lz4"));
+        return Err(io::Error::other("not gzip, zstd, bzip2, xz or lz4"));
     }
     let src = std::io::BufReader::new(File::open(path)?);
     let mut out = File::create(dest)?;

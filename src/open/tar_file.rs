@@ -5,7 +5,7 @@ use super::{Catalog, Member, MemberKind, add_member};
 use crate::finding::{Code, Finding};
 use crate::progress::Progress;
 use crate::scan::{self, Compression, Depth, DocumentBudget};
-use crate::tarstream::{EntryKind, Source, TarReader};
+use crate::tarstream::{Entry, EntryKind, Source, TarReader};
 use rayon::prelude::*;
 use std::fs::File;
 use std::io::{self, Read};
@@ -20,7 +20,7 @@ pub fn read(file: File, len: u64, depth: Depth, progress: &Progress) -> Catalog 
     loop {
         match tar.next_entry() {
             Ok(Some(e)) => {
-                let (kind, is_file) = member_kind(e.kind, e.link.clone());
+                let (kind, is_file) = member_kind(&e, &mut catalog);
                 if let Some(p) =
                     add_member(&mut catalog, &e.path, Member { kind, size: e.size, offset: e.data_offset, scan: None })
                     && is_file
@@ -70,12 +70,29 @@ pub fn read(file: File, len: u64, depth: Depth, progress: &Progress) -> Catalog 
 /// dominate the time; a batch boundary only costs a join.
 const SCAN_BATCH: usize = 1024;
 
-pub(super) fn member_kind(kind: EntryKind, link: Option<String>) -> (MemberKind, bool) {
-    match kind {
+/// What a tar entry is as a member, and whether its data is read. A member stored as a GNU
+/// sparse file is not: Go expands it (holes read as zeros) and airlock does not, so it is
+/// refused by name (no image archive writer makes one).
+pub(super) fn member_kind(e: &Entry, catalog: &mut Catalog) -> (MemberKind, bool) {
+    if e.sparse.is_some() {
+        catalog.findings.push(
+            Finding::new(
+                Code::ArchiveCorrupt,
+                format!(
+                    "member {:?} is stored as a GNU sparse file, which Go expands when docker or containerd read it; airlock does not read sparse members",
+                    e.path
+                ),
+            )
+            .member(&e.path),
+        );
+        return (MemberKind::Other, false);
+    }
+    let link = || e.link.clone().unwrap_or_default();
+    match e.kind {
         EntryKind::File | EntryKind::Other(_) => (MemberKind::File, true),
         EntryKind::Dir => (MemberKind::Dir, false),
-        EntryKind::Symlink => (MemberKind::Symlink(link.unwrap_or_default()), false),
-        EntryKind::Hardlink => (MemberKind::Hardlink(link.unwrap_or_default()), false),
+        EntryKind::Symlink => (MemberKind::Symlink(link()), false),
+        EntryKind::Hardlink => (MemberKind::Hardlink(link()), false),
         _ => (MemberKind::Other, false),
     }
 }

@@ -51,7 +51,7 @@ pub fn read<'a>(src: Box<dyn Read + Send + 'a>, outer: Compression, depth: Depth
                 break;
             }
         };
-        let (kind, is_file) = member_kind(entry.kind, entry.link.clone());
+        let (kind, is_file) = member_kind(&entry, &mut catalog);
         let Some(path) =
             add_member(&mut catalog, &entry.path, Member { kind, size: entry.size, offset: 0, scan: None })
         else {
@@ -90,11 +90,11 @@ pub fn read<'a>(src: Box<dyn Read + Send + 'a>, outer: Compression, depth: Depth
         }
     }
     // Read the outer stream to its end, so a broken checksum or trailing damage after the
-    // tar's end is still found.
+    // tar's end is still found. Go's tar reader stops at the end-of-archive marker and never
+    // reads what follows, so after a gzip stream that is a warning (measured: docker 20.10,
+    // 26 and 28 load trailing bytes); every member before the marker was read and verified.
     if !broken && let Err(e) = crate::digest::drain(&mut tar.into_inner().0) {
-        catalog
-            .findings
-            .push(Finding::new(Code::ArchiveCorrupt, format!("the {name} stream is broken after the tar's end: {e}")));
+        catalog.findings.push(trailer_finding(outer, e));
     }
     drop(done_tx);
     for (path, r) in done_rx {
@@ -107,6 +107,29 @@ pub fn read<'a>(src: Box<dyn Read + Send + 'a>, outer: Compression, depth: Depth
     }
     catalog.check_links();
     catalog
+}
+
+/// Damage in the outer stream after the tar's end-of-archive marker.
+fn trailer_finding(outer: Compression, e: io::Error) -> Finding {
+    use crate::tarstream::gzip::GzipError;
+    let name = outer.as_str();
+    // Damage inside compressed data: where Go's reader stops there is not known to the byte.
+    if outer != Compression::Gzip || GzipError::in_data(&e) {
+        return Finding::new(Code::ArchiveCorrupt, format!("the {name} stream is broken after the tar's end: {e}"));
+    }
+    let what = match (e.kind(), GzipError::of(&e)) {
+        (io::ErrorKind::UnexpectedEof, _) => "ends inside a gzip header or trailer",
+        (_, Some(GzipError::Checksum)) => "has a gzip trailer whose CRC-32 or size does not match",
+        (_, Some(GzipError::Header)) => "has bytes that are not a gzip member",
+        // A read error of the input itself, not damage Go would stop before.
+        _ => return Finding::new(Code::ArchiveCorrupt, format!("the {name} stream cannot be read to its end: {e}")),
+    };
+    Finding::new(
+        Code::ArchiveTrailerIgnored,
+        format!(
+            "after the tar's end-of-archive marker the gzip stream {what} ({e}); docker stops reading at the marker and loads the archive (docker 20.10 with unpigz refuses a damaged trailer)"
+        ),
+    )
 }
 
 fn corrupt(name: &str, path: &str, e: io::Error) -> Finding {

@@ -235,8 +235,11 @@ impl Staging {
                     n
                 };
                 let _guard = Committing::start()?;
-                if replace && p.is_dir() && !fs::symlink_metadata(p)?.file_type().is_symlink() {
-                    fs::remove_dir_all(p)?;
+                // A file replaces a file (`replace`), never a directory: a user's directory
+                // is not deleted to put a tar there (rename would fail on it anyway).
+                let existing = fs::symlink_metadata(p).ok();
+                if existing.as_ref().is_some_and(|m| m.is_dir()) || (existing.is_some() && !replace) {
+                    return Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("{} is in the way", p.display())));
                 }
                 fs::rename(&tmp, p)?;
                 COMMITTED.store(true, Ordering::SeqCst);

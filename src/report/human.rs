@@ -57,9 +57,12 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    // A bundle's report lists what else it holds (`other_count`), even when no image
+    // archive was found in it.
+    let bundle = input.format.is_none() && (!input.contains.is_empty() || input.other_count.is_some());
     let format = match input.format {
         Some(f) => f.as_str(),
-        None if !input.contains.is_empty() => "bundle",
+        None if bundle => "bundle",
         None => "not an image archive",
     };
     let wrap = match input.compression.as_str() {
@@ -67,7 +70,7 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
         c => format!(", {c}-compressed"),
     };
     let n = input.images.len();
-    if input.format.is_none() && !input.contains.is_empty() {
+    if bundle {
         let k = input.contains.len();
         writeln!(out, "{}: {format}{wrap}, {k} image archive{}", style.bold(&input.path), plural(k))?;
     } else {
@@ -97,6 +100,9 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
             writeln!(out, "    … and {} more", total - input.other.len())?;
         }
     }
+    if let Some(c) = &input.coverage {
+        print_coverage(c, out)?;
+    }
     if !input.targets.is_empty() {
         let list: Vec<String> = input
             .targets
@@ -119,6 +125,35 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
     writeln!(out, "  verdict: {verdict} ({} errors, {} warnings)", input.errors(), input.warnings())?;
     writeln!(out)
 }
+
+/// One line of counts, then what inside the input's archives is not part of an image (its own
+/// files are listed above, under "also holds"; errors under "findings" too).
+fn print_coverage(c: &super::Coverage, out: &mut dyn Write) -> io::Result<()> {
+    let counts: Vec<String> = [
+        (c.image, "in images"),
+        (c.artifact, "artifact"),
+        (c.archive, "archive searched"),
+        (c.other, "other"),
+        (c.error, "not verified"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    let all = if counts.is_empty() { "none".to_string() } else { counts.join(", ") };
+    writeln!(out, "  coverage: {} member{}: {all}", c.members, plural(c.members))?;
+    let nested: Vec<&super::CoveredMember> = c.listed.iter().filter(|m| m.member.contains('!')).collect();
+    for m in nested.iter().take(NESTED_SHOWN) {
+        writeln!(out, "    {} {} ({} bytes)", m.verdict.as_str(), m.member, m.size)?;
+    }
+    if nested.len() > NESTED_SHOWN {
+        writeln!(out, "    … and {} more (--json lists them)", nested.len() - NESTED_SHOWN)?;
+    }
+    Ok(())
+}
+
+/// Members inside an input's archives listed in the human report, at most this many.
+const NESTED_SHOWN: usize = 20;
 
 fn print_image(i: usize, image: &ImageReport, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     let tags = if image.tags.is_empty() { "<untagged>".to_string() } else { image.tags.join(", ") };

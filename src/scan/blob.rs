@@ -3,18 +3,22 @@
 //! Small JSON documents are kept in memory instead, for the model to parse.
 
 use super::chunks::ChunkReader;
-use super::compression::{Compression, ZstdFrames, window_refused};
+use super::compression::{Compression, ZstdFrames, window_refused, xz_decoder};
 use super::layer_entries::escape_reason;
 use crate::digest::{Digest, HashReader, drain, read_full};
 use crate::tarstream::{EntryKind, Stream, TarReader};
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 /// A JSON document larger than this is not parsed (manifest-invalid / config-invalid).
 pub const MAX_DOCUMENT: u64 = 32 << 20;
-/// All documents of one input together; past this, further ones are not kept.
-pub const MAX_DOCUMENTS_TOTAL: u64 = 256 << 20;
+/// Documents held in memory at once by the whole process: every input, every archive of a
+/// bundle. Past this, further ones are not kept (and refused as too large). With the model's
+/// own limits (`model::MAX_*`) it bounds memory whatever the documents say; real archives hold
+/// well under a megabyte of them.
+pub const MAX_DOCUMENTS_TOTAL: u64 = 48 << 20;
 /// Unsafe layer entries remembered per blob (all are counted).
 const MAX_UNSAFE_LISTED: usize = 16;
 const READ_BUF: usize = 256 * 1024;
@@ -27,15 +31,22 @@ pub enum Depth {
     Documents,
 }
 
-/// Shared cap on the bytes of documents kept in memory for one input.
-pub struct DocumentBudget(AtomicU64);
+/// Bytes of documents held now, across the process (see [`MAX_DOCUMENTS_TOTAL`]).
+static HELD: AtomicU64 = AtomicU64::new(0);
+
+/// The cap on documents kept in memory. One pool for the process: a bundle of many archives
+/// holds no more than a single input.
+pub struct DocumentBudget(());
 
 impl DocumentBudget {
     pub fn new() -> Self {
-        DocumentBudget(AtomicU64::new(MAX_DOCUMENTS_TOTAL))
+        DocumentBudget(())
     }
     fn take(&self, n: u64) -> bool {
-        self.0.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(n)).is_ok()
+        HELD.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+            held.checked_add(n).filter(|&t| t <= MAX_DOCUMENTS_TOTAL)
+        })
+        .is_ok()
     }
 }
 
@@ -45,18 +56,51 @@ impl Default for DocumentBudget {
     }
 }
 
+/// A kept JSON document: its bytes, shared (a layout inside a bundle is a view of the same
+/// members), and given back to the budget when the last holder drops it.
+#[derive(Clone)]
+pub struct Document(Arc<Held>);
+
+struct Held {
+    bytes: Vec<u8>,
+    /// What was taken from the budget for it (its declared size).
+    taken: u64,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        HELD.fetch_sub(self.taken, Ordering::Relaxed);
+    }
+}
+
+impl std::ops::Deref for Document {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0.bytes
+    }
+}
+
+impl std::fmt::Debug for Document {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Document({} bytes)", self.0.bytes.len())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct BlobScan {
     /// sha256 of the stored bytes; `None` when the data was skipped (`inspect`).
     pub digest: Option<Digest>,
     pub size: u64,
     pub content: Content,
+    /// The stored bytes start with a valid tar header (a plain tar, whatever its name): what
+    /// a bundle opens as an archive beside those that start with a compression magic.
+    pub tar_head: bool,
 }
 
 #[derive(Debug, Clone)]
 pub enum Content {
     /// A small JSON-looking member, kept whole.
-    Document(Vec<u8>),
+    Document(Document),
     /// Looked like JSON but was too large to keep.
     OversizedDocument,
     /// Anything else, scanned as a (possibly compressed) layer tar.
@@ -82,6 +126,12 @@ pub struct TarSummary {
     /// (path, type flag); the first few, and how many in all.
     pub unpackable: Vec<(String, u8)>,
     pub unpackable_count: u64,
+    /// An entry named `manifest.json`, `index.json` or `repositories`, at any depth: this tar,
+    /// or a directory of it, could be loaded as an image archive or layout of its own.
+    pub image_like: bool,
+    /// A file entry whose data starts with a tar header or a compression magic: an archive
+    /// inside this one.
+    pub has_archives: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -114,21 +164,24 @@ pub fn scan_into<R: Read>(
     let looks_json = !is_tar && head.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&b| b == b'{' || b == b'[');
     if looks_json {
         if size <= MAX_DOCUMENT && budget.take(size) {
-            let mut doc = Vec::with_capacity(size as usize);
-            raw.read_to_end(&mut doc)?;
+            // Taken before reading: given back when it drops, read or not.
+            let mut held = Held { bytes: Vec::new(), taken: size };
+            held.bytes.reserve_exact(size as usize);
+            (&mut raw).take(size).read_to_end(&mut held.bytes)?;
+            drain(&mut raw)?;
             let (digest, size) = raw.into_inner().finish()?;
-            return Ok(BlobScan { digest: Some(digest), size, content: Content::Document(doc) });
+            return Ok(BlobScan { digest: Some(digest), size, content: Content::Document(Document(Arc::new(held))), tar_head: false });
         }
         if depth == Depth::Documents {
-            return Ok(BlobScan { digest: None, size, content: Content::OversizedDocument });
+            return Ok(BlobScan { digest: None, size, content: Content::OversizedDocument, tar_head: false });
         }
         let (digest, size) = raw.into_inner().finish()?;
-        return Ok(BlobScan { digest: Some(digest), size, content: Content::OversizedDocument });
+        return Ok(BlobScan { digest: Some(digest), size, content: Content::OversizedDocument, tar_head: false });
     }
     let compression = Compression::sniff(head);
     if depth == Depth::Documents {
         // Not drained: a seekable input skips the rest, a stream's reader skips it for us.
-        return Ok(BlobScan { digest: None, size, content: Content::Sniffed(compression) });
+        return Ok(BlobScan { digest: None, size, content: Content::Sniffed(compression), tar_head: is_tar });
     }
     let tar = match compression {
         // Stored uncompressed: the blob digest *is* the diffID, so hash once.
@@ -139,10 +192,13 @@ pub fn scan_into<R: Read>(
                 Ok(walked)
             })
         }
-        Compression::Gzip => decoded(Tee::new(flate2::bufread::MultiGzDecoder::new(&mut raw), plain), "gzip"),
+        Compression::Gzip => decoded(Tee::new(crate::tarstream::gzip::GzipReader::new(&mut raw), plain), "gzip"),
         Compression::Zstd => decoded(Tee::new(ZstdFrames::layer(&mut raw), plain), "zstd"),
         Compression::Bzip2 => decoded(Tee::new(bzip2::bufread::MultiBzDecoder::new(&mut raw), plain), "bzip2"),
-        Compression::Xz => Err(format!("compressed with {}, which airlock does not decompress", compression.as_str())),
+        Compression::Xz => match xz_decoder(&mut raw) {
+            Ok(d) => decoded(Tee::new(d, plain), "xz"),
+            Err(e) => Err(format!("xz: {e}")),
+        },
         Compression::Lz4 => Err("compressed with lz4, which no container runtime decompresses as a layer".to_string()),
     };
     // Whatever happened inside, the stored bytes are hashed to their end.
@@ -154,7 +210,12 @@ pub fn scan_into<R: Read>(
         }
         t
     });
-    Ok(BlobScan { digest: Some(digest), size, content: Content::Layer(LayerScan { compression, tar }) })
+    Ok(BlobScan {
+        digest: Some(digest),
+        size,
+        content: Content::Layer(LayerScan { compression, tar }),
+        tar_head: is_tar,
+    })
 }
 
 /// Decompresses on this thread and hands the output, in chunks, to a second thread that
@@ -224,9 +285,29 @@ fn walk_layer<R: Read>(r: R) -> Result<TarSummary, String> {
         unsafe_count: 0,
         unpackable: Vec::new(),
         unpackable_count: 0,
+        image_like: false,
+        has_archives: false,
     };
     while let Some(entry) = tar.next_entry().map_err(|e| format!("not a valid tar: {e}"))? {
         summary.entries += 1;
+        // Go expands a sparse file as it is read, and fails when the stored data is not
+        // what its map needs: every extractor fails the load there.
+        if entry.sparse.is_some_and(|s| !s.data_matches) {
+            return Err(format!(
+                "not a valid tar: the GNU sparse file {:?} holds other data than its map needs (Go fails reading it)",
+                entry.path
+            ));
+        }
+        let name = entry.path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+        summary.image_like |= matches!(name, "manifest.json" | "index.json" | "repositories");
+        if !summary.has_archives && matches!(entry.kind, EntryKind::File | EntryKind::Other(_)) && entry.size > 0 {
+            // What the entry's data starts with (the rest is skipped as before).
+            let mut head = [0u8; 512];
+            let want = entry.size.min(512) as usize;
+            let n = read_full(&mut tar.data(), &mut head[..want]).map_err(|e| format!("not a valid tar: {e}"))?;
+            summary.has_archives = Compression::sniff(&head[..n]) != Compression::None
+                || (n == 512 && crate::tarstream::parse_header_block(&head).is_ok());
+        }
         // moby's and containerd's extractors (createTarFile / applyNaive) handle regular
         // files, links, devices, FIFOs and directories; any other type fails the whole load
         // ("unhandled tar header type 83" for GNU sparse, measured with docker 20.10,

@@ -206,18 +206,32 @@ impl<R: BufRead> Read for ZstdFrames<R> {
     }
 }
 
+/// The memory an xz decoder may take, for a layer or a whole archive: twice what `xz -9`
+/// needs (a 64 MiB dictionary, 65 MiB to decode). docker runs `xz -d`, podman reads xz with
+/// ulikunitz/xz; neither caps it, so a stream that needs more is refused here (`layer-corrupt`
+/// or `archive-corrupt`, saying so) rather than allocated.
+pub const XZ_MEMLIMIT: u64 = 128 << 20;
+
+/// An xz decoder (liblzma) that reads concatenated streams and their padding, as `xz -d`
+/// does, within [`XZ_MEMLIMIT`].
+pub fn xz_decoder<R: BufRead>(r: R) -> io::Result<liblzma::bufread::XzDecoder<R>> {
+    let stream = liblzma::stream::Stream::new_stream_decoder(XZ_MEMLIMIT, liblzma::stream::CONCATENATED)
+        .map_err(io::Error::other)?;
+    Ok(liblzma::bufread::XzDecoder::new_stream(r, stream))
+}
+
 /// The decompressed stream of a whole archive wrapped in `c` (`None`: the bytes as they
-/// are). Every reader of an outer wrapper goes through here: multi-member gzip (pigz),
-/// multi-stream bzip2 (pbzip2), concatenated zstd and lz4 frames are read whole, and zstd
-/// is held to Go's window limit.
+/// are). Every reader of an outer wrapper goes through here: multi-member gzip (pigz; framed
+/// as Go reads it), multi-stream bzip2 (pbzip2), concatenated zstd and lz4 frames and xz
+/// streams are read whole, zstd is held to Go's window limit and xz to [`XZ_MEMLIMIT`].
 pub fn outer_decoder<'a, R: BufRead + Send + 'a>(r: R, c: Compression) -> io::Result<Box<dyn Read + Send + 'a>> {
     Ok(match c {
         Compression::None => Box::new(r),
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(r)),
+        Compression::Gzip => Box::new(crate::tarstream::gzip::GzipReader::new(r)),
         Compression::Zstd => Box::new(ZstdFrames::outer(r)),
         Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(r)),
         Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(r)),
-        Compression::Xz => return Err(io::Error::other("xz-wrapped archives are not read")),
+        Compression::Xz => Box::new(xz_decoder(r)?),
     })
 }
 
@@ -230,7 +244,7 @@ pub enum Compression {
     Zstd,
     /// Loadable by docker (archives and layers); read by airlock, and by k3s/RKE2 as `.tar.bz2`.
     Bzip2,
-    /// Recognised, loadable by docker, but not decompressed by airlock.
+    /// Loadable by docker (`xz -d`) and podman, archives and layers alike; not by containerd.
     Xz,
     /// LZ4 frames: k3s and RKE2 read `.tar.lz4` airgap archives; no runtime reads lz4 layers.
     Lz4,

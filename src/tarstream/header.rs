@@ -70,14 +70,18 @@ enum Format {
 }
 
 pub struct Header {
-    pub name: String,
-    pub link: Option<String>,
+    /// The name as Go reads it: `prefix/name` where the format has a prefix (raw bytes).
+    pub name: Vec<u8>,
+    /// The link name field (raw bytes; empty when there is none).
+    pub link: Vec<u8>,
     /// The raw type flag, before Go's fix-ups (`'\0'` + trailing `/` is a directory).
     pub kind: EntryKind,
     pub typeflag: u8,
-    pub size: u64,
-    /// Old GNU sparse: more sparse map blocks follow this header.
-    pub sparse_extended: bool,
+    /// The size field. Negative only in base-256; Go accepts that for the header-only
+    /// types (links, devices, directories, FIFOs), which have no data whatever it says.
+    pub size: i64,
+    /// The block is GNU format (`ustar  \0`): the only one where 'S' is an old GNU sparse file.
+    pub gnu: bool,
 }
 
 pub fn parse(b: &[u8; 512]) -> Result<Header, HeaderError> {
@@ -92,13 +96,40 @@ pub fn parse(b: &[u8; 512]) -> Result<Header, HeaderError> {
         numeric(&b[range]).ok_or(HeaderError::Number(field))?;
     }
     let size = numeric(&b[124..136]).ok_or(HeaderError::Number("size"))?;
-    let size = u64::try_from(size).map_err(|_| HeaderError::Number("size"))?;
     if format != Format::V7 {
         numeric(&b[329..337]).ok_or(HeaderError::Number("devmajor"))?;
         numeric(&b[337..345]).ok_or(HeaderError::Number("devminor"))?;
     }
+    if format == Format::Star {
+        // STAR keeps its access and change times after a 131-byte prefix; Go parses them
+        // with the other fields, so a bad one fails the header.
+        numeric(&b[476..488]).ok_or(HeaderError::Number("atime"))?;
+        numeric(&b[488..500]).ok_or(HeaderError::Number("ctime"))?;
+    }
     let typeflag = b[156];
-    let kind = match typeflag {
+    let prefix = match format {
+        Format::Ustar => c_bytes(&b[345..500]),
+        Format::Star => c_bytes(&b[345..476]),
+        Format::Gnu => {
+            let bad_time = |r: std::ops::Range<usize>| b[r.start] != 0 && numeric(&b[r]).is_none();
+            let p = c_bytes(&b[345..500]);
+            if (bad_time(345..357) || bad_time(357..369)) && p.is_ascii() { p } else { &[] }
+        }
+        Format::V7 => &[],
+    };
+    // Joined as bytes, then turned into text once: the escaping stays one-to-one.
+    let mut name = Vec::with_capacity(prefix.len() + 101);
+    if !prefix.is_empty() {
+        name.extend_from_slice(prefix);
+        name.push(b'/');
+    }
+    name.extend_from_slice(c_bytes(&b[0..100]));
+    let link = c_bytes(&b[157..257]).to_vec();
+    Ok(Header { name, link, kind: kind_of(typeflag), typeflag, size, gnu: format == Format::Gnu })
+}
+
+fn kind_of(typeflag: u8) -> EntryKind {
+    match typeflag {
         b'0' | 0 | b'7' => EntryKind::File,
         b'1' => EntryKind::Hardlink,
         b'2' => EntryKind::Symlink,
@@ -110,33 +141,12 @@ pub fn parse(b: &[u8; 512]) -> Result<Header, HeaderError> {
         b'g' => EntryKind::PaxGlobal,
         b'S' => EntryKind::GnuSparse,
         other => EntryKind::Other(other),
-    };
-    let prefix = match format {
-        Format::Ustar => c_bytes(&b[345..500]),
-        Format::Star => c_bytes(&b[345..476]),
-        Format::Gnu => {
-            let bad_time = |r: std::ops::Range<usize>| b[r.start] != 0 && numeric(&b[r]).is_none();
-            let p = c_bytes(&b[345..500]);
-            if (bad_time(345..357) || bad_time(357..369)) && p.is_ascii() { p } else { &[] }
-        }
-        Format::V7 => &[],
-    };
-    let mut name = name_string(c_bytes(&b[0..100]));
-    if !prefix.is_empty() {
-        name = format!("{}/{name}", name_string(prefix));
     }
-    if kind == EntryKind::GnuSparse && format != Format::Gnu {
-        // STAR uses the same flag for another layout; Go refuses it.
-        return Err(HeaderError::Refused("a sparse ('S') header that is not GNU format"));
-    }
-    let link = name_string(c_bytes(&b[157..257]));
-    let link = (!link.is_empty()).then_some(link);
-    Ok(Header { name, link, kind, typeflag, size, sparse_extended: b[482] != 0 })
 }
 
-/// Whether an old GNU sparse extension block says another one follows.
-pub fn sparse_block_extended(b: &[u8; 512]) -> bool {
-    b[504] != 0
+/// Go's `isHeaderOnlyType`: these types have no data, whatever the size field says.
+pub fn header_only(typeflag: u8) -> bool {
+    matches!(typeflag, b'1' | b'2' | b'3' | b'4' | b'5' | b'6')
 }
 
 fn verify_checksum(b: &[u8; 512]) -> Result<(), HeaderError> {
@@ -153,7 +163,7 @@ fn verify_checksum(b: &[u8; 512]) -> Result<(), HeaderError> {
 }
 
 /// The bytes of a NUL-terminated field.
-fn c_bytes(b: &[u8]) -> &[u8] {
+pub(super) fn c_bytes(b: &[u8]) -> &[u8] {
     &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())]
 }
 
@@ -228,92 +238,110 @@ fn octal(b: &[u8]) -> Option<i64> {
     i64::try_from(v).ok()
 }
 
+/// The records of one PAX `x` (or `g`) header as Go keeps them (`parsePAX`): a map in which
+/// the last record of a key wins, an empty value too (an empty value then leaves the
+/// header's own field as it is: `mergePAX` skips it). `GNU.sparse.offset` and
+/// `GNU.sparse.numbytes` records are joined into `GNU.sparse.map`, as Go joins them.
 #[derive(Default)]
 pub struct PaxRecords {
-    pub path: Option<String>,
-    pub linkpath: Option<String>,
-    pub size: Option<u64>,
-    /// `GNU.sparse.name`, which Go uses as the name of a PAX-format sparse file.
-    pub sparse_name: Option<String>,
-    pub sparse_major: Option<String>,
-    pub sparse_minor: Option<String>,
-    pub sparse_map: bool,
+    map: std::collections::HashMap<Vec<u8>, Vec<u8>>,
+}
+
+/// What a regular header takes from the PAX records before it (Go's `mergePAX`).
+pub struct Merged {
+    pub path: Option<Vec<u8>>,
+    pub linkpath: Option<Vec<u8>>,
+    pub size: Option<i64>,
 }
 
 impl PaxRecords {
-    /// The name Go gives a PAX-format GNU sparse file (`readGNUSparsePAXHeaders`), if this is
-    /// one: `GNU.sparse.name` for versions 0.0, 0.1 and 1.0 (or no version and a map).
-    pub fn sparse_file_name(&self) -> Option<&String> {
-        let known = match (self.sparse_major.as_deref(), self.sparse_minor.as_deref()) {
-            (Some("0"), Some("0" | "1")) | (Some("1"), Some("0")) => true,
-            (None, None) => self.sparse_map,
-            _ => false,
-        };
-        self.sparse_name.as_ref().filter(|n| known && !n.is_empty())
+    /// The value of `key`; empty when there is no such record (Go reads a missing key of
+    /// its map as "").
+    pub fn get(&self, key: &str) -> &[u8] {
+        self.map.get(key.as_bytes()).map_or(&[], Vec::as_slice)
+    }
+
+    /// Go's `mergePAX`: every non-empty value of a known key must parse (uid, gid, size as
+    /// 64-bit decimals, times as PAX times), or the header fails. Bad values only fail the
+    /// header that uses them: records that a later `x` header replaces, or that end the
+    /// archive unused, are never checked (as in Go).
+    pub fn merge(&self) -> Result<Merged, HeaderError> {
+        let mut m = Merged { path: None, linkpath: None, size: None };
+        for (k, v) in &self.map {
+            if v.is_empty() {
+                continue;
+            }
+            match k.as_slice() {
+                b"path" => m.path = Some(v.clone()),
+                b"linkpath" => m.linkpath = Some(v.clone()),
+                b"uid" | b"gid" => {
+                    go_int(v).ok_or(HeaderError::Pax("bad number"))?;
+                }
+                b"size" => m.size = Some(go_int(v).ok_or(HeaderError::Pax("bad size"))?),
+                b"atime" | b"mtime" | b"ctime" if !is_pax_time(v) => return Err(HeaderError::Pax("bad time")),
+                _ => {}
+            }
+        }
+        Ok(m)
     }
 }
 
-/// Parses `"<len> <key>=<value>\n"` records, failing where Go's `parsePAX` fails. An empty
-/// value leaves the header's own field as it is (Go's `mergePAX` skips it). `values` says
-/// whether bad values fail too: they do for an `x` header, not for a global `g` one (Go
-/// ignores merge errors there).
-pub fn parse_pax(mut b: &[u8], values: bool) -> Result<PaxRecords, HeaderError> {
+/// Go's `strconv.ParseInt(v, 10, 64)`: an optional sign, then decimal digits, in range.
+pub fn go_int(v: &[u8]) -> Option<i64> {
+    // Rust's parser takes the same forms ("+5", "-5"; no spaces, no underscores).
+    std::str::from_utf8(v).ok()?.parse().ok()
+}
+
+/// Parses `"<len> <key>=<value>\n"` records, failing where Go's `parsePAX` fails: the
+/// record syntax, `validPAXRecord` (no NUL in a key; none in a path, linkpath, uname or gname
+/// value) and the order of GNU 0.0 sparse records.
+pub fn parse_pax(mut b: &[u8]) -> Result<PaxRecords, HeaderError> {
     let mut out = PaxRecords::default();
+    let mut sparse_map: Vec<&[u8]> = Vec::new();
     while !b.is_empty() {
         let sp = b.iter().position(|&c| c == b' ').ok_or(HeaderError::Pax("no length"))?;
-        let len: usize =
-            std::str::from_utf8(&b[..sp]).ok().and_then(|s| s.parse().ok()).ok_or(HeaderError::Pax("bad length"))?;
-        if len < 5 || len <= sp + 1 || len > b.len() || b[len - 1] != b'\n' {
+        // ParseInt(s, 10, 0): an optional sign, decimal digits.
+        let len = go_int(&b[..sp]).ok_or(HeaderError::Pax("bad length"))?;
+        let len = usize::try_from(len).map_err(|_| HeaderError::Pax("bad length"))?;
+        if len < 5 || len > b.len() || len <= sp + 1 || b[len - 1] != b'\n' {
             return Err(HeaderError::Pax("length out of range"));
         }
         let rec = &b[sp + 1..len - 1];
         let eq = rec.iter().position(|&c| c == b'=').ok_or(HeaderError::Pax("no '='"))?;
         let (key, value) = (&rec[..eq], &rec[eq + 1..]);
-        if key.is_empty() {
-            return Err(HeaderError::Pax("empty key"));
-        }
-        if value.is_empty() {
-            b = &b[len..];
-            continue;
-        }
-        let text = || name_string(value);
-        let int = || -> Result<i64, HeaderError> {
-            match std::str::from_utf8(value).ok().and_then(|s| s.parse().ok()) {
-                Some(n) => Ok(n),
-                None if !values => Ok(0),
-                None => Err(HeaderError::Pax("bad number")),
-            }
+        let nul_in = match key {
+            b"path" | b"linkpath" | b"uname" | b"gname" => value,
+            _ => key,
         };
+        if key.is_empty() || nul_in.contains(&0) {
+            return Err(HeaderError::Pax("empty key or NUL byte"));
+        }
         match key {
-            b"path" | b"linkpath" | b"uname" | b"gname" if value.contains(&0) => {
-                return Err(HeaderError::Pax("NUL in a name"));
+            b"GNU.sparse.offset" | b"GNU.sparse.numbytes" => {
+                let want: &[u8] =
+                    if sparse_map.len().is_multiple_of(2) { b"GNU.sparse.offset" } else { b"GNU.sparse.numbytes" };
+                if key != want || value.contains(&b',') {
+                    return Err(HeaderError::Pax("GNU sparse records out of order"));
+                }
+                sparse_map.push(value);
             }
-            b"path" => out.path = Some(text()),
-            b"linkpath" => out.linkpath = Some(text()),
-            b"size" => out.size = Some(u64::try_from(int()?).map_err(|_| HeaderError::Pax("negative size"))?),
-            b"uid" | b"gid" => {
-                int()?;
+            _ => {
+                out.map.insert(key.to_vec(), value.to_vec());
             }
-            b"atime" | b"mtime" | b"ctime" if values && !is_pax_time(value) => {
-                return Err(HeaderError::Pax("bad time"));
-            }
-            b"GNU.sparse.name" => out.sparse_name = Some(text()),
-            b"GNU.sparse.major" => out.sparse_major = Some(text()),
-            b"GNU.sparse.minor" => out.sparse_minor = Some(text()),
-            b"GNU.sparse.map" | b"GNU.sparse.offset" | b"GNU.sparse.numbytes" => out.sparse_map = true,
-            _ => {}
         }
         b = &b[len..];
+    }
+    if !sparse_map.is_empty() {
+        out.map.insert(b"GNU.sparse.map".to_vec(), sparse_map.join(&b','));
     }
     Ok(out)
 }
 
-/// `[+-]seconds[.fraction]`, as Go's `parsePAXTime` accepts.
+/// Go's `parsePAXTime`: seconds as `ParseInt(s, 10, 64)`, then optionally `.` and digits.
 fn is_pax_time(v: &[u8]) -> bool {
-    let v = v.strip_prefix(b"-").or_else(|| v.strip_prefix(b"+")).unwrap_or(v);
     let (secs, frac) = match v.iter().position(|&c| c == b'.') {
-        Some(i) => (&v[..i], Some(&v[i + 1..])),
-        None => (v, None),
+        Some(i) => (&v[..i], &v[i + 1..]),
+        None => (v, &[][..]),
     };
-    !secs.is_empty() && secs.iter().all(u8::is_ascii_digit) && frac.is_none_or(|f| f.iter().all(u8::is_ascii_digit))
+    go_int(secs).is_some() && frac.iter().all(u8::is_ascii_digit)
 }

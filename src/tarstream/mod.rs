@@ -10,8 +10,10 @@
 //! capped at [`MAX_META`]; data is never buffered; every header's checksum is verified, so
 //! garbage is rejected instead of being parsed into huge sizes.
 
+pub mod gzip;
 mod header;
 mod meta;
+mod sparse;
 
 pub use header::{EntryKind, HeaderError, name_string};
 pub use meta::{Meta, Mtime, name_bytes};
@@ -38,12 +40,27 @@ pub struct Entry {
     pub path: String,
     pub link: Option<String>,
     pub kind: EntryKind,
-    /// Bytes of data that follow the header in the stream.
+    /// Bytes of data that follow the header in the stream (for a sparse file: the stored
+    /// fragments, after a PAX 1.0 map).
     pub size: u64,
     /// Offset of the first data byte from the start of the tar stream.
     pub data_offset: u64,
     /// The raw type flag ('0', '5', 'S', …), for what extractors accept.
     pub typeflag: u8,
+    /// Go reads this entry as a GNU sparse file (old GNU 'S', or PAX 0.0/0.1/1.0 records):
+    /// its data is expanded, holes read as zeros.
+    pub sparse: Option<Sparse>,
+}
+
+/// A sparse file as Go reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sparse {
+    /// The file's size once expanded (Go's `Header.Size`).
+    pub size: u64,
+    /// Whether the stored data is exactly what the map refers to. When it is not, Go's
+    /// `Read` fails ("sparse file references non-existent data" or "contains unreferenced
+    /// data"), so every extractor fails on this entry.
+    pub data_matches: bool,
 }
 
 #[derive(Debug)]
@@ -120,16 +137,21 @@ impl<R: Source> TarReader<R> {
     }
 
     /// Reads the next entry's header(s). `Ok(None)` once the archive has ended.
+    ///
+    /// Go's order (reader.go `next`): metadata headers (`x`, `L`, `K`) apply to the next
+    /// regular header; a later one of a kind replaces an earlier one. The PAX path replaces
+    /// the header's name, a non-empty GNU long name replaces that (an empty one is kept
+    /// but not used), and a PAX-format sparse file's `GNU.sparse.name` replaces both.
     pub fn next_entry(&mut self) -> Result<Option<Entry>, TarError> {
         if self.end.is_some() {
             return Ok(None);
         }
-        self.skip_pending()?;
-        let mut long_path: Option<String> = None;
-        let mut long_link: Option<String> = None;
-        let mut pax = header::PaxRecords::default();
-        let mut pax_raw = Vec::new();
+        let mut pending = Pending::default();
         loop {
+            if !self.skip_pending()? {
+                self.end = Some(End::CleanEof);
+                return Ok(None);
+            }
             let header_offset = self.offset;
             let mut block = [0u8; 512];
             if !self.read_block(&mut block)? {
@@ -141,68 +163,93 @@ impl<R: Source> TarReader<R> {
             }
             let at = |error| TarError::Header { offset: header_offset, error };
             let h = header::parse(&block).map_err(at)?;
-            let size = match h.kind {
-                // GNU tar and Go give these header-only types no data, whatever `size` says.
-                EntryKind::Hardlink | EntryKind::Symlink | EntryKind::Dir | EntryKind::Device => 0,
-                _ => h.size,
-            };
+            // Go's `handleRegularFile`, before anything else: a negative size fails every
+            // type but the header-only ones, which have no data whatever the field says.
+            if h.size < 0 && !header::header_only(h.typeflag) {
+                return Err(at(HeaderError::Number("size")));
+            }
+            let size = if header::header_only(h.typeflag) { 0 } else { h.size as u64 };
             match h.kind {
                 EntryKind::GnuLongName | EntryKind::GnuLongLink | EntryKind::Pax | EntryKind::PaxGlobal => {
-                    if size > MAX_META {
-                        return Err(at(HeaderError::MetaTooLarge(size)));
-                    }
-                    let payload = self.read_meta(size)?;
-                    match h.kind {
-                        EntryKind::GnuLongName => long_path = Some(header::name_string(c_bytes(&payload))),
-                        EntryKind::GnuLongLink => long_link = Some(header::name_string(c_bytes(&payload))),
-                        EntryKind::Pax => {
-                            pax = header::parse_pax(&payload, true).map_err(at)?;
-                            pax_raw = payload;
-                        }
-                        // Go returns a global header as an entry of its own (extractors skip
-                        // it): what was pending for the next file (x, L, K) is dropped.
-                        // Malformed records fail; bad values do not (Go ignores them).
-                        _ => {
-                            header::parse_pax(&payload, false).map_err(at)?;
-                            long_path = None;
-                            long_link = None;
-                            pax = header::PaxRecords::default();
-                            pax_raw = Vec::new();
-                        }
-                    }
-                    continue;
+                    self.read_meta(h.kind, size, &mut pending, header_offset)?;
                 }
-                _ => {}
+                _ => return self.regular(h, &block, pending, header_offset).map(Some),
             }
-            // Go's order (reader.go `next`): the PAX path replaces the header's name, a GNU
-            // long name replaces that, and a PAX-format sparse file's GNU.sparse.name
-            // replaces both.
-            let mut path = long_path.or(pax.path.take()).unwrap_or(h.name);
-            if let Some(n) = pax.sparse_file_name() {
-                path = n.clone();
-            }
-            let link = long_link.or(pax.linkpath.take()).or(h.link);
-            let mut kind = h.kind;
-            let mut size = if matches!(kind, EntryKind::File | EntryKind::Other(_) | EntryKind::GnuSparse) {
-                pax.size.unwrap_or(size)
-            } else {
-                size
-            };
-            // A '\0' type flag names a directory when the (final) name ends in '/': Go then
-            // reads no data for it, so what follows is the next header, not this entry's data.
-            if h.typeflag == 0 && path.ends_with('/') {
-                kind = EntryKind::Dir;
-                size = 0;
-            }
-            if kind == EntryKind::GnuSparse && h.sparse_extended {
-                self.skip_sparse_extensions(header_offset)?;
-            }
-            self.pending_data = size;
-            self.pending_pad = pad(size);
-            self.last_block = block;
-            self.last_pax = pax_raw;
-            return Ok(Some(Entry { path, link, kind, size, data_offset: self.offset, typeflag: h.typeflag }));
         }
+    }
+
+    /// A metadata header's payload, bounded, applied to what is pending for the next file.
+    fn read_meta(&mut self, kind: EntryKind, size: u64, p: &mut Pending, header_offset: u64) -> Result<(), TarError> {
+        let at = |error| TarError::Header { offset: header_offset, error };
+        if size > MAX_META {
+            return Err(at(HeaderError::MetaTooLarge(size)));
+        }
+        let mut payload = vec![0u8; size as usize];
+        let start = self.offset;
+        self.inner.read_exact(&mut payload).map_err(|e| map_io(start, e))?;
+        self.offset += size;
+        // The padding is skipped before the next header: the stream may end inside it.
+        self.pending_pad = pad(size);
+        match kind {
+            EntryKind::GnuLongName => p.long_name = c_bytes(&payload).to_vec(),
+            EntryKind::GnuLongLink => p.long_link = c_bytes(&payload).to_vec(),
+            EntryKind::Pax => {
+                p.pax = header::parse_pax(&payload).map_err(at)?;
+                p.pax_raw = payload;
+            }
+            // Go returns a global header as an entry of its own (extractors skip it): what
+            // was pending for the next file (x, L, K) is dropped. Malformed records fail;
+            // bad values do not (Go ignores its merge errors there).
+            _ => {
+                header::parse_pax(&payload).map_err(at)?;
+                *p = Pending::default();
+            }
+        }
+        Ok(())
+    }
+
+    /// A regular header (anything but `x`, `g`, `L`, `K`) with what was pending merged in.
+    fn regular(&mut self, h: header::Header, block: &[u8; 512], p: Pending, at: u64) -> Result<Entry, TarError> {
+        let err = |error| TarError::Header { offset: at, error };
+        let merged = p.pax.merge().map_err(err)?;
+        let mut name = merged.path.unwrap_or(h.name);
+        if !p.long_name.is_empty() {
+            name = p.long_name;
+        }
+        let mut link = merged.linkpath.unwrap_or(h.link);
+        if !p.long_link.is_empty() {
+            link = p.long_link;
+        }
+        // A '\0' type flag names a directory when the (final) name ends in '/': Go then
+        // reads no data for it, so what follows is the next header, not this entry's data.
+        let (mut kind, mut typeflag) = (h.kind, h.typeflag);
+        if typeflag == 0 && name.ends_with(b"/") {
+            (kind, typeflag) = (EntryKind::Dir, b'5');
+        }
+        let size = merged.size.unwrap_or(h.size);
+        if size < 0 && !header::header_only(typeflag) {
+            return Err(err(HeaderError::Number("size")));
+        }
+        self.pending_data = if header::header_only(typeflag) { 0 } else { size as u64 };
+        let sparse = if h.typeflag == b'S' {
+            if !h.gnu {
+                // STAR uses the same flag for another layout; Go refuses it.
+                return Err(err(HeaderError::Refused("a sparse ('S') header that is not GNU format")));
+            }
+            Some(self.old_gnu_sparse(block, at)?)
+        } else {
+            self.pax_sparse(&p.pax, size, &mut name, at)?
+        };
+        let sparse = match sparse {
+            Some((logical, map)) => Some(self.check_sparse(&map, logical, typeflag, at)?),
+            None => None,
+        };
+        self.pending_pad = pad(self.pending_data);
+        self.last_block = *block;
+        self.last_pax = p.pax_raw;
+        let link = (!link.is_empty()).then(|| header::name_string(&link));
+        let path = header::name_string(&name);
+        Ok(Entry { path, link, kind, size: self.pending_data, data_offset: self.offset, typeflag: h.typeflag, sparse })
     }
 
     /// After one zero block, Go reads one more: a second zero block (or the end of the
@@ -221,25 +268,6 @@ impl<R: Source> TarReader<R> {
         Ok(())
     }
 
-    /// Old GNU sparse headers continue in 512-byte blocks of 21 more map entries each, read
-    /// before the data (Go: `readOldGNUSparseMap`). Bounded like other metadata.
-    fn skip_sparse_extensions(&mut self, header_offset: u64) -> Result<(), TarError> {
-        let mut read: u64 = 0;
-        loop {
-            let mut block = [0u8; 512];
-            if !self.read_block(&mut block)? {
-                return Err(TarError::Truncated { offset: self.offset });
-            }
-            read += 512;
-            if read > MAX_META {
-                return Err(TarError::Header { offset: header_offset, error: HeaderError::MetaTooLarge(read) });
-            }
-            if !header::sparse_block_extended(&block) {
-                return Ok(());
-            }
-        }
-    }
-
     /// The metadata of the entry `next_entry` returned last (mode, owner, mtime, device
     /// numbers, `SCHILY.xattr.*`), as Go reads them.
     pub fn meta(&self) -> Meta {
@@ -256,16 +284,32 @@ impl<R: Source> TarReader<R> {
         EntryData { tar: self }
     }
 
-    fn skip_pending(&mut self) -> Result<(), TarError> {
-        let n = self.pending_data + self.pending_pad;
-        if n > 0 {
+    /// Skips the rest of the current entry's data (an early end is an error), then its
+    /// padding. `false` when the stream ends inside the padding: Go's `next` reads the padding
+    /// with `tryReadFull` and takes that end as the end of the archive.
+    fn skip_pending(&mut self) -> Result<bool, TarError> {
+        if self.pending_data > 0 {
             let at = self.offset;
-            self.inner.skip(n).map_err(|e| map_io(at, e))?;
-            self.offset += n;
+            self.inner.skip(self.pending_data).map_err(|e| map_io(at, e))?;
+            self.offset += self.pending_data;
             self.pending_data = 0;
-            self.pending_pad = 0;
         }
-        Ok(())
+        let want = std::mem::take(&mut self.pending_pad) as usize;
+        let mut padding = [0u8; 512];
+        let mut got = 0;
+        while got < want {
+            match self.inner.read(&mut padding[got..want]) {
+                Ok(0) => {
+                    self.offset += got as u64;
+                    return Ok(false);
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(map_io(self.offset + got as u64, e)),
+            }
+        }
+        self.offset += want as u64;
+        Ok(true)
     }
 
     /// Reads one 512-byte block; `false` on EOF before its first byte.
@@ -285,17 +329,16 @@ impl<R: Source> TarReader<R> {
         self.offset += 512;
         Ok(true)
     }
+}
 
-    fn read_meta(&mut self, size: u64) -> Result<Vec<u8>, TarError> {
-        let mut payload = vec![0u8; size as usize];
-        let at = self.offset;
-        self.inner.read_exact(&mut payload).map_err(|e| map_io(at, e))?;
-        self.offset += size;
-        let p = pad(size);
-        self.inner.skip(p).map_err(|e| map_io(at + size, e))?;
-        self.offset += p;
-        Ok(payload)
-    }
+/// What metadata headers left for the next regular header.
+#[derive(Default)]
+struct Pending {
+    long_name: Vec<u8>,
+    long_link: Vec<u8>,
+    pax: header::PaxRecords,
+    /// The PAX records as they were read, for [`TarReader::meta`].
+    pax_raw: Vec<u8>,
 }
 
 fn map_io(offset: u64, error: io::Error) -> TarError {

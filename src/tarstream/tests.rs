@@ -174,3 +174,185 @@ fn a_global_header_drops_a_pending_long_name() {
     bytes.extend(build(&[("safe", b"s")]));
     assert_eq!(names(&bytes).unwrap(), vec![("safe".to_string(), 1)]);
 }
+
+/// A raw header block: `name`, type flag, size, GNU or USTAR magic; `edit` changes bytes
+/// before the checksum is set.
+fn raw(name: &[u8], typeflag: u8, size: u64, gnu: bool, edit: impl FnOnce(&mut [u8; 512])) -> Vec<u8> {
+    let mut b = [0u8; 512];
+    b[..name.len()].copy_from_slice(name);
+    b[100..108].copy_from_slice(b"0000644\0");
+    b[108..116].copy_from_slice(b"0000000\0");
+    b[116..124].copy_from_slice(b"0000000\0");
+    b[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
+    b[136..148].copy_from_slice(b"00000000000\0");
+    b[156] = typeflag;
+    if gnu {
+        b[257..265].copy_from_slice(b"ustar  \0");
+    } else {
+        b[257..265].copy_from_slice(b"ustar\x0000");
+    }
+    edit(&mut b);
+    b[148..156].fill(b' ');
+    let sum: u32 = b.iter().map(|&c| c as u32).sum();
+    b[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    b.to_vec()
+}
+
+fn with_data(header: Vec<u8>, data: &[u8]) -> Vec<u8> {
+    let mut v = header;
+    v.extend_from_slice(data);
+    v.resize(v.len().div_ceil(512) * 512, 0);
+    v
+}
+
+fn long(kind: u8, payload: &[u8]) -> Vec<u8> {
+    with_data(raw(b"././@LongLink", kind, payload.len() as u64, true, |_| {}), payload)
+}
+
+fn pax_header(records: &[u8]) -> Vec<u8> {
+    with_data(raw(b"PaxHeaders/x", b'x', records.len() as u64, false, |_| {}), records)
+}
+
+fn record(key: &str, value: &[u8]) -> Vec<u8> {
+    let body = [b" ", key.as_bytes(), b"=", value, b"\n"].concat();
+    let mut n = body.len() + 1;
+    while n.to_string().len() + body.len() != n {
+        n += 1;
+    }
+    [n.to_string().as_bytes(), &body].concat()
+}
+
+fn end2() -> Vec<u8> {
+    vec![0u8; 1024]
+}
+
+fn entries(bytes: &[u8]) -> Result<Vec<(String, Option<String>, u64)>, TarError> {
+    let mut r = TarReader::new(Stream(bytes));
+    let mut out = Vec::new();
+    while let Some(e) = r.next_entry()? {
+        out.push((e.path, e.link, e.size));
+    }
+    Ok(out)
+}
+
+#[test]
+fn an_empty_gnu_long_name_is_not_used() {
+    // Go keeps "" as the pending long name and then uses the header's own name: the member
+    // is read, not dropped (issue 14, HIGH-1).
+    let bytes = [long(b'L', b""), with_data(raw(b"manifest.json", b'0', 2, false, |_| {}), b"[]"), end2()].concat();
+    assert_eq!(entries(&bytes).unwrap(), vec![("manifest.json".to_string(), None, 2)]);
+    // A later empty one replaces an earlier long name: the header's name again.
+    let bytes =
+        [long(b'L', b"evil\0"), long(b'L', b"\0"), with_data(raw(b"short", b'0', 1, false, |_| {}), b"x"), end2()]
+            .concat();
+    assert_eq!(entries(&bytes).unwrap(), vec![("short".to_string(), None, 1)]);
+    // The same for a long link name, and an empty long name does not hide a PAX path.
+    let sym = raw(b"s", b'2', 0, false, |b| b[157..161].copy_from_slice(b"tgt1"));
+    let bytes = [long(b'K', b""), sym, end2()].concat();
+    assert_eq!(entries(&bytes).unwrap(), vec![("s".to_string(), Some("tgt1".to_string()), 0)]);
+    let bytes =
+        [pax_header(&record("path", b"from-pax")), long(b'L', b""), raw(b"h", b'5', 0, false, |_| {}), end2()].concat();
+    assert_eq!(entries(&bytes).unwrap(), vec![("from-pax".to_string(), None, 0)]);
+}
+
+#[test]
+fn a_later_empty_pax_record_replaces_an_earlier_one() {
+    let records = [record("path", b"evil"), record("path", b"")].concat();
+    let bytes = [pax_header(&records), raw(b"kept", b'5', 0, false, |_| {}), end2()].concat();
+    assert_eq!(entries(&bytes).unwrap(), vec![("kept".to_string(), None, 0)]);
+}
+
+#[test]
+fn pax_records_are_held_to_go_rules() {
+    let file = || raw(b"f", b'5', 0, false, |_| {});
+    let refused = |records: Vec<u8>| {
+        let bytes = [pax_header(&records), file(), end2()].concat();
+        matches!(entries(&bytes), Err(TarError::Header { .. }))
+    };
+    assert!(refused(record("fo\0o", b"1")), "NUL in a key");
+    assert!(refused(record("GNU.sparse.numbytes", b"1")), "numbytes before offset");
+    assert!(refused(record("GNU.sparse.offset", b"1,2")), "a comma in a 0.0 sparse value");
+    assert!(refused(record("mtime", b"99999999999999999999")), "seconds out of range");
+    assert!(!refused(record("size", b"-1")), "a negative size on a directory is ignored");
+    assert!(!refused(record("mtime", b"-5.")), "Go reads -5. as a time");
+    // A bad value is only an error for the header that uses it.
+    let bytes = [pax_header(&record("mtime", b"x")), pax_header(&record("path", b"p")), file(), end2()].concat();
+    assert_eq!(entries(&bytes).unwrap(), vec![("p".to_string(), None, 0)]);
+    let bytes = [pax_header(&record("mtime", b"x")), end2()].concat();
+    assert_eq!(entries(&bytes).unwrap(), vec![]);
+}
+
+#[test]
+fn negative_sizes_as_go_reads_them() {
+    let negative = |b: &mut [u8; 512]| b[124..136].copy_from_slice(&[0xff; 12]);
+    // A symlink has no data whatever its size says.
+    let bytes = [raw(b"l", b'2', 0, false, negative), end2()].concat();
+    assert_eq!(entries(&bytes).unwrap().len(), 1);
+    let bytes = [raw(b"f", b'0', 0, false, negative), end2()].concat();
+    assert!(matches!(entries(&bytes), Err(TarError::Header { .. })));
+    // A negative PAX size on a regular file fails; on a directory it is ignored.
+    let bytes = [pax_header(&record("size", b"-1")), raw(b"f", b'0', 0, false, |_| {}), end2()].concat();
+    assert!(matches!(entries(&bytes), Err(TarError::Header { .. })));
+    let bytes = [pax_header(&record("size", b"-1")), raw(b"d/", 0, 0, false, |_| {}), end2()].concat();
+    assert_eq!(entries(&bytes).unwrap().len(), 1);
+}
+
+#[test]
+fn star_times_must_parse() {
+    let star = |b: &mut [u8; 512]| {
+        b[508..512].copy_from_slice(b"tar\0");
+        b[476..488].copy_from_slice(b"00000000000\0");
+        b[488..500].copy_from_slice(b"0000000000x\0");
+    };
+    let bytes = [raw(b"f", b'5', 0, false, star), end2()].concat();
+    assert!(matches!(entries(&bytes), Err(TarError::Header { error: HeaderError::Number("ctime"), .. })));
+}
+
+#[test]
+fn the_stream_may_end_inside_padding() {
+    // Go reads padding with tryReadFull: an end there is the end of the archive.
+    let mut bytes = with_data(raw(b"a", b'0', 3, false, |_| {}), b"abc");
+    bytes.truncate(512 + 3 + 100);
+    let mut r = TarReader::new(Stream(&bytes[..]));
+    assert_eq!(r.next_entry().unwrap().unwrap().size, 3);
+    assert!(r.next_entry().unwrap().is_none());
+    assert_eq!(r.end(), Some(End::CleanEof));
+    // Inside the data it is an error.
+    assert!(matches!(entries(&bytes[..512 + 2]), Err(TarError::Truncated { .. })));
+}
+
+#[test]
+fn prefix_and_name_are_escaped_as_one_name() {
+    // USTAR prefix "p" and name "\xff": one name, "p/\xff", escaped as a whole.
+    let bytes = [raw(b"\xff", b'5', 0, false, |b| b[345] = b'p'), end2()].concat();
+    let got = entries(&bytes).unwrap();
+    assert_eq!(got[0].0, header::name_string(b"p/\xff"));
+    assert_ne!(got[0].0, header::name_string("p/\u{FFFD}\\xff".as_bytes()));
+}
+
+#[test]
+fn pax_sparse_files_are_read_as_go_reads_them() {
+    // 0.1: two fragments of 2 bytes in a 10-byte file; the data holds 4 bytes.
+    let records = [
+        record("GNU.sparse.major", b"0"),
+        record("GNU.sparse.minor", b"1"),
+        record("GNU.sparse.name", b"real-name"),
+        record("GNU.sparse.realsize", b"10"),
+        record("GNU.sparse.numblocks", b"2"),
+        record("GNU.sparse.map", b"0,2,8,2"),
+    ]
+    .concat();
+    let h = |n: u64| raw(b"GNUSparseFile.0/x", b'0', n, false, |_| {});
+    let read = |data: &[u8]| {
+        let bytes = [pax_header(&records), with_data(h(data.len() as u64), data), end2()].concat();
+        let mut r = TarReader::new(Stream(&bytes[..]));
+        r.next_entry().map(|e| e.map(|e| (e.path, e.sparse)))
+    };
+    let e = read(b"abcd").unwrap().unwrap();
+    assert_eq!(e, ("real-name".to_string(), Some(Sparse { size: 10, data_matches: true })));
+    assert!(!read(b"abc").unwrap().unwrap().1.unwrap().data_matches);
+    // A fragment past the size: Go fails the header.
+    let bad = [record("GNU.sparse.map", b"0,2,9,2"), record("GNU.sparse.numblocks", b"2")].concat();
+    let bytes = [pax_header(&bad), with_data(h(4), b"abcd"), end2()].concat();
+    assert!(matches!(entries(&bytes), Err(TarError::Header { .. })));
+}

@@ -2,6 +2,7 @@
 //! archives in the ways real damage and real attacks take.
 #![allow(dead_code)]
 
+pub mod images;
 pub mod real_tools;
 pub mod tar_cases;
 
@@ -296,7 +297,7 @@ pub fn docker_archive(path: &Path, layers: &[Vec<u8>], tag: &str) {
     write_tar(path, &members);
 }
 
-/// `data` wrapped whole in bzip2 or lz4 (frame format), as `bzip2` and `lz4` write it.
+/// `data` wrapped whole in bzip2, lz4 (frame format) or xz, as `bzip2`, `lz4` and `xz` write it.
 pub fn wrap(data: &[u8], how: &str) -> Vec<u8> {
     use std::io::Write;
     match how {
@@ -311,8 +312,33 @@ pub fn wrap(data: &[u8], how: &str) -> Vec<u8> {
             e.finish().unwrap()
         }
         "zst" => zstd::encode_all(data, 3).unwrap(),
+        "xz" => {
+            let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
         other => panic!("wrap: {other}"),
     }
+}
+
+/// `b` gzip-compressed (one member), as `gzip` writes it.
+pub fn gz(b: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(b).unwrap();
+    e.finish().unwrap()
+}
+
+/// `b` as one streamed zstd frame (no content size, so the frame says its window), the window
+/// then set to 2^`log` bytes: what `zstd --long=LOG` writes from a pipe.
+pub fn zstd_window(b: &[u8], log: u8) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+    e.write_all(b).unwrap();
+    let mut z = e.finish().unwrap();
+    assert_eq!(z[4] & 0x20, 0, "not a single-segment frame: byte 5 is the window descriptor");
+    z[5] = (log - 10) << 3;
+    z
 }
 
 /// A docker-save archive with one 48 MiB layer of random bytes: slow to re-compress.

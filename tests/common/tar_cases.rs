@@ -1,7 +1,8 @@
 //! Layer tars that Go's archive/tar reads differently from a naive reader, shared by
 //! tests/differential_tar.rs (what airlock reports) and tests/interop.rs (what docker does).
 
-use super::{padded, pax, raw_header};
+use super::{find, fixture, json_of, padded, pax, raw_header, read_tar, regular, sha256_hex, write_tar};
+use std::path::{Path, PathBuf};
 
 pub const ZERO: [u8; 512] = [0; 512];
 
@@ -116,5 +117,83 @@ pub fn cases() -> Vec<Case> {
             airlock_ok: false,
             go: Go::Extracts(&["etc/cron.d/airlock"]),
         },
+        // An empty GNU long name (issue 14, HIGH-1): Go keeps the header's own name, so
+        // the entry is extracted; a reader that takes the empty name drops it unchecked.
+        Case {
+            name: "empty-gnu-long-name",
+            layer: [gnu_long_name(""), file(evil, b"x"), file("ok.txt", b"ok"), end()].concat(),
+            airlock_ok: false,
+            go: Go::Extracts(&["etc/cron.d/airlock", "ok.txt"]),
+        },
+    ]
+}
+
+/// The legacy docker-save fixture with a second `manifest.json` after the first, behind a
+/// GNU long-name header whose name is empty (issue 14, HIGH-1). Go (docker load, ctr
+/// import) reads the second under its own header name, and the later member wins; it names
+/// an evil config (the good one with a label added), tagged as the good image is.
+pub struct HiddenManifest {
+    pub archive: PathBuf,
+    pub tag: String,
+    /// The image ID (config digest) of the image each manifest.json names.
+    pub good_id: String,
+    pub evil_id: String,
+}
+
+/// Writes the archive into `dir`. `payload` is the long-name header's data: `b""` (size
+/// 0) or `b"\0"` (an empty NUL-terminated name).
+pub fn hidden_manifest(dir: &Path, payload: &[u8]) -> HiddenManifest {
+    let tag = "airlock/hidden:1".to_string();
+    let mut ms = read_tar(&fixture("docker-save-legacy.tar"));
+    let man = json_of(find(&mut ms, "manifest.json"));
+    let good = man[0]["Config"].as_str().unwrap().to_string();
+    let mut cfg = json_of(find(&mut ms, &good));
+    cfg["config"]["Labels"] = serde_json::json!({"evil": "yes"});
+    let evil_bytes = serde_json::to_vec(&cfg).unwrap();
+    let evil = format!("{}.json", sha256_hex(&evil_bytes));
+    ms.push(regular(&evil, evil_bytes.clone()));
+    let layers = &man[0]["Layers"];
+    let manifest = |config: &str| {
+        serde_json::to_vec(&serde_json::json!([{"Config": config, "RepoTags": [&tag], "Layers": layers}])).unwrap()
+    };
+    find(&mut ms, "manifest.json").data = manifest(&good);
+    let archive = dir.join("hidden-manifest.tar");
+    write_tar(&archive, &ms);
+    let mut bytes = std::fs::read(&archive).unwrap();
+    // Drop the end-of-archive blocks, then append the hidden member and a new end.
+    while bytes.len() >= 512 && bytes[bytes.len() - 512..].iter().all(|&b| b == 0) {
+        bytes.truncate(bytes.len() - 512);
+    }
+    let evil_manifest = manifest(&evil);
+    let mut long = raw_header(b"././@LongLink", b'L', payload.len() as u64, true, |_| {}).to_vec();
+    long.extend(padded(payload));
+    let mut hidden = raw_header(b"manifest.json", b'0', evil_manifest.len() as u64, false, |_| {}).to_vec();
+    hidden.extend(padded(&evil_manifest));
+    bytes.extend([long, hidden, end()].concat());
+    std::fs::write(&archive, bytes).unwrap();
+    HiddenManifest {
+        archive,
+        tag,
+        good_id: format!("sha256:{}", good.trim_end_matches(".json")),
+        evil_id: format!("sha256:{}", sha256_hex(&evil_bytes)),
+    }
+}
+
+/// The gzip-wrapped legacy fixture, damaged after the tar's end in the ways docker meets:
+/// trailing zeros, trailing bytes, a bad CRC-32, a bad size, a cut trailer.
+pub fn gzip_trailer_cases() -> Vec<(&'static str, Vec<u8>)> {
+    let good = std::fs::read(fixture("docker-save-legacy.tar.gz")).unwrap();
+    let n = good.len();
+    let flip = |at: usize| {
+        let mut b = good.clone();
+        b[at] ^= 0xff;
+        b
+    };
+    vec![
+        ("trailing-zeros", [good.clone(), vec![0u8; 1024]].concat()),
+        ("trailing-bytes", [good.clone(), b"trailing junk bytes here".to_vec()].concat()),
+        ("bad-crc", flip(n - 8)),
+        ("bad-size", flip(n - 1)),
+        ("cut-trailer", good[..n - 8].to_vec()),
     ]
 }

@@ -104,6 +104,30 @@ pub fn first_of_several(path: &Path) -> Option<Naming> {
     (n == parted.first() && several).then_some(parted.naming)
 }
 
+/// The bytes of the file whose first part is `path` (a split header with its parts beside
+/// it, or the first of several chunks), read from the parts in order as `read_zarf` and
+/// `read_numbered` read them; `None` when `path` is not read that way.
+pub fn reopen(path: &Path) -> Option<Box<dyn Read + Send>> {
+    let naming = first_of_several(path)?;
+    let (parted, _) = Parted::of(path)?;
+    let max = match naming {
+        // Only a JSON header makes `NAME.part000` a split package (as `read_input` decides).
+        Naming::Zarf => {
+            let mut head = [0u8; 1];
+            let header = std::fs::metadata(path).ok()?.len() <= 4096
+                && File::open(path).ok()?.read(&mut head).ok()? == 1
+                && head[0] == b'{';
+            if !header {
+                return None;
+            }
+            999
+        }
+        Naming::Numbered => 9_999,
+    };
+    let files = (1..=parted.run(1, max)).map(|i| parted.part(i)).collect();
+    Some(Box::new(Parts(State::new(files, false))))
+}
+
 /// The parts in order, as one stream, hashed as they are read when asked.
 pub(super) struct State {
     files: Vec<PathBuf>,

@@ -1,0 +1,175 @@
+//! Coverage, decided in one place: every member of an input, and of every archive opened in
+//! it, gets exactly one [`Verdict`]. A runtime may load any file it is handed (`tar x`, then
+//! `docker load -i`, `ctr images import`, `podman load`, `skopeo copy oci:DIR`), so what a
+//! member *is* is read from its bytes, never from its name or from whether a scan of it
+//! succeeded:
+//!
+//! | the member | verdict |
+//! |---|---|
+//! | read by an image model (its documents, configs, layers, the format's own files) | image |
+//! | a manifest or blob of a signature, attestation or other artifact | artifact |
+//! | a directory (not counted) | — |
+//! | a file (or a link to one) that starts with a tar header or a compression magic | opened: image, archive or error (`super::Search`) |
+//! | a tar whose scan read every entry and found no image document and no archive in it | archive (nothing in it loads) |
+//! | any other file, device or FIFO; a link to nothing | other |
+//! | a file the archive broke before, a link out of the archive | error (the archive's finding names it) |
+
+use crate::model::{Format, Model};
+use crate::open::{Catalog, Member, MemberKind, Unresolved};
+use crate::report::Verdict;
+use crate::scan::{Compression, Content, Depth};
+use std::collections::HashSet;
+
+/// What a member's bytes say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Starts with a tar header (`None`) or a compression magic.
+    Archive(Compression),
+    NotArchive,
+    /// Not read: the archive holding it broke before it (a finding says so).
+    Unread,
+}
+
+pub fn shape(m: &Member) -> Shape {
+    let Some(s) = &m.scan else { return Shape::Unread };
+    if s.tar_head {
+        return Shape::Archive(Compression::None);
+    }
+    match &s.content {
+        Content::Layer(ls) if ls.compression != Compression::None => Shape::Archive(ls.compression),
+        Content::Sniffed(c) if *c != Compression::None => Shape::Archive(*c),
+        _ => Shape::NotArchive,
+    }
+}
+
+/// Whether the scan read a tar to its end and found nothing a runtime could load in it: no
+/// `manifest.json`, `index.json` or `repositories`, and no entry that is an archive itself.
+/// Such a tar (a layer nothing refers to, a Zarf component of plain files) is not opened.
+pub fn holds_nothing_loadable(m: &Member) -> bool {
+    match m.scan.as_ref().map(|s| &s.content) {
+        Some(Content::Layer(ls)) => ls.tar.as_ref().is_ok_and(|t| !t.image_like && !t.has_archives),
+        _ => false,
+    }
+}
+
+/// Whether a runtime could load what an archive holds without another step (an image
+/// document in it, or not known): what decides whether leaving it unopened is an error.
+pub fn could_hold_an_image(m: &Member) -> bool {
+    match m.scan.as_ref().map(|s| &s.content) {
+        Some(Content::Layer(ls)) => ls.tar.as_ref().map_or(true, |t| t.image_like),
+        _ => true,
+    }
+}
+
+/// The members image models read, and those of artifacts, by path in the catalog.
+#[derive(Default)]
+pub struct Used {
+    image: HashSet<String>,
+    artifact: HashSet<String>,
+    /// Directories holding a layout that was verified.
+    pub roots: HashSet<String>,
+}
+
+impl Used {
+    /// Adds what `model` reads of `sub`, the layout in directory `root` ("" for the whole).
+    pub fn add(&mut self, sub: &Catalog, model: &Model, root: &str) {
+        let at = |k: &str| if root.is_empty() { k.to_string() } else { format!("{root}/{k}") };
+        self.roots.insert(root.to_string());
+        for a in &model.artifacts {
+            self.artifact.insert(at(&a.member));
+            for b in &a.blobs {
+                self.artifact.insert(at(&b.member));
+                if let Ok((real, _)) = sub.resolve(&b.member) {
+                    self.artifact.insert(at(real));
+                }
+            }
+        }
+        self.image.extend(model.referenced.iter().map(|r| at(r)));
+        for f in ["manifest.json", "index.json", "oci-layout", "repositories"] {
+            if sub.has(f) {
+                self.image.insert(at(f));
+            }
+        }
+        // docker save's per-layer directory (`<id>/layer.tar`, `json`, `VERSION`) of a layer
+        // it reads, by that path or, as skopeo and podman write it, through `layer.tar`, a
+        // symlink to `<hex>.tar`.
+        let reads = |k: &str| {
+            model.referenced.contains(k) || sub.resolve(k).is_ok_and(|(real, _)| model.referenced.contains(real))
+        };
+        for (k, m) in &sub.members {
+            let legacy_layer_file = ["/layer.tar", "/json", "/VERSION"]
+                .iter()
+                .any(|f| k.strip_suffix(f).is_some_and(|dir| reads(&format!("{dir}/layer.tar"))));
+            // Docker 25+'s legacy v1 json blobs, which nothing refers to.
+            let legacy_blob = model.format == Some(Format::DockerOci)
+                && k.starts_with("blobs/")
+                && crate::checks::is_docker_legacy_json(model, m.scan.as_ref().map(|s| &s.content));
+            if legacy_layer_file || legacy_blob {
+                self.image.insert(at(k));
+            }
+        }
+    }
+}
+
+/// What to do with one member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Verdict(Verdict),
+    /// Open the file at `data` (the member itself, or what its link resolves to) as an archive.
+    Open {
+        data: String,
+        compression: Compression,
+    },
+    /// Archive-shaped, and its scan found nothing loadable in it: searched, not opened.
+    Searched,
+}
+
+/// The decision for member `key` of `catalog`; `None` for a directory.
+pub fn decide(catalog: &Catalog, key: &str, m: &Member, used: &Used, depth: Depth) -> Option<Decision> {
+    if used.artifact.contains(key) {
+        return Some(Decision::Verdict(Verdict::Artifact));
+    }
+    if used.image.contains(key) {
+        return Some(Decision::Verdict(Verdict::Image));
+    }
+    let (data, target) = match &m.kind {
+        MemberKind::Dir => return None,
+        MemberKind::Other => return Some(Decision::Verdict(Verdict::Other)),
+        MemberKind::File => (key.to_string(), m),
+        MemberKind::Symlink(_) | MemberKind::Hardlink(_) => match catalog.resolve(key) {
+            Ok((real, target)) => (real.to_string(), target),
+            // `check_links` reported it (unsafe-path).
+            Err(Unresolved::Escapes(_)) => return Some(Decision::Verdict(Verdict::Error)),
+            // A link to a verified layout's directory is that layout.
+            Err(Unresolved::NotAFile(dir)) if used.roots.contains(&dir) => {
+                return Some(Decision::Verdict(Verdict::Image));
+            }
+            // Nothing a runtime can load is at its end.
+            Err(Unresolved::Missing(_) | Unresolved::NotAFile(_) | Unresolved::LinkLoop) => {
+                return Some(Decision::Verdict(Verdict::Other));
+            }
+        },
+    };
+    Some(match shape(target) {
+        Shape::NotArchive => Decision::Verdict(Verdict::Other),
+        Shape::Unread => Decision::Verdict(Verdict::Error),
+        Shape::Archive(_) if depth == Depth::Full && holds_nothing_loadable(target) => Decision::Searched,
+        Shape::Archive(compression) => Decision::Open { data, compression },
+    })
+}
+
+/// The directories of `catalog` that may hold a layout (an `index.json` or `manifest.json`
+/// in them), at any depth; the catalog's own root is not one of them.
+pub fn layout_roots(catalog: &Catalog) -> Vec<String> {
+    let mut roots: Vec<String> = catalog
+        .members
+        .keys()
+        .filter_map(|k| {
+            let (dir, file) = k.rsplit_once('/')?;
+            matches!(file, "index.json" | "manifest.json").then(|| dir.to_string())
+        })
+        .collect();
+    roots.sort();
+    roots.dedup();
+    roots
+}

@@ -76,5 +76,6 @@ fn declared(catalog: &crate::open::Catalog, image: &Image) -> ImageReport {
         config_member: image.config.member.clone(),
         layers,
         history,
+        config: catalog.document(&image.config.member).and_then(crate::model::runtime::read),
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod human;
 pub mod json;
+pub mod view;
 
 use crate::digest::Digest;
 use crate::finding::Finding;
@@ -172,6 +173,10 @@ pub struct ImageReport {
     /// `inspect` only: the history aligned to the layers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<HistoryReport>>,
+    /// `inspect` only: what the image runs with (Env, Cmd, Entrypoint, Labels, User,
+    /// WorkingDir, ExposedPorts) and when it was created, as its config says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<crate::model::runtime::RunConfig>,
 }
 
 #[derive(Debug, Serialize)]

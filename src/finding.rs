@@ -118,6 +118,12 @@ codes! {
         "--checksums: an input or bundle member hashes to another sha256 than its checksum line";
     LockManifestChanged = "lock-manifest-changed", Warning,
         "a locked image arrived with another manifest digest or re-compressed layer blobs (same image ID and diffIDs)";
+    DeltaCorrupt = "delta-corrupt", Error,
+        "apply: the delta's members differ from what its airlock-delta.json records (a digest, a size, a member missing or unlisted), or its tar cannot be read";
+    DeltaBaseMissing = "delta-base-missing", Error,
+        "apply: a blob the delta needs from the far side is in none of the base inputs";
+    DeltaBaseCorrupt = "delta-base-corrupt", Error,
+        "apply: the base inputs hold a blob the delta needs, but no copy of it hashes to its digest";
 }
 
 impl fmt::Display for Code {

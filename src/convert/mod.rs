@@ -11,7 +11,7 @@ mod bundle;
 mod documents;
 mod emit;
 mod pargz;
-mod paths;
+pub(crate) mod paths;
 pub mod target;
 
 use crate::checks::{self, Selected};

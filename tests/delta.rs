@@ -316,3 +316,42 @@ fn usage_errors() {
         airlock(&["apply", "-q", s(&out), "--from", s(&fixture("docker-save-legacy.tar")), "-o", s(&out), "--force"]);
     assert_eq!(o.status.code(), Some(2), "the output is an input");
 }
+
+#[test]
+fn a_delta_of_several_archives_and_a_layout_rebuilds_each() {
+    let d = tempdir();
+    let base = fixture("release/app-1.oci.tar");
+    let lock = lock_of(d.path(), &base);
+    let (layout, save) = (fixture("skopeo-oci-gzip"), fixture("release/app-2.docker.tar"));
+    let dl = d.path().join("two.delta");
+    ok(&["delta", "-q", s(&layout), s(&save), "--have", s(&lock), "-o", s(&dl)]);
+    let out = d.path().join("out");
+    ok(&["apply", "-q", s(&dl), "--from", s(&base), "-o", s(&out)]);
+    assert_eq!(listing(&out), ["app-2.docker.tar", "skopeo-oci-gzip"]);
+    assert!(out.join("skopeo-oci-gzip").is_dir(), "a layout is written as a directory");
+    assert_eq!(members(&out.join("app-2.docker.tar")), members(&save));
+    let files = |root: &Path| -> BTreeMap<String, Vec<u8>> {
+        walk(root)
+            .into_iter()
+            .map(|p| (p.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&p).unwrap()))
+            .collect()
+    };
+    assert_eq!(files(&out.join("skopeo-oci-gzip")), files(&layout), "the layout's files, byte for byte");
+    let save_lock = lock_of(d.path(), &out.join("app-2.docker.tar"));
+    let v = verify(&out.join("skopeo-oci-gzip"), &["--lock", s(&lock_of(d.path(), &layout)), "--deny", "warnings"]);
+    assert_eq!((v.code, codes(&v.json)), (0, Vec::<String>::new()), "{}", v.json);
+    let v = verify(&out.join("app-2.docker.tar"), &["--lock", s(&save_lock), "--deny", "warnings"]);
+    assert_eq!((v.code, codes(&v.json)), (0, Vec::<String>::new()), "{}", v.json);
+    // --to converts one archive only.
+    let o = airlock(&["apply", "-q", s(&dl), "--from", s(&base), "--to", "oci", "-o", s(&d.path().join("x"))]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}

@@ -355,3 +355,37 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn a_delta_cannot_write_through_its_own_links() {
+    // Each link lexically inside the archive, together a way out: d/b -> .. is the root, and
+    // d/b/c -> ../.. from there is the output's parent's parent.
+    let d = tempdir();
+    let base = fixture("docker-save-legacy.tar");
+    let dl = delta(d.path(), &fixture("release/app-2.docker26.tar"), &base);
+    let mut ms = read_tar(&dl);
+    let doc = find(&mut ms, "airlock-delta.json");
+    let mut v: Value = serde_json::from_slice(&doc.data).unwrap();
+    let a = &mut v["archives"][0];
+    a["links"] = serde_json::json!([{"path": "d/b", "target": ".."}, {"path": "d/b/c", "target": "../.."}]);
+    let evil = b"written outside";
+    let member =
+        serde_json::json!({"path": "d/b/c/evil", "digest": format!("sha256:{}", sha256_hex(evil)), "size": evil.len()});
+    a["members"].as_array_mut().unwrap().push(member);
+    doc.data = serde_json::to_vec(&v).unwrap();
+    // Recorded only: a tar holding them is refused when it is read (members written through
+    // a symlink), so this is the record's own check.
+    let broken = d.path().join("links.delta");
+    write_long(&broken, &ms);
+    let out = d.path().join("sub").join("rebuilt.tar");
+    std::fs::create_dir(d.path().join("sub")).unwrap();
+    let r = run_json(&["apply", "-q", "--json", s(&broken), "--from", s(&base), "-o", s(&out)]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let c = codes(&r.json);
+    assert!(!c.is_empty() && c.iter().all(|x| x == "delta-corrupt"), "{c:?}");
+    let msgs: Vec<&str> =
+        r.json["findings"].as_array().unwrap().iter().map(|f| f["message"].as_str().unwrap()).collect();
+    assert!(msgs.iter().any(|m| m.contains("member d/b/c is under d/b, a file or link")), "{msgs:?}");
+    assert!(!d.path().join("evil").exists() && !d.path().parent().unwrap().join("evil").exists());
+    assert_eq!(listing(&d.path().join("sub")), Vec::<String>::new(), "nothing written");
+}

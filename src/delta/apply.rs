@@ -229,7 +229,7 @@ pub fn check_delta(delta: &Catalog, doc: &DeltaDoc) -> Vec<Finding> {
             bad(format!("{MANIFEST} names an archive {:?}: not a file name, or twice", a.name), None);
             continue;
         }
-        let mut paths = std::collections::HashSet::new();
+        let mut paths = std::collections::BTreeSet::new();
         let all = a.members.iter().map(|m| m.path.as_str());
         let all = all.chain(a.links.iter().map(|l| l.path.as_str())).chain(a.needs.iter().map(|n| n.path.as_str()));
         for p in all {
@@ -247,6 +247,19 @@ pub fn check_delta(delta: &Catalog, doc: &DeltaDoc) -> Vec<Finding> {
         }
         for m in &a.members {
             expected.insert(format!("{ROOT}/{}/{}", a.name, m.path), None);
+        }
+        // Every recorded path is a file or a link: nothing may be written under one (a link
+        // chain could lead outside the output, a file in the way fails the write).
+        for p in &paths {
+            let mut at = 0;
+            while let Some(i) = p[at..].find('/') {
+                let dir = &p[..at + i];
+                if paths.contains(dir) {
+                    bad(format!("{MANIFEST}: archive {}: member {p} is under {dir}, a file or link", a.name), None);
+                    break;
+                }
+                at += i + 1;
+            }
         }
         for l in &a.links {
             if crate::open::path::join_within(crate::open::path::parent(&l.path), &l.target).is_err() {
@@ -314,10 +327,11 @@ fn rebuild(
     for r in copied {
         findings.extend(r.map_err(out_err)?);
     }
+    let fetched: Vec<io::Result<Fetched>> = a.needs.par_iter().map(|n| bases.fetch(n, &file(&n.path)?)).collect();
+    // Links last: no file is ever written through one.
     for l in &a.links {
         std::os::unix::fs::symlink(&l.target, file(&l.path).map_err(out_err)?).map_err(out_err)?;
     }
-    let fetched: Vec<io::Result<Fetched>> = a.needs.par_iter().map(|n| bases.fetch(n, &file(&n.path)?)).collect();
     let mut blobs = Vec::new();
     for (n, r) in a.needs.iter().zip(fetched) {
         match r.map_err(out_err)? {

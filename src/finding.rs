@@ -126,6 +126,10 @@ codes! {
         "apply: a blob the delta needs from the far side is in none of the base inputs";
     DeltaBaseCorrupt = "delta-base-corrupt", Error,
         "apply: the base inputs hold a blob the delta needs, but no copy of it hashes to its digest";
+    SignatureMissing = "signature-missing", Error,
+        "--key: no signature is attached to the image (no cosign .sig tag, cosign save entry or OCI 1.1 referrer names its manifest or an index listing it)";
+    SignatureInvalid = "signature-invalid", Error,
+        "--key: the image's signatures verify with none of the keys over a payload naming its digest (another key, another image's signature, a payload or signature changed after signing, malformed, keyless)";
 }
 
 impl fmt::Display for Code {

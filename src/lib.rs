@@ -15,6 +15,7 @@ pub mod commands;
 pub mod convert;
 pub mod delta;
 pub mod digest;
+pub mod export;
 pub mod finding;
 pub mod lock;
 pub mod model;
@@ -24,6 +25,7 @@ pub mod policy;
 pub mod progress;
 pub mod report;
 pub mod scan;
+pub mod signatures;
 pub mod targets;
 pub mod tarstream;
 #[doc(hidden)]

@@ -4,6 +4,7 @@
 mod delta;
 mod docs;
 pub mod exit;
+mod export;
 
 use crate::commands::{inspect, select::Selection, verify};
 use crate::convert::{
@@ -104,6 +105,9 @@ enum Command {
     /// Rewrite an image archive in another format without changing the image
     #[command(after_help = CONVERT_HELP)]
     Convert(ConvertArgs),
+    /// Write the root filesystem an image's layers make (whiteouts applied) as a tar
+    #[command(after_help = export::HELP)]
+    Export(export::ExportArgs),
     /// Pin the images of archives in a lock file, to check with `verify --lock` after the gap
     #[command(after_help = LOCK_HELP)]
     Lock(LockArgs),
@@ -312,6 +316,7 @@ pub fn main() -> i32 {
         Command::Lock(a) => return run_lock(a).code(),
         Command::Delta(a) => return delta::run_delta(a).code(),
         Command::Apply(a) => return delta::run_apply(a).code(),
+        Command::Export(a) => return export::run(a).code(),
         Command::Completions { shell } => {
             let shell = match shell {
                 CompletionShell::Bash => clap_complete::Shell::Bash,

@@ -4,7 +4,6 @@
 # (/usr/lib/x86_64-linux-gnu, ~660 MiB) and each has its own application layer (~80 MiB of
 # /usr/bin, one file changed in release 2), as an application update looks.
 #
-#   AIRLOCK_TOOLS_DIR=/tmp/airlock-tools source scripts/real-tools.sh up
 #   bash bench/delta.sh
 #
 # Inputs are cached in bench/work/delta/ (delete it to rebuild). Prints sizes, and the wall
@@ -14,11 +13,17 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 W=$ROOT/bench/work/delta
 AIRLOCK=${AIRLOCK:-$ROOT/target/release/airlock}
-[ -n "${AIRLOCK_TOOLS_DIR:-}" ] || { echo "set AIRLOCK_TOOLS_DIR and run scripts/real-tools.sh up first" >&2; exit 2; }
-D=$AIRLOCK_TOOLS_DIR/bin/docker-20.10
 mkdir -p "$W"
 
 if [ ! -f "$W/rel-2.tar" ]; then
+    # docker 20.10 of scripts/real-tools.sh, in a temp dir of its own (stopped at the end):
+    # the stores the tests use are never touched.
+    export AIRLOCK_TOOLS_DIR AIRLOCK_NEWER_RUNTIMES=0
+    AIRLOCK_TOOLS_DIR=$(mktemp -d /tmp/airlock-bench-delta.XXXXXX)
+    # shellcheck source=../scripts/real-tools.sh
+    source "$ROOT/scripts/real-tools.sh" up >&2
+    trap 'airlock_tools_down >/dev/null 2>&1 || true; rm -rf "$AIRLOCK_TOOLS_DIR"' EXIT
+    D=$AIRLOCK_TOOLS_DIR/bin/docker-20.10
     export DOCKER_BUILDKIT=0
     ctx=$(mktemp -d "$W/ctx.XXXXXX")
     tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C /usr/lib -c x86_64-linux-gnu \
@@ -36,7 +41,6 @@ if [ ! -f "$W/rel-2.tar" ]; then
         "$D" save -o "$W/rel-$rel.tar.tmp" "airlock/rel:$rel"
         mv "$W/rel-$rel.tar.tmp" "$W/rel-$rel.tar"
     done
-    "$D" rmi -f airlock/rel:1 airlock/rel:2 airlock/rel-base:1 >/dev/null
     rm -rf "$ctx"
     skopeo --insecure-policy copy -q "docker-archive:$W/rel-1.tar" "oci-archive:$W/rel-1.oci.tar:airlock/rel:1"
 fi

@@ -1196,7 +1196,7 @@ fn target_corpus(dir: &Path) -> Vec<PathBuf> {
             !n.starts_with('.')
                 && !n.ends_with(".sh")
                 && !n.ends_with(".md")
-                && !matches!(n.as_str(), "expected" | "src" | "bundles" | "signed" | "export")
+                && !matches!(n.as_str(), "expected" | "src" | "bundles" | "signed" | "export" | "release")
         })
         .collect();
     names.sort();

@@ -13,6 +13,7 @@ pub mod checksums;
 pub mod cli;
 pub mod commands;
 pub mod convert;
+pub mod delta;
 pub mod digest;
 pub mod export;
 pub mod finding;

@@ -1,6 +1,7 @@
 //! The command line: clap definitions and dispatch. Output goes to stdout; errors and
 //! progress to stderr.
 
+mod delta;
 mod docs;
 pub mod exit;
 mod export;
@@ -33,6 +34,8 @@ Examples:
   airlock inspect app-oci/                      what is inside, without hashing layers
   airlock convert nginx.tar --to oci -o nginx-oci
   airlock lock images.tar -o images.lock        pin the set; verify --lock after the gap
+  airlock delta v2.tar --have v1.lock -o v2.delta   ship only what the far side lacks
+  airlock apply v2.delta --from v1.tar -o v2.tar    rebuild it there, verified
 
 Exit status: 0 ok, 1 a check failed or not a valid archive, 2 usage error or unopenable path.";
 
@@ -127,6 +130,12 @@ enum Command {
     /// Pin the images of archives in a lock file, to check with `verify --lock` after the gap
     #[command(after_help = LOCK_HELP)]
     Lock(LockArgs),
+    /// Write only what the far side lacks: NEW's documents and the blobs no locked image has
+    #[command(after_help = delta::DELTA_HELP)]
+    Delta(delta::DeltaArgs),
+    /// Rebuild the full archive from a delta and the archives the far side holds, verified
+    #[command(after_help = delta::APPLY_HELP)]
+    Apply(delta::ApplyArgs),
     /// Print shell completions (bash, zsh, fish) generated from these very definitions
     #[command(after_help = COMPLETIONS_HELP)]
     Completions {
@@ -340,6 +349,8 @@ pub fn main() -> i32 {
         }
         Command::Convert(a) => return run_convert(a).code(),
         Command::Lock(a) => return run_lock(a).code(),
+        Command::Delta(a) => return delta::run_delta(a).code(),
+        Command::Apply(a) => return delta::run_apply(a).code(),
         Command::Export(a) => return export::run(a).code(),
         Command::Completions { shell } => {
             let shell = match shell {

@@ -225,6 +225,14 @@ struct VerifyArgs {
     /// Check inputs and bundle members against a sha256sum-style list (or BSD `SHA256 (f) = h`); repeatable
     #[arg(long = "checksums", value_name = "FILE")]
     checksums: Vec<PathBuf>,
+    /// Require every image to carry a cosign signature that verifies with this PEM public key
+    /// (cosign.pub: ECDSA P-256/P-384, Ed25519, RSA); repeatable
+    #[arg(long = "key", value_name = "FILE")]
+    keys: Vec<PathBuf>,
+    /// With --key: a signature counts only if its Rekor entry's SET verifies with this PEM
+    /// public key (rekor.pub, offline); repeatable
+    #[arg(long = "rekor-key", value_name = "FILE", requires = "keys")]
+    rekor_keys: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -238,6 +246,10 @@ struct LockArgs {
     /// Write the lock even if an input has errors (unreadable images are left out)
     #[arg(long)]
     force: bool,
+    /// Require every image to carry a cosign signature that verifies with this PEM public key,
+    /// and record the key's fingerprint with each signature it verifies; repeatable
+    #[arg(long = "key", value_name = "FILE")]
+    keys: Vec<PathBuf>,
     /// No progress display
     #[arg(long, short)]
     quiet: bool,
@@ -283,7 +295,15 @@ pub fn main() -> i32 {
                     }
                 }
             }
+            let signatures = match verify_trust(&a.keys, &a.rekor_keys, lock.as_ref()) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("airlock: {e}");
+                    return ExitStatus::Usage.code();
+                }
+            };
             let opts = verify::Options {
+                signatures,
                 inputs: a.common.inputs.clone(),
                 selection: selection(&a.common),
                 expect_ids: a.expect_ids,
@@ -345,6 +365,21 @@ pub fn main() -> i32 {
     }
 }
 
+/// `--key`, `--rekor-key`: the keys read. Signatures are looked for with keys, or when the
+/// lock records some (to find the locked ones, even without keys).
+fn verify_trust(
+    keys: &[PathBuf],
+    rekor: &[PathBuf],
+    lock: Option<&crate::lock::Lock>,
+) -> Result<Option<crate::signatures::Trust>, String> {
+    let trust = crate::signatures::Trust {
+        keys: crate::signatures::keys::read_files(keys)?,
+        rekor: crate::signatures::keys::read_files(rekor)?,
+    };
+    let locked = lock.is_some_and(|l| l.images.iter().any(|i| !i.signatures.is_empty()));
+    Ok((!keys.is_empty() || locked).then_some(trust))
+}
+
 fn selection(a: &CommonArgs) -> Selection {
     Selection { images: a.images.clone(), platform: a.platform.clone() }
 }
@@ -375,6 +410,13 @@ fn print_refused(report: &Report, verb: &str) {
 
 fn run_lock(a: LockArgs) -> ExitStatus {
     use crate::commands::lock::{self, Outcome};
+    let keys = match crate::signatures::keys::read_files(&a.keys) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("airlock: {e}");
+            return ExitStatus::Usage;
+        }
+    };
     let opts = lock::Options {
         verify: verify::Options {
             inputs: a.inputs,
@@ -385,6 +427,7 @@ fn run_lock(a: LockArgs) -> ExitStatus {
             lock: None,
             targets: Vec::new(),
             checksums: Vec::new(),
+            signatures: Some(crate::signatures::Trust { keys, rekor: Vec::new() }),
         },
         output: a.output,
         force: a.force,

@@ -76,5 +76,7 @@ fn declared(catalog: &crate::open::Catalog, image: &Image) -> ImageReport {
         config_member: image.config.member.clone(),
         layers,
         history,
+        signatures: None,
+        signatures_not_checked: None,
     }
 }

@@ -1,8 +1,8 @@
 //! Lock files: the set of images pinned on the connected side, checked on the other.
 //!
 //! `airlock lock INPUT...` writes one (`format`); `airlock verify INPUT... --lock FILE`
-//! holds the inputs against it (`compare`). The schema is version 1, documented in the
-//! README; reading refuses anything that is not exactly that shape (a usage error, exit 2),
+//! holds the inputs against it (`compare`). The schema is version 1, or 2 when it records
+//! signatures, documented in the README; reading refuses anything that is not exactly that shape (a usage error, exit 2),
 //! but tolerates fields it does not know, so a newer writer's additions do not break it.
 //! A lock names digests and tags only: nothing in it makes airlock open another file.
 
@@ -13,7 +13,11 @@ use crate::digest::Digest;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// The version of a lock without signatures (what airlock has always written).
 pub const VERSION: u32 = 1;
+/// The version of a lock that records signatures: an airlock that reads only version 1 refuses
+/// it instead of ignoring the signatures it must check.
+pub const VERSION_SIGNED: u32 = 2;
 
 /// The largest lock airlock reads: one of a few thousand images is well under a megabyte.
 const MAX_LOCK: u64 = 32 << 20;
@@ -52,6 +56,21 @@ pub struct LockImage {
     pub input: String,
     #[serde(deserialize_with = "bounded_layers")]
     pub layers: Vec<LockLayer>,
+    /// The signatures the image carried (version 2): `verify --lock` requires one of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "bounded_signatures")]
+    pub signatures: Vec<LockSignature>,
+}
+
+/// One signature an image carried when locked.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LockSignature {
+    /// The signature manifest's digest, where it has one.
+    pub manifest: Option<Digest>,
+    pub layer: usize,
+    /// The payload's or bundle's digest: what matches it after the gap.
+    pub blob: Digest,
+    /// The fingerprint of the key it verified with (`lock --key`), else `null`.
+    pub key: Option<Digest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,13 +116,13 @@ pub fn parse(bytes: &[u8]) -> Result<Lock, String> {
         Ok(doc) => doc.version,
         Err(_) => serde_json::from_slice::<Probe>(bytes).map_err(|e| format!("is not JSON: {e}"))?.version,
     };
-    match version.0 {
-        Some(n) if n == VERSION as u64 => {}
-        Some(n) => return Err(format!("has version {n}; this airlock reads version {VERSION}")),
+    let version = match version.0 {
+        Some(n) if n == VERSION as u64 || n == VERSION_SIGNED as u64 => n as u32,
+        Some(n) => return Err(format!("has version {n}; this airlock reads versions {VERSION} and {VERSION_SIGNED}")),
         None => return Err("has no \"version\" number: not an airlock lock".into()),
-    }
+    };
     let doc = read.map_err(|e| format!("has the wrong shape: {e}"))?;
-    let lock = Lock { version: VERSION, inputs: doc.inputs.0, images: doc.images.0 };
+    let lock = Lock { version, inputs: doc.inputs.0, images: doc.images.0 };
     for i in &lock.images {
         if !lock.inputs.iter().any(|x| x.name == i.input) {
             return Err(format!("has image {} from input {:?}, which it does not list", i.image_id, i.input));
@@ -120,6 +139,9 @@ pub const MAX_TAGS: usize = 1_000;
 pub const MAX_LAYERS: usize = 4_096;
 pub const MAX_ALL_TAGS: usize = 100_000;
 pub const MAX_ALL_LAYERS: usize = 200_000;
+/// Signatures per image (airlock checks at most 64), and in all.
+pub const MAX_SIGNATURES: usize = 1_024;
+pub const MAX_ALL_SIGNATURES: usize = 200_000;
 
 /// The lock as read: its version, and its lists bounded.
 #[derive(Deserialize)]
@@ -142,12 +164,16 @@ impl<'de> Deserialize<'de> for Images {
                 f.write_str("a list of images")
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Images, A::Error> {
-                let (mut out, mut tags, mut layers) = (Vec::new(), 0, 0);
+                let (mut out, mut tags, mut layers, mut sigs) = (Vec::new(), 0, 0, 0);
                 while let Some(i) = a.next_element::<LockImage>()? {
-                    (tags, layers) = (tags + i.tags.len(), layers + i.layers.len());
-                    if out.len() == MAX_IMAGES || tags > MAX_ALL_TAGS || layers > MAX_ALL_LAYERS {
+                    (tags, layers, sigs) = (tags + i.tags.len(), layers + i.layers.len(), sigs + i.signatures.len());
+                    if out.len() == MAX_IMAGES
+                        || tags > MAX_ALL_TAGS
+                        || layers > MAX_ALL_LAYERS
+                        || sigs > MAX_ALL_SIGNATURES
+                    {
                         return Err(serde::de::Error::custom(format!(
-                            "more than {MAX_IMAGES} images, {MAX_ALL_TAGS} tags or {MAX_ALL_LAYERS} layers"
+                            "more than {MAX_IMAGES} images, {MAX_ALL_TAGS} tags, {MAX_ALL_LAYERS} layers or {MAX_ALL_SIGNATURES} signatures"
                         )));
                     }
                     out.push(i);
@@ -244,6 +270,10 @@ fn bounded_layers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<LockLaye
     Bounded::<LockLayer, MAX_LAYERS>::deserialize(d).map(|b| b.0)
 }
 
+fn bounded_signatures<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<LockSignature>, D::Error> {
+    Bounded::<LockSignature, MAX_SIGNATURES>::deserialize(d).map(|b| b.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,7 +281,7 @@ mod tests {
     #[test]
     fn bad_locks_say_why() {
         assert!(parse(b"{").unwrap_err().starts_with("is not JSON"));
-        assert!(parse(br#"{"version":2,"inputs":[],"images":[]}"#).unwrap_err().contains("version 2"));
+        assert!(parse(br#"{"version":3,"inputs":[],"images":[]}"#).unwrap_err().contains("version 3"));
         assert!(parse(br#"{"inputs":[]}"#).unwrap_err().contains("no \"version\""));
         assert!(parse(br#"{"version":1,"inputs":{},"images":[]}"#).unwrap_err().contains("wrong shape"));
         let bad_digest = br#"{"version":1,"inputs":[{"name":"a","format":null,"size":null,"sha256":null}],

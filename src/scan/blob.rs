@@ -170,7 +170,12 @@ pub fn scan_into<R: Read>(
             (&mut raw).take(size).read_to_end(&mut held.bytes)?;
             drain(&mut raw)?;
             let (digest, size) = raw.into_inner().finish()?;
-            return Ok(BlobScan { digest: Some(digest), size, content: Content::Document(Document(Arc::new(held))), tar_head: false });
+            return Ok(BlobScan {
+                digest: Some(digest),
+                size,
+                content: Content::Document(Document(Arc::new(held))),
+                tar_head: false,
+            });
         }
         if depth == Depth::Documents {
             return Ok(BlobScan { digest: None, size, content: Content::OversizedDocument, tar_head: false });

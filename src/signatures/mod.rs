@@ -3,7 +3,8 @@
 //! reads (OCI layouts and archives, plain or wrapped, and the layouts inside bundles), checked
 //! with PEM public keys, per image.
 //!
-//! Pure functions over bytes and the model: nothing here opens a file or the network. The
+//! Pure functions over bytes and the model: nothing here opens a file (but the key files
+//! given, `keys::read_files`) or the network. The
 //! documents needed (signature manifests, payloads, bundles: small JSON) are the ones the
 //! catalog already kept, so checking adds no read of the input.
 //!
@@ -64,7 +65,9 @@ pub mod blob;
 pub mod bundle;
 pub mod find;
 pub mod keys;
+pub mod package;
 pub mod rekor;
+pub mod report;
 pub mod rules;
 pub mod simple;
 
@@ -312,6 +315,19 @@ pub fn check(catalog: &Catalog, model: &Model, trust: &Trust) -> Vec<ImageSignat
                 }
             }
             r
+        })
+        .collect()
+}
+
+/// [`check`] for the images a report shows: `chosen` holds their model indexes in report
+/// order, and each result's `image` becomes its position there (what `Finding.image` and
+/// the report's `images` index).
+pub fn check_selected(catalog: &Catalog, model: &Model, chosen: &[usize], trust: &Trust) -> Vec<ImageSignatures> {
+    check(catalog, model, trust)
+        .into_iter()
+        .filter_map(|mut r| {
+            r.image = chosen.iter().position(|&c| c == r.image)?;
+            Some(r)
         })
         .collect()
 }

@@ -257,6 +257,33 @@ fn in_oci_archives_plain_and_gzip_wrapped() {
     }
 }
 
+/// A Hauler haul (tests/bundles: an OCI layout whose entries carry cosign's `kind` and a
+/// ref name, archived as tar.zst, fixtures/make-bundles.sh), holding a cosign-signed image
+/// and its signatures as `hauler store save` keeps them.
+#[test]
+fn in_a_hauler_haul() {
+    let d = tempdir();
+    let store = d.path().join("store");
+    copy_dir(&signed("cosign2-save"), &store);
+    let mut index: Value = serde_json::from_slice(&std::fs::read(store.join("index.json")).unwrap()).unwrap();
+    let image = index["manifests"][0]["digest"].as_str().unwrap().to_string();
+    let sig_tag = format!("docker.io/airlock/app:{}.sig", image.replace(':', "-"));
+    index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] = json!("docker.io/airlock/app:1");
+    index["manifests"][1]["annotations"]["org.opencontainers.image.ref.name"] = json!(sig_tag);
+    std::fs::write(store.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let tar = d.path().join("haul.tar");
+    tar_c(&store, &tar, &["."]);
+    let haul = d.path().join("haul.tar.zst");
+    std::fs::write(&haul, wrap(&std::fs::read(&tar).unwrap(), "zst")).unwrap();
+    for k in ALL_KEYS {
+        let r = verify_keys(&haul, &[k], &[]);
+        assert_eq!((r.code, codes(&r.json)), (0, vec![]), "--key {k}");
+        assert_eq!(verified_with(&r.json)[0][0].iter().flatten().collect::<Vec<_>>(), vec![&fp(k)]);
+    }
+    let r = verify_keys(&haul, &["other"], &[]);
+    assert_eq!((r.code, codes(&r.json)), (1, vec!["signature-invalid".to_string()]));
+}
+
 fn gz_bytes(b: &[u8]) -> Vec<u8> {
     gz(b)
 }

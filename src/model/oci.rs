@@ -496,13 +496,20 @@ impl Walk<'_> {
     /// loaded by any runtime and stays one too.
     fn referrers(&mut self) {
         let start = "blobs/sha256/";
+        // Configs are documents too, and may be large: never parsed again here.
+        let configs: std::collections::HashSet<&str> =
+            self.model.images.iter().map(|i| i.config.member.as_str()).collect();
         let unread: Vec<(String, Digest)> = (self.catalog.members.range(start.to_string()..))
             .take_while(|(k, _)| k.starts_with(start))
+            .filter(|(k, _)| !configs.contains(k.as_str()))
             .filter_map(|(k, _)| Some((k.clone(), super::named_digest(k)?)))
             .filter(|(_, d)| !self.seen.contains_key(d))
             .collect();
         for (member, digest) in unread {
             let Some(bytes) = self.catalog.document(&member) else { continue };
+            if !bytes.windows(9).any(|w| w == b"\"subject\"") {
+                continue;
+            }
             let parsed = json_keys::parse::<Document>(bytes, &json_keys::OCI_DOCUMENT);
             let Ok(doc) = parsed.value else { continue };
             let Document {

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod commands;
 pub mod convert;
 pub mod digest;
+pub mod export;
 pub mod finding;
 pub mod lock;
 pub mod model;

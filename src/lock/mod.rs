@@ -167,14 +167,13 @@ impl<'de> Deserialize<'de> for Images {
                 let (mut out, mut tags, mut layers, mut sigs) = (Vec::new(), 0, 0, 0);
                 while let Some(i) = a.next_element::<LockImage>()? {
                     (tags, layers, sigs) = (tags + i.tags.len(), layers + i.layers.len(), sigs + i.signatures.len());
-                    if out.len() == MAX_IMAGES
-                        || tags > MAX_ALL_TAGS
-                        || layers > MAX_ALL_LAYERS
-                        || sigs > MAX_ALL_SIGNATURES
-                    {
+                    if out.len() == MAX_IMAGES || tags > MAX_ALL_TAGS || layers > MAX_ALL_LAYERS {
                         return Err(serde::de::Error::custom(format!(
-                            "more than {MAX_IMAGES} images, {MAX_ALL_TAGS} tags, {MAX_ALL_LAYERS} layers or {MAX_ALL_SIGNATURES} signatures"
+                            "more than {MAX_IMAGES} images, {MAX_ALL_TAGS} tags or {MAX_ALL_LAYERS} layers"
                         )));
+                    }
+                    if sigs > MAX_ALL_SIGNATURES {
+                        return Err(serde::de::Error::custom(format!("more than {MAX_ALL_SIGNATURES} signatures")));
                     }
                     out.push(i);
                 }
@@ -289,5 +288,25 @@ mod tests {
         assert!(parse(bad_digest).unwrap_err().contains("wrong shape"));
         let ok = br#"{"version":1,"future":true,"inputs":[],"images":[]}"#;
         assert_eq!(parse(ok).unwrap().images.len(), 0, "unknown fields are tolerated");
+    }
+
+    #[test]
+    fn version_2_records_signatures_and_version_1_still_reads() {
+        let image = |v: u32, sigs: &str| {
+            format!(
+                r#"{{"version":{v},"inputs":[{{"name":"a","format":null,"size":null,"sha256":null}}],
+                "images":[{{"image_id":"sha256:{z}","platform":null,"tags":[],"manifest_digest":null,"input":"a","layers":[]{sigs}}}]}}"#,
+                z = "0".repeat(64)
+            )
+        };
+        let v1 = parse(image(1, "").as_bytes()).unwrap();
+        assert_eq!((v1.version, v1.images[0].signatures.len()), (1, 0));
+        let sig =
+            format!(r#","signatures":[{{"manifest":null,"layer":0,"blob":"sha256:{}","key":null}}]"#, "1".repeat(64));
+        let v2 = parse(image(2, &sig).as_bytes()).unwrap();
+        assert_eq!(v2.version, 2);
+        assert_eq!(v2.images[0].signatures[0].blob.to_string(), format!("sha256:{}", "1".repeat(64)));
+        let bad = sig.replace("\"blob\":\"sha256:", "\"blob\":\"md5:");
+        assert!(parse(image(2, &bad).as_bytes()).unwrap_err().contains("wrong shape"));
     }
 }

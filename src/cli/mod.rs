@@ -4,6 +4,8 @@
 mod docs;
 pub mod exit;
 mod export;
+mod flags;
+mod raw;
 
 use crate::commands::{inspect, select::Selection, verify};
 use crate::convert::{
@@ -16,7 +18,7 @@ use crate::output::Destination;
 use crate::report::{self, Report};
 use clap::{Args, Parser, Subcommand};
 use exit::ExitStatus;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 const ABOUT: &str = "Check and convert container image archives, fully offline.";
@@ -80,15 +82,32 @@ const INSPECT_HELP: &str = "\
 Examples:
   airlock inspect nginx.tar
   airlock inspect app-oci/ --json
+  airlock inspect k3s-airgap-images-amd64.tar.zst --compact
+  airlock inspect app-oci/ --platform linux/arm64 --raw | sha256sum   (the manifest digest)
+  airlock inspect app.tar --config | jq .config.Env
 
-Shows images, tags, platforms, config and manifest digests, layers with their declared
-diffIDs and chainIDs, and the history aligned to the layers, without hashing the layers.";
+Shows images, tags, platforms, config and manifest digests, when each was created and what
+it runs with (user, workdir, entrypoint, cmd, ports, env, labels), its size as stored, layers
+with their declared diffIDs and chainIDs, and the history aligned to the layers (in full),
+without hashing the layers. --raw and --config print one image's manifest or config byte
+for byte (select one with --image or --platform).";
 
 #[derive(Parser)]
 #[command(name = "airlock", version = VERSION, about = ABOUT, long_about = None, after_help = TOP_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Colour the report: auto (a terminal, unless NO_COLOR or TERM=dumb; CLICOLOR_FORCE
+    /// forces it), always or never
+    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    color: ColorWhen,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Subcommand)]
@@ -98,7 +117,7 @@ enum Command {
     Verify(VerifyArgs),
     /// Show what is inside image archives, without hashing the layers
     #[command(after_help = INSPECT_HELP)]
-    Inspect(CommonArgs),
+    Inspect(InspectArgs),
     /// Rewrite an image archive in another format without changing the image
     #[command(after_help = CONVERT_HELP)]
     Convert(ConvertArgs),
@@ -135,9 +154,9 @@ refused (exit 1, nothing written) unless --force.";
 
 const COMPLETIONS_HELP: &str = "\
 Examples:
-  airlock completions bash > /usr/share/bash-completion/completions/airlock
-  airlock completions zsh  > /usr/local/share/zsh/site-functions/_airlock
-  airlock completions fish > /usr/share/fish/vendor_completions.d/airlock.fish";
+  airlock completions bash | install -D -m 0644 /dev/stdin /usr/share/bash-completion/completions/airlock
+  airlock completions zsh  | install -D -m 0644 /dev/stdin /usr/local/share/zsh/site-functions/_airlock
+  airlock completions fish | install -D -m 0644 /dev/stdin /usr/share/fish/vendor_completions.d/airlock.fish";
 
 const MAN_HELP: &str = "\
 Examples:
@@ -163,10 +182,12 @@ struct ConvertArgs {
     /// Output path (a directory for `oci`), or - for stdout (tar targets)
     #[arg(short = 'o', long = "output", value_name = "OUTPUT")]
     output: PathBuf,
-    /// Select images by tag, image or manifest digest, or position (@0 is the first); repeatable
-    #[arg(long = "image", value_name = "REF|@N")]
+    /// Select images by tag, image ID or manifest digest (full, or a short ID), NAME@sha256:…
+    /// reference, or position (@0 is the first); repeatable
+    #[arg(long = "image", value_name = "REF|ID|@N")]
     images: Vec<String>,
-    /// Select images of one platform
+    /// Select images of one platform, normalised as containerd does (linux/arm64/v8 is
+    /// linux/arm64, x86_64 is amd64); without a variant, any variant
     #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_parser = parse_platform)]
     platform: Option<Platform>,
     /// Set the tags of the (single) selected image; repeatable
@@ -175,8 +196,8 @@ struct ConvertArgs {
     /// Layer compression in the output
     #[arg(long, value_enum, default_value = "keep")]
     compression: CompressionChoice,
-    /// Compression level for re-compressed layers (gzip 1-9, default 2; zstd 1-19, default 3)
-    #[arg(long, value_name = "N")]
+    /// Compression level with --compression gzip (1-9, default 2) or zstd (1-19, default 3)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=19))]
     level: Option<i32>,
     /// Replace an existing output; write even if the input has errors
     #[arg(long)]
@@ -192,13 +213,15 @@ struct ConvertArgs {
 #[derive(Args)]
 struct CommonArgs {
     /// Image archives (.tar, .tar.gz, .tar.zst, .tar.bz2, .tar.lz4, an OCI layout directory) or
-    /// bundles holding them; a split or chunked file by its first part
+    /// bundles holding them; a split or chunked file by its first part; - for standard input
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
-    /// Select images by tag, image or manifest digest, or position (@0 is the first)
-    #[arg(long = "image", value_name = "REF|@N")]
+    /// Select images by tag, image ID or manifest digest (full, or a short ID as reports
+    /// print it), NAME@sha256:… reference, or position (@0 is the first)
+    #[arg(long = "image", value_name = "REF|ID|@N")]
     images: Vec<String>,
-    /// Select images of one platform
+    /// Select images of one platform, normalised as containerd does (linux/arm64/v8 is
+    /// linux/arm64, x86_64 is amd64); without a variant, any variant
     #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_parser = parse_platform)]
     platform: Option<Platform>,
     /// Print the report as JSON (schema in the README)
@@ -207,6 +230,21 @@ struct CommonArgs {
     /// No progress display
     #[arg(long, short)]
     quiet: bool,
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// One line per image (platform, image ID, layers, size, tags) instead of its tables
+    #[arg(long, conflicts_with_all = ["json", "raw", "config"])]
+    compact: bool,
+    /// Print the selected image's manifest, its bytes as stored (sha256 = manifest digest)
+    #[arg(long, conflicts_with_all = ["json", "config"])]
+    raw: bool,
+    /// Print the selected image's config, its bytes as stored (sha256 = image ID)
+    #[arg(long, conflicts_with = "json")]
+    config: bool,
 }
 
 #[derive(Args)]
@@ -237,6 +275,10 @@ struct VerifyArgs {
     /// public key (rekor.pub, offline); repeatable
     #[arg(long = "rekor-key", value_name = "FILE", requires = "keys")]
     rekor_keys: Vec<PathBuf>,
+    /// With --checksums: lines naming no input or bundle member are not errors (as sha256sum's
+    /// --ignore-missing); a list that names none of them still fails
+    #[arg(long = "ignore-missing", requires = "checksums")]
+    ignore_missing: bool,
 }
 
 #[derive(Args)]
@@ -244,10 +286,11 @@ struct LockArgs {
     /// Image archives to pin: .tar, .tar.gz, .tar.zst, or OCI layout directories
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
-    /// Write the lock here (atomically) instead of stdout
+    /// Write the lock here (atomically) instead of stdout; an existing file needs --force
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Write the lock even if an input has errors (unreadable images are left out)
+    /// Replace an existing output; write the lock even if an input has errors (unreadable
+    /// images are left out)
     #[arg(long)]
     force: bool,
     /// Require every image to carry a cosign signature that verifies with this PEM public key,
@@ -280,48 +323,32 @@ pub fn main() -> i32 {
             return if e.use_stderr() { ExitStatus::Usage.code() } else { ExitStatus::Ok.code() };
         }
     };
+    match cli.color {
+        ColorWhen::Auto => {}
+        ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
+        ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
+    }
+    let mut compact = false;
     let (result, common, verb) = match cli.command {
-        Command::Verify(a) => {
-            let lock = match a.lock.as_deref().map(crate::lock::read).transpose() {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("airlock: {e}");
-                    return ExitStatus::Usage.code();
-                }
-            };
-            let mut checksums = Vec::new();
-            for f in &a.checksums {
-                match crate::checksums::read(f) {
-                    Ok(e) => checksums.extend(e),
-                    Err(e) => {
-                        eprintln!("airlock: {e}");
-                        return ExitStatus::Usage.code();
-                    }
-                }
+        Command::Verify(mut a) => match verify_options(&mut a) {
+            Ok(opts) => (verify::run(&opts), a.common, "verify"),
+            Err(m) => {
+                eprintln!("airlock: {m}");
+                return ExitStatus::Usage.code();
             }
-            let signatures = match verify_trust(&a.keys, &a.rekor_keys, lock.as_ref()) {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("airlock: {e}");
-                    return ExitStatus::Usage.code();
-                }
-            };
-            let opts = verify::Options {
-                signatures,
-                inputs: a.common.inputs.clone(),
-                selection: selection(&a.common),
-                expect_ids: a.expect_ids,
-                progress: !a.common.quiet,
-                policy: crate::policy::Policy::new(&a.deny),
-                lock,
-                targets: a.targets,
-                checksums,
-            };
-            (verify::run(&opts), a.common, "verify")
-        }
-        Command::Inspect(a) => {
-            let opts = inspect::Options { inputs: a.inputs.clone(), selection: selection(&a), progress: !a.quiet };
-            (inspect::run(&opts), a, "inspect")
+        },
+        Command::Inspect(mut a) => {
+            if let Err(m) = flags::stdin_input(&mut a.common.inputs, false) {
+                eprintln!("airlock: {m}");
+                return ExitStatus::Usage.code();
+            }
+            if a.raw || a.config {
+                return run_raw(&a).code();
+            }
+            let c = &a.common;
+            let opts = inspect::Options { inputs: c.inputs.clone(), selection: selection(c), progress: !c.quiet };
+            compact = a.compact;
+            (inspect::run(&opts), a.common, "inspect")
         }
         Command::Convert(a) => return run_convert(a).code(),
         Command::Lock(a) => return run_lock(a).code(),
@@ -360,7 +387,7 @@ pub fn main() -> i32 {
     };
     match result {
         Ok(report) => {
-            print_report(&report, common.json, verb);
+            print_report(&report, common.json, compact, verb);
             ExitStatus::of_report(&report).code()
         }
         Err(verify::UsageError(msg)) => {
@@ -385,32 +412,78 @@ fn verify_trust(
     Ok((!keys.is_empty() || locked).then_some(trust))
 }
 
+/// verify's options from its flags: the lock and checksum lists read, `-` made stdin; a
+/// usage error (exit 2) otherwise.
+fn verify_options(a: &mut VerifyArgs) -> Result<verify::Options, String> {
+    flags::stdin_input(&mut a.common.inputs, !a.checksums.is_empty())?;
+    let lock = a.lock.as_deref().map(crate::lock::read).transpose().map_err(|e| e.to_string())?;
+    let mut checksums = Vec::new();
+    for f in &a.checksums {
+        checksums.extend(crate::checksums::read(f)?);
+    }
+    let signatures = verify_trust(&a.keys, &a.rekor_keys, lock.as_ref())?;
+    Ok(verify::Options {
+        inputs: a.common.inputs.clone(),
+        selection: selection(&a.common),
+        expect_ids: std::mem::take(&mut a.expect_ids),
+        progress: !a.common.quiet,
+        policy: crate::policy::Policy::new(&a.deny),
+        lock,
+        targets: std::mem::take(&mut a.targets),
+        checksums,
+        ignore_missing: a.ignore_missing,
+        signatures,
+    })
+}
+
 fn selection(a: &CommonArgs) -> Selection {
     Selection { images: a.images.clone(), platform: a.platform.clone() }
 }
 
-fn print_report(report: &Report, json: bool, verb: &str) {
+fn print_report(report: &Report, json: bool, compact: bool, verb: &str) {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let r = if json {
         report::json::print(report, &mut out)
     } else {
-        let color = colored(std::io::stdout().is_terminal());
-        report::human::print(report, &report::human::Style { color }, verb, &mut out)
+        let color = colored(&std::io::stdout());
+        report::human::print(report, &report::human::Style { color, compact }, verb, &mut out)
     };
     // A closed pipe (`airlock verify x | head`) is not an error worth a panic.
     let _ = r.and_then(|_| out.flush());
 }
 
-/// Colour only on a terminal, and never with `NO_COLOR` set.
-fn colored(terminal: bool) -> bool {
-    terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// Whether to colour what goes to `stream`: `--color always|never` if given (set as
+/// anstream's global choice), else anstream's rules: `CLICOLOR_FORCE` forces it, `NO_COLOR`
+/// and `TERM=dumb` turn it off, otherwise only a terminal gets it.
+fn colored(stream: &impl anstream::stream::RawStream) -> bool {
+    anstream::AutoStream::choice(stream) != anstream::ColorChoice::Never
 }
 
 /// The human report of inputs a command refused (nothing written), on stderr.
 fn print_refused(report: &Report, verb: &str) {
-    let style = report::human::Style { color: colored(std::io::stderr().is_terminal()) };
+    let style = report::human::Style { color: colored(&std::io::stderr()), compact: false };
     let _ = report::human::print(report, &style, verb, &mut std::io::stderr().lock());
+}
+
+/// `inspect --raw` / `--config`: the bytes on stdout, nothing added.
+fn run_raw(a: &InspectArgs) -> ExitStatus {
+    let which = if a.raw { raw::Document::Manifest } else { raw::Document::Config };
+    match raw::run(&a.common.inputs, &selection(&a.common), which, !a.common.quiet) {
+        Ok(found) => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(&found.bytes).and_then(|_| out.flush());
+            if found.ok {
+                return ExitStatus::Ok;
+            }
+            eprintln!("airlock: the input has errors (`airlock inspect` lists them); these are the bytes as stored");
+            ExitStatus::Failed
+        }
+        Err(m) => {
+            eprintln!("airlock: {m}");
+            ExitStatus::Usage
+        }
+    }
 }
 
 fn run_lock(a: LockArgs) -> ExitStatus {
@@ -422,6 +495,11 @@ fn run_lock(a: LockArgs) -> ExitStatus {
             return ExitStatus::Usage;
         }
     };
+    // As convert: an existing output is replaced only on purpose.
+    if let Some(p) = a.output.as_deref().filter(|p| !a.force && std::fs::symlink_metadata(p).is_ok()) {
+        eprintln!("airlock: {} exists; give --force to replace it", p.display());
+        return ExitStatus::Usage;
+    }
     let opts = lock::Options {
         verify: verify::Options {
             inputs: a.inputs,
@@ -433,6 +511,7 @@ fn run_lock(a: LockArgs) -> ExitStatus {
             targets: Vec::new(),
             checksums: Vec::new(),
             signatures: Some(crate::signatures::Trust { keys, rekor: Vec::new() }),
+            ignore_missing: false,
         },
         output: a.output,
         force: a.force,
@@ -455,7 +534,38 @@ fn run_lock(a: LockArgs) -> ExitStatus {
     }
 }
 
+/// convert's summary on stderr (the output may be stdout): one line unless `-q`, then its
+/// notes and findings.
+fn print_written(s: &convert::Summary, target: Target, to: &str, quiet: bool) {
+    let warnings = s.findings.iter().filter(|f| !f.is_error()).count();
+    let errors = s.findings.len() - warnings;
+    if !quiet || errors > 0 {
+        eprintln!(
+            "airlock: wrote {} {to}: {} image{}, {} layer blob{} ({} copied, {} re-compressed), {}",
+            target.as_str(),
+            s.images,
+            if s.images == 1 { "" } else { "s" },
+            s.copied + s.recompressed,
+            if s.copied + s.recompressed == 1 { "" } else { "s" },
+            s.copied,
+            s.recompressed,
+            report::human::human_size(s.output_bytes)
+        );
+    }
+    for n in &s.notes {
+        eprintln!("airlock: note: {n}");
+    }
+    for f in &s.findings {
+        eprintln!("airlock: {}[{}]: {}", if f.is_error() { "error" } else { "warning" }, f.code, f.message);
+    }
+}
+
 fn run_convert(a: ConvertArgs) -> ExitStatus {
+    if let Err(m) = flags::convert_compression(a.to, a.compression, a.level).and_then(|_| flags::output_path(&a.output))
+    {
+        eprintln!("airlock: {m}");
+        return ExitStatus::Usage;
+    }
     let output = if a.output.as_os_str() == "-" { Destination::Stdout } else { Destination::Path(a.output.clone()) };
     let opts = convert::Options {
         input: a.input.clone(),
@@ -499,27 +609,7 @@ fn run_convert(a: ConvertArgs) -> ExitStatus {
         }
         Ok(Outcome::Written(s)) => {
             let to = if to_stdout { "stdout".to_string() } else { a.output.display().to_string() };
-            let warnings = s.findings.iter().filter(|f| !f.is_error()).count();
-            let errors = s.findings.len() - warnings;
-            if !a.quiet || errors > 0 {
-                eprintln!(
-                    "airlock: wrote {} {to}: {} image{}, {} layer blob{} ({} copied, {} re-compressed), {}",
-                    a.to.as_str(),
-                    s.images,
-                    if s.images == 1 { "" } else { "s" },
-                    s.copied + s.recompressed,
-                    if s.copied + s.recompressed == 1 { "" } else { "s" },
-                    s.copied,
-                    s.recompressed,
-                    report::human::human_size(s.output_bytes)
-                );
-            }
-            for n in &s.notes {
-                eprintln!("airlock: note: {n}");
-            }
-            for f in &s.findings {
-                eprintln!("airlock: {}[{}]: {}", if f.is_error() { "error" } else { "warning" }, f.code, f.message);
-            }
+            print_written(&s, a.to, &to, a.quiet);
             ExitStatus::Ok
         }
         Ok(Outcome::Refused { report: input, forceable }) => {

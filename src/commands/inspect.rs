@@ -78,5 +78,6 @@ fn declared(catalog: &crate::open::Catalog, image: &Image) -> ImageReport {
         history,
         signatures: None,
         signatures_not_checked: None,
+        config: catalog.document(&image.config.member).and_then(crate::model::runtime::read),
     }
 }

@@ -26,6 +26,8 @@ pub struct Options {
     /// Signatures looked for and reported (`--key`, `lock`, a lock that records some); the
     /// images must carry one that verifies when it holds keys.
     pub signatures: Option<crate::signatures::Trust>,
+    /// `--ignore-missing`: checksum lines that name nothing given are not errors.
+    pub ignore_missing: bool,
 }
 
 /// Why a run could not produce a report for an input: exit status 2.
@@ -35,30 +37,15 @@ pub struct UsageError(pub String);
 pub fn run(opts: &Options) -> Result<Report, UsageError> {
     let mut inputs = Vec::new();
     let mut present: Vec<Digest> = Vec::new();
+    // (manifest digest, image ID): for the hint when --expect-id is given a manifest digest.
+    let mut manifests: Vec<(Digest, Option<Digest>)> = Vec::new();
     // Bundle members' digests, for --checksums: (bundle path, member, sha256).
     let mut members: Vec<(String, String, Option<Digest>)> = Vec::new();
     // `--key` on a Zarf package: its own signature, for the bundle's report.
     let mut packages: Vec<(String, Vec<crate::signatures::report::SignedFile>, Option<Finding>)> = Vec::new();
     // The input files' own sha256, for --checksums, hashed beside the verify.
     let (file_digests, result) = std::thread::scope(|s| {
-        let hashing = s.spawn(|| {
-            if opts.checksums.is_empty() {
-                return Vec::new();
-            }
-            // The parts of a split or chunked input are read with it: their lines match too.
-            let mut files: Vec<std::path::PathBuf> = Vec::new();
-            for p in &opts.inputs {
-                for f in std::iter::once(p.clone()).chain(crate::open::split::siblings(p)) {
-                    if !files.contains(&f) {
-                        files.push(f);
-                    }
-                }
-            }
-            files
-                .iter()
-                .map(|p| (p.display().to_string(), crate::digest::file_sha256(p).ok().flatten().map(|(d, _)| d)))
-                .collect::<Vec<_>>()
-        });
+        let hashing = s.spawn(|| hash_inputs(opts));
         let mut result = Ok(());
         for path in super::inputs_to_read(&opts.inputs) {
             let mut on_bundle = |bundle: &str, c: &crate::open::Catalog| {
@@ -83,6 +70,13 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
                 |p, loaded| {
                     let r = checked_input(p, loaded, opts)?;
                     present.extend(loaded.model.images.iter().filter_map(|i| image_id(&loaded.catalog, i)));
+                    manifests.extend(
+                        loaded
+                            .model
+                            .images
+                            .iter()
+                            .filter_map(|i| Some((i.manifest_digest?, image_id(&loaded.catalog, i)))),
+                    );
                     Ok(r)
                 },
                 &mut on_bundle,
@@ -104,7 +98,7 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
         }
     }
     let mut report = Report { ok: true, inputs, findings: Vec::new() };
-    settle(&mut report, opts, &present, &file_digests, &members);
+    settle(&mut report, opts, (&present, &manifests), &file_digests, &members);
     Ok(report)
 }
 
@@ -113,21 +107,13 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
 fn settle(
     report: &mut Report,
     opts: &Options,
-    present: &[Digest],
+    (present, manifests): (&[Digest], &[(Digest, Option<Digest>)]),
     file_digests: &[(String, Option<Digest>)],
     members: &[(String, String, Option<Digest>)],
 ) {
-    for want in &opts.expect_ids {
-        if !present.contains(want) {
-            let f = Finding::new(
-                Code::ExpectedIdMismatch,
-                format!("no image in the input has the expected image ID {want}"),
-            );
-            report.push_set_finding(f);
-        }
-    }
+    check_expected(report, &opts.expect_ids, present, manifests);
     if !opts.checksums.is_empty() {
-        check_checksums(report, &opts.checksums, file_digests, members);
+        check_checksums(report, &opts.checksums, opts.ignore_missing, file_digests, members);
     }
     for f in tag_conflicts(report) {
         report.push_set_finding(f);
@@ -180,11 +166,61 @@ fn tag_conflicts(report: &Report) -> Vec<Finding> {
     across(&inputs)
 }
 
+/// The input files' own sha256 (and their split parts'), for `--checksums`.
+fn hash_inputs(opts: &Options) -> Vec<(String, Option<Digest>)> {
+    if opts.checksums.is_empty() {
+        return Vec::new();
+    }
+    // The parts of a split or chunked input are read with it: their lines match too.
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for p in &opts.inputs {
+        for f in std::iter::once(p.clone()).chain(crate::open::split::siblings(p)) {
+            if !files.contains(&f) {
+                files.push(f);
+            }
+        }
+    }
+    files
+        .iter()
+        .map(|p| (p.display().to_string(), crate::digest::file_sha256(p).ok().flatten().map(|(d, _)| d)))
+        .collect()
+}
+
+/// `--expect-id`: each ID must be an image's; a manifest digest given instead gets a hint.
+fn check_expected(
+    report: &mut Report,
+    expect_ids: &[Digest],
+    present: &[Digest],
+    manifests: &[(Digest, Option<Digest>)],
+) {
+    for want in expect_ids {
+        if !present.contains(want) {
+            let hint = match manifests.iter().find(|(m, _)| m == want) {
+                Some((_, Some(id))) => format!(
+                    "; {want} is the manifest digest of an image whose image ID (the sha256 of its config, what --expect-id takes) is {id}"
+                ),
+                Some((_, None)) => format!(
+                    "; {want} is an image's manifest digest; --expect-id takes the image ID (the sha256 of its config)"
+                ),
+                None => String::new(),
+            };
+            let f = Finding::new(
+                Code::ExpectedIdMismatch,
+                format!("no image in the input has the expected image ID {want}{hint}"),
+            );
+            report.push_set_finding(f);
+        }
+    }
+}
+
 /// `--checksums`: each line against the inputs (by path or file name), else against the
-/// members of the bundles among them; findings go to the input or bundle they concern.
+/// members of the bundles among them; findings go to the input or bundle they concern. With
+/// `ignore_missing` a line naming nothing is passed over, but lists naming nothing at all
+/// fail (as `sha256sum --ignore-missing` fails when no file was verified).
 fn check_checksums(
     report: &mut Report,
     entries: &[crate::checksums::Entry],
+    ignore_missing: bool,
     files: &[(String, Option<Digest>)],
     members: &[(String, String, Option<Digest>)],
 ) {
@@ -195,6 +231,7 @@ fn check_checksums(
         Some(i) => i.findings.push(f),
         None => report.push_set_finding(f),
     };
+    let mut ignored = 0;
     for e in entries {
         // Every input the line names: two inputs of one file name (`a/app.tar`, `b/app.tar`)
         // are both held to a bare-name line.
@@ -221,6 +258,10 @@ fn check_checksums(
             continue;
         }
         let hits: Vec<&(String, String, Option<Digest>)> = members.iter().filter(|(_, m, _)| names(e, m)).collect();
+        if hits.is_empty() && ignore_missing {
+            ignored += 1;
+            continue;
+        }
         if hits.is_empty() {
             push(
                 report,
@@ -247,6 +288,17 @@ fn check_checksums(
                 );
             }
         }
+    }
+    if ignore_missing && ignored == entries.len() {
+        let f = Finding::new(
+            Code::ChecksumMissing,
+            format!(
+                "no line of the checksum lists ({} line{}) names an input or a bundle member",
+                entries.len(),
+                if entries.len() == 1 { "" } else { "s" }
+            ),
+        );
+        report.push_set_finding(f);
     }
 }
 
@@ -377,6 +429,7 @@ pub(crate) fn image_report(catalog: &Catalog, image: &Image) -> ImageReport {
         history: None,
         signatures: None,
         signatures_not_checked: None,
+        config: None,
     }
 }
 

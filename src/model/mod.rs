@@ -11,6 +11,8 @@ pub mod json_keys;
 pub(crate) mod oci;
 pub mod platform;
 pub mod reference;
+pub mod runtime;
+pub mod selector;
 
 pub use config::{ConfigError, ImageConfig};
 pub use detect::Format;

@@ -4,6 +4,7 @@
 
 pub mod human;
 pub mod json;
+pub mod view;
 
 use crate::digest::Digest;
 use crate::finding::Finding;
@@ -181,6 +182,10 @@ pub struct ImageReport {
     /// With `signatures`: signature layers past airlock's bounds, counted, not checked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signatures_not_checked: Option<usize>,
+    /// `inspect` only: what the image runs with (Env, Cmd, Entrypoint, Labels, User,
+    /// WorkingDir, ExposedPorts) and when it was created, as its config says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<crate::model::runtime::RunConfig>,
 }
 
 #[derive(Debug, Serialize)]

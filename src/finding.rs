@@ -130,6 +130,8 @@ codes! {
         "--key: no signature is attached to the image (no cosign .sig tag, cosign save entry or OCI 1.1 referrer names its manifest or an index listing it)";
     SignatureInvalid = "signature-invalid", Error,
         "--key: the image's signatures verify with none of the keys over a payload naming its digest (another key, another image's signature, a payload or signature changed after signing, malformed, keyless)";
+    LockSignatureMissing = "lock-signature-missing", Error,
+        "an image the lock records with signatures arrived with none of them (a copy that leaves signatures behind), or, with --key, a locked key no longer verifies any of its signatures";
 }
 
 impl fmt::Display for Code {

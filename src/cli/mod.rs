@@ -276,6 +276,14 @@ struct VerifyArgs {
     /// Check inputs and bundle members against a sha256sum-style list (or BSD `SHA256 (f) = h`); repeatable
     #[arg(long = "checksums", value_name = "FILE")]
     checksums: Vec<PathBuf>,
+    /// Require every image to carry a cosign signature that verifies with this PEM public key
+    /// (cosign.pub: ECDSA P-256/P-384, Ed25519, RSA); repeatable
+    #[arg(long = "key", value_name = "FILE")]
+    keys: Vec<PathBuf>,
+    /// With --key: a signature counts only if its Rekor entry's SET verifies with this PEM
+    /// public key (rekor.pub, offline); repeatable
+    #[arg(long = "rekor-key", value_name = "FILE", requires = "keys")]
+    rekor_keys: Vec<PathBuf>,
     /// With --checksums: lines naming no input or bundle member are not errors (as sha256sum's
     /// --ignore-missing); a list that names none of them still fails
     #[arg(long = "ignore-missing", requires = "checksums")]
@@ -294,6 +302,10 @@ struct LockArgs {
     /// images are left out)
     #[arg(long)]
     force: bool,
+    /// Require every image to carry a cosign signature that verifies with this PEM public key,
+    /// and record the key's fingerprint with each signature it verifies; repeatable
+    #[arg(long = "key", value_name = "FILE")]
+    keys: Vec<PathBuf>,
     /// No progress display
     #[arg(long, short)]
     quiet: bool,
@@ -396,6 +408,21 @@ pub fn main() -> i32 {
     }
 }
 
+/// `--key`, `--rekor-key`: the keys read. Signatures are looked for with keys, or when the
+/// lock records some (to find the locked ones, even without keys).
+fn verify_trust(
+    keys: &[PathBuf],
+    rekor: &[PathBuf],
+    lock: Option<&crate::lock::Lock>,
+) -> Result<Option<crate::signatures::Trust>, String> {
+    let trust = crate::signatures::Trust {
+        keys: crate::signatures::keys::read_files(keys)?,
+        rekor: crate::signatures::keys::read_files(rekor)?,
+    };
+    let locked = lock.is_some_and(|l| l.images.iter().any(|i| !i.signatures.is_empty()));
+    Ok((!keys.is_empty() || locked).then_some(trust))
+}
+
 /// verify's options from its flags: the lock and checksum lists read, `-` made stdin; a
 /// usage error (exit 2) otherwise.
 fn verify_options(a: &mut VerifyArgs) -> Result<verify::Options, String> {
@@ -405,6 +432,7 @@ fn verify_options(a: &mut VerifyArgs) -> Result<verify::Options, String> {
     for f in &a.checksums {
         checksums.extend(crate::checksums::read(f)?);
     }
+    let signatures = verify_trust(&a.keys, &a.rekor_keys, lock.as_ref())?;
     Ok(verify::Options {
         inputs: a.common.inputs.clone(),
         selection: selection(&a.common),
@@ -415,6 +443,7 @@ fn verify_options(a: &mut VerifyArgs) -> Result<verify::Options, String> {
         targets: std::mem::take(&mut a.targets),
         checksums,
         ignore_missing: a.ignore_missing,
+        signatures,
     })
 }
 
@@ -470,6 +499,13 @@ fn run_raw(a: &InspectArgs) -> ExitStatus {
 
 fn run_lock(a: LockArgs) -> ExitStatus {
     use crate::commands::lock::{self, Outcome};
+    let keys = match crate::signatures::keys::read_files(&a.keys) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("airlock: {e}");
+            return ExitStatus::Usage;
+        }
+    };
     // As convert: an existing output is replaced only on purpose.
     if let Some(p) = a.output.as_deref().filter(|p| !a.force && std::fs::symlink_metadata(p).is_ok()) {
         eprintln!("airlock: {} exists; give --force to replace it", p.display());
@@ -485,6 +521,7 @@ fn run_lock(a: LockArgs) -> ExitStatus {
             lock: None,
             targets: Vec::new(),
             checksums: Vec::new(),
+            signatures: Some(crate::signatures::Trust { keys, rekor: Vec::new() }),
             ignore_missing: false,
         },
         output: a.output,

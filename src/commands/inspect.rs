@@ -76,6 +76,8 @@ fn declared(catalog: &crate::open::Catalog, image: &Image) -> ImageReport {
         config_member: image.config.member.clone(),
         layers,
         history,
+        signatures: None,
+        signatures_not_checked: None,
         config: catalog.document(&image.config.member).and_then(crate::model::runtime::read),
     }
 }

@@ -23,6 +23,9 @@ pub struct Options {
     pub targets: Vec<crate::targets::Target>,
     /// `--checksums`: the lines of every checksum list given.
     pub checksums: Vec<crate::checksums::Entry>,
+    /// Signatures looked for and reported (`--key`, `lock`, a lock that records some); the
+    /// images must carry one that verifies when it holds keys.
+    pub signatures: Option<crate::signatures::Trust>,
     /// `--ignore-missing`: checksum lines that name nothing given are not errors.
     pub ignore_missing: bool,
 }
@@ -38,12 +41,20 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
     let mut manifests: Vec<(Digest, Option<Digest>)> = Vec::new();
     // Bundle members' digests, for --checksums: (bundle path, member, sha256).
     let mut members: Vec<(String, String, Option<Digest>)> = Vec::new();
+    // `--key` on a Zarf package: its own signature, for the bundle's report.
+    let mut packages: Vec<(String, Vec<crate::signatures::report::SignedFile>, Option<Finding>)> = Vec::new();
     // The input files' own sha256, for --checksums, hashed beside the verify.
     let (file_digests, result) = std::thread::scope(|s| {
         let hashing = s.spawn(|| hash_inputs(opts));
         let mut result = Ok(());
         for path in super::inputs_to_read(&opts.inputs) {
             let mut on_bundle = |bundle: &str, c: &crate::open::Catalog| {
+                if let Some(trust) = opts.signatures.as_ref().filter(|t| !t.keys.is_empty())
+                    && crate::bundle::zarf::is_package(c)
+                {
+                    let (files, finding) = crate::signatures::package::check_zarf(c, trust);
+                    packages.push((bundle.to_string(), files, finding));
+                }
                 if !opts.checksums.is_empty() {
                     for (k, m) in &c.members {
                         if matches!(m.kind, crate::open::MemberKind::File) {
@@ -80,6 +91,12 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
         (hashing.join().unwrap_or_default(), result)
     });
     result?;
+    for (path, files, finding) in packages {
+        if let Some(input) = inputs.iter_mut().find(|i| i.path == path) {
+            input.signed_files = files;
+            input.findings.extend(finding);
+        }
+    }
     let mut report = Report { ok: true, inputs, findings: Vec::new() };
     settle(&mut report, opts, (&present, &manifests), &file_digests, &members);
     Ok(report)
@@ -102,7 +119,13 @@ fn settle(
         report.push_set_finding(f);
     }
     if let Some(lock) = &opts.lock {
-        for (place, f) in crate::lock::compare::compare(lock, report) {
+        let keys: Vec<Digest> = opts
+            .signatures
+            .iter()
+            .flat_map(|t| &t.keys)
+            .filter_map(|k| Digest::parse(&k.fingerprint.to_string()))
+            .collect();
+        for (place, f) in crate::lock::compare::compare(lock, report, &keys) {
             match place {
                 crate::lock::compare::Place::Input(input) => report.inputs[input].findings.push(f),
                 crate::lock::compare::Place::Set => report.push_set_finding(f),
@@ -282,6 +305,9 @@ fn check_checksums(
 /// One input (or one archive of a bundle), checked, with its `--target` verdicts.
 fn checked_input(path: &std::path::Path, loaded: &Loaded, opts: &Options) -> Result<InputReport, UsageError> {
     let mut input = report_input(path, loaded, &opts.selection, image_report)?;
+    if let Some(trust) = &opts.signatures {
+        signatures(&mut input, loaded, &opts.selection, trust);
+    }
     if !opts.targets.is_empty() && loaded.model.format.is_some() {
         let profile = crate::targets::profile::read(path, loaded);
         for t in &opts.targets {
@@ -293,6 +319,30 @@ fn checked_input(path: &std::path::Path, loaded: &Loaded, opts: &Options) -> Res
         }
     }
     Ok(input)
+}
+
+/// The signatures of each image the input reports, and with keys, `signature-missing` or
+/// `signature-invalid` where none verifies (`crate::signatures`).
+fn signatures(
+    input: &mut InputReport,
+    loaded: &Loaded,
+    selection: &select::Selection,
+    trust: &crate::signatures::Trust,
+) {
+    let Ok(chosen) = select::select(&loaded.model, selection) else { return };
+    if loaded.model.format.is_none() {
+        return;
+    }
+    for r in crate::signatures::check_selected(&loaded.catalog, &loaded.model, &chosen, trust) {
+        let Some(image) = input.images.get_mut(r.image) else { continue };
+        let (sigs, not_checked) = crate::signatures::report::of_image(&r, trust);
+        image.signatures = Some(sigs);
+        image.signatures_not_checked = Some(not_checked);
+        if !trust.keys.is_empty() {
+            input.findings.extend(r.finding(trust));
+        }
+    }
+    input.ok = !input.findings.iter().any(Finding::is_error);
 }
 
 /// Selects, checks and reports one input; `image_report` says what each image shows
@@ -377,6 +427,8 @@ pub(crate) fn image_report(catalog: &Catalog, image: &Image) -> ImageReport {
         config_member: image.config.member.clone(),
         layers,
         history: None,
+        signatures: None,
+        signatures_not_checked: None,
         config: None,
     }
 }

@@ -50,14 +50,24 @@ pub struct Notes {
     /// buildkit's `vnd.docker.reference.type` and `vnd.docker.reference.digest`.
     pub reference_type: Option<String>,
     pub reference_digest: Option<String>,
+    /// A sigstore bundle referrer's `dev.sigstore.bundle.predicateType` (cosign 3): a
+    /// signature's is `https://sigstore.dev/cosign/sign/v1`, an attestation's another.
+    pub predicate_type: Option<String>,
 }
 
 impl Notes {
     fn weight(&self) -> usize {
-        [&self.image_name, &self.ref_name, &self.kind, &self.reference_type, &self.reference_digest]
-            .iter()
-            .map(|s| s.as_ref().map_or(0, String::len))
-            .sum()
+        [
+            &self.image_name,
+            &self.ref_name,
+            &self.kind,
+            &self.reference_type,
+            &self.reference_digest,
+            &self.predicate_type,
+        ]
+        .iter()
+        .map(|s| s.as_ref().map_or(0, String::len))
+        .sum()
     }
 }
 
@@ -81,6 +91,7 @@ impl<'de> Deserialize<'de> for Notes {
                         "kind" => &mut n.kind,
                         "vnd.docker.reference.type" => &mut n.reference_type,
                         "vnd.docker.reference.digest" => &mut n.reference_digest,
+                        "dev.sigstore.bundle.predicateType" => &mut n.predicate_type,
                         _ => {
                             map.next_value::<AnyString>()?;
                             continue;
@@ -109,6 +120,8 @@ struct Document {
     layers: Option<Capped<Descriptor, { super::MAX_LAYERS }>>,
     #[serde(default)]
     subject: Option<Subject>,
+    #[serde(default)]
+    annotations: Notes,
 }
 
 /// An OCI 1.1 `subject`: only its digest is used.
@@ -121,6 +134,15 @@ pub struct Subject {
 /// The tag a descriptor carries: containerd's full name if present, else the OCI ref name.
 pub fn descriptor_tag(d: &Descriptor) -> Option<String> {
     d.annotations.image_name.clone().or_else(|| d.annotations.ref_name.clone())
+}
+
+/// Where a manifest was read: its member, the descriptor that led to it (none for a
+/// referrer found in `blobs/`), and its own annotations.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    member: &'a str,
+    desc: Option<&'a Descriptor>,
+    notes: &'a Notes,
 }
 
 struct Walk<'a> {
@@ -168,6 +190,7 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
         from: None,
     };
     walk.document(index, "index.json", None, &[], None, 0);
+    walk.referrers();
     let top = std::mem::take(&mut walk.top);
     super::artifacts::link_cosign_layout(&top, &mut model.artifacts);
 }
@@ -254,8 +277,9 @@ impl Walk<'_> {
                 }
                 self.index(&m.0, member, tags, platform, depth)
             }
-            Document { config: Some(c), layers: Some(l), subject, .. } => {
-                self.manifest(&c, &l.0, subject.as_ref(), member, desc, tags, platform)
+            Document { config: Some(c), layers: Some(l), subject, annotations, .. } => {
+                let at = Place { member, desc, notes: &annotations };
+                self.manifest(&c, &l.0, subject.as_ref(), at, tags, platform)
             }
             _ if member == "index.json" => {
                 self.model.note(invalid(member, "index.json has no \"manifests\" list".to_string()))
@@ -382,17 +406,16 @@ impl Walk<'_> {
         true
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn manifest(
         &mut self,
         config: &Descriptor,
         layers: &[Descriptor],
         subject: Option<&Subject>,
-        member: &str,
-        desc: Option<&Descriptor>,
+        at: Place,
         tags: &[String],
         platform: Option<&Platform>,
     ) {
+        let (member, desc) = (at.member, at.desc);
         let Some(config_ref) = self.blob_ref(config, member) else {
             return;
         };
@@ -404,7 +427,7 @@ impl Walk<'_> {
             layer_refs.push(r);
         }
         if !super::artifacts::is_image(self.catalog, self.model, &config_ref, layers) {
-            return self.artifact(config, layers, subject, member, desc, config_ref, layer_refs);
+            return self.artifact(config, layers, subject, at, config_ref, layer_refs);
         }
         let image = Image {
             tags: tags.to_vec(),
@@ -425,18 +448,17 @@ impl Walk<'_> {
     /// SBOM or other artifact. Its blobs are checked as blobs (digest and size) and count as
     /// referenced; a kind airlock knows travels with its image as expected content, any other
     /// is pointed out.
-    #[allow(clippy::too_many_arguments)]
     fn artifact(
         &mut self,
         config: &Descriptor,
         layers: &[Descriptor],
         subject: Option<&Subject>,
-        member: &str,
-        desc: Option<&Descriptor>,
+        at: Place,
         config_ref: BlobRef,
         layer_refs: Vec<BlobRef>,
     ) {
-        let known = super::artifacts::kind(layers, desc);
+        let (member, desc) = (at.member, at.desc);
+        let known = super::artifacts::kind(layers, desc, at.notes);
         let artifact = super::Artifact {
             kind: known.unwrap_or("artifact").to_string(),
             member: member.to_string(),
@@ -463,6 +485,80 @@ impl Walk<'_> {
             std::iter::once((Role::Config, config_ref)).chain(layer_refs.into_iter().map(|l| (Role::Layer, l)))
         {
             self.model.documents.push(Reference { role, blob, image: None, layer: None });
+        }
+    }
+
+    /// OCI 1.1 referrers that index.json does not list, left in `blobs/` (cosign 3.1.1's
+    /// `save` leaves its signature bundles so; cosign 3 finds them there by `subject`): a
+    /// manifest whose `subject` names a document read from index.json, which is not an image
+    /// itself, is an artifact about it, its blobs checked as blobs and accounted for. Any
+    /// other blob nothing reaches stays `unreferenced-blob`; an image left there is not
+    /// loaded by any runtime and stays one too.
+    fn referrers(&mut self) {
+        let start = "blobs/sha256/";
+        // Configs are documents too, and may be large: never parsed again here.
+        let configs: std::collections::HashSet<&str> =
+            self.model.images.iter().map(|i| i.config.member.as_str()).collect();
+        let unread: Vec<(String, Digest)> = (self.catalog.members.range(start.to_string()..))
+            .take_while(|(k, _)| k.starts_with(start))
+            .filter(|(k, _)| !configs.contains(k.as_str()))
+            .filter_map(|(k, _)| Some((k.clone(), super::named_digest(k)?)))
+            .filter(|(_, d)| !self.seen.contains_key(d))
+            .collect();
+        for (member, digest) in unread {
+            let Some(bytes) = self.catalog.document(&member) else { continue };
+            if !bytes.windows(9).any(|w| w == b"\"subject\"") {
+                continue;
+            }
+            let parsed = json_keys::parse::<Document>(bytes, &json_keys::OCI_DOCUMENT);
+            let Ok(doc) = parsed.value else { continue };
+            let Document {
+                manifests: None,
+                config: Some(config),
+                layers: Some(layers),
+                subject: Some(subject),
+                annotations,
+                media_type,
+            } = doc
+            else {
+                continue;
+            };
+            let about = subject.digest.as_deref().and_then(Digest::parse);
+            let all_sha256 = std::iter::once(&config).chain(&layers.0).all(|d| Digest::parse(&d.digest).is_some());
+            if !parsed.ambiguous.is_empty() || !all_sha256 || !about.is_some_and(|d| self.seen.contains_key(&d)) {
+                continue;
+            }
+            let (Some(config_ref), Some(layer_refs)) = (
+                self.blob_ref(&config, &member),
+                layers.0.iter().map(|l| self.blob_ref(l, &member)).collect::<Option<Vec<_>>>(),
+            ) else {
+                continue;
+            };
+            if super::artifacts::is_image(self.catalog, self.model, &config_ref, &layers.0) {
+                continue;
+            }
+            let desc = Descriptor {
+                media_type,
+                digest: digest.to_string(),
+                size: bytes.len() as i64,
+                annotations: Notes::default(),
+                platform: None,
+                urls: None,
+            };
+            let from = self.shared_from("blobs/");
+            let blob = BlobRef {
+                member: member.clone(),
+                digest: Some(digest),
+                size: Some(bytes.len() as u64),
+                media_type: desc.media_type.clone(),
+                urls: Vec::new(),
+                from,
+            };
+            self.model.documents.push(Reference { role: Role::Manifest, blob, image: None, layer: None });
+            self.seen.insert(digest, Vec::new());
+            self.model.referrers.insert(member.clone());
+            let at = Place { member: &member, desc: Some(&desc), notes: &annotations };
+            self.artifact(&config, &layers.0, Some(&subject), at, config_ref, layer_refs);
         }
     }
 

@@ -88,6 +88,9 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
     for c in &input.contains {
         writeln!(out, "  contains: {c}")?;
     }
+    for f in &input.signed_files {
+        writeln!(out, "  signed: {}", f.line())?;
+    }
     for a in &input.artifacts {
         let about = match (a.image, a.about) {
             (Some(i), _) => format!(" about image @{i}"),
@@ -204,6 +207,17 @@ fn print_image(i: usize, image: &ImageReport, style: &Style, out: &mut dyn Write
             let by = h.created_by.as_deref().or(h.comment.as_deref()).unwrap_or("");
             let created = h.created.as_deref().map_or("-".to_string(), super::view::shown);
             writeln!(out, "      {which}  {created}  {}", super::view::shown(by))?;
+        }
+    }
+    if let Some(sigs) = &image.signatures {
+        let verified = sigs.iter().filter(|s| s.verified_with.is_some()).count();
+        let more = match image.signatures_not_checked {
+            Some(n) if n > 0 => format!(", {n} more not checked (over airlock's bounds)"),
+            _ => String::new(),
+        };
+        writeln!(out, "    signatures: {}, {verified} verified{more}", sigs.len())?;
+        for s in sigs {
+            writeln!(out, "      {}", s.line())?;
         }
     }
     Ok(())

@@ -101,6 +101,8 @@ mod tests {
             config_member: String::new(),
             layers: vec![],
             history: None,
+            signatures: None,
+            signatures_not_checked: None,
             config: None,
         };
         let mut out = Vec::new();

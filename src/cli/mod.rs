@@ -171,7 +171,7 @@ struct ConvertArgs {
     /// Layer compression in the output
     #[arg(long, value_enum, default_value = "keep")]
     compression: CompressionChoice,
-    /// Compression level for re-compressed layers (gzip 1-9, default 2; zstd 1-19, default 3)
+    /// Compression level for re-compressed layers (gzip 0-12, default 1; zstd 1-19, default 3)
     #[arg(long, value_name = "N")]
     level: Option<i32>,
     /// Replace an existing output; write even if the input has errors

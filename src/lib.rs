@@ -14,6 +14,7 @@ pub mod cli;
 pub mod commands;
 pub mod convert;
 pub mod digest;
+pub mod export;
 pub mod finding;
 pub mod lock;
 pub mod model;
@@ -23,6 +24,7 @@ pub mod policy;
 pub mod progress;
 pub mod report;
 pub mod scan;
+pub mod signatures;
 pub mod targets;
 pub mod tarstream;
 #[doc(hidden)]

@@ -46,8 +46,17 @@ pub fn is_docker_legacy_json(model: &Model, content: Option<&Content>) -> bool {
     if model.format != Some(Format::DockerOci) {
         return false;
     }
-    let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(doc) else {
+    /// The keys that tell a v1 json from an OCI document; nothing else is read or kept.
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        id: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "mediaType")]
+        media_type: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "schemaVersion")]
+        schema_version: Option<serde::de::IgnoredAny>,
+    }
+    let Ok(p) = serde_json::from_slice::<Probe>(&doc[..]) else {
         return false;
     };
-    o.contains_key("id") && !o.contains_key("mediaType") && !o.contains_key("schemaVersion")
+    p.id.is_some() && p.media_type.is_none() && p.schema_version.is_none()
 }

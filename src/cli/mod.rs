@@ -3,6 +3,7 @@
 
 mod docs;
 pub mod exit;
+mod export;
 
 use crate::commands::{inspect, select::Selection, verify};
 use crate::convert::{
@@ -101,6 +102,9 @@ enum Command {
     /// Rewrite an image archive in another format without changing the image
     #[command(after_help = CONVERT_HELP)]
     Convert(ConvertArgs),
+    /// Write the root filesystem an image's layers make (whiteouts applied) as a tar
+    #[command(after_help = export::HELP)]
+    Export(export::ExportArgs),
     /// Pin the images of archives in a lock file, to check with `verify --lock` after the gap
     #[command(after_help = LOCK_HELP)]
     Lock(LockArgs),
@@ -301,6 +305,7 @@ pub fn main() -> i32 {
         }
         Command::Convert(a) => return run_convert(a).code(),
         Command::Lock(a) => return run_lock(a).code(),
+        Command::Export(a) => return export::run(a).code(),
         Command::Completions { shell } => {
             let shell = match shell {
                 CompletionShell::Bash => clap_complete::Shell::Bash,

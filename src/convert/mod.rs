@@ -11,7 +11,7 @@ mod bundle;
 mod documents;
 mod emit;
 mod pargz;
-mod paths;
+pub(crate) mod paths;
 pub mod target;
 
 use crate::checks::{self, Selected};
@@ -103,15 +103,7 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     for n in &staging.notes {
         eprintln!("airlock: {n}");
     }
-    let (loaded, reread) = read_input(&opts.input, &staging, opts.progress)?;
-    // A bundle: the archive in it that holds the selection is the input from here on.
-    let (loaded, name) = match loaded.model.format {
-        Some(_) => (loaded, opts.input.display().to_string()),
-        None => match bundle::pick(&opts.input, &reread, &loaded, &staging, &opts.selection, opts.progress)? {
-            Some(taken) => taken,
-            None => (loaded, opts.input.display().to_string()),
-        },
-    };
+    let (loaded, name) = open_input(&opts.input, &staging, &opts.selection, opts.progress)?;
     let Loaded { mut catalog, model } = loaded;
 
     let chosen = if model.format.is_some() {
@@ -216,14 +208,38 @@ pub fn run(opts: &Options) -> Result<Outcome, ConvertError> {
     };
     let summary = out.documents(&images, tags.as_deref())?;
     let _ = fs::remove_dir_all(staging.dir.join(".partial"));
-    let _ = fs::remove_file(staging.dir.join(".input.tar"));
-    let _ = fs::remove_file(staging.dir.join(bundle::SPOOL));
+    remove_spools(&staging);
     let commit = match &opts.output {
         Destination::Path(p) if !opts.target.is_tar() => staging.commit_dir(p, opts.force),
         dest => staging.commit_tar(dest, opts.force),
     };
     let output_bytes = commit.map_err(|e| ConvertError::Output(format!("cannot write the output: {e}")))?;
     Ok(Outcome::Written(Summary { findings, output_bytes, ..summary }))
+}
+
+/// Opens an input whose blobs will be read again (convert, export): its documents, and for
+/// a bundle, the archive in it that holds the selection (the input from then on), with the
+/// name to report it by. Wrapped inputs and bundle members are unwrapped into `staging`.
+pub(crate) fn open_input(
+    input: &Path,
+    staging: &Staging,
+    selection: &Selection,
+    progress: bool,
+) -> Result<(Loaded, String), ConvertError> {
+    let (loaded, reread) = read_input(input, staging, progress)?;
+    Ok(match loaded.model.format {
+        Some(_) => (loaded, input.display().to_string()),
+        None => match bundle::pick(input, &reread, &loaded, staging, selection, progress)? {
+            Some(taken) => taken,
+            None => (loaded, input.display().to_string()),
+        },
+    })
+}
+
+/// The files `open_input` may leave in the staging area, to remove before a commit.
+pub(crate) fn remove_spools(staging: &Staging) {
+    let _ = fs::remove_file(staging.dir.join(".input.tar"));
+    let _ = fs::remove_file(staging.dir.join(bundle::SPOOL));
 }
 
 /// Reads the documents of the input. A gzip- or zstd-wrapped input is first unwrapped into
@@ -276,7 +292,7 @@ fn read_input(input: &Path, staging: &Staging, progress: bool) -> Result<(Loaded
     }
 }
 
-fn input_report(
+pub(crate) fn input_report(
     name: &str,
     catalog: &crate::open::Catalog,
     model: &crate::model::Model,

@@ -34,26 +34,10 @@ impl Format {
 pub fn detect(c: &Catalog) -> Option<Format> {
     let oci = c.has("index.json") || c.has("oci-layout");
     if c.has("manifest.json") {
-        return Some(if oci {
-            Format::DockerOci
-        } else if is_crane(c) {
-            Format::CraneTarball
-        } else {
-            Format::DockerArchive
-        });
+        // A crane tarball is told apart while manifest.json is read (`docker::read`).
+        return Some(if oci { Format::DockerOci } else { Format::DockerArchive });
     }
     oci.then_some(if c.is_dir { Format::OciLayout } else { Format::OciArchive })
-}
-
-/// crane names the config `sha256:<hex>` where docker writes `<hex>.json`.
-fn is_crane(c: &Catalog) -> bool {
-    let Some(doc) = c.document("manifest.json") else {
-        return false;
-    };
-    let Ok(serde_json::Value::Array(entries)) = serde_json::from_slice(doc) else {
-        return false;
-    };
-    entries.iter().any(|e| e.get("Config").and_then(|v| v.as_str()).is_some_and(|s| s.starts_with("sha256:")))
 }
 
 /// The finding for a readable archive (or directory) that holds no image.

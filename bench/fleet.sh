@@ -116,7 +116,7 @@ if [ "${FLEET_BASELINES:-1}" != 0 ]; then
     else
         log "no crane at $CRANE: its row is left out"
     fi
-    measure "bundle" "tar -xzO | pigz -dc | openssl dgst" "fleet-installer.tgz" "$tgz" 1 \
+    measure "bundle" "tar -xzO \\| pigz -dc \\| openssl dgst" "fleet-installer.tgz" "$tgz" 1 \
         bash -c 'tar -xzOf "$1" installer/fleet.tar.gz | pigz -dc | openssl dgst -sha256' _ "$DIR/fleet-installer.tgz"
 fi
 

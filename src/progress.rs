@@ -77,6 +77,13 @@ impl Progress {
         }
     }
 
+    /// The bytes read so far through [`Progress::reader`]s: each blob's stored bytes are read
+    /// (and hashed) once, so after a plain tar or a directory this is the sum of its files'
+    /// sizes, however many images list each.
+    pub fn done(&self) -> u64 {
+        self.inner.done.load(Ordering::Relaxed)
+    }
+
     pub fn set_total(&self, n: u64) {
         self.inner.total.store(n, Ordering::Relaxed);
     }

@@ -39,7 +39,7 @@ fn convert_refuses_compression_it_would_ignore() {
     );
     refused(
         &["convert", "docker-save-legacy.tar", "--to", "oci-archive", "--level", "9", "-o", o],
-        "--level 9 does nothing with --compression keep (the default); give --compression gzip (levels 1-9) or zstd (1-19)",
+        "--level 9 does nothing with --compression keep (the default); give --compression gzip (levels 0-12) or zstd (1-19)",
     );
     refused(
         &[
@@ -50,17 +50,17 @@ fn convert_refuses_compression_it_would_ignore() {
             "--compression",
             "gzip",
             "--level",
-            "12",
+            "13",
             "-o",
             o,
         ],
-        "--level 12: gzip levels are 1-9 (zstd's are 1-19)",
+        "--level 13: gzip levels are 0-12 (zstd's are 1-19)",
     );
     assert!(!Path::new(o).exists());
     // Out of clap's range: clap's own usage error.
     let (code, _, err) = run(&["convert", "docker-save-legacy.tar", "--to", "oci", "--level", "99", "-o", o]);
     assert_eq!(code, 2);
-    assert!(err.starts_with("error: invalid value '99' for '--level <N>': 99 is not in 1..=19\n"), "{err}");
+    assert!(err.starts_with("error: invalid value '99' for '--level <N>': 99 is not in 0..=19\n"), "{err}");
     // What works: crane with gzip at a level, zstd at 19.
     let (code, _, err) = run(&[
         "convert",

@@ -17,12 +17,13 @@ pub fn convert_compression(to: Target, compression: CompressionChoice, level: Op
         (CompressionChoice::Keep | CompressionChoice::None, Some(n)) => {
             let c = if compression == CompressionChoice::Keep { "keep (the default)" } else { "none" };
             Err(format!(
-                "--level {n} does nothing with --compression {c}; give --compression gzip (levels 1-9) or zstd (1-19)"
+                "--level {n} does nothing with --compression {c}; give --compression gzip (levels 0-12) or zstd (1-19)"
             ))
         }
-        (CompressionChoice::Gzip, Some(n)) if n > 9 => {
-            Err(format!("--level {n}: gzip levels are 1-9 (zstd's are 1-19)"))
+        (CompressionChoice::Gzip, Some(n)) if n > 12 => {
+            Err(format!("--level {n}: gzip levels are 0-12 (zstd's are 1-19)"))
         }
+        (CompressionChoice::Zstd, Some(n)) if n < 1 => Err(format!("--level {n}: zstd levels are 1-19 (gzip's are 0-12)")),
         _ => Ok(()),
     }
 }
@@ -89,7 +90,9 @@ mod tests {
         assert_eq!(convert_compression(Target::Crane, Keep, None), Ok(()));
         assert!(convert_compression(Target::Oci, Keep, Some(9)).unwrap_err().starts_with("--level 9 does nothing"));
         assert!(convert_compression(Target::Oci, Plain, Some(1)).is_err());
-        assert!(convert_compression(Target::Oci, Gzip, Some(10)).unwrap_err().contains("gzip levels are 1-9"));
+        assert!(convert_compression(Target::Oci, Gzip, Some(13)).unwrap_err().contains("gzip levels are 0-12"));
+        assert_eq!(convert_compression(Target::Oci, Gzip, Some(12)), Ok(()));
+        assert!(convert_compression(Target::Oci, Zstd, Some(0)).unwrap_err().contains("zstd levels are 1-19"));
         assert_eq!(convert_compression(Target::Oci, Zstd, Some(19)), Ok(()));
         assert_eq!(convert_compression(Target::Docker, Gzip, Some(1)), Ok(()));
     }

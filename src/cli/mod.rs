@@ -205,8 +205,8 @@ struct ConvertArgs {
     /// Layer compression in the output
     #[arg(long, value_enum, default_value = "keep")]
     compression: CompressionChoice,
-    /// Compression level with --compression gzip (1-9, default 2) or zstd (1-19, default 3)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=19))]
+    /// Compression level with --compression gzip (libdeflate's 0-12, default 1) or zstd (1-19, default 3)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..=19))]
     level: Option<i32>,
     /// Replace an existing output; write even if the input has errors
     #[arg(long)]

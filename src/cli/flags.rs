@@ -23,7 +23,9 @@ pub fn convert_compression(to: Target, compression: CompressionChoice, level: Op
         (CompressionChoice::Gzip, Some(n)) if n > 12 => {
             Err(format!("--level {n}: gzip levels are 0-12 (zstd's are 1-19)"))
         }
-        (CompressionChoice::Zstd, Some(n)) if n < 1 => Err(format!("--level {n}: zstd levels are 1-19 (gzip's are 0-12)")),
+        (CompressionChoice::Zstd, Some(n)) if n < 1 => {
+            Err(format!("--level {n}: zstd levels are 1-19 (gzip's are 0-12)"))
+        }
         _ => Ok(()),
     }
 }

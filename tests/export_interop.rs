@@ -84,8 +84,11 @@ fn empty_store(d: &Runtime) {
     }
 }
 
-/// `docker load`, `docker create`, `docker export`: the container's root filesystem.
+/// `docker load`, `docker create`, `docker export`: the container's root filesystem. One at
+/// a time: each empties the store, which would remove another test's container under it.
 fn docker_export(d: &Runtime, archive: &Path) -> Vec<u8> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     empty_store(d);
     let loaded = stdout_of(&run_ok(d.command().arg("load").arg("-i").arg(archive)));
     let tag = loaded

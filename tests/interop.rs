@@ -835,7 +835,36 @@ struct CtrImage {
 impl Ctr {
     fn of(rt: Runtime, test: &str) -> Ctr {
         let ns = format!("airlock-interop-{}-{}", std::process::id(), test.replace('_', "-"));
-        Ctr { _lock: daemon_lock(&rt.name), rt, ns }
+        let ctr = Ctr { _lock: daemon_lock(&rt.name), rt, ns };
+        ctr.empty_daemon();
+        ctr
+    }
+
+    /// Removes every image and blob of every namespace of this daemon (one the project
+    /// started; this test holds its lock). containerd shares content between namespaces: a
+    /// blob left by an earlier run or an interrupted test let containerd 2.1 import an
+    /// archive that lacks it ("a layer blob missing"), so each test starts from nothing.
+    fn empty_daemon(&self) {
+        let Ok(out) = self.rt.command().args(["namespaces", "ls", "-q"]).output() else { return };
+        for ns in stdout_of(&out).split_whitespace() {
+            let each = |args: &[&str]| {
+                let mut c = self.rt.command();
+                c.args(["-n", ns]).args(args);
+                c
+            };
+            if let Ok(imgs) = each(&["images", "ls", "-q"]).output() {
+                for img in stdout_of(&imgs).split_whitespace() {
+                    let _ = each(&["images", "rm", "--sync", img]).output();
+                }
+            }
+            if let Ok(blobs) = each(&["content", "ls", "-q"]).output() {
+                let text = stdout_of(&blobs);
+                let blobs: Vec<&str> = text.split_whitespace().collect();
+                if !blobs.is_empty() {
+                    let _ = each(&["content", "rm"]).args(&blobs).output();
+                }
+            }
+        }
     }
 
     fn cmd(&self) -> Command {

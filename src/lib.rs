@@ -7,14 +7,15 @@
 //! `scan` holds the per-blob pipeline and `tarstream` the bounded tar reader both levels
 //! use; `commands` and `convert` compose the steps.
 
-pub mod bundle;
 pub mod checks;
 pub mod checksums;
 pub mod cli;
 pub mod commands;
 pub mod convert;
 pub mod digest;
+pub mod error;
 pub mod finding;
+pub mod input;
 pub mod lock;
 pub mod model;
 pub mod open;

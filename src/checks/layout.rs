@@ -4,7 +4,6 @@
 use crate::finding::{Code, Finding};
 use crate::model::{Format, Model, named_digest};
 use crate::open::{Catalog, MemberKind};
-use crate::scan::Content;
 
 pub fn check(catalog: &Catalog, model: &Model, out: &mut Vec<Finding>) {
     let oci = matches!(model.format, Some(Format::OciLayout | Format::OciArchive | Format::DockerOci));
@@ -26,7 +25,7 @@ pub fn check(catalog: &Catalog, model: &Model, out: &mut Vec<Finding>) {
                 .member(path.clone()),
             );
         }
-        if oci && !referenced && !is_docker_legacy_json(model, m.scan.as_ref().map(|s| &s.content)) {
+        if oci && !referenced && !crate::model::is_docker_legacy_json(model, m.scan.as_ref().map(|s| &s.content)) {
             out.push(
                 Finding::new(
                     Code::UnreferencedBlob,
@@ -36,18 +35,4 @@ pub fn check(catalog: &Catalog, model: &Model, out: &mut Vec<Finding>) {
             );
         }
     }
-}
-
-/// Docker 25+ stores each layer's legacy v1 `json` as a blob nothing refers to: normal.
-pub fn is_docker_legacy_json(model: &Model, content: Option<&Content>) -> bool {
-    let Some(Content::Document(doc)) = content else {
-        return false;
-    };
-    if model.format != Some(Format::DockerOci) {
-        return false;
-    }
-    let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(doc) else {
-        return false;
-    };
-    o.contains_key("id") && !o.contains_key("mediaType") && !o.contains_key("schemaVersion")
 }

@@ -8,8 +8,6 @@ mod layout;
 pub mod platforms;
 mod tags;
 
-pub use layout::is_docker_legacy_json;
-
 use crate::finding::Finding;
 use crate::model::{Image, Model};
 use crate::open::Catalog;

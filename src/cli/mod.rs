@@ -4,13 +4,14 @@
 mod docs;
 pub mod exit;
 
-use crate::commands::{inspect, select::Selection, verify};
+use crate::commands::{inspect, verify};
 use crate::convert::{
-    self, ConvertError, Outcome,
+    self, Outcome,
     target::{CompressionChoice, Target},
 };
 use crate::digest::Digest;
 use crate::model::Platform;
+use crate::model::select::Selection;
 use crate::output::Destination;
 use crate::report::{self, Report};
 use clap::{Args, Parser, Subcommand};
@@ -338,8 +339,8 @@ pub fn main() -> i32 {
             print_report(&report, common.json, verb);
             ExitStatus::of_report(&report).code()
         }
-        Err(verify::UsageError(msg)) => {
-            eprintln!("airlock: {msg}");
+        Err(e) => {
+            eprintln!("airlock: {e}");
             ExitStatus::Usage.code()
         }
     }
@@ -400,8 +401,8 @@ fn run_lock(a: LockArgs) -> ExitStatus {
             print_refused(&report, "lock (nothing written; --force writes anyway)");
             ExitStatus::Failed
         }
-        Err(verify::UsageError(m)) => {
-            eprintln!("airlock: {m}");
+        Err(e) => {
+            eprintln!("airlock: {e}");
             ExitStatus::Usage
         }
     }
@@ -484,8 +485,8 @@ fn run_convert(a: ConvertArgs) -> ExitStatus {
             print_refused(&report, verb);
             ExitStatus::Failed
         }
-        Err(ConvertError::Usage(m)) | Err(ConvertError::Output(m)) => {
-            eprintln!("airlock: {m}");
+        Err(e) => {
+            eprintln!("airlock: {e}");
             ExitStatus::Usage
         }
     }

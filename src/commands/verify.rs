@@ -1,18 +1,18 @@
 //! `airlock verify`: read everything, recompute every digest, check, report.
 
-use super::{Loaded, select};
-use crate::checks::{self, Selected};
 use crate::digest::Digest;
+use crate::error::Error;
 use crate::finding::{Code, Finding};
-use crate::model::{BlobRef, Image};
-use crate::open::Catalog;
-use crate::report::{ImageReport, InputReport, LayerReport, Report};
-use crate::scan::{Compression, Content, Depth};
+use crate::input::Loaded;
+use crate::model::select::Selection;
+use crate::report::build::{self, image_id, recomputed, report_input};
+use crate::report::{InputReport, Report};
+use crate::scan::Depth;
 use std::path::PathBuf;
 
 pub struct Options {
     pub inputs: Vec<PathBuf>,
-    pub selection: select::Selection,
+    pub selection: Selection,
     pub expect_ids: Vec<Digest>,
     pub progress: bool,
     /// `--deny`: warnings that fail an input.
@@ -25,11 +25,7 @@ pub struct Options {
     pub checksums: Vec<crate::checksums::Entry>,
 }
 
-/// Why a run could not produce a report for an input: exit status 2.
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-pub fn run(opts: &Options) -> Result<Report, UsageError> {
+pub fn run(opts: &Options) -> Result<Report, Error> {
     let mut inputs = Vec::new();
     let mut present: Vec<Digest> = Vec::new();
     // Bundle members' digests, for --checksums: (bundle path, member, sha256).
@@ -55,27 +51,27 @@ pub fn run(opts: &Options) -> Result<Report, UsageError> {
                 .collect::<Vec<_>>()
         });
         let mut result = Ok(());
-        for path in super::inputs_to_read(&opts.inputs) {
-            let mut on_bundle = |bundle: &str, c: &crate::open::Catalog| {
-                if !opts.checksums.is_empty() {
-                    for (k, m) in &c.members {
-                        if matches!(m.kind, crate::open::MemberKind::File) {
-                            members.push((bundle.to_string(), k.clone(), m.scan.as_ref().and_then(|s| s.digest)));
-                        }
-                    }
+        for path in crate::input::inputs_to_read(&opts.inputs) {
+            let opened = match crate::input::open(path, Depth::Full, opts.progress) {
+                Ok(o) => o,
+                Err(e) => {
+                    result = Err(e);
+                    break;
                 }
             };
-            match super::reports_for(
-                path,
-                Depth::Full,
-                opts.progress,
-                |p, loaded| {
-                    let r = checked_input(p, loaded, opts)?;
-                    present.extend(loaded.model.images.iter().filter_map(|i| image_id(&loaded.catalog, i)));
-                    Ok(r)
-                },
-                &mut on_bundle,
-            ) {
+            if !opts.checksums.is_empty() && !opened.is_image_archive() {
+                for (k, m) in &opened.top.catalog.members {
+                    if matches!(m.kind, crate::open::MemberKind::File) {
+                        members.push((opened.display.clone(), k.clone(), m.scan.as_ref().and_then(|s| s.digest)));
+                    }
+                }
+            }
+            let reports = build::reports(opened, |p, loaded| {
+                let r = checked_input(p, loaded, opts)?;
+                present.extend(loaded.model.images.iter().filter_map(|i| image_id(&loaded.catalog, i)));
+                Ok(r)
+            });
+            match reports {
                 Ok(r) => inputs.extend(r),
                 Err(e) => {
                     result = Err(e);
@@ -189,8 +185,8 @@ fn check_checksums(
 }
 
 /// One input (or one archive of a bundle), checked, with its `--target` verdicts.
-fn checked_input(path: &std::path::Path, loaded: &Loaded, opts: &Options) -> Result<InputReport, UsageError> {
-    let mut input = report_input(path, loaded, &opts.selection, image_report)?;
+fn checked_input(path: &std::path::Path, loaded: &Loaded, opts: &Options) -> Result<InputReport, Error> {
+    let mut input = report_input(path, loaded, &opts.selection, recomputed)?;
     if !opts.targets.is_empty() && loaded.model.format.is_some() {
         let profile = crate::targets::profile::read(path, loaded);
         for t in &opts.targets {
@@ -202,110 +198,4 @@ fn checked_input(path: &std::path::Path, loaded: &Loaded, opts: &Options) -> Res
         }
     }
     Ok(input)
-}
-
-/// Selects, checks and reports one input; `image_report` says what each image shows
-/// (recomputed values for verify, declared ones for inspect).
-pub fn report_input(
-    path: &std::path::Path,
-    loaded: &Loaded,
-    selection: &select::Selection,
-    image_report: fn(&Catalog, &Image) -> ImageReport,
-) -> Result<InputReport, UsageError> {
-    let Loaded { catalog, model } = loaded;
-    let mut absent_selected = None;
-    let chosen = if model.format.is_some() {
-        match select::select(model, selection) {
-            Ok(c) => c,
-            // --platform names a platform the index lists but the archive lacks: an error
-            // finding (this archive cannot give it), not a usage error.
-            Err(e) => match selection.platform.as_ref().and_then(|p| checks::platforms::selected_absent(model, p)) {
-                Some(f) => {
-                    absent_selected = Some(f);
-                    Vec::new()
-                }
-                None => return Err(UsageError(format!("{}: {e}", path.display()))),
-            },
-        }
-    } else {
-        Vec::new()
-    };
-    let selected = Selected { images: chosen.iter().map(|&i| &model.images[i]).collect() };
-    let mut findings = checks::all_findings(catalog, model, &selected);
-    if let Some(f) = absent_selected {
-        findings.insert(0, f);
-    }
-    let images = selected.images.iter().map(|im| image_report(catalog, im)).collect();
-    let artifacts = model
-        .artifacts
-        .iter()
-        .map(|a| crate::report::ArtifactReport {
-            kind: a.kind.clone(),
-            manifest_digest: a.digest,
-            member: a.member.clone(),
-            about: a.subject,
-            image: a.subject.and_then(|s| selected.images.iter().position(|im| im.manifest_digest == Some(s))),
-        })
-        .collect();
-    let ok = !findings.iter().any(|f| f.is_error());
-    Ok(InputReport {
-        path: path.display().to_string(),
-        format: model.format,
-        compression: catalog.outer.unwrap_or(Compression::None),
-        ok,
-        images,
-        findings,
-        artifacts,
-        ..Default::default()
-    })
-}
-
-/// The image ID: sha256 of the config bytes, recomputed; the name's claim if not read.
-pub fn image_id(catalog: &Catalog, image: &Image) -> Option<Digest> {
-    catalog.scan_of(&image.config.member).and_then(|s| s.digest).or(image.config.digest)
-}
-
-pub(crate) fn image_report(catalog: &Catalog, image: &Image) -> ImageReport {
-    let layers: Vec<LayerReport> = image.layers.iter().map(|l| layer_report(catalog, l)).collect();
-    // chainID n needs every diffID up to n.
-    let known: Vec<Digest> = layers.iter().map_while(|l| l.diff_id).collect();
-    let chain = Digest::chain_ids(&known);
-    let layers = layers
-        .into_iter()
-        .enumerate()
-        .map(|(i, mut l)| {
-            l.chain_id = chain.get(i).copied();
-            l
-        })
-        .collect();
-    ImageReport {
-        tags: image.tags.clone(),
-        platform: select::platform_of(image).map(|p| p.to_string()),
-        config_digest: image_id(catalog, image),
-        manifest_digest: image.manifest_digest,
-        config_member: image.config.member.clone(),
-        layers,
-        history: None,
-    }
-}
-
-fn layer_report(catalog: &Catalog, l: &BlobRef) -> LayerReport {
-    let scan = catalog.scan_of(&l.member);
-    let (compression, diff_id, uncompressed_size) = match scan.map(|s| &s.content) {
-        Some(Content::Layer(ls)) => match &ls.tar {
-            Ok(t) => (Some(ls.compression), Some(t.diff_id), Some(t.uncompressed_size)),
-            Err(_) => (Some(ls.compression), None, None),
-        },
-        _ => (None, None, None),
-    };
-    LayerReport {
-        digest: scan.and_then(|s| s.digest),
-        size: scan.map(|s| s.size),
-        media_type: l.media_type.clone(),
-        compression,
-        diff_id,
-        chain_id: None,
-        uncompressed_size,
-        member: l.member.clone(),
-    }
 }

@@ -7,9 +7,10 @@ use super::artifacts;
 use super::blobs::{self, Written};
 use super::documents::{self, Descriptor, OutLayer};
 use super::target::{self, Role, Target};
-use super::{ConvertError, Options, Summary};
-use crate::commands::select;
+use super::{Options, Summary};
 use crate::digest::Digest;
+use crate::error::Error;
+use crate::model::select;
 use crate::model::{Image, reference};
 use crate::output::Staging;
 use crate::report::{ConvertedImage, ConvertedLayer};
@@ -46,11 +47,11 @@ struct OutImage {
 }
 
 impl Emit<'_> {
-    fn err(e: std::io::Error) -> ConvertError {
-        ConvertError::Output(format!("cannot write the output: {e}"))
+    fn err(e: std::io::Error) -> Error {
+        Error::output("cannot write the output", e)
     }
 
-    pub fn documents(&self, images: &[&Image], tags: Option<&[String]>) -> Result<Summary, ConvertError> {
+    pub fn documents(&self, images: &[&Image], tags: Option<&[String]>) -> Result<Summary, Error> {
         let t = self.opts.target;
         let mut outs = Vec::new();
         let mut detail = Vec::new();
@@ -217,7 +218,7 @@ impl Emit<'_> {
 
     /// Writes the artifact (index entry of digest `d`) if what it is about was written
     /// unchanged (only the oci targets reach here: docker and crane list images only).
-    fn carry_artifact(&self, a: &crate::model::Artifact, d: Digest) -> Result<bool, ConvertError> {
+    fn carry_artifact(&self, a: &crate::model::Artifact, d: Digest) -> Result<bool, Error> {
         if !a.subject.is_some_and(|s| self.unchanged.borrow().contains(&s)) {
             return Ok(false);
         }
@@ -243,7 +244,7 @@ impl Emit<'_> {
         bytes: &[u8],
         manifests: &HashMap<String, (Digest, u64, String)>,
         depth: usize,
-    ) -> Result<Option<(Vec<u8>, bool)>, ConvertError> {
+    ) -> Result<Option<(Vec<u8>, bool)>, Error> {
         let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(bytes) else {
             return Ok(None);
         };
@@ -317,7 +318,7 @@ impl Emit<'_> {
         Ok(Some((serde_json::to_vec(&v).expect("serializes"), true)))
     }
 
-    fn manifest_json(&self, outs: &[OutImage]) -> Result<(), ConvertError> {
+    fn manifest_json(&self, outs: &[OutImage]) -> Result<(), Error> {
         let t = self.opts.target;
         let entries: Vec<documents::ManifestJsonEntry> = outs
             .iter()

@@ -65,3 +65,17 @@ pub fn not_an_image(c: &Catalog) -> Finding {
         format!("the {what} has no manifest.json and no index.json ({n} members): not a container image archive"),
     )
 }
+
+/// Docker 25+ stores each layer's legacy v1 `json` as a blob nothing refers to: normal.
+pub fn is_docker_legacy_json(model: &super::Model, content: Option<&crate::scan::Content>) -> bool {
+    let Some(crate::scan::Content::Document(doc)) = content else {
+        return false;
+    };
+    if model.format != Some(Format::DockerOci) {
+        return false;
+    }
+    let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(doc) else {
+        return false;
+    };
+    o.contains_key("id") && !o.contains_key("mediaType") && !o.contains_key("schemaVersion")
+}

@@ -10,9 +10,10 @@ pub mod json_keys;
 pub(crate) mod oci;
 pub mod platform;
 pub mod reference;
+pub mod select;
 
 pub use config::ImageConfig;
-pub use detect::Format;
+pub use detect::{Format, is_docker_legacy_json};
 pub use platform::Platform;
 
 use crate::digest::Digest;

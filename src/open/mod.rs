@@ -16,28 +16,17 @@ mod tar_stream;
 
 pub use catalog::{Catalog, DataSource, Member, MemberKind, Unresolved};
 
+use crate::error::Error;
 use crate::finding::{Code, Finding};
 use crate::scan::{Compression, Depth};
 use std::fs::File;
 use std::io::{self, Read as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// An input that cannot be opened at all: exit status 2, not a finding.
-#[derive(Debug)]
-pub struct OpenError {
-    pub path: PathBuf,
-    pub error: io::Error,
-}
-
-impl std::fmt::Display for OpenError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot open {}: {}", self.path.display(), self.error)
-    }
-}
-
-/// Reads an input whole. Problems with the archive itself are findings in the catalog.
-pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progress) -> Result<Catalog, OpenError> {
-    let err = |error| OpenError { path: path.to_path_buf(), error };
+/// Reads an input whole. Problems with the archive itself are findings in the catalog; an
+/// input that cannot be opened at all is an [`Error::Open`] (exit status 2).
+pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progress) -> Result<Catalog, Error> {
+    let err = |source| Error::open(path, source);
     let meta = std::fs::metadata(path).map_err(err)?;
     if meta.is_dir() {
         return Ok(dir::read(path, depth, progress));

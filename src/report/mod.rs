@@ -2,11 +2,13 @@
 //! (`human`, `json`). The JSON shape is documented in the README and is stable: fields may be
 //! added, never renamed or removed.
 
+pub mod build;
 pub mod human;
 pub mod json;
 
 use crate::digest::Digest;
 use crate::finding::Finding;
+pub use crate::input::coverage::{Coverage, CoveredMember, MAX_LISTED, Verdict};
 use crate::model::Format;
 use crate::scan::Compression;
 use serde::Serialize;
@@ -53,81 +55,6 @@ pub struct InputReport {
     /// input as given; the archives found in a bundle are counted in their bundle's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coverage: Option<Coverage>,
-}
-
-/// The one verdict each member of an input gets (`crate::bundle::coverage` decides it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Read as part of an image in the report: a document, config or layer of an image
-    /// archive or layout, or an archive reported as an image input of its own.
-    Image,
-    /// A signature, attestation, SBOM or other artifact's manifest or blob, checked as blobs.
-    Artifact,
-    /// An archive holding no image of its own, opened: each member in it has its own verdict.
-    Archive,
-    /// A file no runtime loads as an image: not archive-shaped, or compressed around
-    /// something that is not a tar.
-    Other,
-    /// Archive-shaped and not verified: it cannot be read, or lies past a search bound; a
-    /// finding names it.
-    Error,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Image => "image",
-            Verdict::Artifact => "artifact",
-            Verdict::Archive => "archive",
-            Verdict::Other => "other",
-            Verdict::Error => "error",
-        }
-    }
-}
-
-/// How many members got each verdict, and the ones that are not part of an image or artifact.
-#[derive(Debug, Default, Serialize)]
-pub struct Coverage {
-    /// Every member but directories, of the input and of every archive opened in it.
-    pub members: usize,
-    pub image: usize,
-    pub artifact: usize,
-    pub archive: usize,
-    pub other: usize,
-    pub error: usize,
-    /// The members whose verdict is archive, other or error, at most [`MAX_LISTED`] (the
-    /// counts above are complete): the input's own in path order, then each archive's.
-    pub listed: Vec<CoveredMember>,
-}
-
-/// Members listed in a coverage, at most this many.
-pub const MAX_LISTED: usize = 1000;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CoveredMember {
-    /// The member's path, `ARCHIVE!MEMBER` inside an archive of the input.
-    pub member: String,
-    pub verdict: Verdict,
-    pub size: u64,
-}
-
-impl Coverage {
-    /// Counts one member's verdict, and lists it if it is not part of an image or artifact
-    /// (its name is made only then).
-    pub fn add(&mut self, verdict: Verdict, size: u64, member: impl FnOnce() -> String) {
-        self.members += 1;
-        match verdict {
-            Verdict::Image => self.image += 1,
-            Verdict::Artifact => self.artifact += 1,
-            Verdict::Archive => self.archive += 1,
-            Verdict::Other => self.other += 1,
-            Verdict::Error => self.error += 1,
-        }
-        if matches!(verdict, Verdict::Archive | Verdict::Other | Verdict::Error) && self.listed.len() < MAX_LISTED {
-            self.listed.push(CoveredMember { member: member(), verdict, size });
-        }
-    }
 }
 
 #[derive(Debug, Serialize)]

@@ -1,7 +1,7 @@
 //! The facts of one input that decide whether a runtime loads it, read from what verify
 //! already has (the catalog and the model) plus the file's name and first bytes.
 
-use crate::commands::Loaded;
+use crate::input::Loaded;
 use crate::scan::{Compression, Content};
 use std::path::Path;
 

@@ -1,8 +1,8 @@
 //! `--image REF|@N` and `--platform os/arch[/variant]`.
 
+pub use super::reference::normalize;
+use super::{Image, Model, Platform};
 use crate::digest::Digest;
-pub use crate::model::reference::normalize;
-use crate::model::{Image, Model, Platform};
 
 #[derive(Debug, Clone, Default)]
 pub struct Selection {

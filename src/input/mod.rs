@@ -26,9 +26,14 @@ pub struct Loaded {
 
 /// Reads `path` into a catalog (hashing every blob with `Depth::Full`) and models it.
 pub fn load(path: &Path, depth: Depth, show_progress: bool) -> Result<Loaded, Error> {
+    load_sniffed(path, open::Sniffed::open(path)?, depth, show_progress)
+}
+
+/// [`load`] from an input already opened and sniffed (its head is not read again).
+pub fn load_sniffed(path: &Path, sniffed: open::Sniffed, depth: Depth, show_progress: bool) -> Result<Loaded, Error> {
     let label = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let (progress, handle) = Progress::start(label, show_progress);
-    let catalog = open::read_input(path, depth, &progress);
+    let catalog = open::read_sniffed(path, sniffed, depth, &progress);
     progress.finish(handle);
     let catalog = catalog?;
     let model = model::build(&catalog);

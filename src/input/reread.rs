@@ -10,9 +10,10 @@
 //! stream cannot be read twice), and removed before the commit, as the unwrapped input is.
 
 use super::bundle::{self, Origin, Part};
-use super::{Loaded, load};
+use super::{Loaded, load, load_sniffed};
 use crate::error::Error;
 use crate::model::select::{self, Selection};
+use crate::open::Sniffed;
 use crate::open::split::Naming;
 use crate::output::Staging;
 use crate::scan::{Compression, Depth};
@@ -141,21 +142,23 @@ fn read_input(input: &Path, staging: &Staging, progress: bool) -> Result<(Loaded
         )));
     }
     // convert reads the documents first and the blobs after: a pipe gives its bytes once.
-    if !crate::open::is_rereadable(input).map_err(|e| Error::open(input, e))? {
+    let meta = std::fs::metadata(input).map_err(|e| Error::open(input, e))?;
+    if !(meta.is_dir() || meta.is_file()) {
         return Err(Error::Usage(format!(
             "{} is a pipe or device; convert reads its input twice: save it to a file first",
             input.display()
         )));
     }
-    let outer = crate::open::outer_compression(input).map_err(|e| Error::open(input, e))?;
+    let sniffed = Sniffed::open(input)?;
+    let outer = sniffed.compression();
     if !matches!(
         outer,
         Some(Compression::Gzip | Compression::Zstd | Compression::Bzip2 | Compression::Lz4 | Compression::Xz)
     ) {
-        return Ok((load(input, Depth::Documents, progress)?, input.to_path_buf()));
+        return Ok((load_sniffed(input, sniffed, Depth::Documents, progress)?, input.to_path_buf()));
     }
     let spool = staging.dir.join(INPUT_SPOOL);
-    match crate::open::unwrap_to(input, &spool) {
+    match crate::open::unwrap_to(sniffed, &spool) {
         Ok(()) => {
             let mut loaded = load(&spool, Depth::Documents, progress)?;
             loaded.catalog.outer = outer;

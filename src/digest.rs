@@ -15,6 +15,21 @@ impl Digest {
         Digest(Sha256::digest(bytes).into())
     }
 
+    /// sha256 of several fields, each preceded by its length, so that no two lists of fields
+    /// hash the same bytes: a key of 32 bytes for a set, however long the fields.
+    pub fn of_fields<'a>(fields: impl IntoIterator<Item = &'a [u8]>) -> Digest {
+        let mut h = Sha256::new();
+        for f in fields {
+            h.update((f.len() as u64).to_le_bytes());
+            h.update(f);
+        }
+        Digest(h.finalize().into())
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// Parses `sha256:<64 lowercase hex>`.
     pub fn parse(s: &str) -> Option<Digest> {
         Digest::from_hex(s.strip_prefix("sha256:")?)

@@ -55,7 +55,7 @@ codes! {
     LayerCompressionUnsupported = "layer-compression-unsupported", Error,
         "a layer is compressed with lz4, which no container runtime decompresses as a layer";
     MediaTypeMismatch = "media-type-mismatch", Error,
-        "a declared media type disagrees with the layer's real compression";
+        "a declared media type disagrees with the layer's real compression, or an image's layer is declared with a type that is not a filesystem layer's";
     UnsafePath = "unsafe-path", Error,
         "an archive path, reference or symlink points outside the archive, or a legacy layer id is not 64 hex digits";
     UnsafeLayerEntry = "unsafe-layer-entry", Error,
@@ -77,7 +77,7 @@ codes! {
     LayerZstdWindow = "layer-zstd-window", Error,
         "a zstd layer needs a window over 512 MiB, the limit of Go's zstd decoder: containerd, podman and docker's graph drivers cannot decompress it (docker 28 with the containerd image store does), and airlock does not, so its diffID is unchecked";
     ArtifactSkipped = "artifact-skipped", Warning,
-        "a manifest whose config is not an image config (attestation, signature, other artifact) is not checked as an image";
+        "a manifest that is not an image (no filesystem layer, or a config without rootfs) and of no kind airlock knows: its blobs are checked as blobs";
     PlatformAbsent = "platform-absent", Warning,
         "an index lists a platform whose manifest is not in the archive (a partial multi-platform export); the platforms present are checked fully";
     MediaTypeUncompressed = "media-type-uncompressed", Warning,
@@ -118,6 +118,8 @@ codes! {
         "--checksums: an input or bundle member hashes to another sha256 than its checksum line";
     LockManifestChanged = "lock-manifest-changed", Warning,
         "a locked image arrived with another manifest digest or re-compressed layer blobs (same image ID and diffIDs)";
+    TagConflict = "tag-conflict", Error,
+        "one tag names two different images, in one input or across the inputs of one run: docker load and ctr images import leave it on the last one loaded";
 }
 
 impl fmt::Display for Code {

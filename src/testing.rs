@@ -139,11 +139,14 @@ pub fn read_json(kind: Json, bytes: &[u8]) -> Result<Value, String> {
     let descriptor = |d: &Descriptor| descriptor_json(d);
     match kind {
         Json::ManifestJson => {
-            let entries = docker::parse(bytes).map_err(|e| e.to_string())?;
+            let entries: Vec<docker::Entry> = json_keys::parse(bytes, &json_keys::MANIFEST_JSON).value?;
             Ok(Value::Array(
                 entries
                     .iter()
-                    .map(|e| json!({"Config": e.config, "RepoTags": e.repo_tags, "Layers": e.layers}))
+                    .map(|e| {
+                        let tags = e.repo_tags.as_ref().map(|t| &t.0);
+                        json!({"Config": e.config, "RepoTags": tags, "Layers": e.layers.0})
+                    })
                     .collect(),
             ))
         }
@@ -170,7 +173,7 @@ pub fn read_json(kind: Json, bytes: &[u8]) -> Result<Value, String> {
             Ok(json!({"config": descriptor(&config), "layers": list("layers")?}))
         }
         Json::Config => {
-            let c = config::parse(bytes)?;
+            let c = config::parse(bytes).map_err(|e| e.to_string())?;
             let history: Option<Vec<Value>> = c.history.map(|h| {
                 h.iter()
                     .map(|e| json!({"created_by": e.created_by, "comment": e.comment, "empty_layer": e.empty_layer}))
@@ -185,10 +188,30 @@ pub fn read_json(kind: Json, bytes: &[u8]) -> Result<Value, String> {
     }
 }
 
+/// The annotations airlock reads (see [`NOTED_ANNOTATIONS`]), as a map, or null when none.
+fn notes_json(n: &crate::model::oci::Notes) -> Value {
+    let values = [&n.image_name, &n.ref_name, &n.kind, &n.reference_type, &n.reference_digest];
+    let map: serde_json::Map<String, Value> = NOTED_ANNOTATIONS
+        .iter()
+        .zip(values)
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), Value::from(v.as_str()))))
+        .collect();
+    if map.is_empty() { Value::Null } else { Value::Object(map) }
+}
+
+/// The descriptor annotations airlock keeps; the others are checked to be strings and dropped.
+pub const NOTED_ANNOTATIONS: [&str; 5] = [
+    "io.containerd.image.name",
+    "org.opencontainers.image.ref.name",
+    "kind",
+    "vnd.docker.reference.type",
+    "vnd.docker.reference.digest",
+];
+
 fn descriptor_json(d: &crate::model::oci::Descriptor) -> Value {
     json!({
-        "mediaType": d.media_type, "digest": d.digest, "size": d.size, "urls": d.urls,
-        "annotations": d.annotations,
+        "mediaType": d.media_type, "digest": d.digest, "size": d.size, "urls": d.urls.as_ref().map(|u| &u.0),
+        "annotations": notes_json(&d.annotations),
         "platform": d.platform.as_ref().map(|p| json!({"os": p.os, "architecture": p.architecture, "variant": p.variant})),
     })
 }

@@ -2,15 +2,10 @@
 //! Hauler haul): checked as blobs, never as filesystem layers, and no false alarm.
 
 mod common;
+use common::images::{annotated, put};
 use common::*;
 use serde_json::{Value, json};
-use std::path::Path;
-
-fn put(dir: &Path, bytes: &[u8]) -> (String, usize) {
-    let hex = sha256_hex(bytes);
-    std::fs::write(dir.join("blobs/sha256").join(&hex), bytes).unwrap();
-    (format!("sha256:{hex}"), bytes.len())
-}
+use std::path::{Path, PathBuf};
 
 /// The gzip OCI layout with one more index entry: a manifest of `config_type` whose one
 /// layer is `payload` of `layer_type`, annotated with `annotations`.
@@ -230,4 +225,245 @@ fn a_cosign_save_layout_and_an_oci_subject_link_an_artifact_to_its_image() {
     let (code, stderr) = convert_to(&dir, &out, &["--to", "oci"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(index_digests(&out), vec![image.clone(), md]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Image or artifact: what the manifest is, never what its annotations say (model::artifacts)
+// ---------------------------------------------------------------------------------------------
+
+fn expected_diff_ids() -> Vec<Value> {
+    let exp: Value = serde_json::from_slice(&std::fs::read(fixture("expected/skopeo-oci-gzip.json")).unwrap()).unwrap();
+    exp["images"][0]["diff_ids"].as_array().unwrap().clone()
+}
+
+/// The cases of issue 14's HIGH-4, and the other things that do not make a manifest an
+/// artifact: (what, annotations, manifest edit).
+type Case = (&'static str, Value, fn(&mut Value));
+
+fn image_cases() -> Vec<Case> {
+    vec![
+        ("kind sigs", json!({"kind": "dev.cosignproject.cosign/sigs"}), |_| {}),
+        ("kind atts", json!({"kind": "dev.cosignproject.cosign/atts"}), |_| {}),
+        ("unknown kind", json!({"kind": "dev.example/thing"}), |_| {}),
+        (
+            "attestation-manifest",
+            json!({"vnd.docker.reference.type": "attestation-manifest",
+                   "vnd.docker.reference.digest": "sha256:b4c3cdf1e7d27c1a7cd67a816bdb6903f5fc99996279ccd18eb03aed10e17ba5"}),
+            |_| {},
+        ),
+        ("artifactType", json!({}), |m| m["artifactType"] = json!("application/vnd.example.thing+json")),
+        ("unknown config type", json!({}), |m| {
+            m["config"]["mediaType"] = json!("application/vnd.example.config.v1+json")
+        }),
+        ("empty config type", json!({}), |m| m["config"]["mediaType"] = json!("application/vnd.oci.empty.v1+json")),
+    ]
+}
+
+#[test]
+fn an_image_is_an_image_whatever_its_annotations_say() {
+    for (what, annotations, edit) in image_cases() {
+        let d = tempdir();
+        let dir = annotated(d.path(), annotations, edit);
+        let r = verify(&dir, &[]);
+        assert_eq!(r.code, 0, "{what}: {}", r.json);
+        let input = &r.json["inputs"][0];
+        assert!(codes(&r.json).is_empty(), "{what}: {:?}", codes(&r.json));
+        assert_eq!(input["artifacts"], Value::Null, "{what}: not an artifact (none listed)");
+        let images = input["images"].as_array().unwrap();
+        assert_eq!(images.len(), 1, "{what}: checked as an image");
+        let diffs: Vec<Value> = images[0]["layers"].as_array().unwrap().iter().map(|l| l["diff_id"].clone()).collect();
+        assert_eq!(diffs, expected_diff_ids(), "{what}: every layer decompressed and its diffID recomputed");
+        assert_eq!(images[0]["tags"], json!(["docker.io/airlock/annotated:1"]), "{what}");
+    }
+}
+
+/// A gzip layer holding one entry named `name`, and its diffID.
+fn gzip_layer(name: &str) -> (Vec<u8>, String) {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(5);
+    h.set_mode(0o644);
+    {
+        let g = h.as_gnu_mut().unwrap();
+        g.name = [0; 100];
+        g.name[..name.len()].copy_from_slice(name.as_bytes());
+    }
+    h.set_cksum();
+    b.append(&h, &b"evil\n"[..]).unwrap();
+    let plain = b.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &plain).unwrap();
+    (gz.finish().unwrap(), format!("sha256:{}", sha256_hex(&plain)))
+}
+
+#[test]
+fn an_annotated_image_has_its_layer_entries_checked() {
+    // Before, `kind: …/sigs` made this an artifact: its blobs were hashed, its layer never
+    // walked, and `ctr images import` unpacked the escaping entry.
+    let d = tempdir();
+    let dir = annotated(d.path(), json!({"kind": "dev.cosignproject.cosign/sigs"}), |_| {});
+    let (blob, diff_id) = gzip_layer("../../etc/cron.d/evil");
+    let (ld, ls) = put(&dir, &blob);
+    let (_, man) = first_manifest(&dir);
+    let cfg_hex = man["config"]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+    let old_layer = man["layers"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+    let mut cfg: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("blobs/sha256").join(&cfg_hex)).unwrap()).unwrap();
+    cfg["rootfs"]["diff_ids"][0] = json!(diff_id);
+    let (cd, cs) = put(&dir, &serde_json::to_vec(&cfg).unwrap());
+    let (old, _) = first_manifest(&dir);
+    rewrite_manifest(&dir, |m| {
+        m["config"]["digest"] = json!(cd);
+        m["config"]["size"] = json!(cs);
+        m["layers"][0]["digest"] = json!(ld);
+        m["layers"][0]["size"] = json!(ls);
+    });
+    for hex in [cfg_hex, old_layer] {
+        std::fs::remove_file(dir.join("blobs/sha256").join(hex)).unwrap();
+    }
+    std::fs::remove_file(old).unwrap();
+    let r = verify(&dir, &[]);
+    assert_eq!(r.code, 1, "{}", r.json);
+    assert_eq!(codes(&r.json), ["unsafe-layer-entry"], "{}", r.json);
+}
+
+#[test]
+fn a_lock_of_an_annotated_image_pins_it() {
+    // Before, a lock of this layout pinned no image, and an EVIL image under the same
+    // annotation passed `verify --lock`.
+    let d = tempdir();
+    let dir = annotated(d.path(), json!({"kind": "dev.cosignproject.cosign/sigs"}), |_| {});
+    let lock = d.path().join("images.lock");
+    let o = airlock(&["lock", "-q", dir.to_str().unwrap(), "-o", lock.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let l: Value = serde_json::from_slice(&std::fs::read(&lock).unwrap()).unwrap();
+    let exp: Value = serde_json::from_slice(&std::fs::read(fixture("expected/skopeo-oci-gzip.json")).unwrap()).unwrap();
+    let ids: Vec<&Value> = l["images"].as_array().unwrap().iter().map(|i| &i["image_id"]).collect();
+    assert_eq!(ids, [&exp["images"][0]["image_id"]]);
+
+    // Another image (its config changed) under the same annotation: refused by the lock.
+    let d2 = tempdir();
+    let evil = annotated(d2.path(), json!({"kind": "dev.cosignproject.cosign/sigs"}), |_| {});
+    let (_, man) = first_manifest(&evil);
+    let cfg_hex = man["config"]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+    let mut cfg: Value =
+        serde_json::from_slice(&std::fs::read(evil.join("blobs/sha256").join(&cfg_hex)).unwrap()).unwrap();
+    cfg["config"]["Entrypoint"] = json!(["/bin/evil"]);
+    let (cd, cs) = put(&evil, &serde_json::to_vec(&cfg).unwrap());
+    let (old, _) = first_manifest(&evil);
+    rewrite_manifest(&evil, |m| {
+        m["config"]["digest"] = json!(cd);
+        m["config"]["size"] = json!(cs);
+    });
+    std::fs::remove_file(old).unwrap();
+    std::fs::remove_file(evil.join("blobs/sha256").join(cfg_hex)).unwrap();
+    let r = verify(&evil, &["--lock", lock.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.json);
+    let mut c = codes(&r.json);
+    c.sort();
+    assert_eq!(c, ["lock-image-missing", "lock-image-unlisted", "lock-tag-mismatch"], "{}", r.json);
+}
+
+/// The gzip OCI layout with one more manifest in its index: `config` (bytes and media type)
+/// and `layers` (media type, bytes), annotated.
+fn with_manifest(
+    d: &Path,
+    config: (&str, &[u8]),
+    layers: &[(&str, &[u8])],
+    annotations: Value,
+    extra: Value,
+) -> PathBuf {
+    let dir = d.join("oci");
+    copy_dir(&fixture("skopeo-oci-gzip"), &dir);
+    let (cd, cs) = put(&dir, config.1);
+    let layers: Vec<Value> = layers
+        .iter()
+        .map(|(t, b)| {
+            let (ld, ls) = put(&dir, b);
+            json!({"mediaType": t, "digest": ld, "size": ls})
+        })
+        .collect();
+    let mut man = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": config.0, "digest": cd, "size": cs}, "layers": layers});
+    for (k, v) in extra.as_object().unwrap() {
+        man[k] = v.clone();
+    }
+    let (md, ms) = put(&dir, &serde_json::to_vec(&man).unwrap());
+    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    index["manifests"].as_array_mut().unwrap().push(json!({
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms, "annotations": annotations}));
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    dir
+}
+
+#[test]
+fn what_no_runtime_unpacks_stays_an_artifact() {
+    let image = image_manifest_digest();
+    let statement =
+        br#"{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://slsa.dev/provenance/v0.2"}"#;
+    // buildkit's attestation manifest: an image config type (with a rootfs), in-toto layers.
+    let att_cfg = serde_json::to_vec(&json!({"architecture": "unknown", "os": "unknown", "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", sha256_hex(statement))]}}))
+    .unwrap();
+    let d = tempdir();
+    let dir = with_manifest(
+        d.path(),
+        ("application/vnd.oci.image.config.v1+json", &att_cfg),
+        &[("application/vnd.in-toto+json", statement)],
+        json!({"vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": image}),
+        json!({}),
+    );
+    let r = verify(&dir, &[]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    assert!(codes(&r.json).is_empty(), "{:?}", codes(&r.json));
+    let input = &r.json["inputs"][0];
+    assert_eq!(input["images"].as_array().unwrap().len(), 1);
+    assert_eq!(input["artifacts"][0]["kind"], "attestation manifest");
+    assert_eq!(input["artifacts"][0]["about"], json!(image));
+
+    // An OCI 1.1 artifact as `oras push` writes a file: the empty config `{}`, the file under
+    // the default tar layer type. Its config has no rootfs: no runtime unpacks it.
+    let d = tempdir();
+    let dir = with_manifest(
+        d.path(),
+        ("application/vnd.oci.empty.v1+json", b"{}"),
+        &[("application/vnd.oci.image.layer.v1.tar", b"hello from oras\n")],
+        json!({"org.opencontainers.image.ref.name": "hello-file"}),
+        json!({"artifactType": "application/vnd.example.file"}),
+    );
+    let r = verify(&dir, &[]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    assert_eq!(codes(&r.json), ["artifact-skipped"]);
+    assert_eq!(r.json["inputs"][0]["images"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn an_image_with_a_payload_layer_among_its_layers() {
+    // containerd 1.7 and 2.1 skip layers that are not filesystem layers and unpack the rest:
+    // an image, whose other layer fails the checks.
+    let d = tempdir();
+    let statement = br#"{"_type":"https://in-toto.io/Statement/v0.1"}"#;
+    let dir = annotated(d.path(), json!({}), |m| {
+        let (ld, ls) = (format!("sha256:{}", sha256_hex(statement)), statement.len());
+        m["layers"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"mediaType": "application/vnd.in-toto+json", "digest": ld, "size": ls}));
+    });
+    put(&dir, statement);
+    let r = verify(&dir, &[]);
+    assert_eq!(r.code, 1, "{}", r.json);
+    let mut c = codes(&r.json);
+    c.sort();
+    assert_eq!(c, ["history-mismatch", "layer-corrupt", "layer-count-mismatch", "media-type-mismatch"], "{}", r.json);
+
+    // A filesystem layer under a payload's type: no runtime unpacks the image (1.6: "failed to
+    // get stream processor"; 1.7, 2.1, docker: "mismatched image rootfs and manifest layers").
+    let d = tempdir();
+    let dir = annotated(d.path(), json!({}), |m| {
+        m["layers"][6]["mediaType"] = json!("application/vnd.in-toto+json");
+    });
+    let r = verify(&dir, &[]);
+    assert_eq!(r.code, 1, "{}", r.json);
+    assert_eq!(codes(&r.json), ["media-type-mismatch"], "{}", r.json);
 }

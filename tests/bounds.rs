@@ -22,6 +22,7 @@ const MAX_RSS_KIB: u64 = 128 * 1024;
 struct Measured {
     code: i32,
     json: Value,
+    stderr: String,
     rss_kib: Option<u64>,
     /// User + system CPU time, where GNU time measured it.
     cpu: Option<Duration>,
@@ -32,6 +33,18 @@ struct Measured {
 /// when /usr/bin/time is there. CI installs it (scripts/real-tools.sh); elsewhere the bounds
 /// fall back to wall time and no memory bound, loudly.
 fn measured(input: &Path) -> Measured {
+    measured_with(input, &[])
+}
+
+fn measured_with(input: &Path, extra: &[&str]) -> Measured {
+    let input = input.to_str().unwrap();
+    let mut args = vec!["verify", "--json", "-q", input];
+    args.extend_from_slice(extra);
+    measured_run(&args)
+}
+
+/// `airlock ARGS…` under GNU time, as [`measured`].
+fn measured_run(args: &[&str]) -> Measured {
     let bin = env!("CARGO_BIN_EXE_airlock");
     let d = tempdir();
     let rss_file = d.path().join("rss");
@@ -48,9 +61,9 @@ fn measured(input: &Path) -> Measured {
         Command::new(bin)
     };
     let start = Instant::now();
-    let out = cmd.args(["verify", "--json", "-q"]).arg(input).env("NO_COLOR", "1").output().unwrap();
+    let out = cmd.args(args).env("NO_COLOR", "1").output().unwrap();
     let took = start.elapsed();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!stderr.contains("panicked"), "{stderr}");
     // GNU time writes "Command exited with non-zero status N" first on a failure.
     let (rss_kib, cpu) = if timed {
@@ -64,6 +77,7 @@ fn measured(input: &Path) -> Measured {
     Measured {
         code: out.status.code().unwrap(),
         json: serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        stderr,
         rss_kib,
         cpu,
         took,
@@ -397,4 +411,273 @@ fn a_layer_whose_first_entry_is_named_bracket() {
     oci_layout(&dir, &layer, &layer, "application/vnd.oci.image.layer.v1.tar", 1, 1);
     let run = verify(&dir, &[]);
     assert_eq!(run.code, 0, "{}", run.json);
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON documents: read once, into what the model needs (issue 14)
+// ---------------------------------------------------------------------------------------------
+
+/// `[0,0,…]`: one tree node per two bytes for a reader that builds a tree.
+fn zeros(bytes: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(bytes + 2);
+    v.push(b'[');
+    while v.len() < bytes {
+        v.extend_from_slice(b"0,");
+    }
+    v.extend_from_slice(b"0]");
+    v
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// The legacy fixture with its config given a field `pad` of `pad` (a valid image still),
+/// as a .tar.gz.
+fn legacy_with_padded_config(dir: &Path, pad: &[u8]) -> std::path::PathBuf {
+    let mut ms = read_tar(&fixture("docker-save-legacy.tar"));
+    let mut man = json_of(find(&mut ms, "manifest.json"));
+    let old = man[0]["Config"].as_str().unwrap().to_string();
+    let cfg = find(&mut ms, &old).data.clone();
+    let mut big = cfg[..cfg.len() - 1].to_vec();
+    big.extend_from_slice(b",\"pad\":");
+    big.extend_from_slice(pad);
+    big.push(b'}');
+    let name = format!("{}.json", sha256_hex(&big));
+    ms.retain(|m| m.path != old && m.path != "repositories");
+    ms.push(regular(&name, big));
+    man[0]["Config"] = json!(name);
+    find(&mut ms, "manifest.json").data = serde_json::to_vec(&man).unwrap();
+    let tar = dir.join("app.tar");
+    write_tar(&tar, &ms);
+    let gz = dir.join("app.tar.gz");
+    std::fs::write(&gz, gzip(&std::fs::read(&tar).unwrap())).unwrap();
+    std::fs::remove_file(tar).unwrap();
+    gz
+}
+
+#[test]
+fn a_31_mib_config_in_a_small_tar_gz() {
+    // Read as whole trees several times, it peaked at 532 MiB.
+    let d = tempdir();
+    let gz = legacy_with_padded_config(d.path(), &zeros(31 << 20));
+    assert!(std::fs::metadata(&gz).unwrap().len() < 1 << 20);
+    let m = measured(&gz);
+    assert_bounded(&m, "a 31 MiB config in a .tar.gz", 20);
+    assert_eq!(m.code, 0, "{:?}", codes_of(&m));
+    assert!(codes_of(&m).is_empty(), "{:?}", codes_of(&m));
+}
+
+#[test]
+fn a_32_mib_lock() {
+    // A lock is read into its types: what it holds besides is skipped unread (548 MiB before).
+    let d = tempdir();
+    let lock = d.path().join("images.lock");
+    let o = airlock(&["lock", "-q", fixture("docker-save-legacy.tar").to_str().unwrap(), "-o", lock.to_str().unwrap()]);
+    assert!(o.status.success());
+    let text = std::fs::read(&lock).unwrap();
+    let mut big = text[..text.iter().rposition(|&b| b == b'}').unwrap()].to_vec();
+    big.extend_from_slice(b",\"pad\":");
+    big.extend_from_slice(&zeros((32 << 20) - text.len() - 64));
+    big.push(b'}');
+    assert!(big.len() <= 32 << 20);
+    std::fs::write(&lock, &big).unwrap();
+    let m = measured_with(&fixture("docker-save-legacy.tar"), &["--lock", lock.to_str().unwrap()]);
+    assert_bounded(&m, "a 32 MiB lock", 20);
+    assert_eq!(m.code, 0, "{}", m.json);
+    assert!(codes_of(&m).is_empty(), "{:?}", codes_of(&m));
+
+    // Tiny tags: each a few bytes of JSON, a hundred of memory: refused past the bound
+    // (a usage error, as every bad lock).
+    let img = |i: usize| {
+        let tags = vec!["a"; 900];
+        json!({"image_id": format!("sha256:{i:064x}"), "platform": null, "tags": tags,
+               "manifest_digest": null, "input": "a", "layers": []})
+    };
+    let images: Vec<Value> = (0..(30 << 20) / 3700).map(img).collect();
+    let doc = json!({"version": 1, "inputs": [{"name": "a", "format": null, "size": null, "sha256": null}], "images": images});
+    std::fs::write(&lock, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let m = measured_with(&fixture("docker-save-legacy.tar"), &["--lock", lock.to_str().unwrap()]);
+    assert_bounded(&m, "a lock of 8 million tags", 20);
+    assert_eq!(m.code, 2);
+    assert!(
+        m.stderr.contains("has the wrong shape: more than 50000 images, 100000 tags or 200000 layers"),
+        "{}",
+        m.stderr
+    );
+}
+
+/// A docker archive whose manifest.json describes `images` images of `layers` layers each,
+/// none of which is there (each a `blob-missing`), beside `junk` JSON members of `junk_mib`
+/// MiB each: documents are kept up to the process's pool, the model up to its budget.
+fn at_the_limits(path: &Path, images: usize, layers: usize, junk: usize, junk_mib: usize) {
+    let entries: Vec<Value> = (0..images)
+        .map(|i| {
+            let layers: Vec<String> = (0..layers).map(|j| format!("{:064x}/layer.tar", i * layers + j)).collect();
+            json!({"Config": format!("{i:064x}.json"), "RepoTags": [format!("airlock/app:{i}")], "Layers": layers})
+        })
+        .collect();
+    let mut ms = vec![regular("manifest.json", serde_json::to_vec(&entries).unwrap())];
+    for k in 0..junk {
+        ms.push(regular(&format!("junk{k}.json"), zeros(junk_mib << 20)));
+    }
+    let tar = path.with_extension("plain");
+    write_tar(&tar, &ms);
+    std::fs::write(path, gzip(&std::fs::read(&tar).unwrap())).unwrap();
+    std::fs::remove_file(tar).unwrap();
+}
+
+#[test]
+fn documents_and_model_at_their_limits() {
+    // The documents' pool (48 MiB) full, and a manifest.json that takes the model past its
+    // budget: the most one input holds. Every reference is missing: one finding each.
+    let d = tempdir();
+    let p = d.path().join("limits.tar.gz");
+    at_the_limits(&p, 8_000, 11, 2, 22);
+    let m = measured(&p);
+    assert_bounded(&m, "documents and model at their limits", 30);
+    assert_eq!(m.code, 1);
+    let mut c = codes_of(&m);
+    c.dedup();
+    assert_eq!(c, ["manifest-invalid", "blob-missing"], "{}", m.json["inputs"][0]["findings"][0]);
+    let invalid: Vec<&Value> = m.json["inputs"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "manifest-invalid")
+        .collect();
+    assert_eq!(invalid.len(), 1);
+    assert_eq!(invalid[0]["member"], "manifest.json");
+    assert_eq!(
+        invalid[0]["message"],
+        "manifest.json entry 2825 takes the input past the 48 MiB airlock models of an input's documents: refused, the rest is not read"
+    );
+
+    // A bundle of two such archives: the pool and the budget are the process's, not each
+    // archive's (both archives' models live together until the report).
+    std::fs::copy(&p, d.path().join("again.tar.gz")).unwrap();
+    let bundle = d.path().join("bundle.tar");
+    tar_c(d.path(), &bundle, &["limits.tar.gz", "again.tar.gz"]);
+    let m = measured(&bundle);
+    assert_bounded(&m, "a bundle of two archives at the limits", 30);
+    assert_eq!(m.code, 1);
+}
+
+#[test]
+fn lists_past_their_bounds_are_refused() {
+    let d = tempdir();
+    // manifest.json: one entry with 8 million tags of one letter.
+    let mut ms = read_tar(&fixture("docker-save-legacy.tar"));
+    let man = json_of(find(&mut ms, "manifest.json"));
+    let text = serde_json::to_vec(&man).unwrap();
+    let mut tags = b"[\"a\"".to_vec();
+    while tags.len() < 31 << 20 {
+        tags.extend_from_slice(b",\"a\"");
+    }
+    tags.push(b']');
+    let at = text.windows(10).position(|w| w == b"\"RepoTags\"").unwrap() + 11;
+    let end = at + text[at..].iter().position(|&b| b == b']').unwrap() + 1;
+    let mut doc = text[..at].to_vec();
+    doc.extend_from_slice(&tags);
+    doc.extend_from_slice(&text[end..]);
+    find(&mut ms, "manifest.json").data = doc;
+    let p = d.path().join("tags.tar");
+    write_tar(&p, &ms);
+    let m = measured(&p);
+    assert_bounded(&m, "8 million tags in one manifest.json entry", 20);
+    assert_eq!(m.code, 1);
+    assert_eq!(codes_of(&m), ["manifest-invalid"], "{}", m.json);
+
+    // A config whose history is 10 million empty entries.
+    let mut history = b"[{}".to_vec();
+    while history.len() < 31 << 20 {
+        history.extend_from_slice(b",{}");
+    }
+    history.push(b']');
+    let mut ms = read_tar(&fixture("docker-save-legacy.tar"));
+    let mut man = json_of(find(&mut ms, "manifest.json"));
+    let old = man[0]["Config"].as_str().unwrap().to_string();
+    let mut cfg = json_of(find(&mut ms, &old));
+    cfg["history"] = Value::Null;
+    let cfg = serde_json::to_vec(&cfg).unwrap();
+    let at = cfg.windows(14).position(|w| w == b"\"history\":null").unwrap();
+    let mut big = cfg[..at + 10].to_vec();
+    big.extend_from_slice(&history);
+    big.extend_from_slice(&cfg[at + 14..]);
+    let name = format!("{}.json", sha256_hex(&big));
+    ms.retain(|m| m.path != old && m.path != "repositories");
+    ms.push(regular(&name, big));
+    man[0]["Config"] = json!(name);
+    find(&mut ms, "manifest.json").data = serde_json::to_vec(&man).unwrap();
+    let p = d.path().join("history.tar");
+    write_tar(&p, &ms);
+    let m = measured(&p);
+    assert_bounded(&m, "a history of 10 million entries", 20);
+    assert_eq!(m.code, 1);
+    assert_eq!(codes_of(&m), ["config-invalid"], "{}", m.json);
+
+    // An index of 150,000 entries (25 MiB).
+    let dir = d.path().join("oci");
+    let layer = small_layer();
+    oci_layout(&dir, &layer, &layer, "application/vnd.oci.image.layer.v1.tar", 1, 1);
+    let index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let mut e = index["manifests"][0].clone();
+    e["annotations"] = json!({});
+    let many = json!({"schemaVersion": 2, "manifests": vec![e; 150_000]});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&many).unwrap()).unwrap();
+    let m = measured(&dir);
+    assert_bounded(&m, "an index of 150,000 entries", 20);
+    assert_eq!(m.code, 1);
+    let c = codes_of(&m);
+    assert_eq!(c.iter().filter(|c| *c == "manifest-invalid").count(), 1, "{c:?}");
+    assert!(c.iter().all(|c| c == "manifest-invalid" || c == "unreferenced-blob"), "{c:?}");
+    let f =
+        m.json["inputs"][0]["findings"].as_array().unwrap().iter().find(|f| f["code"] == "manifest-invalid").cloned();
+    let msg = f.unwrap()["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.starts_with("index.json is not an image index or manifest: an array of more than 20000 items"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn converting_documents_with_large_fields() {
+    // convert rewrote manifests and indexes through trees too (560 MiB for this layout).
+    let d = tempdir();
+    let dir = d.path().join("oci");
+    let layer = small_layer();
+    oci_layout(&dir, &layer, &layer, "application/vnd.oci.image.layer.v1.tar", 1, 1);
+    let pad = |path: &Path, mib: usize| {
+        let text = std::fs::read(path).unwrap();
+        let mut big = text[..text.len() - 1].to_vec();
+        big.extend_from_slice(b",\"pad\":");
+        big.extend_from_slice(&zeros(mib << 20));
+        big.push(b'}');
+        big
+    };
+    rewrite_manifest(&dir, |m| m["annotations"] = json!({"a": "b"}));
+    let (old, _) = first_manifest(&dir);
+    let big = pad(&old, 31);
+    let (md, ms) = put_blob(&dir, &big);
+    std::fs::remove_file(&old).unwrap();
+    let mut index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    index["manifests"][0]["digest"] = json!(md);
+    index["manifests"][0]["size"] = json!(ms);
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let big_index = pad(&dir.join("index.json"), 15);
+    std::fs::write(dir.join("index.json"), big_index).unwrap();
+    let src = dir.to_str().unwrap();
+    for (what, extra) in [("kept as it is", &[][..]), ("re-compressed", &["--compression", "zstd"][..])] {
+        let out = d.path().join(format!("out-{}", extra.len()));
+        let mut args = vec!["convert", "-q", src, "--to", "oci", "-o", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let m = measured_run(&args);
+        assert_bounded(&m, &format!("convert, {what}, of a 31 MiB manifest and a 15 MiB index"), 20);
+        assert_eq!(m.code, 0, "{}", m.stderr);
+        let v = verify(&out, &[]);
+        assert_eq!(v.code, 0, "{}", v.json);
+        assert!(codes(&v.json).is_empty(), "{what}: {:?}", codes(&v.json));
+    }
 }

@@ -106,8 +106,28 @@ fn all_fixtures_in_one_call() {
     let mut args = vec!["verify", "--json", "-q"];
     args.extend(names.iter().map(String::as_str));
     let r = run_json(&args);
-    assert_eq!(r.code, 0);
     assert_eq!(r.json["inputs"].as_array().unwrap().len(), names.len());
+    for input in r.json["inputs"].as_array().unwrap() {
+        assert_eq!(input["ok"], true, "{}", input["path"]);
+    }
+    // Together they are not fine: podman's OCI archive and podman's docker archive both tag
+    // localhost/airlock/app:1, on two different images (the OCI one is skopeo's conversion,
+    // which rewrote the config). Loaded together, the tag ends on whichever is loaded last.
+    assert_eq!(r.code, 1);
+    let found: Vec<(&str, &str)> = r.json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap(), f["message"].as_str().unwrap()))
+        .collect();
+    let oci = fixture("podman-oci-archive.tar");
+    let save = fixture("podman-save-multi.tar");
+    let want = format!(
+        "tag localhost/airlock/app:1 names two different images: image d9ef92df35f1 (linux/amd64) in {} and image e46a39f5dc01 (linux/amd64) in {}; docker load and ctr images import leave it on the one loaded last",
+        oci.display(),
+        save.display()
+    );
+    assert_eq!(found, [("tag-conflict", want.as_str())]);
 }
 
 /// `ctr images export` of a multi-platform image: the whole index, one platform's blobs.

@@ -6,7 +6,7 @@ mod config;
 mod layers;
 mod layout;
 pub mod platforms;
-mod tags;
+pub mod tags;
 
 use crate::finding::Finding;
 use crate::model::{Image, Model};
@@ -36,6 +36,7 @@ pub fn run(catalog: &Catalog, model: &Model, selected: &Selected) -> Vec<Finding
         layers::check(catalog, i, image, &mut out);
         tags::check(model, i, image, &mut out);
     }
+    tags::conflicts(catalog, model, &selected.images, &mut out);
     layout::check(catalog, model, &mut out);
     platforms::check(model, &mut out);
     out

@@ -83,6 +83,19 @@ pub fn run(opts: &Options) -> Result<Report, Error> {
     });
     result?;
     let mut report = Report { ok: true, inputs, findings: Vec::new() };
+    settle(&mut report, opts, &present, &file_digests, &members);
+    Ok(report)
+}
+
+/// The run's own checks, once every input is reported: `--expect-id`, `--checksums`, tags
+/// across the inputs, `--lock`; then `--deny` and the verdicts.
+fn settle(
+    report: &mut Report,
+    opts: &Options,
+    present: &[Digest],
+    file_digests: &[(String, Option<Digest>)],
+    members: &[(String, String, Option<Digest>)],
+) {
     for want in &opts.expect_ids {
         if !present.contains(want) {
             let f = Finding::new(
@@ -93,10 +106,13 @@ pub fn run(opts: &Options) -> Result<Report, Error> {
         }
     }
     if !opts.checksums.is_empty() {
-        check_checksums(&mut report, &opts.checksums, &file_digests, &members);
+        check_checksums(report, &opts.checksums, file_digests, members);
+    }
+    for f in tag_conflicts(report) {
+        report.push_set_finding(f);
     }
     if let Some(lock) = &opts.lock {
-        for (place, f) in crate::lock::compare::compare(lock, &report) {
+        for (place, f) in crate::lock::compare::compare(lock, report) {
             match place {
                 crate::lock::compare::Place::Input(input) => report.inputs[input].findings.push(f),
                 crate::lock::compare::Place::Set => report.push_set_finding(f),
@@ -111,7 +127,30 @@ pub fn run(opts: &Options) -> Result<Report, Error> {
     }
     opts.policy.apply(&mut report.findings);
     report.ok = report.inputs.iter().all(|i| i.ok) && !report.findings.iter().any(|f| f.fails());
-    Ok(report)
+}
+
+/// `tag-conflict` across the inputs (and the archives of bundles) of the run.
+fn tag_conflicts(report: &Report) -> Vec<Finding> {
+    use crate::checks::tags::{Named, across};
+    let inputs: Vec<(String, Vec<(String, Named)>)> = report
+        .inputs
+        .iter()
+        .map(|input| {
+            let tagged = input
+                .images
+                .iter()
+                .flat_map(|im| {
+                    let named = Named {
+                        platform: im.platform.as_deref().and_then(crate::model::Platform::parse),
+                        id: im.config_digest,
+                    };
+                    im.tags.iter().map(move |t| (t.clone(), named.clone()))
+                })
+                .collect();
+            (input.path.clone(), tagged)
+        })
+        .collect();
+    across(&inputs)
 }
 
 /// `--checksums`: each line against the inputs (by path or file name), else against the

@@ -7,7 +7,8 @@ use super::target::{OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, layer_media_type};
 use crate::digest::Digest;
 use crate::model::Platform;
 use crate::scan::Compression;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -31,10 +32,47 @@ pub struct Descriptor {
     pub annotations: BTreeMap<String, String>,
 }
 
+/// What `manifest` reads of a source manifest: its descriptors and annotations, the rest
+/// skipped unread (a document is never made a tree: a large unknown field would cost many
+/// times its size).
+#[derive(Deserialize)]
+struct Source {
+    #[serde(default)]
+    config: Option<SourceDescriptor>,
+    #[serde(default)]
+    layers: Option<Vec<SourceDescriptor>>,
+    #[serde(default)]
+    annotations: Option<Box<RawValue>>,
+}
+
+#[derive(Deserialize)]
+struct SourceDescriptor {
+    #[serde(default)]
+    digest: Option<String>,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(rename = "mediaType", default)]
+    media_type: Option<String>,
+}
+
+/// A new manifest, its keys in the order serde_json's maps sort them (as before, when it
+/// was built as a `Value`); the source's annotations carried verbatim.
+#[derive(Serialize)]
+struct NewManifest<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    annotations: Option<&'a RawValue>,
+    config: Value,
+    layers: Vec<Value>,
+    #[serde(rename = "mediaType")]
+    media_type: &'static str,
+    #[serde(rename = "schemaVersion")]
+    schema_version: u32,
+}
+
 /// The manifest bytes for an image: the source's own if every descriptor in it still holds,
-/// otherwise the source's JSON with new layer descriptors, otherwise a new OCI manifest.
+/// otherwise a new OCI manifest with the new layer descriptors and the source's annotations.
 pub fn manifest(source: Option<&[u8]>, config: (&Digest, u64), layers: &[OutLayer]) -> Vec<u8> {
-    let src: Option<Value> = source.and_then(|b| serde_json::from_slice(b).ok());
+    let src: Option<Source> = source.and_then(|b| serde_json::from_slice(b).ok());
     if let (Some(bytes), Some(v)) = (source, &src)
         && unchanged(v, config, layers)
     {
@@ -44,38 +82,58 @@ pub fn manifest(source: Option<&[u8]>, config: (&Digest, u64), layers: &[OutLaye
         .iter()
         .map(|l| json!({"mediaType": layer_media_type(l.compression), "digest": l.digest, "size": l.size}))
         .collect();
-    let mut m = json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, "digest": config.0, "size": config.1},
-        "layers": layer_descs,
-    });
-    if let Some(a) = src.as_ref().and_then(|v| v.get("annotations")) {
-        m["annotations"] = a.clone();
-    }
+    let m = NewManifest {
+        annotations: src.as_ref().and_then(|s| s.annotations.as_deref()),
+        config: json!({"mediaType": OCI_CONFIG, "digest": config.0, "size": config.1}),
+        layers: layer_descs,
+        media_type: OCI_MANIFEST,
+        schema_version: 2,
+    };
     serde_json::to_vec(&m).expect("JSON values serialize")
 }
 
-fn unchanged(v: &Value, config: (&Digest, u64), layers: &[OutLayer]) -> bool {
-    let same = |d: &Value, digest: &Digest, size: u64| {
-        d["digest"].as_str() == Some(digest.to_string().as_str()) && d["size"].as_u64() == Some(size)
+fn unchanged(v: &Source, config: (&Digest, u64), layers: &[OutLayer]) -> bool {
+    let same = |d: &SourceDescriptor, digest: &Digest, size: u64| {
+        d.digest.as_deref() == Some(digest.to_string().as_str()) && d.size == Some(size)
     };
-    let Some(src_layers) = v["layers"].as_array() else {
+    let (Some(c), Some(src_layers)) = (&v.config, &v.layers) else {
         return false;
     };
-    same(&v["config"], config.0, config.1)
+    same(c, config.0, config.1)
         && src_layers.len() == layers.len()
         && src_layers.iter().zip(layers).all(|(d, l)| {
             same(d, &l.digest, l.size)
-                && d["mediaType"].as_str().and_then(Compression::from_media_type).is_some_and(|c| c == l.compression)
+                && d.media_type.as_deref().and_then(Compression::from_media_type).is_some_and(|c| c == l.compression)
         })
 }
 
 pub fn manifest_media_type(bytes: &[u8]) -> String {
-    serde_json::from_slice::<Value>(bytes)
-        .ok()
-        .and_then(|v| v["mediaType"].as_str().map(str::to_string))
-        .unwrap_or_else(|| OCI_MANIFEST.to_string())
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(rename = "mediaType", default)]
+        media_type: Option<String>,
+    }
+    serde_json::from_slice::<Probe>(bytes).ok().and_then(|p| p.media_type).unwrap_or_else(|| OCI_MANIFEST.to_string())
+}
+
+/// A JSON object read field by field, each value kept as its raw text: an index is
+/// rewritten without making it a tree, and what airlock does not change is written back as
+/// it was.
+pub type RawObject = BTreeMap<String, Box<RawValue>>;
+
+/// A field of a raw object, read as `T`.
+pub fn field<T: serde::de::DeserializeOwned>(o: &RawObject, k: &str) -> Option<T> {
+    o.get(k).and_then(|r| serde_json::from_str(r.get()).ok())
+}
+
+/// Sets a field of a raw object to `v`.
+pub fn set_field(o: &mut RawObject, k: &str, v: &impl Serialize) {
+    o.insert(k.to_string(), serde_json::value::to_raw_value(v).expect("serializes"));
+}
+
+/// Whether two raw objects have the same fields with the same text.
+pub fn same_object(a: &RawObject, b: &RawObject) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|((ka, va), (kb, vb))| ka == kb && va.get() == vb.get())
 }
 
 /// `org.opencontainers.image.ref.name` (the tag) and `io.containerd.image.name` (the full

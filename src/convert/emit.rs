@@ -245,20 +245,25 @@ impl Emit<'_> {
         manifests: &HashMap<String, (Digest, u64, String)>,
         depth: usize,
     ) -> Result<Option<(Vec<u8>, bool)>, Error> {
-        let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        use documents::{RawObject, field, same_object, set_field};
+        use serde_json::value::RawValue;
+        // The index's fields borrowed from its bytes (a large unknown one is not copied),
+        // its entries read each as its own raw object.
+        let Ok(top) = serde_json::from_slice::<std::collections::BTreeMap<String, &RawValue>>(bytes) else {
             return Ok(None);
         };
-        let Some(children) = v["manifests"].as_array().cloned() else {
+        let Some(children) = top.get("manifests").and_then(|m| serde_json::from_str::<Vec<RawObject>>(m.get()).ok())
+        else {
             return Ok(None);
         };
         // First the images and indexes (which says what was written unchanged), then the
         // artifacts, which go along only with what they are about.
-        let mut decided: Vec<Option<serde_json::Value>> = Vec::new();
+        let mut decided: Vec<Option<RawObject>> = Vec::new();
         let mut changed = false;
         let mut pending = Vec::new();
         for (i, c) in children.iter().enumerate() {
             decided.push(None);
-            let Some(d) = c["digest"].as_str().and_then(Digest::parse) else {
+            let Some(d) = field::<String>(c, "digest").as_deref().and_then(Digest::parse) else {
                 changed = true;
                 continue;
             };
@@ -266,35 +271,19 @@ impl Emit<'_> {
                 pending.push((i, a, d));
                 continue;
             }
-            let member = format!("blobs/sha256/{}", d.hex());
-            let replacement = if let Some((nd, size, mt)) = manifests.get(&member) {
-                Some((*nd, *size, mt.clone()))
-            } else if let Some(doc) = self.catalog.document(&member).filter(|_| depth < 16)
-                && serde_json::from_slice::<serde_json::Value>(doc).is_ok_and(|x| x.get("manifests").is_some())
-            {
-                match self.rewrite_index(doc, manifests, depth + 1)? {
-                    Some((nb, _)) => {
-                        let nd = blobs::write_bytes(self.staging, self.opts.target, Role::Document, &nb)
-                            .map_err(Self::err)?;
-                        Some((nd, nb.len() as u64, c["mediaType"].as_str().unwrap_or(target::OCI_INDEX).to_string()))
-                    }
-                    None => None,
-                }
-            } else {
-                None // an unselected image: not carried
-            };
+            let replacement = self.replacement(c, d, manifests, depth)?;
             match replacement {
                 Some((nd, size, mt)) => {
                     if nd == d {
                         self.unchanged.borrow_mut().insert(d);
                     }
                     let mut nc = c.clone();
-                    nc["digest"] = serde_json::json!(nd);
-                    nc["size"] = serde_json::json!(size);
+                    set_field(&mut nc, "digest", &nd);
+                    set_field(&mut nc, "size", &size);
                     if nd != d {
-                        nc["mediaType"] = serde_json::json!(mt);
+                        set_field(&mut nc, "mediaType", &mt);
                     }
-                    changed |= nc != *c;
+                    changed |= !same_object(&nc, c);
                     decided[i] = Some(nc);
                 }
                 None => changed = true,
@@ -307,15 +296,48 @@ impl Emit<'_> {
                 decided[i] = Some(children[i].clone());
             }
         }
-        let kept: Vec<serde_json::Value> = decided.into_iter().flatten().collect();
+        let kept: Vec<RawObject> = decided.into_iter().flatten().collect();
         if kept.is_empty() {
             return Ok(None);
         }
         if !changed {
             return Ok(Some((bytes.to_vec(), false)));
         }
-        v["manifests"] = serde_json::Value::Array(kept);
+        let kept = serde_json::value::to_raw_value(&kept).expect("serializes");
+        let mut v = top;
+        v.insert("manifests".to_string(), &kept);
         Ok(Some((serde_json::to_vec(&v).expect("serializes"), true)))
+    }
+
+    /// What an index entry becomes in the output: the written manifest, or a nested index
+    /// rewritten (written here), or nothing (an unselected image, not carried).
+    fn replacement(
+        &self,
+        c: &documents::RawObject,
+        d: Digest,
+        manifests: &HashMap<String, (Digest, u64, String)>,
+        depth: usize,
+    ) -> Result<Option<(Digest, u64, String)>, Error> {
+        #[derive(serde::Deserialize)]
+        struct Probe {
+            manifests: Option<serde::de::IgnoredAny>,
+        }
+        let member = format!("blobs/sha256/{}", d.hex());
+        if let Some((nd, size, mt)) = manifests.get(&member) {
+            return Ok(Some((*nd, *size, mt.clone())));
+        }
+        let Some(doc) = self.catalog.document(&member).filter(|_| depth < 16) else {
+            return Ok(None);
+        };
+        if !serde_json::from_slice::<Probe>(doc).is_ok_and(|p| p.manifests.is_some()) {
+            return Ok(None);
+        }
+        let Some((nb, _)) = self.rewrite_index(doc, manifests, depth + 1)? else {
+            return Ok(None);
+        };
+        let nd = blobs::write_bytes(self.staging, self.opts.target, Role::Document, &nb).map_err(Self::err)?;
+        let mt = documents::field::<String>(c, "mediaType").unwrap_or_else(|| target::OCI_INDEX.to_string());
+        Ok(Some((nd, nb.len() as u64, mt)))
     }
 
     fn manifest_json(&self, outs: &[OutImage]) -> Result<(), Error> {

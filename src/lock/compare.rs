@@ -3,7 +3,7 @@
 //! | rule | code | severity |
 //! |---|---|---|
 //! | every locked image is present, by image ID and platform | `lock-image-missing` | error |
-//! | every locked tag is present and names the locked image | `lock-tag-mismatch` | error |
+//! | every locked tag is present, names the locked image, and every image holding it is one the lock pins under it | `lock-tag-mismatch` | error |
 //! | an image the lock does not list | `lock-image-unlisted` | warning |
 //! | same image, other manifest digest or layer blobs (where both sides have them) | `lock-manifest-changed` | warning |
 //!
@@ -35,10 +35,10 @@ pub fn compare(lock: &Lock, report: &Report) -> Vec<(Place, Finding)> {
             all.push((n, i, im));
         }
     }
-    let mut by_tag: HashMap<String, Vec<&ImageReport>> = HashMap::new();
-    for (_, _, im) in &all {
+    let mut by_tag: HashMap<String, Vec<(usize, &ImageReport)>> = HashMap::new();
+    for (n, _, im) in &all {
         for t in &im.tags {
-            by_tag.entry(reference::normalize(t)).or_default().push(im);
+            by_tag.entry(reference::normalize(t)).or_default().push((*n, im));
         }
     }
     let same = |l: &LockImage, im: &ImageReport| {
@@ -56,8 +56,9 @@ pub fn compare(lock: &Lock, report: &Report) -> Vec<(Place, Finding)> {
             let holders = by_tag.get(t).map(Vec::as_slice).unwrap_or_default();
             if holders.is_empty() {
                 out.push(here(Finding::new(Code::LockTagMismatch, format!("{what}: tag {t} is not in the inputs"))));
-            } else if !holders.iter().any(|h| same(l, h)) {
-                let ids: Vec<String> = holders.iter().filter_map(|h| h.config_digest.map(|d| d.to_string())).collect();
+            } else if !holders.iter().any(|(_, h)| same(l, h)) {
+                let ids: Vec<String> =
+                    holders.iter().filter_map(|(_, h)| h.config_digest.map(|d| d.to_string())).collect();
                 out.push(here(Finding::new(
                     Code::LockTagMismatch,
                     format!("{what}: tag {t} names {} instead", ids.join(", ")),
@@ -85,6 +86,7 @@ pub fn compare(lock: &Lock, report: &Report) -> Vec<(Place, Finding)> {
             )));
         }
     }
+    out.extend(unpinned_holders(lock, &all, &by_tag, same));
     // Images the lock does not list.
     for (n, i, im) in &all {
         let Some(id) = im.config_digest else { continue };
@@ -94,6 +96,38 @@ pub fn compare(lock: &Lock, report: &Report) -> Vec<(Place, Finding)> {
                 Place::Input(*n),
                 Finding::new(Code::LockImageUnlisted, format!("image {id}{plat} is not in the lock")).image(*i),
             ));
+        }
+    }
+    out
+}
+
+/// Every image holding a locked tag must be one the lock pins under that tag: a runtime
+/// leaves the tag on the last image loaded, which need not be the locked one.
+fn unpinned_holders(
+    lock: &Lock,
+    all: &[(usize, usize, &ImageReport)],
+    by_tag: &HashMap<String, Vec<(usize, &ImageReport)>>,
+    same: impl Fn(&LockImage, &ImageReport) -> bool,
+) -> Vec<(Place, Finding)> {
+    let mut out = Vec::new();
+    let mut tags: Vec<(&String, &Vec<(usize, &ImageReport)>)> = by_tag.iter().collect();
+    tags.sort_by(|a, b| a.0.cmp(b.0));
+    for (t, holders) in tags {
+        let pinned: Vec<&LockImage> = lock.images.iter().filter(|l| l.tags.contains(t)).collect();
+        if pinned.is_empty() {
+            continue;
+        }
+        for (n, h) in holders.iter().filter(|(_, h)| !pinned.iter().any(|l| same(l, h))) {
+            let i = all.iter().find(|(m, _, im)| m == n && std::ptr::eq(*im, *h)).map(|x| x.1);
+            let id = h.config_digest.map_or_else(|| "an image of unknown ID".to_string(), |d| d.to_string());
+            let plat = h.platform.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
+            let f = Finding::new(
+                Code::LockTagMismatch,
+                format!(
+                    "tag {t}, which the lock pins, also names image {id}{plat}, which the lock does not pin under it"
+                ),
+            );
+            out.push((Place::Input(*n), if let Some(i) = i { f.image(i) } else { f }));
         }
     }
     out

@@ -44,12 +44,14 @@ pub struct LockImage {
     pub image_id: Digest,
     pub platform: Option<String>,
     /// Normalized references (`docker.io/library/nginx:1`), sorted.
+    #[serde(deserialize_with = "bounded_tags")]
     pub tags: Vec<String>,
     /// The manifest digest, where the format has a manifest (under Docker 29's containerd
     /// image store this is what `docker images` shows as the ID).
     pub manifest_digest: Option<Digest>,
     /// The input it was read from (a name in `inputs`).
     pub input: String,
+    #[serde(deserialize_with = "bounded_layers")]
     pub layers: Vec<LockLayer>,
 }
 
@@ -77,21 +79,161 @@ pub fn read(path: &Path) -> Result<Lock, Error> {
     parse(&bytes).map_err(|why| bad(format!("the lock {shown} {why}")))
 }
 
-/// Parses lock bytes; the error completes "the lock FILE …".
+/// Parses lock bytes; the error completes "the lock FILE …". One pass into the lock's types,
+/// no tree: memory stays within a small multiple of what the lock pins, whatever it holds
+/// besides (unknown fields are skipped unread), and the lists are bounded (`MAX_*`).
 pub fn parse(bytes: &[u8]) -> Result<Lock, String> {
-    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("is not JSON: {e}"))?;
-    match v.get("version").and_then(serde_json::Value::as_u64) {
+    let read = serde_json::from_slice::<Doc>(bytes);
+    // The version speaks first: a lock of another version may have another shape.
+    let version = match &read {
+        Ok(doc) => doc.version,
+        Err(_) => serde_json::from_slice::<Probe>(bytes).map_err(|e| format!("is not JSON: {e}"))?.version,
+    };
+    match version.0 {
         Some(n) if n == VERSION as u64 => {}
         Some(n) => return Err(format!("has version {n}; this airlock reads version {VERSION}")),
         None => return Err("has no \"version\" number: not an airlock lock".into()),
     }
-    let lock: Lock = serde_json::from_value(v).map_err(|e| format!("has the wrong shape: {e}"))?;
+    let doc = read.map_err(|e| format!("has the wrong shape: {e}"))?;
+    let lock = Lock { version: VERSION, inputs: doc.inputs.0, images: doc.images.0 };
     for i in &lock.images {
         if !lock.inputs.iter().any(|x| x.name == i.input) {
             return Err(format!("has image {} from input {:?}, which it does not list", i.image_id, i.input));
         }
     }
     Ok(lock)
+}
+
+/// Inputs, images, tags and layers a lock may pin: far above a real lock (a few thousand
+/// images), and what bounds the memory of reading one.
+pub const MAX_IMAGES: usize = 50_000;
+/// Per image, and in all.
+pub const MAX_TAGS: usize = 1_000;
+pub const MAX_LAYERS: usize = 4_096;
+pub const MAX_ALL_TAGS: usize = 100_000;
+pub const MAX_ALL_LAYERS: usize = 200_000;
+
+/// The lock as read: its version, and its lists bounded.
+#[derive(Deserialize)]
+struct Doc {
+    #[serde(default)]
+    version: Version,
+    inputs: Bounded<LockInput, MAX_IMAGES>,
+    images: Images,
+}
+
+/// The images, with their tags and layers bounded in all, not only per image.
+struct Images(Vec<LockImage>);
+
+impl<'de> Deserialize<'de> for Images {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Images;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of images")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Images, A::Error> {
+                let (mut out, mut tags, mut layers) = (Vec::new(), 0, 0);
+                while let Some(i) = a.next_element::<LockImage>()? {
+                    (tags, layers) = (tags + i.tags.len(), layers + i.layers.len());
+                    if out.len() == MAX_IMAGES || tags > MAX_ALL_TAGS || layers > MAX_ALL_LAYERS {
+                        return Err(serde::de::Error::custom(format!(
+                            "more than {MAX_IMAGES} images, {MAX_ALL_TAGS} tags or {MAX_ALL_LAYERS} layers"
+                        )));
+                    }
+                    out.push(i);
+                }
+                Ok(Images(out))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// Only the version, every other field skipped unread: what a lock that is not of this
+/// version's shape is asked first.
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(default)]
+    version: Version,
+}
+
+/// `version` if it is a whole number (`None` for anything else, which is skipped).
+#[derive(Clone, Copy, Default)]
+struct Version(Option<u64>);
+
+impl<'de> Deserialize<'de> for Version {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Version;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Version, E> {
+                Ok(Version(Some(n)))
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Version, E> {
+                Ok(Version(None))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Version, E> {
+                Ok(Version(None))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Version, E> {
+                Ok(Version(None))
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Version, E> {
+                Ok(Version(None))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Version, E> {
+                Ok(Version(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Version, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Version(None))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Version, A::Error> {
+                while a.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Version(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A list of at most `N` items.
+struct Bounded<T, const N: usize>(Vec<T>);
+
+impl<'de, T: Deserialize<'de>, const N: usize> Deserialize<'de> for Bounded<T, N> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T, const N: usize>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>, const N: usize> serde::de::Visitor<'de> for V<T, N> {
+            type Value = Bounded<T, N>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "a list of at most {N} items")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(x) = a.next_element()? {
+                    if out.len() == N {
+                        return Err(serde::de::Error::custom(format!("a list of more than {N} items")));
+                    }
+                    out.push(x);
+                }
+                Ok(Bounded(out))
+            }
+        }
+        d.deserialize_seq(V::<T, N>(std::marker::PhantomData))
+    }
+}
+
+fn bounded_tags<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Bounded::<String, MAX_TAGS>::deserialize(d).map(|b| b.0)
+}
+
+fn bounded_layers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<LockLayer>, D::Error> {
+    Bounded::<LockLayer, MAX_LAYERS>::deserialize(d).map(|b| b.0)
 }
 
 #[cfg(test)]

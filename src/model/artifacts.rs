@@ -1,5 +1,28 @@
-//! Signatures, attestations and SBOMs that travel beside images in a layout: recognised by
-//! their media types and annotations, checked as blobs, never as filesystem layers.
+//! Images and artifacts. A manifest in an index is an **image** when a runtime would load it
+//! as one, decided from what the manifest *is*, never from its annotations; any other
+//! manifest is an **artifact**: a signature, attestation, SBOM or file that travels beside
+//! images, whose blobs are checked as blobs, never as filesystem layers.
+//!
+//! The rule ([`is_image`]): a manifest is an image when its config has a `rootfs` (or its
+//! config cannot be read, which fails closed), and it has no layers or at least one layer of
+//! a filesystem layer media type (containerd's `images.IsLayerType`: `application/vnd.oci.image.layer.*`,
+//! docker's `…rootfs.diff.tar[.gzip|.zstd]` and foreign variants; a layer without a media
+//! type counts as one). Annotations (`kind`, `vnd.docker.reference.type`), `artifactType`
+//! and the config's media type do not enter into it. Measured (tests/interop.rs): `ctr
+//! images import` 1.6, 1.7 and 2.1 and `docker load` 28 with the containerd store import an
+//! image annotated `kind: dev.cosignproject.cosign/sigs`, any other `kind`, or
+//! `vnd.docker.reference.type: attestation-manifest`, with an `artifactType`, or with its
+//! config labelled `application/vnd.example…` or `application/vnd.oci.empty.v1+json`,
+//! under its ref name and unpack it (1.6 and 1.7 whatever the config's media type; 2.1
+//! unpacks image config types only, docker 28 runs the others); they unpack no manifest
+//! whose layers are all of other types (cosign's simplesigning, in-toto, DSSE payloads:
+//! "failed to get stream processor" in 1.6, "mismatched image rootfs and manifest layers"
+//! in 1.7 and docker, not unpacked by 2.1), nor one whose config has no `rootfs` (`{}`, an
+//! OCI 1.1 artifact). 1.7, 2.1 and docker 28 skip layers of other types and unpack the
+//! rest, so a manifest with both kinds is an image too (its other layers then fail the
+//! checks: fail closed).
+//!
+//! What an artifact is, for the report:
 //!
 //! | kind | recognised by | written by |
 //! |---|---|---|
@@ -9,13 +32,22 @@
 //! | SBOM | a layer `…spdx+json`, `…cyclonedx+json`, or `text/spdx` | `cosign attach sbom`, syft |
 //! | Hauler artifact | index annotation `kind` other than an image or image index | hauler (files, charts, sigs, atts, sboms) |
 
-use super::oci::Descriptor;
+use super::oci::{Descriptor, Subject};
+use super::{BlobRef, ConfigError, Model};
 use crate::digest::Digest;
+use crate::open::Catalog;
 
-/// The kind of artifact a manifest is, if airlock knows it.
+/// Whether a manifest is an image (see the module documentation); `config` is its config
+/// reference, `layers` its layer descriptors.
+pub fn is_image(catalog: &Catalog, model: &mut Model, config: &BlobRef, layers: &[Descriptor]) -> bool {
+    let unpacks = layers.is_empty() || layers.iter().any(|l| l.media_type.as_deref().is_none_or(is_layer_type));
+    unpacks && !matches!(model.config_of(catalog, &config.member), Some(Err(ConfigError::NoRootfs)))
+}
+
+/// The kind of artifact a manifest that is not an image is, if airlock knows it.
 pub fn kind(layers: &[Descriptor], desc: Option<&Descriptor>) -> Option<&'static str> {
-    let note = |k: &str| desc.and_then(|d| d.annotations.as_ref()).and_then(|a| a.get(k)).map(String::as_str);
-    if note("vnd.docker.reference.type") == Some("attestation-manifest") {
+    let notes = desc.map(|d| &d.annotations);
+    if notes.and_then(|n| n.reference_type.as_deref()) == Some("attestation-manifest") {
         return Some("attestation manifest");
     }
     // What the payload is says most; a Hauler or cosign `kind` names the rest.
@@ -29,7 +61,7 @@ pub fn kind(layers: &[Descriptor], desc: Option<&Descriptor>) -> Option<&'static
     if types().any(|t| t.contains("spdx") || t.contains("cyclonedx")) {
         return Some("sbom");
     }
-    match note("kind") {
+    match notes.and_then(|n| n.kind.as_deref()) {
         None
         | Some(
             "dev.hauler/image"
@@ -44,9 +76,24 @@ pub fn kind(layers: &[Descriptor], desc: Option<&Descriptor>) -> Option<&'static
     }
 }
 
-/// A media type a filesystem layer can have (tar, compressed or not, docker or OCI).
+/// A filesystem layer's media type, as containerd's `images.IsLayerType` reads it (core/images
+/// mediatypes.go): any `application/vnd.oci.image.layer.` type (tar, gzip, zstd,
+/// non-distributable, `+encrypted`), docker's layer types with any `+` suffix, and the EROFS
+/// layer of containerd 2.2.
 pub fn is_layer_type(mt: &str) -> bool {
-    mt.contains(".layer.") || mt.contains(".rootfs.") || mt.contains("diff.tar")
+    if mt.starts_with("application/vnd.oci.image.layer.") {
+        return true;
+    }
+    let base = mt.split('+').next().unwrap_or(mt);
+    matches!(
+        base,
+        "application/vnd.docker.image.rootfs.diff.tar"
+            | "application/vnd.docker.image.rootfs.diff.tar.gzip"
+            | "application/vnd.docker.image.rootfs.diff.tar.zstd"
+            | "application/vnd.docker.image.rootfs.foreign.diff.tar"
+            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+            | "application/vnd.erofs.layer.v1"
+    )
 }
 
 /// The manifest (or index) an artifact is about, by the first of these it carries:
@@ -55,18 +102,15 @@ pub fn is_layer_type(mt: &str) -> bool {
 /// - buildkit's `vnd.docker.reference.digest` annotation on its index entry;
 /// - cosign's tag scheme in its name, `…:sha256-<hex>.sig` / `.att` / `.sbom` (a Hauler haul's
 ///   `sigs`, `atts`, `sboms`, and a registry copied by tag).
-pub fn subject(manifest: &serde_json::Value, desc: Option<&Descriptor>) -> Option<Digest> {
-    if let Some(d) = manifest.get("subject").and_then(|s| s.get("digest")).and_then(|d| d.as_str()) {
+pub fn subject(subject: Option<&Subject>, desc: Option<&Descriptor>) -> Option<Digest> {
+    if let Some(d) = subject.and_then(|s| s.digest.as_deref()) {
         return Digest::parse(d);
     }
-    let notes = desc.and_then(|d| d.annotations.as_ref())?;
-    if let Some(d) = notes.get("vnd.docker.reference.digest") {
+    let notes = &desc?.annotations;
+    if let Some(d) = &notes.reference_digest {
         return Digest::parse(d);
     }
-    ["io.containerd.image.name", "org.opencontainers.image.ref.name"]
-        .iter()
-        .filter_map(|k| notes.get(*k))
-        .find_map(|name| cosign_tag_subject(name))
+    [&notes.image_name, &notes.ref_name].into_iter().flatten().find_map(|name| cosign_tag_subject(name))
 }
 
 /// `sha256-<hex>.sig` (after the last `:` of a full reference) names `sha256:<hex>`.
@@ -81,23 +125,21 @@ fn cosign_tag_subject(name: &str) -> Option<Digest> {
 /// annotation `dev.cosignproject.cosign/image` (or `imageIndex`) for it, and `…/sigs`,
 /// `…/atts`, `…/sboms` for what is about it, with nothing else linking them (sigstore/cosign
 /// `pkg/oci/layout/write.go`). Where exactly one image entry is there, the others are about it.
-pub fn link_cosign_layout(index_json: &[u8], artifacts: &mut [crate::model::Artifact]) {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(index_json) else { return };
-    let Some(entries) = v.get("manifests").and_then(|m| m.as_array()) else { return };
-    fn kind(e: &serde_json::Value) -> Option<&str> {
-        e.get("annotations")?.get("kind")?.as_str()
-    }
-    let signed: Vec<Digest> = entries
+pub fn link_cosign_layout(top: &[(Option<String>, String)], artifacts: &mut [crate::model::Artifact]) {
+    let kind = |k: &Option<String>| k.as_deref().map(str::to_string);
+    let signed: Vec<Digest> = top
         .iter()
-        .filter(|e| matches!(kind(e), Some("dev.cosignproject.cosign/image" | "dev.cosignproject.cosign/imageIndex")))
-        .filter_map(|e| e.get("digest").and_then(|d| d.as_str()).and_then(Digest::parse))
+        .filter(|(k, _)| {
+            matches!(k.as_deref(), Some("dev.cosignproject.cosign/image" | "dev.cosignproject.cosign/imageIndex"))
+        })
+        .filter_map(|(_, d)| Digest::parse(d))
         .collect();
     let [only] = signed[..] else { return };
-    let about: Vec<Digest> = entries
+    let about: Vec<Digest> = top
         .iter()
-        .filter(|e| {
+        .filter(|(k, _)| {
             matches!(
-                kind(e),
+                kind(k).as_deref(),
                 Some(
                     "dev.cosignproject.cosign/sigs"
                         | "dev.cosignproject.cosign/atts"
@@ -105,7 +147,7 @@ pub fn link_cosign_layout(index_json: &[u8], artifacts: &mut [crate::model::Arti
                 )
             )
         })
-        .filter_map(|e| e.get("digest").and_then(|d| d.as_str()).and_then(Digest::parse))
+        .filter_map(|(_, d)| Digest::parse(d))
         .collect();
     for a in artifacts.iter_mut().filter(|a| a.subject.is_none() && a.digest.is_some_and(|d| about.contains(&d))) {
         a.subject = Some(only);

@@ -34,26 +34,10 @@ impl Format {
 pub fn detect(c: &Catalog) -> Option<Format> {
     let oci = c.has("index.json") || c.has("oci-layout");
     if c.has("manifest.json") {
-        return Some(if oci {
-            Format::DockerOci
-        } else if is_crane(c) {
-            Format::CraneTarball
-        } else {
-            Format::DockerArchive
-        });
+        // A crane tarball is told apart while manifest.json is read (`docker::read`).
+        return Some(if oci { Format::DockerOci } else { Format::DockerArchive });
     }
     oci.then_some(if c.is_dir { Format::OciLayout } else { Format::OciArchive })
-}
-
-/// crane names the config `sha256:<hex>` where docker writes `<hex>.json`.
-fn is_crane(c: &Catalog) -> bool {
-    let Some(doc) = c.document("manifest.json") else {
-        return false;
-    };
-    let Ok(serde_json::Value::Array(entries)) = serde_json::from_slice(doc) else {
-        return false;
-    };
-    entries.iter().any(|e| e.get("Config").and_then(|v| v.as_str()).is_some_and(|s| s.starts_with("sha256:")))
 }
 
 /// The finding for a readable archive (or directory) that holds no image.
@@ -74,8 +58,17 @@ pub fn is_docker_legacy_json(model: &super::Model, content: Option<&crate::scan:
     if model.format != Some(Format::DockerOci) {
         return false;
     }
-    let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(doc) else {
+    /// The keys that tell a v1 json from an OCI document; nothing else is read or kept.
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        id: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "mediaType")]
+        media_type: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "schemaVersion")]
+        schema_version: Option<serde::de::IgnoredAny>,
+    }
+    let Ok(p) = serde_json::from_slice::<Probe>(&doc[..]) else {
         return false;
     };
-    o.contains_key("id") && !o.contains_key("mediaType") && !o.contains_key("schemaVersion")
+    p.id.is_some() && p.media_type.is_none() && p.schema_version.is_none()
 }

@@ -1,74 +1,128 @@
 //! `manifest.json`: docker save (legacy and Docker 25+), podman, skopeo and crane.
 //! `[{"Config": path, "RepoTags": [..], "Layers": [paths], "Parent"?, "LayerSources"?}]`
 
-use super::{BlobRef, Image, Model, named_digest};
+use super::bounded::Capped;
+use super::{BlobRef, Format, Image, Model, json_keys, named_digest};
 use crate::digest::Digest;
 use crate::finding::{Code, Finding};
 use crate::open::{Catalog, path};
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
+use std::collections::BTreeSet;
 
+/// One entry of manifest.json, as read: the fields airlock uses.
 #[derive(Deserialize)]
 pub(crate) struct Entry {
     #[serde(rename = "Config")]
     pub(crate) config: String,
     #[serde(rename = "RepoTags", default)]
-    pub(crate) repo_tags: Option<Vec<String>>,
+    pub(crate) repo_tags: Option<Capped<String, 100_000>>,
     #[serde(rename = "Layers")]
-    pub(crate) layers: Vec<String>,
-}
-
-/// manifest.json's entries, once `json_keys` found it unambiguous.
-pub(crate) fn parse(bytes: &[u8]) -> serde_json::Result<Vec<Entry>> {
-    serde_json::from_slice(bytes)
+    pub(crate) layers: Capped<String, { super::MAX_LAYERS }>,
 }
 
 pub fn read(catalog: &Catalog, model: &mut Model) {
-    let entries: Vec<Entry> = match document(catalog, "manifest.json") {
-        Ok(bytes) if model.refuse_ambiguous(bytes, &super::json_keys::MANIFEST_JSON, "manifest.json") => return,
-        Ok(bytes) => match parse(bytes) {
-            Ok(e) => e,
-            Err(e) => {
-                model.findings.push(
-                    Finding::new(
-                        Code::ManifestInvalid,
-                        format!("manifest.json is not a list of {{Config, RepoTags, Layers}}: {e}"),
-                    )
-                    .member("manifest.json"),
-                );
-                return;
-            }
-        },
-        Err(f) => {
-            model.findings.push(f);
-            return;
-        }
+    let bytes = match document(catalog, "manifest.json") {
+        Ok(b) => b,
+        Err(f) => return model.note(f),
     };
-    if entries.is_empty() {
+    let before = model.findings.len();
+    let mut entries = Entries { model, n: 0, crane: false, legacy_ids: BTreeSet::new(), unsafe_refs: BTreeSet::new() };
+    let parsed = json_keys::parse_seed(bytes, &json_keys::MANIFEST_JSON, &mut entries);
+    let Entries { n, crane, legacy_ids, .. } = entries;
+    if !parsed.ambiguous.is_empty() {
+        // Nothing of an ambiguous manifest.json is kept: which image it names is in doubt.
+        model.forget_images(before);
+        model.refuse_ambiguous(&parsed.ambiguous, "manifest.json");
+        return;
+    }
+    if let Err(e) = parsed.value {
+        model.note(
+            Finding::new(
+                Code::ManifestInvalid,
+                format!("manifest.json is not a list of {{Config, RepoTags, Layers}}: {e}"),
+            )
+            .member("manifest.json"),
+        );
+        return;
+    }
+    if n == 0 {
         model
             .findings
             .push(Finding::new(Code::ManifestInvalid, "manifest.json lists no image").member("manifest.json"));
     }
-    let legacy = model.format == Some(super::Format::DockerArchive);
-    for (n, e) in entries.into_iter().enumerate() {
-        let from = format!("manifest.json entry {n}");
-        let Some(config) = reference(model, &e.config, &from) else {
-            continue;
+    // go-containerregistry names the config `sha256:<hex>` where docker writes `<hex>.json`.
+    if crane && model.format == Some(Format::DockerArchive) {
+        model.format = Some(Format::CraneTarball);
+    }
+    if model.format == Some(Format::DockerArchive) {
+        for member in legacy_ids {
+            model.note(
+                Finding::new(
+                    Code::UnsafePath,
+                    format!("legacy layer id {:?} is not 64 hex digits (CVE-2014-9358)", legacy_dir(&member)),
+                )
+                .member(member),
+            );
+        }
+        check_repositories(catalog, model);
+    }
+}
+
+/// Reads manifest.json's entries one at a time into the model: memory holds one entry and
+/// the images found (a repeated image merges), never the whole list.
+struct Entries<'m> {
+    model: &'m mut Model,
+    n: usize,
+    /// A config named `sha256:<hex>`: a crane tarball.
+    crane: bool,
+    /// Layer members whose legacy directory is not a 64-hex id (reported for docker-archive).
+    legacy_ids: BTreeSet<String>,
+    /// References already reported as leaving the archive.
+    unsafe_refs: BTreeSet<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for &mut Entries<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for &mut Entries<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of {Config, RepoTags, Layers}")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(e) = seq.next_element::<Entry>()? {
+            self.entry(e);
+            self.n += 1;
+        }
+        Ok(())
+    }
+}
+
+impl Entries<'_> {
+    fn entry(&mut self, e: Entry) {
+        let from: std::sync::Arc<str> = format!("manifest.json entry {}", self.n).into();
+        self.crane |= e.config.starts_with("sha256:");
+        let Some(config) = self.reference(&e.config, &from) else {
+            return;
         };
-        let mut layers = Vec::with_capacity(e.layers.len());
-        for l in &e.layers {
-            let Some(r) = reference(model, l, &from) else {
-                continue;
+        let mut layers = Vec::with_capacity(e.layers.0.len());
+        for l in &e.layers.0 {
+            let Some(r) = self.reference(l, &from) else {
+                return; // an unsafe reference: already reported, the image is not checked further
             };
-            if legacy {
-                check_legacy_id(model, &r.member);
+            if legacy_dir(&r.member).is_some() && self.legacy_ids.len() < super::MAX_LAYERS {
+                self.legacy_ids.insert(r.member.clone());
             }
             layers.push(r);
         }
-        if layers.len() != e.layers.len() {
-            continue; // an unsafe reference: already reported, the image is not checked further
-        }
-        let _ = model.add_image(Image {
-            tags: e.repo_tags.unwrap_or_default(),
+        let tags = e.repo_tags.map(|t| t.0).unwrap_or_default();
+        let image = Image {
+            tags: tags.clone(),
             platform: None,
             manifest_digest: None,
             manifest_member: None,
@@ -76,11 +130,46 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
             layers,
             also: Vec::new(),
             config_doc: None,
-        });
+        };
+        if let Some(at) = self.model.add_image(image, "manifest.json") {
+            for t in &tags {
+                self.model.hold_tag(t, &from, vec![at], "manifest.json");
+            }
+        }
     }
-    if legacy {
-        check_repositories(catalog, model);
+
+    fn reference(&mut self, raw: &str, from: &std::sync::Arc<str>) -> Option<BlobRef> {
+        match path::normalize(raw) {
+            Ok(member) => Some(BlobRef {
+                digest: named_digest(&member),
+                member,
+                size: None,
+                media_type: None,
+                urls: Vec::new(),
+                from: from.clone(),
+            }),
+            Err(why) => {
+                if self.unsafe_refs.len() < super::MAX_LAYERS && self.unsafe_refs.insert(raw.to_string()) {
+                    self.model.note(
+                        Finding::new(
+                            Code::UnsafePath,
+                            format!("{from} refers to {raw:?}, outside the archive ({why})"),
+                        )
+                        .member(raw),
+                    );
+                }
+                None
+            }
+        }
     }
+}
+
+/// Legacy layer directories are named by 64-hex v1 ids; docker used them as paths, and an id
+/// like `../x` let an archive write outside its directory (CVE-2014-9358). The directory of
+/// `member` when it is not such an id.
+fn legacy_dir(member: &str) -> Option<&str> {
+    let (dir, _) = member.split_once('/')?;
+    (!member.contains("/blobs/") && Digest::from_hex(dir).is_none()).then_some(dir)
 }
 
 /// The bytes of a JSON document the format requires, or the finding saying why not.
@@ -96,66 +185,87 @@ pub fn document<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a [u8], Findin
     Err(Finding::new(Code::ManifestInvalid, format!("{name} {why}")).member(name))
 }
 
-fn reference(model: &mut Model, raw: &str, from: &str) -> Option<BlobRef> {
-    match path::normalize(raw) {
-        Ok(member) => Some(BlobRef {
-            digest: named_digest(&member),
-            member,
-            size: None,
-            media_type: None,
-            urls: Vec::new(),
-            from: from.to_string(),
-        }),
-        Err(why) => {
-            model.findings.push(
-                Finding::new(Code::UnsafePath, format!("{from} refers to {raw:?}, outside the archive ({why})"))
-                    .member(raw),
-            );
-            None
-        }
-    }
-}
-
-/// Legacy layer directories are named by 64-hex v1 ids; docker used them as paths, and an id
-/// like `../x` let an archive write outside its directory (CVE-2014-9358).
-fn check_legacy_id(model: &mut Model, member: &str) {
-    if let Some((dir, _)) = member.split_once('/')
-        && !member.contains("/blobs/")
-        && Digest::from_hex(dir).is_none()
-    {
-        model.findings.push(
-            Finding::new(Code::UnsafePath, format!("legacy layer id {dir:?} is not 64 hex digits (CVE-2014-9358)"))
-                .member(member),
-        );
-    }
-}
-
 /// `repositories`: `{"name": {"tag": "<v1 id>"}}`; ids must be 64 hex digits too.
 fn check_repositories(catalog: &Catalog, model: &mut Model) {
     let Some(doc) = catalog.document("repositories") else {
         return;
     };
-    if model.refuse_ambiguous(doc, &super::json_keys::REPOSITORIES, "repositories") {
+    let mut bad = BadIds::default();
+    let parsed = json_keys::parse_seed(doc, &json_keys::REPOSITORIES, &mut bad);
+    if model.refuse_ambiguous(&parsed.ambiguous, "repositories") {
         return;
     }
-    let Ok(serde_json::Value::Object(repos)) = serde_json::from_slice::<serde_json::Value>(doc) else {
-        model.findings.push(
+    if parsed.value.is_err() {
+        model.note(
             Finding::new(Code::ManifestInvalid, "repositories is not a JSON object of {name: {tag: id}}")
                 .member("repositories"),
         );
         return;
-    };
-    for (name, tags) in &repos {
-        for (tag, id) in tags.as_object().into_iter().flatten() {
-            if id.as_str().and_then(Digest::from_hex).is_none() {
-                model.findings.push(
-                    Finding::new(
-                        Code::UnsafePath,
-                        format!("repositories: {name}:{tag} names layer id {id}, not 64 hex digits (CVE-2014-9358)"),
-                    )
-                    .member("repositories"),
-                );
+    }
+    for (name, tag, id) in &bad.listed {
+        model.note(
+            Finding::new(
+                Code::UnsafePath,
+                format!("repositories: {name}:{tag} names layer id {id:?}, not 64 hex digits (CVE-2014-9358)"),
+            )
+            .member("repositories"),
+        );
+    }
+    if bad.count > bad.listed.len() {
+        model.note(
+            Finding::new(Code::UnsafePath, format!("repositories: {} more such ids", bad.count - bad.listed.len()))
+                .member("repositories"),
+        );
+    }
+}
+
+/// The ids of `repositories` that are not 64 hex digits, found as the document is read: the
+/// first few (name, tag, id), and how many in all.
+#[derive(Default)]
+struct BadIds {
+    listed: Vec<(String, String, String)>,
+    count: usize,
+    name: String,
+}
+
+impl<'de> DeserializeSeed<'de> for &mut BadIds {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(Level(self, 0))
+    }
+}
+
+/// The two levels of `repositories`: names (0), then each name's tags (1).
+struct Level<'a>(&'a mut BadIds, u8);
+
+impl<'de> DeserializeSeed<'de> for Level<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Level<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object of {name: {tag: id}}")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Level(bad, level) = self;
+        while let Some(key) = map.next_key::<String>()? {
+            if level == 0 {
+                bad.name = key;
+                map.next_value_seed(Level(&mut *bad, 1))?;
+                continue;
+            }
+            let id: String = map.next_value()?;
+            if Digest::from_hex(&id).is_none() {
+                bad.count += 1;
+                if bad.listed.len() < 16 {
+                    bad.listed.push((bad.name.clone(), key, id));
+                }
             }
         }
+        Ok(())
     }
 }

@@ -21,7 +21,11 @@
 //! `Descriptor`, `Platform` and `Image`, and moby's `image.Image` / `V1Image` with
 //! `container.Config` for configs.
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
 use std::fmt;
 
 /// What Go decodes a JSON value into.
@@ -147,175 +151,405 @@ pub const IMAGE_CONFIG: Shape = Struct(&[
     ("history", Array(&HISTORY)),
 ]);
 
-/// A JSON value with every key kept, in order, duplicates included.
-enum Raw {
-    Object(Vec<(String, Raw)>),
-    Array(Vec<Raw>),
-    Scalar(Kind),
+/// Where the reader is in a document, for messages: `[0]."Config"`.
+enum Seg {
+    Key(String),
+    Index(usize),
 }
 
-/// A JSON scalar's type, as Go's decoder tells them apart.
+/// At most this many problems are listed per document (all are errors anyway).
+const MAX_LISTED: usize = 8;
+
+/// Keys held at once to find duplicates: the keys of every object open on the current path.
+/// Real documents hold a few hundred (annotations, labels, `LayerSources`); a document that
+/// needs more is refused rather than costing memory in proportion to its size.
+pub const MAX_OPEN_KEYS: usize = 100_000;
+
+/// The reading context: what was found, and where the reader is.
+#[derive(Default)]
+struct Cx {
+    problems: RefCell<Vec<String>>,
+    path: RefCell<Vec<Seg>>,
+    open_keys: Cell<usize>,
+}
+
+impl Cx {
+    /// The path of the value being read, or of `key` in the object being read.
+    fn at(&self, key: Option<&str>) -> String {
+        fn push_key(out: &mut String, k: &str) {
+            if out.is_empty() { out.push_str(&format!("{k:?}")) } else { out.push_str(&format!(".{k:?}")) }
+        }
+        let mut out = String::new();
+        for seg in self.path.borrow().iter() {
+            match seg {
+                Seg::Key(k) => push_key(&mut out, k),
+                Seg::Index(i) => out.push_str(&format!("[{i}]")),
+            }
+        }
+        if let Some(k) = key {
+            push_key(&mut out, k);
+        }
+        out
+    }
+
+    fn problem(&self, p: impl FnOnce() -> String) {
+        let mut problems = self.problems.borrow_mut();
+        if problems.len() < MAX_LISTED {
+            problems.push(p());
+        }
+    }
+
+    /// Records a key of an object of `shape` (`seen`: the object's keys so far) and returns
+    /// the shape of its value. Errors only when the document holds too many keys at once.
+    fn key(&self, shape: &'static Shape, key: &str, seen: &mut HashSet<Box<str>>) -> Result<&'static Shape, String> {
+        if seen.insert(key.into()) {
+            self.open_keys.set(self.open_keys.get() + 1);
+            if self.open_keys.get() > MAX_OPEN_KEYS {
+                return Err(format!("more than {MAX_OPEN_KEYS} keys in the objects open at {}", self.at(None)));
+            }
+        } else {
+            self.problem(|| format!("key {} appears more than once", self.at(Some(key))));
+        }
+        Ok(match shape {
+            Struct(fields) => match fields.iter().find(|(f, _)| *f == key) {
+                Some((_, s)) => s,
+                None => {
+                    if let Some((f, _)) = fields.iter().find(|(f, _)| fold_eq(f, key)) {
+                        self.problem(|| {
+                            format!(
+                                "key {} is read as {} by Go's case-insensitive JSON (docker, containerd, podman) but not by airlock",
+                                self.at(Some(key)),
+                                self.at(Some(f))
+                            )
+                        });
+                    }
+                    &Any
+                }
+            },
+            Map(s) => s,
+            Any | Array(_) | Str | Int | Bool => &Any,
+        })
+    }
+}
+
+/// What a typed read of a document gave, and the keys Go would read differently.
+pub struct Parsed<T> {
+    pub value: Result<T, String>,
+    /// One line per problem (`key [0]."config" is read as [0]."Config" …`); empty when Go and
+    /// airlock read the document alike.
+    pub ambiguous: Vec<String>,
+}
+
+/// Reads a document into `T` in one pass, checking every key as Go would match it (see the
+/// module documentation): no tree of the document is built, and what `T` does not model is
+/// skipped (its keys still checked). A document that stops the typed read early (wrong shape)
+/// is looked at to its end for ambiguous keys too.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8], shape: &'static Shape) -> Parsed<T> {
+    parse_seed(bytes, shape, std::marker::PhantomData::<T>)
+}
+
+/// As [`parse`], with a seed (a reader that acts on parts of the document as they come).
+pub fn parse_seed<'de, S: DeserializeSeed<'de>>(bytes: &'de [u8], shape: &'static Shape, seed: S) -> Parsed<S::Value> {
+    let cx = Cx::default();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = seed
+        .deserialize(Checked { de: &mut de, shape, cx: &cx })
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|e| e.to_string());
+    let mut ambiguous = cx.problems.into_inner();
+    if value.is_err() && ambiguous.is_empty() {
+        ambiguous = ambiguous_keys(bytes, shape);
+    }
+    Parsed { value, ambiguous }
+}
+
+/// The ambiguous keys of a document, one line each with its JSON path (`[0].Config`), or
+/// an empty list. A document that is not JSON gives what was found before its error.
+pub fn ambiguous_keys(bytes: &[u8], shape: &'static Shape) -> Vec<String> {
+    let cx = Cx::default();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let _ = IgnoredAny::deserialize(Checked { de: &mut de, shape, cx: &cx });
+    cx.problems.into_inner()
+}
+
+/// The `manifest-invalid` finding for a document whose keys Go would read differently.
+pub fn finding(ambiguous: &[String], member: &str) -> Option<crate::finding::Finding> {
+    if ambiguous.is_empty() {
+        return None;
+    }
+    Some(
+        crate::finding::Finding::new(
+            crate::finding::Code::ManifestInvalid,
+            format!("{member} is ambiguous, refused: {}", ambiguous.join("; ")),
+        )
+        .member(member),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checking deserializer: serde_json's, with every object's keys checked on the way through
+// ---------------------------------------------------------------------------------------------
+
+/// A deserializer that hands everything to `de` and checks the keys of every object it
+/// reads against `shape`, whether the reader keeps the value or skips it.
+struct Checked<'c, D> {
+    de: D,
+    shape: &'static Shape,
+    cx: &'c Cx,
+}
+
+impl<'c, D> Checked<'c, D> {
+    fn wrap<V>(&self, v: V) -> Wrap<'c, V> {
+        Wrap { v, shape: self.shape, cx: self.cx }
+    }
+}
+
+macro_rules! forward_plain {
+    ($($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+            self.de.$method(v)
+        }
+    )*};
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Checked<'_, D> {
+    type Error = D::Error;
+
+    forward_plain! {
+        deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
+        deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
+        deserialize_u128 deserialize_f32 deserialize_f64 deserialize_char deserialize_str
+        deserialize_string deserialize_bytes deserialize_byte_buf deserialize_unit
+        deserialize_identifier
+    }
+
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+        let w = self.wrap(v);
+        self.de.deserialize_any(w)
+    }
+    /// Skipped values are walked all the same: their keys count too.
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+        let w = self.wrap(v);
+        self.de.deserialize_any(w)
+    }
+    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+        let w = self.wrap(v);
+        self.de.deserialize_option(w)
+    }
+    fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+        let w = self.wrap(v);
+        self.de.deserialize_seq(w)
+    }
+    fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, v: V) -> Result<V::Value, D::Error> {
+        self.deserialize_seq(v)
+    }
+    fn deserialize_tuple_struct<V: Visitor<'de>>(self, _: &'static str, _: usize, v: V) -> Result<V::Value, D::Error> {
+        self.deserialize_seq(v)
+    }
+    fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+        let w = self.wrap(v);
+        self.de.deserialize_map(w)
+    }
+    /// A Go struct is read from a JSON object only (serde would also take an array).
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, D::Error> {
+        self.deserialize_map(v)
+    }
+    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, v: V) -> Result<V::Value, D::Error> {
+        self.de.deserialize_unit(v)
+    }
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, v: V) -> Result<V::Value, D::Error> {
+        v.visit_newtype_struct(self)
+    }
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, D::Error> {
+        self.de.deserialize_enum(name, variants, v)
+    }
+    fn is_human_readable(&self) -> bool {
+        self.de.is_human_readable()
+    }
+}
+
+/// The reader's visitor, given checked access to the objects and arrays it visits.
+struct Wrap<'c, V> {
+    v: V,
+    shape: &'static Shape,
+    cx: &'c Cx,
+}
+
+macro_rules! forward_visit {
+    ($($method:ident($t:ty, $kind:expr))*) => {$(
+        fn $method<E: de::Error>(self, x: $t) -> Result<V::Value, E> {
+            self.typed($kind);
+            self.v.$method(x)
+        }
+    )*};
+}
+
+/// A JSON value's type, as Go's decoder tells them apart.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Null,
     Bool,
     Str,
     /// A number Go decodes into an int64: an integer literal in range.
     Int,
     /// Any other number (a fraction, an exponent, out of range).
     Number,
+    Array,
+    Object,
 }
 
-impl<'de> Deserialize<'de> for Raw {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Raw, D::Error> {
-        d.deserialize_any(RawVisitor)
+impl<V> Wrap<'_, V> {
+    /// Records a problem when a value of `kind` does not fit the Go field this shape stands
+    /// for: Go's whole decode fails on it (null fits every field, and is never passed here).
+    fn typed(&self, kind: Kind) {
+        let want = match (self.shape, kind) {
+            (Any, _) | (Struct(_) | Map(_), Kind::Object) | (Array(_), Kind::Array) => return,
+            (Str, Kind::Str) | (Int, Kind::Int) | (Bool, Kind::Bool) => return,
+            (Struct(_) | Map(_), _) => "an object",
+            (Array(_), _) => "an array",
+            (Str, _) => "a string",
+            (Int, _) => "an integer",
+            (Bool, _) => "a boolean",
+        };
+        self.cx.problem(|| {
+            let at = self.cx.at(None);
+            let at = if at.is_empty() { "(the document)".to_string() } else { at };
+            format!("key {at} is not {want}: Go's decoder (docker, containerd, podman) fails on it")
+        });
     }
 }
 
-struct RawVisitor;
+impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<'_, V> {
+    type Value = V::Value;
 
-impl<'de> Visitor<'de> for RawVisitor {
-    type Value = Raw;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
+        self.v.expecting(f)
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Raw, E> {
-        Ok(Raw::Scalar(Kind::Bool))
+
+    forward_visit! {
+        visit_bool(bool, Kind::Bool) visit_i64(i64, Kind::Int) visit_f64(f64, Kind::Number)
+        visit_str(&str, Kind::Str) visit_borrowed_str(&'de str, Kind::Str) visit_string(String, Kind::Str)
+        visit_bytes(&[u8], Kind::Str) visit_borrowed_bytes(&'de [u8], Kind::Str) visit_byte_buf(Vec<u8>, Kind::Str)
     }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Raw, E> {
-        Ok(Raw::Scalar(Kind::Int))
+
+    fn visit_u64<E: de::Error>(self, x: u64) -> Result<V::Value, E> {
+        self.typed(if i64::try_from(x).is_ok() { Kind::Int } else { Kind::Number });
+        self.v.visit_u64(x)
     }
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Raw, E> {
-        Ok(Raw::Scalar(if i64::try_from(n).is_ok() { Kind::Int } else { Kind::Number }))
+    fn visit_i128<E: de::Error>(self, x: i128) -> Result<V::Value, E> {
+        self.typed(if i64::try_from(x).is_ok() { Kind::Int } else { Kind::Number });
+        self.v.visit_i128(x)
     }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Raw, E> {
-        Ok(Raw::Scalar(Kind::Number))
+    fn visit_u128<E: de::Error>(self, x: u128) -> Result<V::Value, E> {
+        self.typed(if i64::try_from(x).is_ok() { Kind::Int } else { Kind::Number });
+        self.v.visit_u128(x)
     }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Raw, E> {
-        Ok(Raw::Scalar(Kind::Str))
+
+    fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
+        self.v.visit_none()
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Raw, E> {
-        Ok(Raw::Scalar(Kind::Null))
+    fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {
+        self.v.visit_unit()
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
-        let mut v = Vec::new();
-        while let Some(x) = seq.next_element()? {
-            v.push(x);
-        }
-        Ok(Raw::Array(v))
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
+        self.v.visit_some(Checked { de: d, shape: self.shape, cx: self.cx })
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
-        let mut v = Vec::new();
-        while let Some((k, x)) = map.next_entry::<String, Raw>()? {
-            v.push((k, x));
-        }
-        Ok(Raw::Object(v))
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
+        self.v.visit_newtype_struct(Checked { de: d, shape: self.shape, cx: self.cx })
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
+        self.typed(Kind::Array);
+        let shape = if let Array(s) = self.shape { s } else { &Any };
+        self.v.visit_seq(CheckedSeq { seq, shape, cx: self.cx, i: 0 })
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
+        self.typed(Kind::Object);
+        self.v.visit_map(CheckedMap { map, shape: self.shape, cx: self.cx, seen: HashSet::new(), next: &Any })
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
+        self.v.visit_enum(data)
     }
 }
 
-/// The ambiguous keys of a document, one line each with its JSON path (`[0].Config`), or
-/// an empty list. A document that is not JSON gives an empty list: its parser says so.
-pub fn ambiguous_keys(bytes: &[u8], shape: &Shape) -> Vec<String> {
-    let Ok(raw) = serde_json::from_slice::<Raw>(bytes) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    walk(&raw, shape, "", &mut out);
-    out
+/// A seed whose deserializer is checked against `shape`.
+struct ShapeSeed<'c, S> {
+    seed: S,
+    shape: &'static Shape,
+    cx: &'c Cx,
 }
 
-/// The `manifest-invalid` finding for a document whose keys Go would read differently.
-pub fn finding(bytes: &[u8], shape: &Shape, member: &str) -> Option<crate::finding::Finding> {
-    let found = ambiguous_keys(bytes, shape);
-    if found.is_empty() {
-        return None;
-    }
-    Some(
-        crate::finding::Finding::new(
-            crate::finding::Code::ManifestInvalid,
-            format!("{member} is ambiguous, refused: {}", found.join("; ")),
-        )
-        .member(member),
-    )
-}
-
-/// At most this many problems are listed per document (all are errors anyway).
-const MAX_LISTED: usize = 8;
-
-fn walk(v: &Raw, shape: &Shape, at: &str, out: &mut Vec<String>) {
-    if out.len() >= MAX_LISTED {
-        return;
-    }
-    if let Some(want) = mistyped(v, shape) {
-        out.push(format!(
-            "key {} is not {want}: Go's decoder (docker, containerd, podman) fails on it",
-            if at.is_empty() { "(the document)".to_string() } else { at.to_string() }
-        ));
-        return;
-    }
-    match v {
-        Raw::Scalar(_) => {}
-        Raw::Array(items) => {
-            let inner = if let Array(s) = shape { s } else { &Any };
-            for (i, x) in items.iter().enumerate() {
-                walk(x, inner, &format!("{at}[{i}]"), out);
-            }
-        }
-        Raw::Object(entries) => {
-            let mut seen = std::collections::HashSet::with_capacity(entries.len());
-            for (k, _) in entries {
-                if !seen.insert(k.as_str()) && out.len() < MAX_LISTED {
-                    out.push(format!("key {} appears more than once", path(at, k)));
-                }
-            }
-            for (k, x) in entries {
-                let child = match shape {
-                    Struct(fields) => match fields.iter().find(|(f, _)| f == k) {
-                        Some((_, s)) => s,
-                        None => {
-                            if let Some((f, _)) = fields.iter().find(|(f, _)| fold_eq(f, k))
-                                && out.len() < MAX_LISTED
-                            {
-                                out.push(format!(
-                                    "key {} is read as {} by Go's case-insensitive JSON (docker, containerd, podman) but not by airlock",
-                                    path(at, k),
-                                    path(at, f)
-                                ));
-                            }
-                            &Any
-                        }
-                    },
-                    Map(s) => s,
-                    _ => &Any,
-                };
-                walk(x, child, &path(at, k), out);
-            }
-        }
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for ShapeSeed<'_, S> {
+    type Value = S::Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<S::Value, D::Error> {
+        self.seed.deserialize(Checked { de: d, shape: self.shape, cx: self.cx })
     }
 }
 
-/// What Go expects where `v` does not fit the field's Go type (null fits every type).
-fn mistyped(v: &Raw, shape: &Shape) -> Option<&'static str> {
-    let ok = match (shape, v) {
-        (Any, _) | (_, Raw::Scalar(Kind::Null)) => true,
-        (Struct(_) | Map(_), Raw::Object(_)) | (Array(_), Raw::Array(_)) => true,
-        (Str, Raw::Scalar(k)) => *k == Kind::Str,
-        (Int, Raw::Scalar(k)) => *k == Kind::Int,
-        (Bool, Raw::Scalar(k)) => *k == Kind::Bool,
-        _ => false,
-    };
-    (!ok).then_some(match shape {
-        Struct(_) | Map(_) => "an object",
-        Array(_) => "an array",
-        Str => "a string",
-        Int => "an integer",
-        Bool => "a boolean",
-        Any => "",
-    })
+struct CheckedSeq<'c, A> {
+    seq: A,
+    shape: &'static Shape,
+    cx: &'c Cx,
+    i: usize,
 }
 
-fn path(at: &str, key: &str) -> String {
-    if at.is_empty() { format!("{key:?}") } else { format!("{at}.{key:?}") }
+impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for CheckedSeq<'_, A> {
+    type Error = A::Error;
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, A::Error> {
+        self.cx.path.borrow_mut().push(Seg::Index(self.i));
+        let r = self.seq.next_element_seed(ShapeSeed { seed, shape: self.shape, cx: self.cx });
+        self.cx.path.borrow_mut().pop();
+        self.i += 1;
+        r
+    }
+    fn size_hint(&self) -> Option<usize> {
+        self.seq.size_hint()
+    }
+}
+
+struct CheckedMap<'c, A> {
+    map: A,
+    shape: &'static Shape,
+    cx: &'c Cx,
+    /// The keys of this object so far.
+    seen: HashSet<Box<str>>,
+    /// The shape of the value of the key just read.
+    next: &'static Shape,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for CheckedMap<'_, A> {
+    type Error = A::Error;
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+        let Some(key) = self.map.next_key::<String>()? else {
+            return Ok(None);
+        };
+        self.next = self.cx.key(self.shape, &key, &mut self.seen).map_err(de::Error::custom)?;
+        let k = seed.deserialize(de::value::StrDeserializer::<A::Error>::new(&key))?;
+        self.cx.path.borrow_mut().push(Seg::Key(key));
+        Ok(Some(k))
+    }
+    fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
+        let r = self.map.next_value_seed(ShapeSeed { seed, shape: self.next, cx: self.cx });
+        self.cx.path.borrow_mut().pop();
+        r
+    }
+    fn size_hint(&self) -> Option<usize> {
+        self.map.size_hint()
+    }
+}
+
+impl<A> Drop for CheckedMap<'_, A> {
+    fn drop(&mut self) {
+        self.cx.open_keys.set(self.cx.open_keys.get() - self.seen.len());
+    }
 }
 
 /// Go's key fold (encoding/json `foldName`): ASCII letters fold by case, and Unicode simple

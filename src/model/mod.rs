@@ -3,6 +3,7 @@
 //! Nothing here compares bytes with claims; that is the checks' work.
 
 pub mod artifacts;
+mod bounded;
 pub mod config;
 mod detect;
 pub(crate) mod docker;
@@ -12,7 +13,7 @@ pub mod platform;
 pub mod reference;
 pub mod select;
 
-pub use config::ImageConfig;
+pub use config::{ConfigError, ImageConfig};
 pub use detect::{Format, is_docker_legacy_json};
 pub use platform::Platform;
 
@@ -20,6 +21,40 @@ use crate::digest::Digest;
 use crate::finding::Finding;
 use crate::open::Catalog;
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// What one input's documents may describe. Far above any real archive (a k3s or Rancher
+/// airgap tarball holds a few hundred images of tens of layers), and what bounds memory
+/// whatever the documents claim: past a limit the input is refused (`manifest-invalid`) and
+/// nothing more is read into the model.
+pub const MAX_IMAGES: usize = 10_000;
+/// Layers of one manifest (or manifest.json entry, or config's `diff_ids`).
+pub const MAX_LAYERS: usize = 4_096;
+/// Entries of one config's `history`.
+pub const MAX_HISTORY: usize = 65_536;
+/// Text one list of a document may hold (tags, paths, history): the most a document's read
+/// holds before the model takes it.
+pub const MAX_KEPT_BYTES: usize = 8 << 20;
+/// What the model of one input may cost: each image, reference, tag, artifact and history
+/// entry at the memory it takes with what follows from it (its report, its findings), and
+/// its text twice (it is copied into the report). 48 MiB here is about 45,000 layer
+/// references; a Rancher airgap tarball's few thousand cost a few MiB.
+pub const MAX_MODEL_COST: usize = 48 << 20;
+const IMAGE_COST: usize = 2048;
+const REFERENCE_COST: usize = 1024;
+const TAG_COST: usize = 512;
+const HISTORY_COST: usize = 256;
+/// Findings the model keeps (each is a line of the report); past it, one says how many more.
+pub const MAX_FINDINGS: usize = 10_000;
+/// What the models alive in the process cost now (see `Model::charge`).
+static MODELLED: AtomicUsize = AtomicUsize::new(0);
+
+impl Drop for Model {
+    fn drop(&mut self) {
+        MODELLED.fetch_sub(self.cost, Ordering::Relaxed);
+    }
+}
 
 /// A reference from a document to a member, with what the reference claims about it.
 #[derive(Debug, Clone)]
@@ -32,8 +67,9 @@ pub struct BlobRef {
     pub media_type: Option<String>,
     /// A non-distributable layer's download locations (never fetched).
     pub urls: Vec<String>,
-    /// Who refers to it, for messages: "manifest.json entry 0", "index.json".
-    pub from: String,
+    /// Who refers to it, for messages: "manifest.json entry 0", "index.json" (shared by the
+    /// references of one document).
+    pub from: Arc<str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +102,7 @@ pub struct Image {
     /// describe each image in manifest.json and in index.json); all are checked.
     pub also: Vec<(Role, Option<usize>, BlobRef)>,
     /// The parsed config, or why it could not be parsed; `None` if it is not in the archive.
-    pub config_doc: Option<Result<ImageConfig, String>>,
+    pub config_doc: Option<Result<Arc<ImageConfig>, ConfigError>>,
 }
 
 impl Image {
@@ -79,6 +115,15 @@ impl Image {
 
     pub fn config_digest(&self) -> Option<Digest> {
         self.config.digest
+    }
+
+    /// The platform an index declares, else the config's.
+    pub fn platform_or_config(&self) -> Option<Platform> {
+        if let Some(p) = &self.platform {
+            return Some(p.clone());
+        }
+        let c = self.config_doc.as_ref()?.as_ref().ok()?;
+        Some(Platform { os: c.os.clone()?, architecture: c.architecture.clone()?, variant: c.variant.clone() })
     }
 }
 
@@ -96,16 +141,41 @@ pub struct Model {
     pub absent: Vec<AbsentPlatform>,
     /// Signatures, attestations and other artifacts read from the indexes.
     pub artifacts: Vec<Artifact>,
+    /// Where each tag is given and what it names there, once per (tag, images): the tag
+    /// check finds a tag given to two different images (`checks::tags`).
+    pub holders: Vec<TagHolder>,
     /// Documents whose keys Go reads differently from airlock (`json_keys`): reported as
     /// errors and never carried by convert, `--force` or not.
     pub ambiguous: Vec<String>,
-    /// (config member, layer members) → index in `images`, to merge the same image read from
-    /// two documents.
-    image_keys: HashMap<(String, Vec<String>), usize>,
-    /// Per image, its tags normalised, and the references already recorded: merging stays
-    /// O(1) per tag and per reference however often an archive repeats an image.
-    tag_keys: HashMap<usize, HashSet<String>>,
-    ref_keys: HashSet<RefKey>,
+    /// Entries of index.json (for `--target`).
+    pub index_entries: usize,
+    /// sha256 of (config member, layer members) → index in `images`, to merge the same image
+    /// read from two documents.
+    image_keys: HashMap<Digest, usize>,
+    /// The tags of all images (by sha256 of the normalised tag), and the references already
+    /// recorded: merging stays O(1) per tag and per reference however often an archive
+    /// repeats an image.
+    tag_keys: HashSet<(usize, Digest)>,
+    holder_keys: HashSet<Digest>,
+    ref_keys: HashSet<Digest>,
+    /// Configs parsed, by member: each is read once, whatever refers to it.
+    configs: HashMap<String, Result<Arc<ImageConfig>, ConfigError>>,
+    /// What the model costs (`MAX_MODEL_COST`); `full` once a limit was reached.
+    cost: usize,
+    full: bool,
+    /// Findings not kept past `MAX_FINDINGS`.
+    unlisted: usize,
+}
+
+/// One place a tag is given: a manifest.json entry's `RepoTags`, or an index entry's name
+/// annotation; and the images it names there (an index entry of a multi-platform index
+/// names one per platform).
+#[derive(Debug, Clone)]
+pub struct TagHolder {
+    pub tag: String,
+    /// `manifest.json entry 2`, `index.json entry 0`.
+    pub from: String,
+    pub images: Vec<usize>,
 }
 
 /// A signature, attestation, SBOM or other artifact manifest read from an index, and the
@@ -131,33 +201,28 @@ pub struct AbsentPlatform {
     pub index: String,
 }
 
-/// What makes two references to a blob the same claim (who makes it aside).
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct RefKey {
-    image: usize,
-    layer: Option<usize>,
-    member: String,
-    digest: Option<Digest>,
-    size: Option<u64>,
-    media_type: Option<String>,
+/// What makes two references to a blob the same claim (who makes it aside), as a sha256 of
+/// its fields: the set of claims holds 32 bytes per claim, whatever the paths' lengths.
+fn ref_key(image: usize, layer: Option<usize>, b: &BlobRef) -> Digest {
+    let image = (image as u64).to_le_bytes();
+    let layer = layer.map_or(u64::MAX, |l| l as u64).to_le_bytes();
+    let size = b.size.map_or(u64::MAX, |s| s).to_le_bytes();
+    let digest = b.digest.as_ref().map_or(&[][..], |d| &d.as_bytes()[..]);
+    let media: &[u8] = b.media_type.as_deref().map_or(b"\0", str::as_bytes);
+    Digest::of_fields([&image[..], &layer, b.member.as_bytes(), digest, &size, media])
 }
 
-impl RefKey {
-    fn of(image: usize, layer: Option<usize>, b: &BlobRef) -> RefKey {
-        RefKey {
-            image,
-            layer,
-            member: b.member.clone(),
-            digest: b.digest,
-            size: b.size,
-            media_type: b.media_type.clone(),
-        }
-    }
+/// The key that makes two images read from two documents the same image.
+fn image_key(image: &Image) -> Digest {
+    Digest::of_fields(
+        std::iter::once(image.config.member.as_bytes()).chain(image.layers.iter().map(|l| l.member.as_bytes())),
+    )
 }
 
 /// Builds the model from a catalog.
 pub fn build(catalog: &Catalog) -> Model {
-    let mut model = Model { format: detect::detect(catalog), ..Model::default() };
+    let mut model = Model::default();
+    model.format = detect::detect(catalog);
     match model.format {
         // A broken container, or one not read at all (a split file missing a part), is
         // already reported; "no manifest" would only repeat it.
@@ -171,28 +236,25 @@ pub fn build(catalog: &Catalog) -> Model {
         }
         Some(Format::OciLayout | Format::OciArchive) => oci::read(catalog, &mut model),
     }
-    for image in &mut model.images {
-        image.config_doc = catalog
-            .document(&image.config.member)
-            .map(config::parse)
-            .or_else(|| catalog.scan_of(&image.config.member).map(|s| Err(config::not_a_document(s))));
-        if let Some(Err(why)) = &image.config_doc
-            && why.starts_with(config::AMBIGUOUS)
-        {
-            model.ambiguous.push(image.config.member.clone());
-        }
+    for i in 0..model.images.len() {
+        let member = model.images[i].config.member.clone();
+        model.images[i].config_doc = model.config_of(catalog, &member);
     }
-    let refs: Vec<String> = model
-        .images
-        .iter()
-        .flat_map(|i| i.references().map(|(_, _, b)| b.member.clone()).collect::<Vec<_>>())
-        .chain(model.documents.iter().map(|d| d.blob.member.clone()))
-        .collect();
-    for r in refs {
-        if let Ok((real, _)) = catalog.resolve(&r) {
-            model.referenced.insert(real.to_string());
+    let mut referenced = BTreeSet::new();
+    let refs = model.images.iter().flat_map(|i| i.references().map(|(_, _, b)| &b.member));
+    for r in refs.chain(model.documents.iter().map(|d| &d.blob.member)) {
+        if let Ok((real, _)) = catalog.resolve(r) {
+            referenced.insert(real.to_string());
         }
-        model.referenced.insert(r);
+        referenced.insert(r.clone());
+    }
+    model.referenced = referenced;
+    if model.unlisted > 0 {
+        let n = model.unlisted;
+        model.findings.push(Finding::new(
+            crate::finding::Code::ManifestInvalid,
+            format!("{n} more findings about the input's documents are not listed"),
+        ));
     }
     model
 }
@@ -200,34 +262,105 @@ pub fn build(catalog: &Catalog) -> Model {
 impl Model {
     /// Refuses a document whose keys Go would read differently (see `json_keys`): `true`
     /// when it is ambiguous, after reporting it.
-    fn refuse_ambiguous(&mut self, bytes: &[u8], shape: &json_keys::Shape, member: &str) -> bool {
-        let Some(f) = json_keys::finding(bytes, shape, member) else {
+    fn refuse_ambiguous(&mut self, ambiguous: &[String], member: &str) -> bool {
+        let Some(f) = json_keys::finding(ambiguous, member) else {
             return false;
         };
-        self.findings.push(f);
+        self.note(f);
         self.ambiguous.push(member.to_string());
         true
     }
 
+    /// The config at `member`, parsed once however many images or manifests refer to it;
+    /// `None` if it is not in the archive.
+    fn config_of(&mut self, catalog: &Catalog, member: &str) -> Option<Result<Arc<ImageConfig>, ConfigError>> {
+        if let Some(c) = self.configs.get(member) {
+            return Some(c.clone());
+        }
+        let parsed = match catalog.document(member) {
+            Some(bytes) => match config::parse(bytes) {
+                Ok(c) if !self.charge(c.history.as_ref().map_or(0, |h| h.len()) * HISTORY_COST + 2 * c.weight()) => {
+                    Err(ConfigError::Invalid(format!(
+                        "its history takes the input's documents past the {} MiB airlock models of them",
+                        MAX_MODEL_COST >> 20
+                    )))
+                }
+                Ok(c) => Ok(Arc::new(c)),
+                Err(e) => Err(e),
+            },
+            None => Err(ConfigError::Invalid(config::not_a_document(catalog.scan_of(member)?))),
+        };
+        if matches!(parsed, Err(ConfigError::Ambiguous(_))) {
+            self.ambiguous.push(member.to_string());
+        }
+        self.configs.insert(member.to_string(), parsed.clone());
+        Some(parsed)
+    }
+
+    /// Counts `cost` against [`MAX_MODEL_COST`]; `false` past it. The budget is the
+    /// process's: the models of every archive in a bundle, which live together, share it.
+    fn charge(&mut self, cost: usize) -> bool {
+        self.cost += cost;
+        MODELLED.fetch_add(cost, Ordering::Relaxed) + cost <= MAX_MODEL_COST
+    }
+
+    /// Keeps a finding, up to [`MAX_FINDINGS`].
+    fn note(&mut self, f: Finding) {
+        if self.findings.len() < MAX_FINDINGS {
+            self.findings.push(f);
+        } else {
+            self.unlisted += 1;
+        }
+    }
+
+    /// Reports, once, that the documents describe more than airlock reads; nothing more is
+    /// added to the model after it.
+    fn limit(&mut self, member: &str, at: &str, what: String) {
+        if !self.full {
+            self.full = true;
+            self.note(
+                Finding::new(
+                    crate::finding::Code::ManifestInvalid,
+                    format!("{at} takes the input past {what}: refused, the rest is not read"),
+                )
+                .member(member),
+            );
+        }
+    }
+
+    fn over_budget(&mut self, member: &str, at: &str) {
+        self.limit(member, at, format!("the {} MiB airlock models of an input's documents", MAX_MODEL_COST >> 20));
+    }
+
     /// Adds an image, or merges it into an identical one already read from another document;
-    /// returns its index.
-    fn add_image(&mut self, image: Image) -> usize {
-        let key = (image.config.member.clone(), image.layers.iter().map(|l| l.member.clone()).collect::<Vec<_>>());
+    /// returns its index, or `None` once the model is full (`limit`).
+    fn add_image(&mut self, mut image: Image, from: &str) -> Option<usize> {
+        if self.full {
+            return None;
+        }
+        let tags = std::mem::take(&mut image.tags);
+        let key = image_key(&image);
         let Some(&at) = self.image_keys.get(&key) else {
+            let cost: usize = IMAGE_COST + image.references().map(|(_, _, b)| b.cost()).sum::<usize>();
+            if self.images.len() == MAX_IMAGES {
+                self.limit(from, from, format!("{MAX_IMAGES} images"));
+            } else if !self.charge(cost) {
+                self.over_budget(from, from);
+            }
+            if self.full {
+                return None;
+            }
             let at = self.images.len();
             self.image_keys.insert(key, at);
-            self.ref_keys.insert(RefKey::of(at, None, &image.config));
+            self.ref_keys.insert(ref_key(at, None, &image.config));
             for (l, b) in image.layers.iter().enumerate() {
-                self.ref_keys.insert(RefKey::of(at, Some(l), b));
+                self.ref_keys.insert(ref_key(at, Some(l), b));
             }
-            let tags = image.tags.clone();
             self.images.push(image);
-            for t in tags {
-                self.tag_keys.entry(at).or_default().insert(reference::normalize(&t));
-            }
-            return at;
+            self.add_tags(at, tags, from);
+            return Some(at);
         };
-        self.add_tags(at, image.tags);
+        self.add_tags(at, tags, from);
         let existing = &mut self.images[at];
         if existing.manifest_digest.is_none() {
             existing.manifest_digest = image.manifest_digest;
@@ -243,22 +376,88 @@ impl Model {
             .chain(image.layers.into_iter().enumerate().map(|(i, l)| (Role::Layer, Some(i), l)))
             .chain(image.also);
         for (role, layer, b) in refs {
-            if self.ref_keys.insert(RefKey::of(at, layer, &b)) {
+            if self.ref_keys.insert(ref_key(at, layer, &b)) {
+                if !self.charge(b.cost()) {
+                    self.over_budget(from, from);
+                    return None;
+                }
                 self.images[at].also.push((role, layer, b));
             }
         }
-        at
+        Some(at)
     }
 
     /// Adds tags to an image, once per reference: Docker 25+ names each image twice, `app:1`
     /// in manifest.json and `docker.io/library/app:1` in index.json. One reference, one tag.
-    fn add_tags(&mut self, at: usize, tags: Vec<String>) {
-        let known = self.tag_keys.entry(at).or_default();
+    fn add_tags(&mut self, at: usize, tags: Vec<String>, from: &str) {
         for t in tags {
-            if known.insert(reference::normalize(&t)) {
+            if self.full {
+                return;
+            }
+            let key = Digest::of(reference::normalize(&t).as_bytes());
+            if self.tag_keys.insert((at, key)) {
+                if !self.charge(TAG_COST + 2 * t.len()) {
+                    return self.over_budget(from, from);
+                }
                 self.images[at].tags.push(t);
             }
         }
+    }
+
+    /// Records that `from` (in document `member`) gives `tag` to `images`, once per tag and
+    /// set of images.
+    fn hold_tag(&mut self, tag: &str, from: &str, mut images: Vec<usize>, member: &str) {
+        if self.full {
+            return;
+        }
+        images.sort_unstable();
+        images.dedup();
+        let ids: Vec<[u8; 8]> = images.iter().map(|&i| (i as u64).to_le_bytes()).collect();
+        let norm = reference::normalize(tag);
+        let key = Digest::of_fields(std::iter::once(norm.as_bytes()).chain(ids.iter().map(|b| &b[..])));
+        if !self.holder_keys.insert(key) {
+            return;
+        }
+        if !self.charge(TAG_COST + 2 * (tag.len() + from.len()) + 8 * images.len()) {
+            return self.over_budget(member, from);
+        }
+        self.holders.push(TagHolder { tag: tag.to_string(), from: from.to_string(), images });
+    }
+
+    /// An artifact and its blobs, charged like an image's references.
+    fn add_artifact(&mut self, artifact: Artifact, from: &str) -> bool {
+        if self.full {
+            return false;
+        }
+        if !self.charge(IMAGE_COST + 2 * artifact.blobs.iter().map(BlobRef::cost).sum::<usize>()) {
+            self.over_budget(from, from);
+            return false;
+        }
+        self.artifacts.push(artifact);
+        true
+    }
+
+    /// Forgets the images read so far (a manifest.json found ambiguous after its entries were
+    /// read): the model is as before `docker::read`.
+    fn forget_images(&mut self, findings: usize) {
+        self.images.clear();
+        self.image_keys.clear();
+        self.tag_keys.clear();
+        self.ref_keys.clear();
+        self.findings.truncate(findings);
+        MODELLED.fetch_sub(std::mem::take(&mut self.cost), Ordering::Relaxed);
+        self.full = false;
+    }
+}
+
+impl BlobRef {
+    /// What this reference costs the model (`MAX_MODEL_COST`).
+    fn cost(&self) -> usize {
+        REFERENCE_COST
+            + 2 * (self.member.len()
+                + self.from.len()
+                + self.media_type.as_ref().map_or(0, String::len)
+                + self.urls.iter().map(String::len).sum::<usize>())
     }
 }
 

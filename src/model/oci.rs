@@ -1,22 +1,19 @@
 //! OCI image layouts: `oci-layout`, `index.json`, `blobs/<alg>/<hex>`. Indexes may nest; the
 //! walk is bounded in depth and refuses cycles, so a hostile layout ends in a finding.
 
-use super::{BlobRef, Image, Model, Platform, Reference, Role};
+use super::bounded::{AnyString, Capped, Weigh};
+use super::{BlobRef, Image, Model, Platform, Reference, Role, json_keys};
 use crate::digest::Digest;
 use crate::finding::{Code, Finding};
 use crate::open::Catalog;
 use serde::Deserialize;
-use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// Deeper than any real layout (they nest two or three levels).
 const MAX_DEPTH: usize = 16;
 
 pub const INDEX_TYPES: &[&str] =
     &["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
-pub const CONFIG_TYPES: &[&str] =
-    &["application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"];
-
 #[derive(Deserialize, Clone, Debug)]
 pub struct Descriptor {
     #[serde(rename = "mediaType", default)]
@@ -24,17 +21,106 @@ pub struct Descriptor {
     pub digest: String,
     pub size: i64,
     #[serde(default)]
-    pub annotations: Option<BTreeMap<String, String>>,
+    pub annotations: Notes,
     #[serde(default)]
     pub platform: Option<Platform>,
     #[serde(default)]
-    pub urls: Option<Vec<String>>,
+    pub urls: Option<Capped<String, 64>>,
+}
+
+impl Weigh for Descriptor {
+    fn weight(&self) -> usize {
+        self.digest.len()
+            + self.media_type.as_ref().map_or(0, String::len)
+            + self.urls.as_ref().map_or(0, |u| u.0.iter().map(String::len).sum())
+            + self.annotations.weight()
+    }
+}
+
+/// The annotations of a descriptor that airlock reads (tags, artifact kinds and subjects);
+/// the others are read as the strings Go requires them to be, and not kept.
+#[derive(Clone, Debug, Default)]
+pub struct Notes {
+    /// `io.containerd.image.name`: a full reference.
+    pub image_name: Option<String>,
+    /// `org.opencontainers.image.ref.name`: a reference or only a tag.
+    pub ref_name: Option<String>,
+    /// Hauler's and `cosign save`'s `kind`.
+    pub kind: Option<String>,
+    /// buildkit's `vnd.docker.reference.type` and `vnd.docker.reference.digest`.
+    pub reference_type: Option<String>,
+    pub reference_digest: Option<String>,
+}
+
+impl Notes {
+    fn weight(&self) -> usize {
+        [&self.image_name, &self.ref_name, &self.kind, &self.reference_type, &self.reference_digest]
+            .iter()
+            .map(|s| s.as_ref().map_or(0, String::len))
+            .sum()
+    }
+}
+
+impl<'de> Deserialize<'de> for Notes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Notes;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of strings")
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Notes, E> {
+                Ok(Notes::default())
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Notes, A::Error> {
+                let mut n = Notes::default();
+                while let Some(k) = map.next_key::<String>()? {
+                    let slot = match k.as_str() {
+                        "io.containerd.image.name" => &mut n.image_name,
+                        "org.opencontainers.image.ref.name" => &mut n.ref_name,
+                        "kind" => &mut n.kind,
+                        "vnd.docker.reference.type" => &mut n.reference_type,
+                        "vnd.docker.reference.digest" => &mut n.reference_digest,
+                        _ => {
+                            map.next_value::<AnyString>()?;
+                            continue;
+                        }
+                    };
+                    *slot = Some(map.next_value()?);
+                }
+                Ok(n)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An index or a manifest, as read: the fields airlock uses. Which one it is depends on the
+/// keys present (and CVE-2021-41190 on their not being mixed).
+#[derive(Deserialize)]
+struct Document {
+    #[serde(rename = "mediaType", default)]
+    media_type: Option<String>,
+    #[serde(default)]
+    manifests: Option<Capped<Descriptor, MAX_VISITS>>,
+    #[serde(default)]
+    config: Option<Descriptor>,
+    #[serde(default)]
+    layers: Option<Capped<Descriptor, { super::MAX_LAYERS }>>,
+    #[serde(default)]
+    subject: Option<Subject>,
+}
+
+/// An OCI 1.1 `subject`: only its digest is used.
+#[derive(Deserialize)]
+pub struct Subject {
+    #[serde(default)]
+    pub digest: Option<String>,
 }
 
 /// The tag a descriptor carries: containerd's full name if present, else the OCI ref name.
 pub fn descriptor_tag(d: &Descriptor) -> Option<String> {
-    let a = d.annotations.as_ref()?;
-    a.get("io.containerd.image.name").or_else(|| a.get("org.opencontainers.image.ref.name")).cloned()
+    d.annotations.image_name.clone().or_else(|| d.annotations.ref_name.clone())
 }
 
 struct Walk<'a> {
@@ -52,17 +138,21 @@ struct Walk<'a> {
     /// was being read.
     reached: Vec<usize>,
     absent_seen: std::collections::HashSet<Digest>,
+    /// index.json's entries: (`kind` annotation, digest), for `cosign save` layouts.
+    top: Vec<(Option<String>, String)>,
+    /// The document references were last made from, shared by its references.
+    from: Option<std::sync::Arc<str>>,
 }
 
 /// Far more documents than any real layout holds (k3s airgap bundles hold a few hundred).
-const MAX_VISITS: usize = 20_000;
+pub const MAX_VISITS: usize = 20_000;
 
 pub fn read(catalog: &Catalog, model: &mut Model) {
     check_layout_file(catalog, model);
     let index = match super::docker::document(catalog, "index.json") {
         Ok(b) => b,
         Err(f) => {
-            model.findings.push(f);
+            model.note(f);
             return;
         }
     };
@@ -74,9 +164,19 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
         seen: HashMap::new(),
         reached: Vec::new(),
         absent_seen: Default::default(),
+        top: Vec::new(),
+        from: None,
     };
     walk.document(index, "index.json", None, &[], None, 0);
-    super::artifacts::link_cosign_layout(index, &mut model.artifacts);
+    let top = std::mem::take(&mut walk.top);
+    super::artifacts::link_cosign_layout(&top, &mut model.artifacts);
+}
+
+/// `oci-layout` (specs-go v1 ImageLayout).
+#[derive(Deserialize)]
+struct Layout {
+    #[serde(rename = "imageLayoutVersion")]
+    _version: AnyString,
 }
 
 fn check_layout_file(catalog: &Catalog, model: &mut Model) {
@@ -88,14 +188,15 @@ fn check_layout_file(catalog: &Catalog, model: &mut Model) {
     }
     let bad = match super::docker::document(catalog, "oci-layout") {
         Err(f) => Some(f.message),
-        Ok(b) if model.refuse_ambiguous(b, &super::json_keys::OCI_LAYOUT, "oci-layout") => None,
-        Ok(b) => match serde_json::from_slice::<Value>(b) {
-            Ok(v) if v.get("imageLayoutVersion").and_then(Value::as_str).is_some() => None,
-            _ => Some("oci-layout is not {\"imageLayoutVersion\": \"1.0.0\"}".to_string()),
-        },
+        Ok(b) => {
+            let parsed = json_keys::parse::<Layout>(b, &json_keys::OCI_LAYOUT);
+            let ambiguous = model.refuse_ambiguous(&parsed.ambiguous, "oci-layout");
+            (!ambiguous && parsed.value.is_err())
+                .then(|| "oci-layout is not {\"imageLayoutVersion\": \"1.0.0\"}".to_string())
+        }
     };
     if let Some(msg) = bad {
-        model.findings.push(Finding::new(Code::ManifestInvalid, msg).member("oci-layout"));
+        model.note(Finding::new(Code::ManifestInvalid, msg).member("oci-layout"));
     }
 }
 
@@ -115,216 +216,197 @@ impl Walk<'_> {
         platform: Option<&Platform>,
         depth: usize,
     ) {
-        let v: Value = match serde_json::from_slice(bytes) {
-            Ok(v) => v,
-            Err(e) => {
-                return self.model.findings.push(invalid(member, format!("{member} is not JSON: {e}")));
-            }
-        };
+        let parsed = json_keys::parse::<Document>(bytes, &json_keys::OCI_DOCUMENT);
         // Checked before anything is read from it: `Manifests` beside `layers` is as
         // ambiguous as the CVE-2021-41190 case below, to Go's case-insensitive decoder.
-        if self.model.refuse_ambiguous(bytes, &super::json_keys::OCI_DOCUMENT, member) {
+        if self.model.refuse_ambiguous(&parsed.ambiguous, member) {
             return;
         }
-        let has = |k: &str| v.get(k).is_some();
-        if has("manifests") && (has("layers") || has("config")) {
-            return self.model.findings.push(invalid(
+        let doc = match parsed.value {
+            Ok(d) => d,
+            Err(e) => {
+                return self
+                    .model
+                    .findings
+                    .push(invalid(member, format!("{member} is not an image index or manifest: {e}")));
+            }
+        };
+        if doc.manifests.is_some() && (doc.layers.is_some() || doc.config.is_some()) {
+            return self.model.note(invalid(
                 member,
                 format!(
                     "{member} has both \"manifests\" and \"layers\"/\"config\": ambiguous, refused (CVE-2021-41190)"
                 ),
             ));
         }
-        let doc_type = v.get("mediaType").and_then(Value::as_str);
-        if let (Some(d), Some(dt)) = (desc.and_then(|d| d.media_type.as_deref()), doc_type)
+        if let (Some(d), Some(dt)) = (desc.and_then(|d| d.media_type.as_deref()), doc.media_type.as_deref())
             && d != dt
         {
             self.model
                 .findings
                 .push(invalid(member, format!("{member}: the descriptor says mediaType {d}, the document says {dt}")));
         }
-        if has("manifests") {
-            self.index(&v, member, tags, platform, depth);
-        } else if has("config") && has("layers") {
-            self.manifest(&v, member, desc, tags, platform);
-        } else if member == "index.json" {
-            self.model.findings.push(invalid(member, "index.json has no \"manifests\" list".to_string()));
-        } else {
-            self.model
+        match doc {
+            Document { manifests: Some(m), .. } => {
+                if member == "index.json" {
+                    self.model.index_entries = m.0.len();
+                    self.top = m.0.iter().map(|d| (d.annotations.kind.clone(), d.digest.clone())).collect();
+                }
+                self.index(&m.0, member, tags, platform, depth)
+            }
+            Document { config: Some(c), layers: Some(l), subject, .. } => {
+                self.manifest(&c, &l.0, subject.as_ref(), member, desc, tags, platform)
+            }
+            _ if member == "index.json" => {
+                self.model.note(invalid(member, "index.json has no \"manifests\" list".to_string()))
+            }
+            _ => self
+                .model
                 .findings
-                .push(invalid(member, format!("{member} is neither an image index nor an image manifest")));
+                .push(invalid(member, format!("{member} is neither an image index nor an image manifest"))),
         }
     }
 
-    fn index(&mut self, v: &Value, member: &str, tags: &[String], platform: Option<&Platform>, depth: usize) {
-        let descs: Vec<Descriptor> = match v.get("manifests").cloned().map(serde_json::from_value) {
-            Some(Ok(d)) => d,
-            Some(Err(e)) => {
-                return self
-                    .model
-                    .findings
-                    .push(invalid(member, format!("{member}: a manifests entry is not a descriptor: {e}")));
-            }
-            None => return,
-        };
+    fn index(
+        &mut self,
+        descs: &[Descriptor],
+        member: &str,
+        tags: &[String],
+        platform: Option<&Platform>,
+        depth: usize,
+    ) {
         if descs.is_empty() && member == "index.json" {
-            self.model.findings.push(invalid(member, "index.json lists no manifest".to_string()));
+            self.model.note(invalid(member, "index.json lists no manifest".to_string()));
         }
-        for d in &descs {
+        for (n, d) in descs.iter().enumerate() {
             let mut tags = tags.to_vec();
-            if let Some(t) = descriptor_tag(d) {
-                tags.push(t);
-            }
+            let own = descriptor_tag(d);
+            tags.extend(own.clone());
             let platform = d.platform.as_ref().or(platform);
             let Some(blob) = self.blob_ref(d, member) else {
                 continue;
             };
-            let role = if d.media_type.as_deref().is_some_and(|m| INDEX_TYPES.contains(&m)) {
-                Role::Index
-            } else {
-                Role::Manifest
-            };
-            // A platform's manifest that is not in the archive at all: the other platforms
-            // of a partial export. Reported once per manifest (platform-absent), not as a
-            // broken reference; a manifest that is present but incomplete stays an error.
-            if role == Role::Manifest
-                && let Some(p) = d.platform.as_ref()
-                && !self.catalog.has(&blob.member)
-            {
-                let digest = blob.digest.expect("blob_ref only returns sha256 references");
-                if self.absent_seen.insert(digest) {
-                    self.model.absent.push(super::AbsentPlatform {
-                        platform: p.clone(),
-                        digest,
-                        index: member.to_string(),
-                    });
-                }
-                continue;
+            let from = self.reached.len();
+            let go_on = self.follow(d, blob, member, tags, platform, depth);
+            // The images this entry names: those reached through it (read now or before).
+            if let Some(t) = own {
+                let named = self.reached[from..].to_vec();
+                self.model.hold_tag(&t, &format!("{member} entry {n}"), named, member);
             }
-            self.model.documents.push(Reference { role, blob: blob.clone(), image: None, layer: None });
-            if depth + 1 > MAX_DEPTH {
-                self.model
-                    .findings
-                    .push(invalid(member, format!("indexes nest deeper than {MAX_DEPTH} levels at {}", blob.member)));
-                continue;
-            }
-            let digest = blob.digest.expect("blob_ref only returns sha256 references");
-            if self.stack.contains(&digest) {
-                self.model.findings.push(invalid(member, format!("index cycle: {member} leads back to {digest}")));
-                continue;
-            }
-            if let Some(images) = self.seen.get(&digest).cloned() {
-                // Read before: its images take this path's tags too, nothing is parsed again.
-                // Each image merged counts against the budget, so repeats stay bounded.
-                self.visits += images.len().max(1);
-                if !tags.is_empty() {
-                    for &i in &images {
-                        self.model.add_tags(i, tags.clone());
-                    }
-                }
-                self.reached.extend(images);
-                if self.visits > MAX_VISITS {
-                    return self.model.findings.push(invalid(
-                        member,
-                        format!("the indexes lead to more than {MAX_VISITS} documents; the rest is not read"),
-                    ));
-                }
-                continue;
-            }
-            self.visits += 1;
-            if self.visits > MAX_VISITS {
-                self.model.findings.push(invalid(
-                    member,
-                    format!("the indexes lead to more than {MAX_VISITS} documents; the rest is not read"),
-                ));
+            if !go_on {
                 return;
             }
-            // A missing or unreadable document is reported by the blob checks.
-            let Some(bytes) = self.catalog.document(&blob.member) else {
-                if let Some(s) = self.catalog.scan_of(&blob.member) {
-                    let why = super::config::not_a_document(s);
-                    self.model.findings.push(invalid(&blob.member, format!("manifest {digest} is {why}")));
-                }
-                continue;
-            };
-            self.stack.push(digest);
-            let from = self.reached.len();
-            self.document(bytes, &blob.member, Some(d), &tags, platform, depth + 1);
-            self.stack.pop();
-            self.seen.insert(digest, self.reached[from..].to_vec());
         }
     }
 
+    /// Follows one descriptor of an index; `false` when the walk must stop (its budget).
+    fn follow(
+        &mut self,
+        d: &Descriptor,
+        blob: BlobRef,
+        member: &str,
+        tags: Vec<String>,
+        platform: Option<&Platform>,
+        depth: usize,
+    ) -> bool {
+        let role = if d.media_type.as_deref().is_some_and(|m| INDEX_TYPES.contains(&m)) {
+            Role::Index
+        } else {
+            Role::Manifest
+        };
+        // A platform's manifest that is not in the archive at all: the other platforms
+        // of a partial export. Reported once per manifest (platform-absent), not as a
+        // broken reference; a manifest that is present but incomplete stays an error.
+        if role == Role::Manifest
+            && let Some(p) = d.platform.as_ref()
+            && !self.catalog.has(&blob.member)
+        {
+            let digest = blob.digest.expect("blob_ref only returns sha256 references");
+            if self.absent_seen.insert(digest) {
+                self.model.absent.push(super::AbsentPlatform {
+                    platform: p.clone(),
+                    digest,
+                    index: member.to_string(),
+                });
+            }
+            return true;
+        }
+        self.model.documents.push(Reference { role, blob: blob.clone(), image: None, layer: None });
+        if depth + 1 > MAX_DEPTH {
+            self.model
+                .findings
+                .push(invalid(member, format!("indexes nest deeper than {MAX_DEPTH} levels at {}", blob.member)));
+            return true;
+        }
+        let digest = blob.digest.expect("blob_ref only returns sha256 references");
+        if self.stack.contains(&digest) {
+            self.model.note(invalid(member, format!("index cycle: {member} leads back to {digest}")));
+            return true;
+        }
+        let too_many =
+            || invalid(member, format!("the indexes lead to more than {MAX_VISITS} documents; the rest is not read"));
+        if let Some(images) = self.seen.get(&digest).cloned() {
+            // Read before: its images take this path's tags too, nothing is parsed again.
+            // Each image merged counts against the budget, so repeats stay bounded.
+            self.visits += images.len().max(1);
+            if !tags.is_empty() {
+                for &i in &images {
+                    self.model.add_tags(i, tags.clone(), member);
+                }
+            }
+            self.reached.extend(images);
+            if self.visits > MAX_VISITS {
+                self.model.note(too_many());
+                return false;
+            }
+            return true;
+        }
+        self.visits += 1;
+        if self.visits > MAX_VISITS {
+            self.model.note(too_many());
+            return false;
+        }
+        // A missing or unreadable document is reported by the blob checks.
+        let Some(bytes) = self.catalog.document(&blob.member) else {
+            if let Some(s) = self.catalog.scan_of(&blob.member) {
+                let why = super::config::not_a_document(s);
+                self.model.note(invalid(&blob.member, format!("manifest {digest} is {why}")));
+            }
+            return true;
+        };
+        self.stack.push(digest);
+        let from = self.reached.len();
+        self.document(bytes, &blob.member, Some(d), &tags, platform, depth + 1);
+        self.stack.pop();
+        self.seen.insert(digest, self.reached[from..].to_vec());
+        true
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn manifest(
         &mut self,
-        v: &Value,
+        config: &Descriptor,
+        layers: &[Descriptor],
+        subject: Option<&Subject>,
         member: &str,
         desc: Option<&Descriptor>,
         tags: &[String],
         platform: Option<&Platform>,
     ) {
-        let config: Descriptor = match v.get("config").cloned().map(serde_json::from_value) {
-            Some(Ok(c)) => c,
-            _ => {
-                return self.model.findings.push(invalid(member, format!("{member}: config is not a descriptor")));
-            }
-        };
-        let layers: Vec<Descriptor> = match v.get("layers").cloned().map(serde_json::from_value) {
-            Some(Ok(l)) => l,
-            _ => {
-                return self
-                    .model
-                    .findings
-                    .push(invalid(member, format!("{member}: layers is not a list of descriptors")));
-            }
-        };
-        let Some(config_ref) = self.blob_ref(&config, member) else {
+        let Some(config_ref) = self.blob_ref(config, member) else {
             return;
         };
         let mut layer_refs = Vec::new();
-        for l in &layers {
+        for l in layers {
             let Some(r) = self.blob_ref(l, member) else {
                 return;
             };
             layer_refs.push(r);
         }
-        // A signature or attestation can borrow the image config type (cosign does): its
-        // "layers" are JSON payloads, not filesystem layers, so their media types decide.
-        let known = super::artifacts::kind(&layers, desc);
-        let is_image = known.is_none()
-            && config.media_type.as_deref().is_none_or(|m| CONFIG_TYPES.contains(&m))
-            && layers.iter().all(|l| l.media_type.as_deref().is_none_or(super::artifacts::is_layer_type));
-        if !is_image {
-            self.model.artifacts.push(super::Artifact {
-                kind: known.unwrap_or("artifact").to_string(),
-                member: member.to_string(),
-                digest: desc.and_then(|d| Digest::parse(&d.digest)),
-                subject: super::artifacts::subject(v, desc),
-                blobs: std::iter::once(config_ref.clone()).chain(layer_refs.iter().cloned()).collect(),
-            });
-            // Signatures, attestations and other artifacts: their blobs are checked as blobs
-            // (digest and size) and count as referenced. A kind airlock knows travels with
-            // its image as expected content; any other is pointed out.
-            if known.is_none() {
-                self.model.findings.push(
-                    Finding::new(
-                        Code::ArtifactSkipped,
-                        format!(
-                            "{member} is an artifact (config type {}), not an image; its blobs are checked as blobs, not as layers",
-                            config.media_type.as_deref().unwrap_or("?")
-                        ),
-                    )
-                    .member(member),
-                );
-            }
-            for (role, blob) in
-                std::iter::once((Role::Config, config_ref)).chain(layer_refs.into_iter().map(|l| (Role::Layer, l)))
-            {
-                self.model.documents.push(Reference { role, blob, image: None, layer: None });
-            }
-            return;
+        if !super::artifacts::is_image(self.catalog, self.model, &config_ref, layers) {
+            return self.artifact(config, layers, subject, member, desc, config_ref, layer_refs);
         }
-        let at = self.model.add_image(Image {
+        let image = Image {
             tags: tags.to_vec(),
             platform: platform.cloned(),
             manifest_digest: desc.and_then(|d| Digest::parse(&d.digest)),
@@ -333,8 +415,62 @@ impl Walk<'_> {
             layers: layer_refs,
             also: Vec::new(),
             config_doc: None,
-        });
-        self.reached.push(at);
+        };
+        if let Some(at) = self.model.add_image(image, member) {
+            self.reached.push(at);
+        }
+    }
+
+    /// A manifest that is not an image (`artifacts::is_image`): a signature, attestation,
+    /// SBOM or other artifact. Its blobs are checked as blobs (digest and size) and count as
+    /// referenced; a kind airlock knows travels with its image as expected content, any other
+    /// is pointed out.
+    #[allow(clippy::too_many_arguments)]
+    fn artifact(
+        &mut self,
+        config: &Descriptor,
+        layers: &[Descriptor],
+        subject: Option<&Subject>,
+        member: &str,
+        desc: Option<&Descriptor>,
+        config_ref: BlobRef,
+        layer_refs: Vec<BlobRef>,
+    ) {
+        let known = super::artifacts::kind(layers, desc);
+        let artifact = super::Artifact {
+            kind: known.unwrap_or("artifact").to_string(),
+            member: member.to_string(),
+            digest: desc.and_then(|d| Digest::parse(&d.digest)),
+            subject: super::artifacts::subject(subject, desc),
+            blobs: std::iter::once(config_ref.clone()).chain(layer_refs.iter().cloned()).collect(),
+        };
+        if !self.model.add_artifact(artifact, member) {
+            return;
+        }
+        if known.is_none() {
+            self.model.note(
+                Finding::new(
+                    Code::ArtifactSkipped,
+                    format!(
+                        "{member} is an artifact (config type {}), not an image; its blobs are checked as blobs, not as layers",
+                        config.media_type.as_deref().unwrap_or("?")
+                    ),
+                )
+                .member(member),
+            );
+        }
+        for (role, blob) in
+            std::iter::once((Role::Config, config_ref)).chain(layer_refs.into_iter().map(|l| (Role::Layer, l)))
+        {
+            self.model.documents.push(Reference { role, blob, image: None, layer: None });
+        }
+    }
+
+    fn shared_from(&mut self, member: &str) -> std::sync::Arc<str> {
+        match &self.from {
+            Some(a) if **a == *member => a.clone(),
+            _ => self.from.insert(member.into()).clone(),
+        }
     }
 
     /// The member a descriptor names. Only sha256 is supported; anything else, or a digest
@@ -346,7 +482,7 @@ impl Walk<'_> {
             } else {
                 Code::ManifestInvalid
             };
-            self.model.findings.push(
+            self.model.note(
                 Finding::new(
                     code,
                     format!("{from} refers to digest {:?}, which is not sha256:<64 hex digits>", d.digest),
@@ -356,7 +492,7 @@ impl Walk<'_> {
             return None;
         };
         if d.size < 0 {
-            self.model.findings.push(invalid(from, format!("{from}: descriptor {digest} has a negative size")));
+            self.model.note(invalid(from, format!("{from}: descriptor {digest} has a negative size")));
             return None;
         }
         Some(BlobRef {
@@ -364,8 +500,8 @@ impl Walk<'_> {
             digest: Some(digest),
             size: Some(d.size as u64),
             media_type: d.media_type.clone(),
-            urls: d.urls.clone().unwrap_or_default(),
-            from: from.to_string(),
+            urls: d.urls.as_ref().map(|u| u.0.clone()).unwrap_or_default(),
+            from: self.shared_from(from),
         })
     }
 }

@@ -50,11 +50,7 @@ pub fn select(model: &Model, sel: &Selection) -> Result<Vec<usize>, String> {
 
 /// The platform an index declares, else the config's.
 pub fn platform_of(image: &Image) -> Option<Platform> {
-    if let Some(p) = &image.platform {
-        return Some(p.clone());
-    }
-    let c = image.config_doc.as_ref()?.as_ref().ok()?;
-    Some(Platform { os: c.os.clone()?, architecture: c.architecture.clone()?, variant: c.variant.clone() })
+    image.platform_or_config()
 }
 
 fn matches(image: &Image, spec: &str) -> bool {

@@ -122,7 +122,7 @@ impl Catalog {
     /// The kept bytes of a JSON document.
     pub fn document(&self, path: &str) -> Option<&[u8]> {
         match &self.scan_of(path)?.content {
-            crate::scan::Content::Document(d) => Some(d),
+            crate::scan::Content::Document(d) => Some(&d[..]),
             _ => None,
         }
     }

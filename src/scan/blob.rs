@@ -8,13 +8,17 @@ use super::layer_entries::escape_reason;
 use crate::digest::{Digest, HashReader, drain, read_full};
 use crate::tarstream::{EntryKind, Stream, TarReader};
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 /// A JSON document larger than this is not parsed (manifest-invalid / config-invalid).
 pub const MAX_DOCUMENT: u64 = 32 << 20;
-/// All documents of one input together; past this, further ones are not kept.
-pub const MAX_DOCUMENTS_TOTAL: u64 = 256 << 20;
+/// Documents held in memory at once by the whole process: every input, every archive of a
+/// bundle. Past this, further ones are not kept (and refused as too large). With the model's
+/// own limits (`model::MAX_*`) it bounds memory whatever the documents say; real archives hold
+/// well under a megabyte of them.
+pub const MAX_DOCUMENTS_TOTAL: u64 = 48 << 20;
 /// Unsafe layer entries remembered per blob (all are counted).
 const MAX_UNSAFE_LISTED: usize = 16;
 const READ_BUF: usize = 256 * 1024;
@@ -27,21 +31,58 @@ pub enum Depth {
     Documents,
 }
 
-/// Shared cap on the bytes of documents kept in memory for one input.
-pub struct DocumentBudget(AtomicU64);
+/// Bytes of documents held now, across the process (see [`MAX_DOCUMENTS_TOTAL`]).
+static HELD: AtomicU64 = AtomicU64::new(0);
+
+/// The cap on documents kept in memory. One pool for the process: a bundle of many archives
+/// holds no more than a single input.
+pub struct DocumentBudget(());
 
 impl DocumentBudget {
     pub fn new() -> Self {
-        DocumentBudget(AtomicU64::new(MAX_DOCUMENTS_TOTAL))
+        DocumentBudget(())
     }
     fn take(&self, n: u64) -> bool {
-        self.0.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(n)).is_ok()
+        HELD.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+            held.checked_add(n).filter(|&t| t <= MAX_DOCUMENTS_TOTAL)
+        })
+        .is_ok()
     }
 }
 
 impl Default for DocumentBudget {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// A kept JSON document: its bytes, shared (a layout inside a bundle is a view of the same
+/// members), and given back to the budget when the last holder drops it.
+#[derive(Clone)]
+pub struct Document(Arc<Held>);
+
+struct Held {
+    bytes: Vec<u8>,
+    /// What was taken from the budget for it (its declared size).
+    taken: u64,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        HELD.fetch_sub(self.taken, Ordering::Relaxed);
+    }
+}
+
+impl std::ops::Deref for Document {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0.bytes
+    }
+}
+
+impl std::fmt::Debug for Document {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Document({} bytes)", self.0.bytes.len())
     }
 }
 
@@ -59,7 +100,7 @@ pub struct BlobScan {
 #[derive(Debug, Clone)]
 pub enum Content {
     /// A small JSON-looking member, kept whole.
-    Document(Vec<u8>),
+    Document(Document),
     /// Looked like JSON but was too large to keep.
     OversizedDocument,
     /// Anything else, scanned as a (possibly compressed) layer tar.
@@ -123,10 +164,18 @@ pub fn scan_into<R: Read>(
     let looks_json = !is_tar && head.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&b| b == b'{' || b == b'[');
     if looks_json {
         if size <= MAX_DOCUMENT && budget.take(size) {
-            let mut doc = Vec::with_capacity(size as usize);
-            raw.read_to_end(&mut doc)?;
+            // Taken before reading: given back when it drops, read or not.
+            let mut held = Held { bytes: Vec::new(), taken: size };
+            held.bytes.reserve_exact(size as usize);
+            (&mut raw).take(size).read_to_end(&mut held.bytes)?;
+            drain(&mut raw)?;
             let (digest, size) = raw.into_inner().finish()?;
-            return Ok(BlobScan { digest: Some(digest), size, content: Content::Document(doc), tar_head: false });
+            return Ok(BlobScan {
+                digest: Some(digest),
+                size,
+                content: Content::Document(Document(Arc::new(held))),
+                tar_head: false,
+            });
         }
         if depth == Depth::Documents {
             return Ok(BlobScan { digest: None, size, content: Content::OversizedDocument, tar_head: false });

@@ -68,11 +68,7 @@ pub fn read(path: &Path, loaded: &Loaded) -> Profile {
         outer_zstd_skippable_first: outer == Compression::Zstd && starts_with_skippable_frame(path),
         manifest_json: catalog.has("manifest.json"),
         index_json: catalog.has("index.json"),
-        index_entries: catalog
-            .document("index.json")
-            .and_then(|d| serde_json::from_slice::<serde_json::Value>(d).ok())
-            .and_then(|v| v.get("manifests").and_then(|m| m.as_array()).map(Vec::len))
-            .unwrap_or(0),
+        index_entries: model.index_entries,
         zstd_layers,
         absent_platforms: model.absent.iter().map(|a| a.platform.to_string()).collect(),
         artifacts: model.artifacts.len(),

@@ -2,6 +2,7 @@
 //! archives in the ways real damage and real attacks take.
 #![allow(dead_code)]
 
+pub mod images;
 pub mod real_tools;
 pub mod tar_cases;
 

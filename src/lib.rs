@@ -14,6 +14,7 @@ pub mod commands;
 pub mod convert;
 pub mod digest;
 pub mod error;
+pub mod exit;
 pub mod finding;
 pub mod input;
 pub mod lock;

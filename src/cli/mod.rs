@@ -2,7 +2,6 @@
 //! progress to stderr.
 
 mod docs;
-pub mod exit;
 
 use crate::commands::{inspect, verify};
 use crate::convert::{
@@ -10,12 +9,13 @@ use crate::convert::{
     target::{CompressionChoice, Target},
 };
 use crate::digest::Digest;
+use crate::error::Error;
+use crate::exit::ExitStatus;
 use crate::model::Platform;
 use crate::model::select::Selection;
 use crate::output::Destination;
 use crate::report::{self, Report};
 use clap::{Args, Parser, Subcommand};
-use exit::ExitStatus;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -257,6 +257,8 @@ pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }
 
+/// Runs the command line; the exit status is decided here, once, from the command's verdict
+/// or its error.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -265,43 +267,32 @@ pub fn main() -> i32 {
             return if e.use_stderr() { ExitStatus::Usage.code() } else { ExitStatus::Ok.code() };
         }
     };
-    let (result, common, verb) = match cli.command {
+    let status = match run(cli.command) {
+        Ok(status) => status,
+        Err(e) => {
+            eprintln!("airlock: {e}");
+            ExitStatus::Usage
+        }
+    };
+    status.code()
+}
+
+fn run(command: Command) -> Result<ExitStatus, Error> {
+    match command {
         Command::Verify(a) => {
-            let lock = match a.lock.as_deref().map(crate::lock::read).transpose() {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("airlock: {e}");
-                    return ExitStatus::Usage.code();
-                }
-            };
-            let mut checksums = Vec::new();
-            for f in &a.checksums {
-                match crate::checksums::read(f) {
-                    Ok(e) => checksums.extend(e),
-                    Err(e) => {
-                        eprintln!("airlock: {e}");
-                        return ExitStatus::Usage.code();
-                    }
-                }
-            }
-            let opts = verify::Options {
-                inputs: a.common.inputs.clone(),
-                selection: selection(&a.common),
-                expect_ids: a.expect_ids,
-                progress: !a.common.quiet,
-                policy: crate::policy::Policy::new(&a.deny),
-                lock,
-                targets: a.targets,
-                checksums,
-            };
-            (verify::run(&opts), a.common, "verify")
+            let json = a.common.json;
+            let report = verify::run(&verify_options(a)?)?;
+            print_report(&report, json, "verify");
+            Ok(report.exit_status())
         }
         Command::Inspect(a) => {
             let opts = inspect::Options { inputs: a.inputs.clone(), selection: selection(&a), progress: !a.quiet };
-            (inspect::run(&opts), a, "inspect")
+            let report = inspect::run(&opts)?;
+            print_report(&report, a.json, "inspect");
+            Ok(report.exit_status())
         }
-        Command::Convert(a) => return run_convert(a).code(),
-        Command::Lock(a) => return run_lock(a).code(),
+        Command::Convert(a) => run_convert(a),
+        Command::Lock(a) => run_lock(a),
         Command::Completions { shell } => {
             let shell = match shell {
                 CompletionShell::Bash => clap_complete::Shell::Bash,
@@ -309,41 +300,38 @@ pub fn main() -> i32 {
                 CompletionShell::Fish => clap_complete::Shell::Fish,
             };
             docs::completions(shell, &mut std::io::stdout().lock());
-            return ExitStatus::Ok.code();
+            Ok(ExitStatus::Ok)
         }
-        Command::Man { dir: None } => {
-            return match docs::man(&mut std::io::stdout().lock()) {
-                Ok(()) => ExitStatus::Ok.code(),
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitStatus::Ok.code(),
-                Err(e) => {
-                    eprintln!("airlock: cannot write the man page: {e}");
-                    ExitStatus::Usage.code()
-                }
-            };
-        }
+        Command::Man { dir: None } => match docs::man(&mut std::io::stdout().lock()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::output("cannot write the man page", e)),
+            _ => Ok(ExitStatus::Ok),
+        },
         Command::Man { dir: Some(d) } => {
-            return match docs::man_pages(&d) {
-                Ok(pages) => {
-                    eprintln!("airlock: wrote {} in {}", pages.join(", "), d.display());
-                    ExitStatus::Ok.code()
-                }
-                Err(e) => {
-                    eprintln!("airlock: cannot write man pages into {}: {e}", d.display());
-                    ExitStatus::Usage.code()
-                }
-            };
-        }
-    };
-    match result {
-        Ok(report) => {
-            print_report(&report, common.json, verb);
-            ExitStatus::of_report(&report).code()
-        }
-        Err(e) => {
-            eprintln!("airlock: {e}");
-            ExitStatus::Usage.code()
+            let pages = docs::man_pages(&d)
+                .map_err(|e| Error::output(format!("cannot write man pages into {}", d.display()), e))?;
+            eprintln!("airlock: wrote {} in {}", pages.join(", "), d.display());
+            Ok(ExitStatus::Ok)
         }
     }
+}
+
+/// `verify`'s arguments as its options: the lock and checksum lists read.
+fn verify_options(a: VerifyArgs) -> Result<verify::Options, Error> {
+    let lock = a.lock.as_deref().map(crate::lock::read).transpose()?;
+    let mut checksums = Vec::new();
+    for f in &a.checksums {
+        checksums.extend(crate::checksums::read(f)?);
+    }
+    Ok(verify::Options {
+        inputs: a.common.inputs.clone(),
+        selection: selection(&a.common),
+        expect_ids: a.expect_ids,
+        progress: !a.common.quiet,
+        policy: crate::policy::Policy::new(&a.deny),
+        lock,
+        targets: a.targets,
+        checksums,
+    })
 }
 
 fn selection(a: &CommonArgs) -> Selection {
@@ -374,7 +362,7 @@ fn print_refused(report: &Report, verb: &str) {
     let _ = report::human::print(report, &style, verb, &mut std::io::stderr().lock());
 }
 
-fn run_lock(a: LockArgs) -> ExitStatus {
+fn run_lock(a: LockArgs) -> Result<ExitStatus, Error> {
     use crate::commands::lock::{self, Outcome};
     let opts = lock::Options {
         verify: verify::Options {
@@ -390,30 +378,24 @@ fn run_lock(a: LockArgs) -> ExitStatus {
         output: a.output,
         force: a.force,
     };
-    match lock::run(&opts) {
-        Ok(Outcome::Written(notes)) => {
-            for n in notes {
-                eprintln!("airlock: note: {n}");
-            }
-            ExitStatus::Ok
+    match lock::run(&opts)? {
+        Outcome::Written(notes) => {
+            let _ = report::human::print_notes(&notes, &mut std::io::stderr().lock());
+            Ok(ExitStatus::Ok)
         }
-        Ok(Outcome::Refused(report)) => {
+        Outcome::Refused(report) => {
             print_refused(&report, "lock (nothing written; --force writes anyway)");
-            ExitStatus::Failed
-        }
-        Err(e) => {
-            eprintln!("airlock: {e}");
-            ExitStatus::Usage
+            Ok(ExitStatus::Failed)
         }
     }
 }
 
-fn run_convert(a: ConvertArgs) -> ExitStatus {
-    let output = if a.output.as_os_str() == "-" { Destination::Stdout } else { Destination::Path(a.output.clone()) };
+fn run_convert(a: ConvertArgs) -> Result<ExitStatus, Error> {
+    let to_stdout = a.output.as_os_str() == "-";
     let opts = convert::Options {
         input: a.input.clone(),
         target: a.to,
-        output,
+        output: if to_stdout { Destination::Stdout } else { Destination::Path(a.output.clone()) },
         selection: Selection { images: a.images, platform: a.platform },
         tags: a.tags,
         compression: a.compression,
@@ -421,73 +403,35 @@ fn run_convert(a: ConvertArgs) -> ExitStatus {
         force: a.force,
         progress: !a.quiet,
     };
-    let to_stdout = a.output.as_os_str() == "-";
-    let json_report = |ok: bool, bytes: Option<u64>, images, findings, notes| report::ConvertReport {
-        ok,
-        input: a.input.display().to_string(),
-        output: a.output.display().to_string(),
-        format: a.to.as_str(),
-        bytes,
-        images,
-        findings,
-        notes,
-    };
-    // The summary goes where the archive does not: stdout, or stderr when stdout is the tar.
-    let print_json = |r: &report::ConvertReport| {
-        let res = if to_stdout {
-            report::json::print_convert(r, &mut std::io::stderr().lock())
-        } else {
-            report::json::print_convert(r, &mut std::io::stdout().lock())
+    let outcome = convert::run(&opts)?;
+    let written = matches!(outcome, Outcome::Written(_));
+    if a.json {
+        let (input, output) = (a.input.display().to_string(), a.output.display().to_string());
+        let r = match outcome {
+            Outcome::Written(s) => report::ConvertReport::written(s, input, output, a.to.as_str()),
+            Outcome::Refused { report, .. } => report::ConvertReport::refused(report, input, output, a.to.as_str()),
         };
-        let _ = res;
-    };
-    match convert::run(&opts) {
-        Ok(Outcome::Written(s)) if a.json => {
-            print_json(&json_report(true, Some(s.output_bytes), s.written, s.findings, s.notes));
-            ExitStatus::Ok
-        }
-        Ok(Outcome::Refused { report: input, .. }) if a.json => {
-            print_json(&json_report(false, None, Vec::new(), input.findings, Vec::new()));
-            ExitStatus::Failed
-        }
-        Ok(Outcome::Written(s)) => {
+        // The summary goes where the archive does not: stdout, or stderr when stdout is the tar.
+        let _ = if to_stdout {
+            report::json::print_convert(&r, &mut std::io::stderr().lock())
+        } else {
+            report::json::print_convert(&r, &mut std::io::stdout().lock())
+        };
+        return Ok(ExitStatus::passed(written));
+    }
+    match outcome {
+        Outcome::Written(s) => {
             let to = if to_stdout { "stdout".to_string() } else { a.output.display().to_string() };
-            let warnings = s.findings.iter().filter(|f| !f.is_error()).count();
-            let errors = s.findings.len() - warnings;
-            if !a.quiet || errors > 0 {
-                eprintln!(
-                    "airlock: wrote {} {to}: {} image{}, {} layer blob{} ({} copied, {} re-compressed), {}",
-                    a.to.as_str(),
-                    s.images,
-                    if s.images == 1 { "" } else { "s" },
-                    s.copied + s.recompressed,
-                    if s.copied + s.recompressed == 1 { "" } else { "s" },
-                    s.copied,
-                    s.recompressed,
-                    report::human::human_size(s.output_bytes)
-                );
-            }
-            for n in &s.notes {
-                eprintln!("airlock: note: {n}");
-            }
-            for f in &s.findings {
-                eprintln!("airlock: {}[{}]: {}", if f.is_error() { "error" } else { "warning" }, f.code, f.message);
-            }
-            ExitStatus::Ok
+            let _ = report::human::print_written(&s, a.to.as_str(), &to, a.quiet, &mut std::io::stderr().lock());
         }
-        Ok(Outcome::Refused { report: input, forceable }) => {
-            let report = Report { ok: false, inputs: vec![input], findings: Vec::new() };
+        Outcome::Refused { report: input, forceable } => {
             let verb = if forceable {
                 "convert (nothing written; --force writes anyway)"
             } else {
                 "convert (nothing written, and --force does not change that)"
             };
-            print_refused(&report, verb);
-            ExitStatus::Failed
-        }
-        Err(e) => {
-            eprintln!("airlock: {e}");
-            ExitStatus::Usage
+            print_refused(&Report::refused(vec![input]), verb);
         }
     }
+    Ok(ExitStatus::passed(written))
 }

@@ -20,6 +20,5 @@ pub fn run(opts: &Options) -> Result<Report, Error> {
         let opened = crate::input::open(path, Depth::Documents, opts.progress)?;
         inputs.extend(build::reports(opened, |p, loaded| report_input(p, loaded, &opts.selection, declared))?);
     }
-    let ok = inputs.iter().all(|i| i.ok);
-    Ok(Report { ok, inputs, findings: Vec::new() })
+    Ok(Report::new(inputs))
 }

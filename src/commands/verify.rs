@@ -82,7 +82,7 @@ pub fn run(opts: &Options) -> Result<Report, Error> {
         (hashing.join().unwrap_or_default(), result)
     });
     result?;
-    let mut report = Report { ok: true, inputs, findings: Vec::new() };
+    let mut report = Report::new(inputs);
     settle(&mut report, opts, &present, &file_digests, &members);
     Ok(report)
 }
@@ -123,10 +123,9 @@ fn settle(
         // Errors first, then by image and layer, whichever step added them.
         input.findings.sort_by_key(|f| (f.severity, f.image, f.layer));
         opts.policy.apply(&mut input.findings);
-        input.ok = input.failures() == 0;
     }
     opts.policy.apply(&mut report.findings);
-    report.ok = report.inputs.iter().all(|i| i.ok) && !report.findings.iter().any(|f| f.fails());
+    report.settle();
 }
 
 /// `tag-conflict` across the inputs (and the archives of bundles) of the run.
@@ -230,7 +229,7 @@ fn checked_input(path: &std::path::Path, loaded: &Loaded, opts: &Options) -> Res
         let profile = crate::targets::profile::read(path, loaded);
         for t in &opts.targets {
             let found = crate::targets::rules::evaluate(t, &profile);
-            let loads = !found.iter().any(Finding::is_error);
+            let loads = crate::report::verdict::passes(&found);
             input.findings.extend(found);
             let measured_with = t.measured_with();
             input.targets.push(crate::report::TargetVerdict { target: t.to_string(), loads, measured_with });

@@ -21,7 +21,8 @@ use crate::model::select::{self, Selection};
 use crate::model::{Image, reference};
 use crate::output::{Destination, Staging, StagingError};
 use crate::progress::Progress;
-use crate::report::InputReport;
+use crate::report::verdict::passes;
+use crate::report::{ConvertSummary as Summary, InputReport};
 use crate::scan::{Compression, Content};
 use blobs::{Job, JobError, Writer, Written};
 use emit::Emit;
@@ -41,22 +42,6 @@ pub struct Options {
     pub level: Option<i32>,
     pub force: bool,
     pub progress: bool,
-}
-
-pub struct Summary {
-    pub images: usize,
-    pub layers: usize,
-    pub copied: usize,
-    pub recompressed: usize,
-    pub bytes: u64,
-    /// Warnings of the input (the output was written).
-    pub findings: Vec<Finding>,
-    /// Notes about the output, e.g. an image written untagged.
-    pub notes: Vec<String>,
-    /// Per image, what was written (`convert --json`).
-    pub written: Vec<crate::report::ConvertedImage>,
-    /// The output's size (tar bytes, or the layout's files together).
-    pub output_bytes: u64,
 }
 
 pub enum Outcome {
@@ -108,14 +93,14 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     let tags = explicit_tags(opts, images.len())?;
 
     // Structural checks first: a broken input is refused before a byte is copied.
-    let selected = Selected { images: images.clone() };
+    let selected = Selected::of(&model, &chosen);
     let findings = checks::all_findings(&catalog, &model, &selected);
     // A document Go reads differently from airlock is never carried, not even with --force:
     // the output would be whatever image the loader picks.
-    let refused = !model.ambiguous.is_empty() || (findings.iter().any(Finding::is_error) && !opts.force);
+    let refused = !model.ambiguous.is_empty() || (!passes(&findings) && !opts.force);
     if model.format.is_none() || refused {
         let forceable = model.format.is_some() && model.ambiguous.is_empty();
-        return Ok(Outcome::Refused { report: input_report(&name, &catalog, &model, &images, findings), forceable });
+        return Ok(Outcome::Refused { report: input_report(&name, &catalog, &model, &selected, findings), forceable });
     }
 
     // Plan the layer blobs: each (member, compression) once, however many images share it.
@@ -181,9 +166,9 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     // The full checks, now that every layer has been read.
     let mut findings = checks::all_findings(&catalog, &model, &selected);
     findings.extend(extra);
-    if findings.iter().any(Finding::is_error) && !opts.force {
+    if !passes(&findings) && !opts.force {
         return Ok(Outcome::Refused {
-            report: input_report(&name, &catalog, &model, &images, findings),
+            report: input_report(&name, &catalog, &model, &selected, findings),
             forceable: true,
         });
     }
@@ -213,18 +198,19 @@ fn input_report(
     name: &str,
     catalog: &crate::open::Catalog,
     model: &crate::model::Model,
-    images: &[&Image],
+    selected: &Selected,
     findings: Vec<Finding>,
 ) -> InputReport {
-    InputReport {
+    let mut report = InputReport {
         path: name.to_string(),
         format: model.format,
         compression: catalog.outer.unwrap_or(Compression::None),
-        ok: !findings.iter().any(Finding::is_error),
-        images: images.iter().map(|i| crate::report::build::recomputed(catalog, i)).collect(),
+        images: selected.images.iter().map(|&(i, im)| crate::report::build::recomputed(catalog, i, im)).collect(),
         findings,
         ..Default::default()
-    }
+    };
+    report.settle();
+    report
 }
 
 /// docker and crane hold one platform per tag: refuse a multi-platform selection there.

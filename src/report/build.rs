@@ -6,7 +6,6 @@ use super::{ArtifactReport, HistoryReport, ImageReport, InputReport, LayerReport
 use crate::checks::{self, Selected};
 use crate::digest::Digest;
 use crate::error::Error;
-use crate::finding::Finding;
 use crate::input::{Loaded, Opened, bundle::Part};
 use crate::model::select::{self, Selection};
 use crate::model::{BlobRef, Image};
@@ -32,7 +31,7 @@ pub fn reports(
         // An image archive (or no archive at all): its own report, and what it holds beside.
         let mut report = check(Path::new(&display), &top)?;
         report.findings.extend(found.findings.iter().cloned());
-        report.ok = !report.findings.iter().any(Finding::is_error);
+        report.settle();
         report.contains = contains;
         report.coverage = coverage;
         let mut reports = vec![report];
@@ -47,10 +46,9 @@ pub fn reports(
         findings.extend(crate::input::zarf::check(&top.catalog));
     }
     let (other, other_count) = found.others();
-    let bundle = InputReport {
+    let mut bundle = InputReport {
         path: display,
         compression: top.catalog.outer.unwrap_or_default(),
-        ok: !findings.iter().any(Finding::is_error),
         findings,
         contains,
         other: other.into_iter().map(|(path, size)| OtherFile { path, size }).collect(),
@@ -58,6 +56,7 @@ pub fn reports(
         coverage,
         ..Default::default()
     };
+    bundle.settle();
     reports.insert(0, bundle);
     Ok(reports)
 }
@@ -90,7 +89,7 @@ pub fn report_input(
     path: &Path,
     loaded: &Loaded,
     selection: &Selection,
-    image_report: fn(&Catalog, &Image) -> ImageReport,
+    image_report: fn(&Catalog, usize, &Image) -> ImageReport,
 ) -> Result<InputReport, Error> {
     let Loaded { catalog, model } = loaded;
     let mut absent_selected = None;
@@ -110,12 +109,12 @@ pub fn report_input(
     } else {
         Vec::new()
     };
-    let selected = Selected { images: chosen.iter().map(|&i| &model.images[i]).collect() };
+    let selected = Selected::of(model, &chosen);
     let mut findings = checks::all_findings(catalog, model, &selected);
     if let Some(f) = absent_selected {
         findings.insert(0, f);
     }
-    let images = selected.images.iter().map(|im| image_report(catalog, im)).collect();
+    let images = selected.images.iter().map(|&(i, im)| image_report(catalog, i, im)).collect();
     let artifacts = model
         .artifacts
         .iter()
@@ -124,20 +123,23 @@ pub fn report_input(
             manifest_digest: a.digest,
             member: a.member.clone(),
             about: a.subject,
-            image: a.subject.and_then(|s| selected.images.iter().position(|im| im.manifest_digest == Some(s))),
+            image: a
+                .subject
+                .and_then(|s| selected.images.iter().find(|(_, im)| im.manifest_digest == Some(s)))
+                .map(|&(i, _)| i),
         })
         .collect();
-    let ok = !findings.iter().any(|f| f.is_error());
-    Ok(InputReport {
+    let mut report = InputReport {
         path: path.display().to_string(),
         format: model.format,
         compression: catalog.outer.unwrap_or(Compression::None),
-        ok,
         images,
         findings,
         artifacts,
         ..Default::default()
-    })
+    };
+    report.settle();
+    Ok(report)
 }
 
 /// The image ID: sha256 of the config bytes, recomputed; the name's claim if not read.
@@ -146,7 +148,7 @@ pub fn image_id(catalog: &Catalog, image: &Image) -> Option<Digest> {
 }
 
 /// What verify shows of an image: digests, diffIDs and chainIDs recomputed from the bytes.
-pub fn recomputed(catalog: &Catalog, image: &Image) -> ImageReport {
+pub fn recomputed(catalog: &Catalog, index: usize, image: &Image) -> ImageReport {
     let layers: Vec<LayerReport> = image.layers.iter().map(|l| layer_report(catalog, l)).collect();
     // chainID n needs every diffID up to n.
     let known: Vec<Digest> = layers.iter().map_while(|l| l.diff_id).collect();
@@ -160,6 +162,7 @@ pub fn recomputed(catalog: &Catalog, image: &Image) -> ImageReport {
         })
         .collect();
     ImageReport {
+        index,
         tags: image.tags.clone(),
         platform: select::platform_of(image).map(|p| p.to_string()),
         config_digest: image_id(catalog, image),
@@ -172,7 +175,7 @@ pub fn recomputed(catalog: &Catalog, image: &Image) -> ImageReport {
 
 /// What inspect shows of an image: declared digests, diffIDs from the config, chainIDs from
 /// those, and the history aligned to the layers (`docker history`).
-pub fn declared(catalog: &Catalog, image: &Image) -> ImageReport {
+pub fn declared(catalog: &Catalog, index: usize, image: &Image) -> ImageReport {
     let cfg = image.config_doc.as_ref().and_then(|c| c.as_ref().ok());
     let diff_ids: Vec<Digest> = cfg.map(|c| c.diff_ids.clone()).unwrap_or_default();
     let chain = Digest::chain_ids(&diff_ids);
@@ -211,6 +214,7 @@ pub fn declared(catalog: &Catalog, image: &Image) -> ImageReport {
             .collect()
     });
     ImageReport {
+        index,
         tags: image.tags.clone(),
         platform: select::platform_of(image).map(|p| p.to_string()),
         config_digest: image_id(catalog, image),

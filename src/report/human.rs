@@ -1,7 +1,7 @@
 //! The human report: per input and image, what it is, a layer table, the findings and a
 //! verdict. Colour only on a terminal and never with NO_COLOR set.
 
-use super::{ImageReport, InputReport, Report};
+use super::{ConvertSummary, ImageReport, InputReport, Report};
 use crate::finding::{Finding, Severity};
 use std::io::{self, Write};
 
@@ -76,8 +76,8 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
     } else {
         writeln!(out, "{}: {format}{wrap}, {n} image{}", style.bold(&input.path), plural(n))?;
     }
-    for (i, image) in input.images.iter().enumerate() {
-        print_image(i, image, style, out)?;
+    for image in &input.images {
+        print_image(image, style, out)?;
     }
     for c in &input.contains {
         writeln!(out, "  contains: {c}")?;
@@ -155,9 +155,9 @@ fn print_coverage(c: &super::Coverage, out: &mut dyn Write) -> io::Result<()> {
 /// Members inside an input's archives listed in the human report, at most this many.
 const NESTED_SHOWN: usize = 20;
 
-fn print_image(i: usize, image: &ImageReport, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+fn print_image(image: &ImageReport, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     let tags = if image.tags.is_empty() { "<untagged>".to_string() } else { image.tags.join(", ") };
-    writeln!(out, "  {} {tags}", style.bold(&format!("image @{i}")))?;
+    writeln!(out, "  {} {tags}", style.bold(&format!("image @{}", image.index)))?;
     let opt = |d: Option<String>| d.unwrap_or_else(|| "-".into());
     writeln!(out, "    platform:  {}", opt(image.platform.clone()))?;
     writeln!(out, "    image ID:  {}", opt(image.config_digest.map(|d| d.to_string())))?;
@@ -217,6 +217,39 @@ fn print_finding(f: &Finding, style: &Style, out: &mut dyn Write) -> io::Result<
     }
     let place = if place.is_empty() { String::new() } else { format!(" ({})", place.join(", ")) };
     writeln!(out, "    {sev}{place}: {}", f.message)
+}
+
+/// What `convert` wrote, on one line (unless quiet and nothing is wrong), then its notes and
+/// the input's findings, each a line of its own: `format` is the output format, `to` where.
+pub fn print_written(s: &ConvertSummary, format: &str, to: &str, quiet: bool, out: &mut dyn Write) -> io::Result<()> {
+    let warnings = s.findings.iter().filter(|f| !f.is_error()).count();
+    let errors = s.findings.len() - warnings;
+    if !quiet || errors > 0 {
+        let blobs = s.copied + s.recompressed;
+        writeln!(
+            out,
+            "airlock: wrote {format} {to}: {} image{}, {blobs} layer blob{} ({} copied, {} re-compressed), {}",
+            s.images,
+            plural(s.images),
+            plural(blobs),
+            s.copied,
+            s.recompressed,
+            human_size(s.output_bytes)
+        )?;
+    }
+    print_notes(&s.notes, out)?;
+    for f in &s.findings {
+        writeln!(out, "airlock: {}[{}]: {}", if f.is_error() { "error" } else { "warning" }, f.code, f.message)?;
+    }
+    Ok(())
+}
+
+/// Notes about an output (what it could not hold, how it differs), one line each.
+pub fn print_notes(notes: &[String], out: &mut dyn Write) -> io::Result<()> {
+    for n in notes {
+        writeln!(out, "airlock: note: {n}")?;
+    }
+    Ok(())
 }
 
 pub fn human_size(n: u64) -> String {

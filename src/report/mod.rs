@@ -5,6 +5,7 @@
 pub mod build;
 pub mod human;
 pub mod json;
+pub mod verdict;
 
 use crate::digest::Digest;
 use crate::finding::Finding;
@@ -88,6 +89,9 @@ pub struct TargetVerdict {
 
 #[derive(Debug, Serialize)]
 pub struct ImageReport {
+    /// The image's index in its input (`@N`): what `--image @N` selects and what findings
+    /// name it by, also under `--image` / `--platform` (which leave others out of `images`).
+    pub index: usize,
     pub tags: Vec<String>,
     pub platform: Option<String>,
     /// The image ID: sha256 of the config bytes as stored.
@@ -125,6 +129,23 @@ pub struct HistoryReport {
     pub comment: Option<String>,
 }
 
+/// What `convert` wrote.
+pub struct ConvertSummary {
+    pub images: usize,
+    pub layers: usize,
+    pub copied: usize,
+    pub recompressed: usize,
+    pub bytes: u64,
+    /// Warnings of the input (the output was written).
+    pub findings: Vec<Finding>,
+    /// Notes about the output, e.g. an image written untagged.
+    pub notes: Vec<String>,
+    /// Per image, what was written (`convert --json`).
+    pub written: Vec<ConvertedImage>,
+    /// The output's size (tar bytes, or the layout's files together).
+    pub output_bytes: u64,
+}
+
 /// `convert --json`: what was written, image by image and layer by layer.
 #[derive(Debug, Serialize)]
 pub struct ConvertReport {
@@ -143,6 +164,20 @@ pub struct ConvertReport {
     pub findings: Vec<Finding>,
     /// What the output could not carry or how it differs (e.g. written untagged).
     pub notes: Vec<String>,
+}
+
+impl ConvertReport {
+    /// What was written: its images and layers, the input's warnings, the notes.
+    pub fn written(s: ConvertSummary, input: String, output: String, format: &'static str) -> ConvertReport {
+        let (bytes, images, findings, notes) = (Some(s.output_bytes), s.written, s.findings, s.notes);
+        ConvertReport { ok: true, input, output, format, bytes, images, findings, notes }
+    }
+
+    /// Nothing written: the input's findings say why.
+    pub fn refused(report: InputReport, input: String, output: String, format: &'static str) -> ConvertReport {
+        let findings = report.findings;
+        ConvertReport { ok: false, input, output, format, bytes: None, images: Vec::new(), findings, notes: Vec::new() }
+    }
 }
 
 #[derive(Debug, Serialize)]

@@ -227,7 +227,8 @@ pub const MAX_MEMBERS: usize = 200_000;
 
 fn add_member(catalog: &mut Catalog, raw_name: &str, member: Member) -> Option<String> {
     if catalog.members.len() >= MAX_MEMBERS {
-        if !catalog.findings.iter().any(|f| f.code == Code::ArchiveCorrupt && f.message.contains("members")) {
+        if !catalog.members_capped {
+            catalog.members_capped = true;
             catalog.findings.push(Finding::new(
                 Code::ArchiveCorrupt,
                 format!("the archive has more than {MAX_MEMBERS} members; the rest are not read"),

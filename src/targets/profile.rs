@@ -55,7 +55,7 @@ pub fn read(path: &Path, loaded: &Loaded) -> Profile {
         .flat_map(|i| &i.layers)
         .filter(|l| {
             matches!(catalog.scan_of(&l.member).map(|s| &s.content),
-                Some(Content::Layer(ls)) if ls.tar.as_ref().is_err_and(|why| why.starts_with(crate::scan::blob::ZSTD_WINDOW_TOO_LARGE)))
+                Some(Content::Layer(ls)) if matches!(ls.tar, Err(crate::scan::blob::LayerError::ZstdWindow(_))))
         })
         .count();
     Profile {

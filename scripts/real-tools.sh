@@ -6,6 +6,7 @@
 #   source scripts/real-tools.sh [up]     # install if missing, start (or reuse) the runtimes
 #   source scripts/real-tools.sh down     # stop them
 #   bash scripts/real-tools.sh up|down|status|install
+#   bash scripts/real-tools.sh fetch PACKAGE SUITE   # unpack a pinned tool (cosign, oras), print its dir
 #
 # The state directory is $AIRLOCK_TOOLS_DIR (default /tmp/airlock-tools). `up` leaves in it:
 #   airlock-real-tools  the marker: the tests use a runtime only if its state directory holds
@@ -245,6 +246,9 @@ docker.io 28.5.2+dfsg4-5 sid
 docker-cli 28.5.2+dfsg4-5 sid
 containerd 2.1.9+ds1-5 sid
 crane 0.20.7+ds1-5 sid
+cosign 2.5.0-2+b5 trixie
+cosign 3.1.1-2 sid
+oras 1.3.3-1 sid
 podman 5.4.2+ds1-2+b2 trixie
 netavark 1.14.0-2 trixie
 libc6 2.41-12+deb13u5 trixie
@@ -463,7 +467,10 @@ _airlock_tools_main() {
         down) airlock_tools_down ;;
         status) airlock_tools_status ;;
         install) airlock_tools_install ;;
-        *) echo "usage: real-tools.sh [up|down|status|install]" >&2; return 2 ;;
+        # fetch PACKAGE SUITE: unpack a pinned package (cosign, oras, crane...) into the cache
+        # and print its directory; starts nothing.
+        fetch) _airlock_fetch_named "$2" "$3" ;;
+        *) echo "usage: real-tools.sh [up|down|status|install|fetch PACKAGE SUITE]" >&2; return 2 ;;
     esac
 }
 
@@ -474,7 +481,7 @@ else
     # Sourced: act on the first argument only when it is one of ours (`source` without
     # arguments passes the caller's), default `up`.
     case "${1:-}" in
-        up|down|status|install) _airlock_tools_main "$1" ;;
+        up|down|status|install|fetch) _airlock_tools_main "$@" ;;
         *) _airlock_tools_main up ;;
     esac
 fi

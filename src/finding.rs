@@ -120,6 +120,10 @@ codes! {
         "a locked image arrived with another manifest digest or re-compressed layer blobs (same image ID and diffIDs)";
     TagConflict = "tag-conflict", Error,
         "one tag names two different images, in one input or across the inputs of one run: docker load and ctr images import leave it on the last one loaded";
+    SignatureMissing = "signature-missing", Error,
+        "--key: no signature is attached to the image (no cosign .sig tag, cosign save entry or OCI 1.1 referrer names its manifest or an index listing it)";
+    SignatureInvalid = "signature-invalid", Error,
+        "--key: the image's signatures verify with none of the keys over a payload naming its digest (another key, another image's signature, a payload or signature changed after signing, malformed, keyless)";
 }
 
 impl fmt::Display for Code {

@@ -15,6 +15,7 @@ pub mod convert;
 pub mod digest;
 pub mod error;
 pub mod exit;
+pub mod export;
 pub mod finding;
 pub mod input;
 pub mod lock;
@@ -25,6 +26,7 @@ pub mod policy;
 pub mod progress;
 pub mod report;
 pub mod scan;
+pub mod signatures;
 pub mod targets;
 pub mod tarstream;
 #[doc(hidden)]

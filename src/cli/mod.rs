@@ -2,6 +2,7 @@
 //! progress to stderr.
 
 mod docs;
+mod export;
 
 use crate::commands::{inspect, verify};
 use crate::convert::{
@@ -102,6 +103,9 @@ enum Command {
     /// Rewrite an image archive in another format without changing the image
     #[command(after_help = CONVERT_HELP)]
     Convert(ConvertArgs),
+    /// Write the root filesystem an image's layers make (whiteouts applied) as a tar
+    #[command(after_help = export::HELP)]
+    Export(export::ExportArgs),
     /// Pin the images of archives in a lock file, to check with `verify --lock` after the gap
     #[command(after_help = LOCK_HELP)]
     Lock(LockArgs),
@@ -293,6 +297,7 @@ fn run(command: Command) -> Result<ExitStatus, Error> {
         }
         Command::Convert(a) => run_convert(a),
         Command::Lock(a) => run_lock(a),
+        Command::Export(a) => export::run(a),
         Command::Completions { shell } => {
             let shell = match shell {
                 CompletionShell::Bash => clap_complete::Shell::Bash,

@@ -10,7 +10,6 @@ mod blobs;
 mod documents;
 mod emit;
 mod pargz;
-mod paths;
 pub mod target;
 
 use crate::checks::{self, Selected};
@@ -21,6 +20,7 @@ use crate::model::select::{self, Selection};
 use crate::model::{Image, reference};
 use crate::output::{Destination, Staging, StagingError};
 use crate::progress::Progress;
+use crate::report::build::selected_input;
 use crate::report::verdict::passes;
 use crate::report::{ConvertSummary as Summary, InputReport};
 use crate::scan::{Compression, Content};
@@ -56,7 +56,7 @@ pub enum Outcome {
 
 pub fn run(opts: &Options) -> Result<Outcome, Error> {
     if let Destination::Path(p) = &opts.output {
-        paths::check_output(&opts.input, p)?;
+        crate::output::paths::check_output(&opts.input, p)?;
         // A tar target is a file: a directory standing at -o is never deleted to put it
         // there, --force or not.
         if opts.target.is_tar() && p.is_dir() {
@@ -100,7 +100,10 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     let refused = !model.ambiguous.is_empty() || (!passes(&findings) && !opts.force);
     if model.format.is_none() || refused {
         let forceable = model.format.is_some() && model.ambiguous.is_empty();
-        return Ok(Outcome::Refused { report: input_report(&name, &catalog, &model, &selected, findings), forceable });
+        return Ok(Outcome::Refused {
+            report: selected_input(&name, &catalog, &model, &selected, findings),
+            forceable,
+        });
     }
 
     // Plan the layer blobs: each (member, compression) once, however many images share it.
@@ -168,7 +171,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     findings.extend(extra);
     if !passes(&findings) && !opts.force {
         return Ok(Outcome::Refused {
-            report: input_report(&name, &catalog, &model, &selected, findings),
+            report: selected_input(&name, &catalog, &model, &selected, findings),
             forceable: true,
         });
     }
@@ -192,25 +195,6 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     };
     let output_bytes = commit.map_err(|e| Error::output("cannot write the output", e))?;
     Ok(Outcome::Written(Summary { findings, output_bytes, ..summary }))
-}
-
-fn input_report(
-    name: &str,
-    catalog: &crate::open::Catalog,
-    model: &crate::model::Model,
-    selected: &Selected,
-    findings: Vec<Finding>,
-) -> InputReport {
-    let mut report = InputReport {
-        path: name.to_string(),
-        format: model.format,
-        compression: catalog.outer.unwrap_or(Compression::None),
-        images: selected.images.iter().map(|&(i, im)| crate::report::build::recomputed(catalog, i, im)).collect(),
-        findings,
-        ..Default::default()
-    };
-    report.settle();
-    report
 }
 
 /// docker and crane hold one platform per tag: refuse a multi-platform selection there.

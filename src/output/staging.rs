@@ -191,6 +191,31 @@ impl Staging {
         Ok(bytes)
     }
 
+    /// Moves one file or directory of the staging area (`rel`) to `dest`, replacing an
+    /// existing output only if `replace`, and removes the rest of the area.
+    pub fn commit_member(mut self, rel: &str, dest: &Path, replace: bool) -> io::Result<()> {
+        let src = self.dir.join(rel);
+        let old = sibling(&self.dir, "old");
+        let had_old = replace && fs::symlink_metadata(dest).is_ok();
+        let _guard = Committing::start()?;
+        if had_old {
+            fs::rename(dest, &old)?;
+        }
+        if let Err(e) = fs::rename(&src, dest) {
+            if had_old {
+                let _ = fs::rename(&old, dest);
+            }
+            return Err(e);
+        }
+        self.committed = true;
+        COMMITTED.store(true, Ordering::SeqCst);
+        if had_old {
+            if old.is_dir() { fs::remove_dir_all(&old) } else { fs::remove_file(&old) }?;
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+        Ok(())
+    }
+
     /// Packs the staged files into a tar at `dest` (through a temporary file and a rename),
     /// or onto stdout. Returns the tar's size.
     pub fn commit_tar(mut self, dest: &Destination, replace: bool) -> io::Result<u64> {

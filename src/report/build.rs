@@ -6,9 +6,10 @@ use super::{ArtifactReport, HistoryReport, ImageReport, InputReport, LayerReport
 use crate::checks::{self, Selected};
 use crate::digest::Digest;
 use crate::error::Error;
+use crate::finding::Finding;
 use crate::input::{Loaded, Opened, bundle::Part};
 use crate::model::select::{self, Selection};
-use crate::model::{BlobRef, Image};
+use crate::model::{BlobRef, Image, Model};
 use crate::open::Catalog;
 use crate::scan::{Compression, Content, Depth};
 use std::path::Path;
@@ -140,6 +141,27 @@ pub fn report_input(
     };
     report.settle();
     Ok(report)
+}
+
+/// The report of the images `selected` of one input (`name`) with these findings: what
+/// convert and export refuse, with why.
+pub fn selected_input(
+    name: &str,
+    catalog: &Catalog,
+    model: &Model,
+    selected: &Selected,
+    findings: Vec<Finding>,
+) -> InputReport {
+    let mut report = InputReport {
+        path: name.to_string(),
+        format: model.format,
+        compression: catalog.outer.unwrap_or(Compression::None),
+        images: selected.images.iter().map(|&(i, im)| recomputed(catalog, i, im)).collect(),
+        findings,
+        ..Default::default()
+    };
+    report.settle();
+    report
 }
 
 /// The image ID: sha256 of the config bytes, recomputed; the name's claim if not read.

@@ -12,10 +12,11 @@
 
 pub mod gzip;
 mod header;
+mod meta;
 mod sparse;
 
-pub(crate) use header::name_string;
-pub use header::{EntryKind, HeaderError};
+pub use header::{EntryKind, HeaderError, name_string};
+pub use meta::{Meta, Mtime, name_bytes};
 use std::io::{self, Read};
 
 /// The largest PAX or GNU long-name payload we accept. Real ones are a few hundred bytes.
@@ -108,11 +109,23 @@ pub struct TarReader<R> {
     pending_data: u64,
     pending_pad: u64,
     end: Option<End>,
+    /// The current entry's final header block and the payload of the PAX `x` header before
+    /// it (empty if none), for [`TarReader::meta`].
+    last_block: [u8; 512],
+    last_pax: Vec<u8>,
 }
 
 impl<R: Source> TarReader<R> {
     pub fn new(inner: R) -> Self {
-        TarReader { inner, offset: 0, pending_data: 0, pending_pad: 0, end: None }
+        TarReader {
+            inner,
+            offset: 0,
+            pending_data: 0,
+            pending_pad: 0,
+            end: None,
+            last_block: [0; 512],
+            last_pax: Vec::new(),
+        }
     }
 
     pub fn into_inner(self) -> R {
@@ -180,7 +193,10 @@ impl<R: Source> TarReader<R> {
         match kind {
             EntryKind::GnuLongName => p.long_name = c_bytes(&payload).to_vec(),
             EntryKind::GnuLongLink => p.long_link = c_bytes(&payload).to_vec(),
-            EntryKind::Pax => p.pax = header::parse_pax(&payload).map_err(at)?,
+            EntryKind::Pax => {
+                p.pax = header::parse_pax(&payload).map_err(at)?;
+                p.pax_raw = payload;
+            }
             // Go returns a global header as an entry of its own (extractors skip it): what
             // was pending for the next file (x, L, K) is dropped. Malformed records fail;
             // bad values do not (Go ignores its merge errors there).
@@ -229,6 +245,8 @@ impl<R: Source> TarReader<R> {
             None => None,
         };
         self.pending_pad = pad(self.pending_data);
+        self.last_block = *block;
+        self.last_pax = p.pax_raw;
         let link = (!link.is_empty()).then(|| header::name_string(&link));
         let path = header::name_string(&name);
         Ok(Entry { path, link, kind, size: self.pending_data, data_offset: self.offset, typeflag: h.typeflag, sparse })
@@ -248,6 +266,12 @@ impl<R: Source> TarReader<R> {
         }
         self.end = Some(End::Marker);
         Ok(())
+    }
+
+    /// The metadata of the entry `next_entry` returned last (mode, owner, mtime, device
+    /// numbers, `SCHILY.xattr.*`), as Go reads them.
+    pub fn meta(&self) -> Meta {
+        meta::parse(&self.last_block, &self.last_pax)
     }
 
     /// How the archive ended, once `next_entry` has returned `None`.
@@ -313,6 +337,8 @@ struct Pending {
     long_name: Vec<u8>,
     long_link: Vec<u8>,
     pax: header::PaxRecords,
+    /// The PAX records as they were read, for [`TarReader::meta`].
+    pax_raw: Vec<u8>,
 }
 
 fn map_io(offset: u64, error: io::Error) -> TarError {

@@ -18,6 +18,7 @@ use crate::finding::{Code, Finding};
 use crate::input::{Loaded, reread};
 use crate::model::select::{self, Selection};
 use crate::model::{Image, reference};
+use crate::open::Catalog;
 use crate::output::{Destination, Staging, StagingError};
 use crate::progress::Progress;
 use crate::report::build::selected_input;
@@ -55,30 +56,7 @@ pub enum Outcome {
 }
 
 pub fn run(opts: &Options) -> Result<Outcome, Error> {
-    if let Destination::Path(p) = &opts.output {
-        crate::output::paths::check_output(&opts.input, p)?;
-        // A tar target is a file: a directory standing at -o is never deleted to put it
-        // there, --force or not.
-        if opts.target.is_tar() && p.is_dir() {
-            return Err(Error::Usage(format!(
-                "{} is a directory and {} writes a file; airlock never deletes a directory to replace it (not even with --force): remove it yourself or choose another -o",
-                p.display(),
-                opts.target.as_str()
-            )));
-        }
-        if p.exists() && !opts.force {
-            return Err(Error::Usage(format!("{} exists; give --force to replace it", p.display())));
-        }
-    } else if !opts.target.is_tar() {
-        return Err(Error::Usage("-o - (stdout) needs a tar target: oci-archive, docker or crane".into()));
-    }
-    let staging = Staging::new(&opts.output).map_err(|e| match e {
-        StagingError::Busy(m) => Error::OutputBusy(m),
-        StagingError::Io(e) => Error::output("cannot create the output", e),
-    })?;
-    for n in &staging.notes {
-        eprintln!("airlock: {n}");
-    }
+    let staging = prepare_output(opts)?;
     // A bundle: the archive in it that holds the selection is the input from here on.
     let (loaded, name) = reread::open(&opts.input, &staging, &opts.selection, opts.progress)?;
     let Loaded { mut catalog, model } = loaded;
@@ -106,66 +84,8 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         });
     }
 
-    // Plan the layer blobs: each (member, compression) once, however many images share it.
-    // Keyed by the resolved member: its plan follows from its compression, so one member has
-    // one plan however many images share it.
-    let mut jobs: BTreeMap<String, Job> = BTreeMap::new();
-    for image in &images {
-        for l in &image.layers {
-            let Ok((real, m)) = catalog.resolve(&l.member) else {
-                continue;
-            };
-            let now = match m.scan.as_ref().map(|s| &s.content) {
-                Some(Content::Sniffed(c)) => *c,
-                _ => continue, // not a layer blob: the checks have reported it
-            };
-            let want = opts.target.layer_compression(opts.compression, now);
-            let recompress = (want != now).then_some(want);
-            if recompress.is_some() && matches!(now, Compression::Bzip2 | Compression::Xz) {
-                return Err(Error::Usage(format!(
-                    "layer {} is {}-compressed; airlock cannot re-compress it (use --compression keep and a target that keeps it)",
-                    l.member,
-                    now.as_str()
-                )));
-            }
-            jobs.entry(real.to_string()).or_insert(Job { member: real.to_string(), size: m.size, recompress });
-        }
-    }
-    let mut jobs: Vec<Job> = jobs.into_values().collect();
-    jobs.sort_by_key(|j| std::cmp::Reverse(j.size));
-
-    let (progress, handle) = Progress::start(format!("convert to {}", opts.target.as_str()), opts.progress);
-    progress.set_total(jobs.iter().map(|j| j.size).sum());
-    let writer = Writer {
-        catalog: &catalog,
-        staging: &staging,
-        target: opts.target,
-        level: opts.level,
-        progress: &progress,
-        counter: Default::default(),
-    };
-    let results: Vec<(Job, Result<Written, JobError>)> =
-        jobs.par_iter().map(|j| (j.clone(), writer.write(j))).collect();
-    progress.finish(handle);
-
-    let mut written: HashMap<String, Written> = HashMap::new();
-    let mut extra = Vec::new();
-    for (job, r) in results {
-        match r {
-            Ok(w) => {
-                if let Some(m) = catalog.members.get_mut(&job.member) {
-                    m.scan = Some(w.input.clone());
-                }
-                written.insert(job.member, w);
-            }
-            Err(JobError::Output(e)) => {
-                return Err(Error::output(format!("cannot write layer {}", job.member), e));
-            }
-            Err(JobError::Input(e)) => extra.push(
-                Finding::new(Code::ArchiveCorrupt, format!("cannot read {}: {e}", job.member)).member(job.member),
-            ),
-        }
-    }
+    let jobs = plan_layers(opts, &catalog, &images)?;
+    let (written, extra) = write_layers(opts, &mut catalog, &staging, &jobs)?;
     // The full checks, now that every layer has been read.
     let mut findings = checks::all_findings(&catalog, &model, &selected);
     findings.extend(extra);
@@ -195,6 +115,111 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     };
     let output_bytes = commit.map_err(|e| Error::output("cannot write the output", e))?;
     Ok(Outcome::Written(Summary { findings, output_bytes, ..summary }))
+}
+
+/// Checks where the output goes and opens its staging area next to it.
+fn prepare_output(opts: &Options) -> Result<Staging, Error> {
+    if let Destination::Path(p) = &opts.output {
+        crate::output::paths::check_output(&opts.input, p)?;
+        // A tar target is a file: a directory standing at -o is never deleted to put it
+        // there, --force or not.
+        if opts.target.is_tar() && p.is_dir() {
+            return Err(Error::Usage(format!(
+                "{} is a directory and {} writes a file; airlock never deletes a directory to replace it (not even with --force): remove it yourself or choose another -o",
+                p.display(),
+                opts.target.as_str()
+            )));
+        }
+        if p.exists() && !opts.force {
+            return Err(Error::Usage(format!("{} exists; give --force to replace it", p.display())));
+        }
+    } else if !opts.target.is_tar() {
+        return Err(Error::Usage("-o - (stdout) needs a tar target: oci-archive, docker or crane".into()));
+    }
+    let staging = Staging::new(&opts.output).map_err(|e| match e {
+        StagingError::Busy(m) => Error::OutputBusy(m),
+        StagingError::Io(e) => Error::output("cannot create the output", e),
+    })?;
+    for n in &staging.notes {
+        eprintln!("airlock: {n}");
+    }
+    Ok(staging)
+}
+
+/// The layer blobs to write: each (member, compression) once, however many images share it,
+/// largest first.
+fn plan_layers(opts: &Options, catalog: &Catalog, images: &[&Image]) -> Result<Vec<Job>, Error> {
+    // Keyed by the resolved member: its plan follows from its compression, so one member has
+    // one plan however many images share it.
+    let mut jobs: BTreeMap<String, Job> = BTreeMap::new();
+    for image in images {
+        for l in &image.layers {
+            let Ok((real, m)) = catalog.resolve(&l.member) else {
+                continue;
+            };
+            let now = match m.scan.as_ref().map(|s| &s.content) {
+                Some(Content::Sniffed(c)) => *c,
+                _ => continue, // not a layer blob: the checks have reported it
+            };
+            let want = opts.target.layer_compression(opts.compression, now);
+            let recompress = (want != now).then_some(want);
+            if recompress.is_some() && matches!(now, Compression::Bzip2 | Compression::Xz) {
+                return Err(Error::Usage(format!(
+                    "layer {} is {}-compressed; airlock cannot re-compress it (use --compression keep and a target that keeps it)",
+                    l.member,
+                    now.as_str()
+                )));
+            }
+            jobs.entry(real.to_string()).or_insert(Job { member: real.to_string(), size: m.size, recompress });
+        }
+    }
+    let mut jobs: Vec<Job> = jobs.into_values().collect();
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.size));
+    Ok(jobs)
+}
+
+/// Writes every planned layer blob, verifying it in the same read (its scan goes into
+/// `catalog`); an input that cannot be read is a finding, an output that cannot be written
+/// the error.
+fn write_layers(
+    opts: &Options,
+    catalog: &mut Catalog,
+    staging: &Staging,
+    jobs: &[Job],
+) -> Result<(HashMap<String, Written>, Vec<Finding>), Error> {
+    let (progress, handle) = Progress::start(format!("convert to {}", opts.target.as_str()), opts.progress);
+    progress.set_total(jobs.iter().map(|j| j.size).sum());
+    let writer = Writer {
+        catalog,
+        staging,
+        target: opts.target,
+        level: opts.level,
+        progress: &progress,
+        counter: Default::default(),
+    };
+    let results: Vec<(Job, Result<Written, JobError>)> =
+        jobs.par_iter().map(|j| (j.clone(), writer.write(j))).collect();
+    progress.finish(handle);
+
+    let mut written: HashMap<String, Written> = HashMap::new();
+    let mut extra = Vec::new();
+    for (job, r) in results {
+        match r {
+            Ok(w) => {
+                if let Some(m) = catalog.members.get_mut(&job.member) {
+                    m.scan = Some(w.input.clone());
+                }
+                written.insert(job.member, w);
+            }
+            Err(JobError::Output(e)) => {
+                return Err(Error::output(format!("cannot write layer {}", job.member), e));
+            }
+            Err(JobError::Input(e)) => extra.push(
+                Finding::new(Code::ArchiveCorrupt, format!("cannot read {}: {e}", job.member)).member(job.member),
+            ),
+        }
+    }
+    Ok((written, extra))
 }
 
 /// docker and crane hold one platform per tag: refuse a multi-platform selection there.

@@ -208,25 +208,7 @@ pub fn scan_into<R: Read>(
     let is_tar = head.len() >= 512 && crate::tarstream::parse_header_block(head[..512].try_into().unwrap()).is_ok();
     let looks_json = !is_tar && head.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&b| b == b'{' || b == b'[');
     if looks_json {
-        if size <= MAX_DOCUMENT && budget.take(size) {
-            // Taken before reading: given back when it drops, read or not.
-            let mut held = Held { bytes: Vec::new(), taken: size };
-            held.bytes.reserve_exact(size as usize);
-            (&mut raw).take(size).read_to_end(&mut held.bytes)?;
-            drain(&mut raw)?;
-            let (digest, size) = raw.into_inner().finish()?;
-            return Ok(BlobScan {
-                digest: Some(digest),
-                size,
-                content: Content::Document(Document(Arc::new(held))),
-                tar_head: false,
-            });
-        }
-        if depth == Depth::Documents {
-            return Ok(BlobScan { digest: None, size, content: Content::OversizedDocument, tar_head: false });
-        }
-        let (digest, size) = raw.into_inner().finish()?;
-        return Ok(BlobScan { digest: Some(digest), size, content: Content::OversizedDocument, tar_head: false });
+        return document(raw, size, depth, budget);
     }
     let compression = Compression::sniff(head);
     if depth == Depth::Documents {
@@ -275,6 +257,35 @@ pub fn scan_into<R: Read>(
         content: Content::Layer(LayerScan { compression, tar }),
         tar_head: is_tar,
     })
+}
+
+/// A blob that starts like JSON: kept whole for the model when within the bounds, else
+/// hashed (with `Depth::Full`) and marked too large.
+fn document<R: Read>(
+    mut raw: BufReader<HashReader<R>>,
+    size: u64,
+    depth: Depth,
+    budget: &DocumentBudget,
+) -> io::Result<BlobScan> {
+    if size <= MAX_DOCUMENT && budget.take(size) {
+        // Taken before reading: given back when it drops, read or not.
+        let mut held = Held { bytes: Vec::new(), taken: size };
+        held.bytes.reserve_exact(size as usize);
+        (&mut raw).take(size).read_to_end(&mut held.bytes)?;
+        drain(&mut raw)?;
+        let (digest, size) = raw.into_inner().finish()?;
+        return Ok(BlobScan {
+            digest: Some(digest),
+            size,
+            content: Content::Document(Document(Arc::new(held))),
+            tar_head: false,
+        });
+    }
+    if depth == Depth::Documents {
+        return Ok(BlobScan { digest: None, size, content: Content::OversizedDocument, tar_head: false });
+    }
+    let (digest, size) = raw.into_inner().finish()?;
+    Ok(BlobScan { digest: Some(digest), size, content: Content::OversizedDocument, tar_head: false })
 }
 
 /// Decompresses on this thread and hands the output, in chunks, to a second thread that

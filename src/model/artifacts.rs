@@ -32,7 +32,7 @@
 //! | SBOM | a layer `…spdx+json`, `…cyclonedx+json`, or `text/spdx` | `cosign attach sbom`, syft |
 //! | Hauler artifact | index annotation `kind` other than an image or image index | hauler (files, charts, sigs, atts, sboms) |
 
-use super::oci::{Descriptor, Subject};
+use super::descriptor::{Descriptor, Subject};
 use super::{BlobRef, ConfigError, Model};
 use crate::digest::Digest;
 use crate::open::Catalog;

@@ -5,6 +5,7 @@
 pub mod artifacts;
 mod bounded;
 pub mod config;
+pub mod descriptor;
 mod detect;
 pub(crate) mod docker;
 pub mod json_keys;

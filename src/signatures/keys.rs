@@ -6,6 +6,7 @@
 //! base64-encoded, as a sigstore bundle's `verificationMaterial.publicKey.hint` (measured: the
 //! hints of `fixtures/signed/` are these fingerprints), and Rekor's log ID for its own key.
 
+pub use super::rules::KeyKind;
 use super::rules::{Alg, SCHEMES};
 use ed25519_dalek::Verifier as _;
 use ring::signature as ring_sig;
@@ -50,26 +51,6 @@ impl fmt::Display for Fingerprint {
 impl fmt::Debug for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
-    }
-}
-
-/// The algorithm family of a key, which decides the schemes tried (`rules::SCHEMES`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyKind {
-    EcdsaP256,
-    EcdsaP384,
-    Ed25519,
-    Rsa,
-}
-
-impl KeyKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            KeyKind::EcdsaP256 => "ECDSA P-256",
-            KeyKind::EcdsaP384 => "ECDSA P-384",
-            KeyKind::Ed25519 => "Ed25519",
-            KeyKind::Rsa => "RSA",
-        }
     }
 }
 

@@ -83,7 +83,7 @@ codes! {
     MediaTypeUncompressed = "media-type-uncompressed", Warning,
         "a layer declared compressed is stored uncompressed; docker, containerd and podman detect it and load it";
     ArchiveTrailerIgnored = "archive-trailer-ignored", Warning,
-        "a gzip-wrapped archive has extra bytes or a damaged trailer after the tar's end-of-archive marker; Go's tar reader stops at the marker, so docker loads it (a bad CRC or size fails docker 20.10 with unpigz); every member was verified";
+        "a gzip-wrapped archive has extra bytes or a damaged trailer after the tar's end-of-archive marker, or a gzip layer bytes that are not a gzip member after its tar's end; Go's tar reader stops at the marker, so the runtimes load it (a bad CRC or size of an archive fails docker 20.10 with unpigz); every member was verified";
     LockImageMissing = "lock-image-missing", Error,
         "an image the lock pins (by image ID and platform) is in none of the inputs";
     LockTagMismatch = "lock-tag-mismatch", Error,

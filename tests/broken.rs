@@ -626,3 +626,73 @@ fn a_fifo_without_a_writer_does_not_hang() {
     writer.join().unwrap().unwrap();
     assert_eq!(run.code, 0, "{}", run.json);
 }
+
+/// A gzip OCI layout whose last layer blob is `edit`ed, stored under its new digest with the
+/// manifest's descriptor updated, so only the edit itself can be found wrong.
+fn oci_last_layer(d: &tempfile::TempDir, name: &str, edit: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
+    let dir = d.path().join(name);
+    copy_dir(&fixture(OCI_GZIP), &dir);
+    rewrite_manifest(&dir, |m| {
+        let last = m["layers"].as_array_mut().unwrap().last_mut().unwrap();
+        let old = dir.join("blobs/sha256").join(last["digest"].as_str().unwrap().trim_start_matches("sha256:"));
+        let mut blob = std::fs::read(&old).unwrap();
+        edit(&mut blob);
+        let hex = sha256_hex(&blob);
+        // The old blob stays: another layer of the fixture is the same blob.
+        std::fs::write(dir.join("blobs/sha256").join(&hex), &blob).unwrap();
+        last["digest"] = format!("sha256:{hex}").into();
+        last["size"] = blob.len().into();
+    });
+    dir
+}
+
+/// Measured with docker 20.10, 26.1, 28.5 (both stores), containerd 1.6, 1.7, 2.1 and podman
+/// 4.3, 5.4: a gzip layer that goes on after its tar's end with bytes that are not a gzip
+/// member (or zeros) loads everywhere (their readers stop at the tar's end-of-archive marker,
+/// and the diffID covers the tar). A warning, not `layer-corrupt`. A second gzip member is
+/// decompressed into the diffID (refused by docker and containerd: "invalid diffID"), and a
+/// damaged trailer CRC fails containerd and docker 20.10 (unpigz): those stay errors.
+#[test]
+fn a_gzip_layer_with_bytes_after_its_tar_is_a_warning() {
+    let d = tempdir();
+    for (name, junk) in [("bytes", b"GARBAGE!".repeat(64)), ("zeros", vec![0u8; 1024])] {
+        let p = oci_last_layer(&d, name, |b| b.extend_from_slice(&junk));
+        let r = verify(&p, &[]);
+        assert_eq!(r.code, 0, "{name}: {}", r.json);
+        // The replaced manifest stays behind, unreferenced.
+        assert_eq!(sorted(codes(&r.json)), ["archive-trailer-ignored", "unreferenced-blob"], "{name}: {}", r.json);
+        let layer = r.json["inputs"][0]["images"][0]["layers"].as_array().unwrap().last().unwrap().clone();
+        let original = verify(&fixture(OCI_GZIP), &[]);
+        let want = original.json["inputs"][0]["images"][0]["layers"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(layer["diff_id"], want["diff_id"], "{name}: the diffID is the tar's");
+    }
+    let p = oci_last_layer(&d, "member", |b| b.extend_from_slice(&gz(b"x")));
+    let r = verify(&p, &[]);
+    assert_eq!(sorted(codes(&r.json)), ["diff-id-mismatch", "unreferenced-blob"], "{}", r.json);
+    assert_eq!(r.code, 1);
+    let p = oci_last_layer(&d, "crc", |b| {
+        let n = b.len();
+        b[n - 8] ^= 0xff;
+    });
+    let r = verify(&p, &[]);
+    assert_eq!(sorted(codes(&r.json)), ["layer-corrupt", "unreferenced-blob"], "{}", r.json);
+    assert_eq!(r.code, 1);
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// A Docker 25+ archive without its index.json and oci-layout: manifest.json alone names the
+/// layers `blobs/sha256/<hex>`, which are no legacy layer ids (docker 26.1, 28.5 and podman
+/// 4.3, 5.4 load such an archive, measured). Not `unsafe-path`.
+#[test]
+fn blobs_paths_in_manifest_json_alone_are_not_legacy_ids() {
+    let d = tempdir();
+    let mut ms = read_tar(&fixture("docker-26.1-save.tar"));
+    ms.retain(|m| m.path != "index.json" && m.path != "oci-layout");
+    let r = verify(&save(&d, "no-index.tar", &ms), &[]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    assert_eq!(codes(&r.json), Vec::<String>::new(), "{}", r.json);
+}

@@ -295,8 +295,10 @@ impl Gen {
                 Wrap::GzipBadCrc | Wrap::GzipTrailing => None,
                 _ => Some(false),
             };
-            // Read whole by the scan and found holding plain files only: not opened.
-            if inner.plain_only && broken == Some(false) && w != Wrap::Lz4 {
+            // Read whole by the scan and found holding plain files only: not opened. Trailing
+            // bytes after the gzip stream do not stop the scan (Go's readers stop at the tar's
+            // end, as for a layer); a bad CRC does.
+            if inner.plain_only && w != Wrap::Lz4 && w != Wrap::GzipBadCrc {
                 self.members = before;
                 let inside = format!("{name}!");
                 self.want.retain(|k, _| !k.starts_with(&inside));

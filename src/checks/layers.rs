@@ -84,6 +84,14 @@ pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>)
                 ),
             )));
         }
+        if let Some(why) = &summary.trailing_ignored {
+            out.push(at(Finding::new(
+                Code::ArchiveTrailerIgnored,
+                format!(
+                    "layer {l} ({member}) goes on after its tar's end-of-archive marker with bytes that are not a gzip member ({why}); docker, containerd and podman stop at the marker and load the layer, and its diffID covers the tar before them"
+                ),
+            )));
+        }
         entries(l, member, summary, &at, out);
     }
 }

@@ -169,7 +169,9 @@ impl Entries<'_> {
 /// `member` when it is not such an id.
 fn legacy_dir(member: &str) -> Option<&str> {
     let (dir, _) = member.split_once('/')?;
-    (!member.contains("/blobs/") && Digest::from_hex(dir).is_none()).then_some(dir)
+    // Docker 25+ names layers `blobs/sha256/<hex>`; an archive that keeps those paths without
+    // its index.json (docker 26 and 28 and podman load it, measured) has no legacy ids.
+    (dir != "blobs" && !member.contains("/blobs/") && Digest::from_hex(dir).is_none()).then_some(dir)
 }
 
 /// The bytes of a JSON document the format requires, or the finding saying why not.

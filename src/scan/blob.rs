@@ -171,6 +171,15 @@ pub struct TarSummary {
     /// (path, type flag); the first few, and how many in all.
     pub unpackable: Vec<(String, u8)>,
     pub unpackable_count: u64,
+    /// The tar ended with its end-of-archive marker (two zero blocks), not only at a header
+    /// boundary.
+    pub ended_with_marker: bool,
+    /// The compressed stream went on after the tar's end-of-archive marker with bytes that
+    /// are not a gzip member (why, as the decoder said it). Go's gzip reader returns that
+    /// error only after the tar has ended, and docker, containerd and podman load such a
+    /// layer (measured with all nine runtimes): it is a warning, and the diffID covers what
+    /// was decompressed before it, as theirs does.
+    pub trailing_ignored: Option<String>,
     /// An entry named `manifest.json`, `index.json` or `repositories`, at any depth: this tar,
     /// or a directory of it, could be loaded as an image archive or layout of its own.
     pub image_like: bool,
@@ -306,36 +315,60 @@ fn decoded<D: Read>(mut decoder: D, name: &str) -> Result<TarSummary, LayerError
         loop {
             let mut buf = empty_rx.try_recv().unwrap_or_default();
             buf.resize(PIPE_CHUNK, 0);
-            match read_full(&mut decoder, &mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    buf.truncate(n);
-                    if full_tx.send(Ok(buf)).is_err() {
-                        break; // the walker stopped; it reports why
-                    }
+            // What was decoded before an error is handed on too: Go's readers return it
+            // before the error, and the tar may have ended in it.
+            let (n, error) = fill(&mut decoder, &mut buf);
+            if n > 0 {
+                buf.truncate(n);
+                if full_tx.send(Ok(buf)).is_err() {
+                    break; // the walker stopped; it reports why
                 }
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
+            }
+            if error.is_some() || n == 0 {
+                failed = error;
+                break;
             }
         }
         drop(full_tx);
         let (walked, finished) =
             walker.join().map_err(|_| LayerError::Corrupt(format!("{name} layer: the hashing thread failed")))?;
-        // A broken compressed stream explains everything the walker saw after it.
+        // A broken compressed stream explains everything the walker saw after it, unless
+        // the tar had ended and what follows is not a gzip member at all (see
+        // `TarSummary::trailing_ignored`).
+        let mut trailing = None;
         if let Some(e) = failed {
             if window_refused(&e).is_some() {
                 return Err(LayerError::ZstdWindow(e.to_string()));
             }
-            return Err(LayerError::Corrupt(format!("the {name} stream is corrupt: {e}")));
+            let not_a_member =
+                crate::tarstream::gzip::GzipError::of(&e) == Some(&crate::tarstream::gzip::GzipError::Header);
+            if !(not_a_member && walked.as_ref().is_ok_and(|s| s.ended_with_marker)) {
+                return Err(LayerError::Corrupt(format!("the {name} stream is corrupt: {e}")));
+            }
+            trailing = Some(e.to_string());
         }
         let mut summary = walked?;
+        summary.trailing_ignored = trailing;
         let (diff_id, n) = finished.map_err(|e| LayerError::Corrupt(format!("{name} stream: {e}")))?;
         summary.diff_id = diff_id;
         summary.uncompressed_size = n;
         Ok(summary)
     })
+}
+
+/// Reads until `buf` is full or the stream ends: how many bytes, and the error that stopped
+/// it early (the bytes read before it are kept).
+fn fill<R: Read>(r: &mut R, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (got, Some(e)),
+        }
+    }
+    (got, None)
 }
 
 const PIPE_CHUNK: usize = 256 * 1024;
@@ -357,6 +390,8 @@ fn walk_tar<R: Read>(r: R) -> Result<TarSummary, String> {
         unsafe_count: 0,
         unpackable: Vec::new(),
         unpackable_count: 0,
+        ended_with_marker: false,
+        trailing_ignored: None,
         image_like: false,
         has_archives: false,
     };
@@ -406,6 +441,7 @@ fn walk_tar<R: Read>(r: R) -> Result<TarSummary, String> {
             }
         }
     }
+    summary.ended_with_marker = tar.end() == Some(crate::tarstream::End::Marker);
     Ok(summary)
 }
 

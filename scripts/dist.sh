@@ -8,6 +8,7 @@
 #   airlock-<version>-x86_64-linux.sha256   for `sha256sum -c`
 #   completions/airlock.bash, completions/_airlock (zsh), completions/airlock.fish
 #   man/airlock.1, man/airlock-<subcommand>.1
+#   LICENSE-APACHE, LICENSE-MIT
 # Then checks what it built, and fails if any check fails: `file` says statically linked,
 # `ldd` finds no libraries, the checksum verifies, and the binary verifies a fixture when run
 # from an empty directory with an empty environment (`env -i`).
@@ -40,6 +41,7 @@ built="target/dist/$target/release/airlock"
 rm -rf dist
 mkdir -p dist/completions dist/man
 cp "$built" "dist/$name"
+cp LICENSE-APACHE LICENSE-MIT dist/
 strip "dist/$name"
 (cd dist && sha256sum "$name" >"$name.sha256")
 "dist/$name" completions bash >dist/completions/airlock.bash

@@ -23,6 +23,9 @@ pub enum Error {
     Lock { path: PathBuf, message: String },
     /// A `--checksums` list cannot be used (the message names it and says why).
     Checksums { path: PathBuf, message: String },
+    /// A `--key` / `--rekor-key` file cannot be read as a PEM public key (the message names
+    /// it and says why).
+    Key { path: PathBuf, message: String },
 }
 
 impl Error {
@@ -44,7 +47,9 @@ impl fmt::Display for Error {
             Error::Selection { input, message } => write!(f, "{input}: {message}"),
             Error::Open { path, source } => write!(f, "cannot open {}: {source}", path.display()),
             Error::Output { what, source } => write!(f, "{what}: {source}"),
-            Error::Lock { message, .. } | Error::Checksums { message, .. } => f.write_str(message),
+            Error::Lock { message, .. } | Error::Checksums { message, .. } | Error::Key { message, .. } => {
+                f.write_str(message)
+            }
         }
     }
 }

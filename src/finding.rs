@@ -120,10 +120,18 @@ codes! {
         "a locked image arrived with another manifest digest or re-compressed layer blobs (same image ID and diffIDs)";
     TagConflict = "tag-conflict", Error,
         "one tag names two different images, in one input or across the inputs of one run: docker load and ctr images import leave it on the last one loaded";
+    DeltaCorrupt = "delta-corrupt", Error,
+        "apply: the delta's members differ from what its airlock-delta.json records (a digest, a size, a member missing or unlisted), or its tar cannot be read";
+    DeltaBaseMissing = "delta-base-missing", Error,
+        "apply: a blob the delta needs from the far side is in none of the base inputs";
+    DeltaBaseCorrupt = "delta-base-corrupt", Error,
+        "apply: the base inputs hold a blob the delta needs, but no copy of it hashes to its digest";
     SignatureMissing = "signature-missing", Error,
         "--key: no signature is attached to the image (no cosign .sig tag, cosign save entry or OCI 1.1 referrer names its manifest or an index listing it)";
     SignatureInvalid = "signature-invalid", Error,
         "--key: the image's signatures verify with none of the keys over a payload naming its digest (another key, another image's signature, a payload or signature changed after signing, malformed, keyless)";
+    LockSignatureMissing = "lock-signature-missing", Error,
+        "an image the lock records with signatures arrived with none of them (a copy that leaves signatures behind), or, with --key, a locked key no longer verifies any of its signatures";
 }
 
 impl fmt::Display for Code {

@@ -19,6 +19,7 @@ pub mod checksums;
 pub mod cli;
 pub mod commands;
 pub mod convert;
+pub mod delta;
 pub mod digest;
 pub mod error;
 pub mod exit;

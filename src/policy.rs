@@ -1,9 +1,9 @@
 //! `--deny`: which warnings fail an input. `--deny warnings` denies them all, `--deny CODE`
 //! one code (repeatable). A denied finding keeps its severity (it is still a warning of that
 //! code) and is marked `"denied": true`, so a reader of the JSON sees why the input failed.
-//! Errors always fail; denying an error code changes nothing.
+//! Errors always fail; an error code given to `--deny` is refused (it would change nothing).
 
-use crate::finding::{Code, Finding};
+use crate::finding::{Code, Finding, Severity};
 
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
@@ -25,10 +25,20 @@ impl Deny {
         if s == "warnings" {
             return Ok(Deny::Warnings);
         }
-        Code::ALL.iter().find(|c| c.as_str() == s).map(|&c| Deny::Code(c)).ok_or_else(|| {
-            let codes: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
-            format!("{s:?} is not a finding code; use `warnings` or one of: {}", codes.join(", "))
-        })
+        let warnings = || {
+            let codes: Vec<&str> =
+                Code::ALL.iter().filter(|c| c.severity() == Severity::Warning).map(|c| c.as_str()).collect();
+            codes.join(", ")
+        };
+        match Code::ALL.iter().find(|c| c.as_str() == s) {
+            Some(&c) if c.severity() == Severity::Warning => Ok(Deny::Code(c)),
+            // Denying an error changes nothing: refused, so a typo'd policy is never silent.
+            Some(_) => Err(format!(
+                "{s} is an error already (it always fails the input); --deny takes `warnings` or a warning code: {}",
+                warnings()
+            )),
+            None => Err(format!("{s:?} is not a finding code; use `warnings` or one of: {}", warnings())),
+        }
     }
 }
 
@@ -62,6 +72,8 @@ mod tests {
         assert_eq!(Deny::parse("platform-absent"), Ok(Deny::Code(Code::PlatformAbsent)));
         let err = Deny::parse("platform-absnet").unwrap_err();
         assert!(err.contains("platform-absent"), "lists the valid codes: {err}");
+        assert!(!err.contains("archive-corrupt"), "lists warning codes only: {err}");
+        assert!(Deny::parse("archive-corrupt").unwrap_err().starts_with("archive-corrupt is an error already"));
         let mut fs = vec![
             Finding::new(Code::PlatformAbsent, "a"),
             Finding::new(Code::UnreferencedBlob, "b"),

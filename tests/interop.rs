@@ -1199,7 +1199,7 @@ fn target_corpus(dir: &Path) -> Vec<PathBuf> {
             !n.starts_with('.')
                 && !n.ends_with(".sh")
                 && !n.ends_with(".md")
-                && !matches!(n.as_str(), "expected" | "src" | "bundles" | "signed" | "export")
+                && !matches!(n.as_str(), "expected" | "src" | "bundles" | "signed" | "export" | "release")
         })
         .collect();
     names.sort();
@@ -2052,5 +2052,98 @@ fn ctr_keeps_the_tag_where_verify_says() {
         let config = ctr_config_of(&ctr, "docker.io/airlock/dup:1");
         assert_eq!(hex(&config)[..12], later, "{what}: ctr kept the image verify named");
         ctr.clear();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// delta / apply: the archive apply rebuilds loads as the one it was made from
+// ---------------------------------------------------------------------------------------------
+
+/// `airlock delta NEW --have LOCK -o DELTA`, then `airlock apply DELTA --from BASE -o OUT`.
+fn delta_then_apply(tmp: &Path, new: &Path, base: &Path, out: &Path) {
+    let lock = tmp.join(format!("{}.lock", base.file_name().unwrap().to_string_lossy()));
+    let delta = tmp.join(format!("{}.delta", new.file_name().unwrap().to_string_lossy()));
+    for args in [
+        vec!["lock", "-q", "-o", lock.to_str().unwrap(), base.to_str().unwrap()],
+        vec!["delta", "-q", new.to_str().unwrap(), "--have", lock.to_str().unwrap(), "-o", delta.to_str().unwrap()],
+        vec!["apply", "-q", delta.to_str().unwrap(), "--from", base.to_str().unwrap(), "-o", out.to_str().unwrap()],
+    ] {
+        let o = common::airlock(&args);
+        assert_eq!(o.status.code(), Some(0), "airlock {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+}
+
+fn chain_ids(diff_ids: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for d in diff_ids {
+        out.push(match out.last() {
+            None => d.clone(),
+            Some(prev) => sha256(format!("{prev} {d}").as_bytes()),
+        });
+    }
+    out
+}
+
+/// The release pair (fixtures/make-release-pair.sh): app:2 rebuilt by apply from a delta and
+/// the far side's app:1, across formats both ways (a docker save rebuilt from skopeo's gzip OCI
+/// archive, by diffID; a Docker 26 save rebuilt from docker save's uncompressed layers, by
+/// digest). docker 20.10, containerd 1.6 and podman 4.3 load each with the image ID, layers and
+/// chainIDs they give the archive it was made from.
+#[test]
+fn runtimes_load_the_archive_apply_rebuilds() {
+    let test = "runtimes_load_the_archive_apply_rebuilds";
+    let tmp = common::tempdir();
+    let pairs = [
+        ("release/app-2.docker.tar", "release/app-1.oci.tar"),
+        ("release/app-2.docker26.tar", "docker-save-legacy.tar"),
+    ];
+    let mut cases = Vec::new();
+    for (i, (new, base)) in pairs.iter().enumerate() {
+        let out = tmp.path().join(format!("rebuilt-{i}.tar"));
+        delta_then_apply(tmp.path(), &common::fixture(new), &common::fixture(base), &out);
+        cases.push((common::fixture(new), out));
+    }
+    let tag = "airlock/app:2";
+    if let Some(d) = docker(test) {
+        for (new, out) in &cases {
+            d.empty_store();
+            d.load(new);
+            let want = d.inspect(tag);
+            d.empty_store();
+            let said = d.load(out);
+            let exp = Expected {
+                image_id: want["Id"].as_str().unwrap().to_string(),
+                diff_ids: want["RootFS"]["Layers"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_str().unwrap().into())
+                    .collect(),
+                chain_ids: Vec::new(),
+                manifest_digest: None,
+            };
+            d.assert_loaded(&format!("{} → apply → docker", new.display()), &said, tag, &exp);
+            if let Some(c) = containerd(test) {
+                let exp = Expected { chain_ids: chain_ids(&exp.diff_ids), ..exp.clone() };
+                c.check_import("original", new, &[], "docker.io/airlock/app:2", None, &exp);
+                let original = c.images().remove(0).digest;
+                c.clear();
+                let name = format!("{} → apply → ctr", new.display());
+                let img = c.check_import(&name, out, &[], "docker.io/airlock/app:2", Some(&original), &exp);
+                assert_eq!(img.platforms, "linux/amd64", "{name}");
+                c.clear();
+            }
+            if let Some(p) = podman(test) {
+                let stores = common::tempdir();
+                run_ok(p.podman_command(stores.path()).args(["load", "-q", "-i"]).arg(out));
+                let id = run_ok(p.podman_command(stores.path()).args(["image", "inspect", "--format", "{{.Id}}", tag]));
+                assert_eq!(
+                    format!("sha256:{}", stdout_of(&id).trim()),
+                    exp.image_id,
+                    "{} → apply → podman",
+                    new.display()
+                );
+            }
+        }
     }
 }

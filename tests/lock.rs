@@ -145,7 +145,7 @@ fn bad_locks_are_usage_errors() {
     let d = tempdir();
     let cases: [(&str, &[u8], &str); 4] = [
         ("notjson", b"{", "is not JSON"),
-        ("v2", br#"{"version":2,"inputs":[],"images":[]}"#, "version 2"),
+        ("v3", br#"{"version":3,"inputs":[],"images":[]}"#, "version 3"),
         ("shape", br#"{"version":1,"inputs":[{"name":1}],"images":[]}"#, "wrong shape"),
         ("noversion", br#"[]"#, "no \"version\""),
     ];

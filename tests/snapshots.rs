@@ -104,3 +104,9 @@ fn json_convert_refused_goes_to_stderr_with_stdout_output() {
     assert_eq!(v["bytes"], serde_json::Value::Null);
     assert!(v["findings"].as_array().unwrap().iter().any(|f| f["code"] == "blob-missing"), "{v}");
 }
+
+/// `inspect --compact`: one line per image, for archives of many images (a k3s bundle).
+#[test]
+fn human_inspect_compact() {
+    insta::assert_snapshot!(run_in_fixtures(&["inspect", "--compact", "bundles/k3s-airgap-images-amd64.tar.zst"]));
+}

@@ -1,8 +1,11 @@
 //! The command line: clap definitions and dispatch. Output goes to stdout; errors and
 //! progress to stderr.
 
+mod delta;
 mod docs;
 mod export;
+mod flags;
+mod raw;
 
 use crate::commands::{inspect, verify};
 use crate::convert::{
@@ -17,7 +20,7 @@ use crate::model::select::Selection;
 use crate::output::Destination;
 use crate::report::{self, Report};
 use clap::{Args, Parser, Subcommand};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 const ABOUT: &str = "Check and convert container image archives, fully offline.";
@@ -32,6 +35,8 @@ Examples:
   airlock inspect app-oci/                      what is inside, without hashing layers
   airlock convert nginx.tar --to oci -o nginx-oci
   airlock lock images.tar -o images.lock        pin the set; verify --lock after the gap
+  airlock delta v2.tar --have v1.lock -o v2.delta   ship only what the far side lacks
+  airlock apply v2.delta --from v1.tar -o v2.tar    rebuild it there, verified
 
 Exit status: 0 ok, 1 a check failed or not a valid archive, 2 usage error or unopenable path.";
 
@@ -81,15 +86,32 @@ const INSPECT_HELP: &str = "\
 Examples:
   airlock inspect nginx.tar
   airlock inspect app-oci/ --json
+  airlock inspect k3s-airgap-images-amd64.tar.zst --compact
+  airlock inspect app-oci/ --platform linux/arm64 --raw | sha256sum   (the manifest digest)
+  airlock inspect app.tar --config | jq .config.Env
 
-Shows images, tags, platforms, config and manifest digests, layers with their declared
-diffIDs and chainIDs, and the history aligned to the layers, without hashing the layers.";
+Shows images, tags, platforms, config and manifest digests, when each was created and what
+it runs with (user, workdir, entrypoint, cmd, ports, env, labels), its size as stored, layers
+with their declared diffIDs and chainIDs, and the history aligned to the layers (in full),
+without hashing the layers. --raw and --config print one image's manifest or config byte
+for byte (select one with --image or --platform).";
 
 #[derive(Parser)]
 #[command(name = "airlock", version = VERSION, about = ABOUT, long_about = None, after_help = TOP_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Colour the report: auto (a terminal, unless NO_COLOR or TERM=dumb; CLICOLOR_FORCE
+    /// forces it), always or never
+    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    color: ColorWhen,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Subcommand)]
@@ -99,7 +121,7 @@ enum Command {
     Verify(VerifyArgs),
     /// Show what is inside image archives, without hashing the layers
     #[command(after_help = INSPECT_HELP)]
-    Inspect(CommonArgs),
+    Inspect(InspectArgs),
     /// Rewrite an image archive in another format without changing the image
     #[command(after_help = CONVERT_HELP)]
     Convert(ConvertArgs),
@@ -109,6 +131,12 @@ enum Command {
     /// Pin the images of archives in a lock file, to check with `verify --lock` after the gap
     #[command(after_help = LOCK_HELP)]
     Lock(LockArgs),
+    /// Write only what the far side lacks: NEW's documents and the blobs no locked image has
+    #[command(after_help = delta::DELTA_HELP)]
+    Delta(delta::DeltaArgs),
+    /// Rebuild the full archive from a delta and the archives the far side holds, verified
+    #[command(after_help = delta::APPLY_HELP)]
+    Apply(delta::ApplyArgs),
     /// Print shell completions (bash, zsh, fish) generated from these very definitions
     #[command(after_help = COMPLETIONS_HELP)]
     Completions {
@@ -136,9 +164,9 @@ refused (exit 1, nothing written) unless --force.";
 
 const COMPLETIONS_HELP: &str = "\
 Examples:
-  airlock completions bash > /usr/share/bash-completion/completions/airlock
-  airlock completions zsh  > /usr/local/share/zsh/site-functions/_airlock
-  airlock completions fish > /usr/share/fish/vendor_completions.d/airlock.fish";
+  airlock completions bash | install -D -m 0644 /dev/stdin /usr/share/bash-completion/completions/airlock
+  airlock completions zsh  | install -D -m 0644 /dev/stdin /usr/local/share/zsh/site-functions/_airlock
+  airlock completions fish | install -D -m 0644 /dev/stdin /usr/share/fish/vendor_completions.d/airlock.fish";
 
 const MAN_HELP: &str = "\
 Examples:
@@ -164,10 +192,12 @@ struct ConvertArgs {
     /// Output path (a directory for `oci`), or - for stdout (tar targets)
     #[arg(short = 'o', long = "output", value_name = "OUTPUT")]
     output: PathBuf,
-    /// Select images by tag, image or manifest digest, or position (@0 is the first); repeatable
-    #[arg(long = "image", value_name = "REF|@N")]
+    /// Select images by tag, image ID or manifest digest (full, or a short ID), NAME@sha256:…
+    /// reference, or position (@0 is the first); repeatable
+    #[arg(long = "image", value_name = "REF|ID|@N")]
     images: Vec<String>,
-    /// Select images of one platform
+    /// Select images of one platform, normalised as containerd does (linux/arm64/v8 is
+    /// linux/arm64, x86_64 is amd64); without a variant, any variant
     #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_parser = parse_platform)]
     platform: Option<Platform>,
     /// Set the tags of the (single) selected image; repeatable
@@ -176,8 +206,8 @@ struct ConvertArgs {
     /// Layer compression in the output
     #[arg(long, value_enum, default_value = "keep")]
     compression: CompressionChoice,
-    /// Compression level for re-compressed layers (gzip 1-9, default 2; zstd 1-19, default 3)
-    #[arg(long, value_name = "N")]
+    /// Compression level with --compression gzip (libdeflate's 0-12, default 1) or zstd (1-19, default 3)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..=19))]
     level: Option<i32>,
     /// Replace an existing output; write even if the input has errors
     #[arg(long)]
@@ -193,13 +223,15 @@ struct ConvertArgs {
 #[derive(Args)]
 struct CommonArgs {
     /// Image archives (.tar, .tar.gz, .tar.zst, .tar.bz2, .tar.lz4, an OCI layout directory) or
-    /// bundles holding them; a split or chunked file by its first part
+    /// bundles holding them; a split or chunked file by its first part; - for standard input
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
-    /// Select images by tag, image or manifest digest, or position (@0 is the first)
-    #[arg(long = "image", value_name = "REF|@N")]
+    /// Select images by tag, image ID or manifest digest (full, or a short ID as reports
+    /// print it), NAME@sha256:… reference, or position (@0 is the first)
+    #[arg(long = "image", value_name = "REF|ID|@N")]
     images: Vec<String>,
-    /// Select images of one platform
+    /// Select images of one platform, normalised as containerd does (linux/arm64/v8 is
+    /// linux/arm64, x86_64 is amd64); without a variant, any variant
     #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_parser = parse_platform)]
     platform: Option<Platform>,
     /// Print the report as JSON (schema in the README)
@@ -208,6 +240,21 @@ struct CommonArgs {
     /// No progress display
     #[arg(long, short)]
     quiet: bool,
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// One line per image (platform, image ID, layers, size, tags) instead of its tables
+    #[arg(long, conflicts_with_all = ["json", "raw", "config"])]
+    compact: bool,
+    /// Print the selected image's manifest, its bytes as stored (sha256 = manifest digest)
+    #[arg(long, conflicts_with_all = ["json", "config"])]
+    raw: bool,
+    /// Print the selected image's config, its bytes as stored (sha256 = image ID)
+    #[arg(long, conflicts_with = "json")]
+    config: bool,
 }
 
 #[derive(Args)]
@@ -230,6 +277,18 @@ struct VerifyArgs {
     /// Check inputs and bundle members against a sha256sum-style list (or BSD `SHA256 (f) = h`); repeatable
     #[arg(long = "checksums", value_name = "FILE")]
     checksums: Vec<PathBuf>,
+    /// Require every image to carry a cosign signature that verifies with this PEM public key
+    /// (cosign.pub: ECDSA P-256/P-384, Ed25519, RSA); repeatable
+    #[arg(long = "key", value_name = "FILE")]
+    keys: Vec<PathBuf>,
+    /// With --key: a signature counts only if its Rekor entry's SET verifies with this PEM
+    /// public key (rekor.pub, offline); repeatable
+    #[arg(long = "rekor-key", value_name = "FILE", requires = "keys")]
+    rekor_keys: Vec<PathBuf>,
+    /// With --checksums: lines naming no input or bundle member are not errors (as sha256sum's
+    /// --ignore-missing); a list that names none of them still fails
+    #[arg(long = "ignore-missing", requires = "checksums")]
+    ignore_missing: bool,
 }
 
 #[derive(Args)]
@@ -237,12 +296,17 @@ struct LockArgs {
     /// Image archives to pin: .tar, .tar.gz, .tar.zst, or OCI layout directories
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
-    /// Write the lock here (atomically) instead of stdout
+    /// Write the lock here (atomically) instead of stdout; an existing file needs --force
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Write the lock even if an input has errors (unreadable images are left out)
+    /// Replace an existing output; write the lock even if an input has errors (unreadable
+    /// images are left out)
     #[arg(long)]
     force: bool,
+    /// Require every image to carry a cosign signature that verifies with this PEM public key,
+    /// and record the key's fingerprint with each signature it verifies; repeatable
+    #[arg(long = "key", value_name = "FILE")]
+    keys: Vec<PathBuf>,
     /// No progress display
     #[arg(long, short)]
     quiet: bool,
@@ -271,6 +335,7 @@ pub fn main() -> i32 {
             return if e.use_stderr() { ExitStatus::Usage.code() } else { ExitStatus::Ok.code() };
         }
     };
+    set_color(cli.color);
     let status = match run(cli.command) {
         Ok(status) => status,
         Err(e) => {
@@ -281,22 +346,27 @@ pub fn main() -> i32 {
     status.code()
 }
 
+/// `--color always|never`: anstream's global choice; auto leaves anstream's rules.
+fn set_color(when: ColorWhen) {
+    match when {
+        ColorWhen::Auto => {}
+        ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
+        ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
+    }
+}
+
 fn run(command: Command) -> Result<ExitStatus, Error> {
     match command {
-        Command::Verify(a) => {
-            let json = a.common.json;
-            let report = verify::run(&verify_options(a)?)?;
-            print_report(&report, json, "verify");
+        Command::Verify(mut a) => {
+            let report = verify::run(&verify_options(&mut a)?)?;
+            print_report(&report, a.common.json, false, "verify");
             Ok(report.exit_status())
         }
-        Command::Inspect(a) => {
-            let opts = inspect::Options { inputs: a.inputs.clone(), selection: selection(&a), progress: !a.quiet };
-            let report = inspect::run(&opts)?;
-            print_report(&report, a.json, "inspect");
-            Ok(report.exit_status())
-        }
+        Command::Inspect(a) => run_inspect(a),
         Command::Convert(a) => run_convert(a),
         Command::Lock(a) => run_lock(a),
+        Command::Delta(a) => delta::run_delta(a),
+        Command::Apply(a) => delta::run_apply(a),
         Command::Export(a) => export::run(a),
         Command::Completions { shell } => {
             let shell = match shell {
@@ -320,22 +390,41 @@ fn run(command: Command) -> Result<ExitStatus, Error> {
     }
 }
 
-/// `verify`'s arguments as its options: the lock and checksum lists read.
-fn verify_options(a: VerifyArgs) -> Result<verify::Options, Error> {
+/// `--key`, `--rekor-key`: the keys read. Signatures are looked for with keys, or when the
+/// lock records some (to find the locked ones, even without keys).
+fn verify_trust(
+    keys: &[PathBuf],
+    rekor: &[PathBuf],
+    lock: Option<&crate::lock::Lock>,
+) -> Result<Option<crate::signatures::Trust>, Error> {
+    let trust = crate::signatures::Trust {
+        keys: crate::signatures::keys::read_files(keys)?,
+        rekor: crate::signatures::keys::read_files(rekor)?,
+    };
+    let locked = lock.is_some_and(|l| l.images.iter().any(|i| !i.signatures.is_empty()));
+    Ok((!keys.is_empty() || locked).then_some(trust))
+}
+
+/// verify's options from its flags: the lock, checksum lists and keys read, `-` made stdin.
+fn verify_options(a: &mut VerifyArgs) -> Result<verify::Options, Error> {
+    flags::stdin_input(&mut a.common.inputs, !a.checksums.is_empty()).map_err(Error::Usage)?;
     let lock = a.lock.as_deref().map(crate::lock::read).transpose()?;
     let mut checksums = Vec::new();
     for f in &a.checksums {
         checksums.extend(crate::checksums::read(f)?);
     }
+    let signatures = verify_trust(&a.keys, &a.rekor_keys, lock.as_ref())?;
     Ok(verify::Options {
         inputs: a.common.inputs.clone(),
         selection: selection(&a.common),
-        expect_ids: a.expect_ids,
+        expect_ids: std::mem::take(&mut a.expect_ids),
         progress: !a.common.quiet,
         policy: crate::policy::Policy::new(&a.deny),
         lock,
-        targets: a.targets,
+        targets: std::mem::take(&mut a.targets),
         checksums,
+        ignore_missing: a.ignore_missing,
+        signatures,
     })
 }
 
@@ -343,32 +432,64 @@ fn selection(a: &CommonArgs) -> Selection {
     Selection { images: a.images.clone(), platform: a.platform.clone() }
 }
 
-fn print_report(report: &Report, json: bool, verb: &str) {
+fn print_report(report: &Report, json: bool, compact: bool, verb: &str) {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let r = if json {
         report::json::print(report, &mut out)
     } else {
-        let color = colored(std::io::stdout().is_terminal());
-        report::human::print(report, &report::human::Style { color }, verb, &mut out)
+        let color = colored(&std::io::stdout());
+        report::human::print(report, &report::human::Style { color, compact }, verb, &mut out)
     };
     // A closed pipe (`airlock verify x | head`) is not an error worth a panic.
     let _ = r.and_then(|_| out.flush());
 }
 
-/// Colour only on a terminal, and never with `NO_COLOR` set.
-fn colored(terminal: bool) -> bool {
-    terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// Whether to colour what goes to `stream`: `--color always|never` if given (set as
+/// anstream's global choice), else anstream's rules: `CLICOLOR_FORCE` forces it, `NO_COLOR`
+/// and `TERM=dumb` turn it off, otherwise only a terminal gets it.
+fn colored(stream: &impl anstream::stream::RawStream) -> bool {
+    anstream::AutoStream::choice(stream) != anstream::ColorChoice::Never
 }
 
 /// The human report of inputs a command refused (nothing written), on stderr.
 fn print_refused(report: &Report, verb: &str) {
-    let style = report::human::Style { color: colored(std::io::stderr().is_terminal()) };
+    let style = report::human::Style { color: colored(&std::io::stderr()), compact: false };
     let _ = report::human::print(report, &style, verb, &mut std::io::stderr().lock());
+}
+
+/// `inspect`: the report, or with `--raw` / `--config` one document's bytes.
+fn run_inspect(mut a: InspectArgs) -> Result<ExitStatus, Error> {
+    flags::stdin_input(&mut a.common.inputs, false).map_err(Error::Usage)?;
+    if a.raw || a.config {
+        return run_raw(&a);
+    }
+    let c = &a.common;
+    let opts = inspect::Options { inputs: c.inputs.clone(), selection: selection(c), progress: !c.quiet };
+    let report = inspect::run(&opts)?;
+    print_report(&report, c.json, a.compact, "inspect");
+    Ok(report.exit_status())
+}
+
+/// `inspect --raw` / `--config`: the bytes on stdout, nothing added.
+fn run_raw(a: &InspectArgs) -> Result<ExitStatus, Error> {
+    let which = if a.raw { raw::Document::Manifest } else { raw::Document::Config };
+    let found = raw::run(&a.common.inputs, &selection(&a.common), which, !a.common.quiet)?;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(&found.bytes).and_then(|_| out.flush());
+    if !found.ok {
+        eprintln!("airlock: the input has errors (`airlock inspect` lists them); these are the bytes as stored");
+    }
+    Ok(ExitStatus::passed(found.ok))
 }
 
 fn run_lock(a: LockArgs) -> Result<ExitStatus, Error> {
     use crate::commands::lock::{self, Outcome};
+    let keys = crate::signatures::keys::read_files(&a.keys)?;
+    // As convert: an existing output is replaced only on purpose.
+    if let Some(p) = a.output.as_deref().filter(|p| !a.force && std::fs::symlink_metadata(p).is_ok()) {
+        return Err(Error::Usage(format!("{} exists; give --force to replace it", p.display())));
+    }
     let opts = lock::Options {
         verify: verify::Options {
             inputs: a.inputs,
@@ -379,6 +500,8 @@ fn run_lock(a: LockArgs) -> Result<ExitStatus, Error> {
             lock: None,
             targets: Vec::new(),
             checksums: Vec::new(),
+            signatures: Some(crate::signatures::Trust { keys, rekor: Vec::new() }),
+            ignore_missing: false,
         },
         output: a.output,
         force: a.force,
@@ -396,6 +519,9 @@ fn run_lock(a: LockArgs) -> Result<ExitStatus, Error> {
 }
 
 fn run_convert(a: ConvertArgs) -> Result<ExitStatus, Error> {
+    flags::convert_compression(a.to, a.compression, a.level)
+        .and_then(|_| flags::output_path(&a.output))
+        .map_err(Error::Usage)?;
     let to_stdout = a.output.as_os_str() == "-";
     let opts = convert::Options {
         input: a.input.clone(),

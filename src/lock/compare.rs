@@ -6,6 +6,7 @@
 //! | every locked tag is present, names the locked image, and every image holding it is one the lock pins under it | `lock-tag-mismatch` | error |
 //! | an image the lock does not list | `lock-image-unlisted` | warning |
 //! | same image, other manifest digest or layer blobs (where both sides have them) | `lock-manifest-changed` | warning |
+//! | an image locked with signatures arrives with none of the locked signature blobs; with `--key`, a locked key fingerprint among the keys given verifies none of its signatures | `lock-signature-missing` | error |
 //!
 //! The format may differ: an image ID is the sha256 of the config, which carries the
 //! diffIDs, so a docker-save archive and its OCI conversion hold the same images. What a
@@ -14,6 +15,7 @@
 //! it fails.
 
 use super::{Lock, LockImage};
+use crate::digest::Digest;
 use crate::finding::{Code, Finding};
 use crate::model::reference;
 use crate::report::{ImageReport, Report};
@@ -26,7 +28,8 @@ pub enum Place {
     Set,
 }
 
-pub fn compare(lock: &Lock, report: &Report) -> Vec<(Place, Finding)> {
+/// `keys`: the fingerprints of the `--key` keys given (empty without).
+pub fn compare(lock: &Lock, report: &Report, keys: &[Digest]) -> Vec<(Place, Finding)> {
     let mut out = Vec::new();
     // Every image of the inputs, and by normalized tag.
     let all: Vec<(usize, &ImageReport)> =
@@ -81,6 +84,9 @@ pub fn compare(lock: &Lock, report: &Report) -> Vec<(Place, Finding)> {
                 ),
             )));
         }
+        for f in left_behind(l, im, &what, keys) {
+            out.push(here(f));
+        }
     }
     out.extend(unpinned_holders(lock, &by_tag, same));
     // Images the lock does not list.
@@ -125,6 +131,41 @@ fn unpinned_holders(
         }
     }
     out
+}
+
+/// `lock-signature-missing`: the locked signatures, matched by blob digest (a copy that
+/// rewrites the signature manifest keeps its payload), and with `--key` the locked keys.
+fn left_behind(l: &LockImage, im: &ImageReport, what: &str, keys: &[Digest]) -> Vec<Finding> {
+    if l.signatures.is_empty() {
+        return Vec::new();
+    }
+    let here = im.signatures.as_deref().unwrap_or_default();
+    if !l.signatures.iter().any(|s| here.iter().any(|h| h.blob == Some(s.blob))) {
+        let blobs: Vec<String> = l.signatures.iter().map(|s| s.blob.short()).collect();
+        return vec![Finding::new(
+            Code::LockSignatureMissing,
+            format!(
+                "{what} was locked with {} signature(s) ({}); none arrived: copied by a tool that leaves signatures behind (docker save, skopeo copy of the image alone, oras copy without -r, or without cosign's .sig tag)",
+                l.signatures.len(),
+                blobs.join(", ")
+            ),
+        )];
+    }
+    let mut locked: Vec<Digest> = l.signatures.iter().filter_map(|s| s.key).filter(|k| keys.contains(k)).collect();
+    locked.sort();
+    locked.dedup();
+    locked
+        .into_iter()
+        .filter(|k| !here.iter().any(|h| h.verified_with.as_deref().and_then(Digest::parse) == Some(*k)))
+        .map(|k| {
+            Finding::new(
+                Code::LockSignatureMissing,
+                format!(
+                    "{what} was locked with a signature verified by key {k}, which verifies none of its signatures now"
+                ),
+            )
+        })
+        .collect()
 }
 
 fn describe(l: &LockImage) -> String {

@@ -1,7 +1,7 @@
 //! Writing a lock: from verify's report of the inputs, sorted so that the same inputs give
 //! the same bytes, pretty-printed so that a change shows as a readable diff.
 
-use super::{Lock, LockImage, LockInput, LockLayer, VERSION};
+use super::{Lock, LockImage, LockInput, LockLayer, LockSignature, VERSION, VERSION_SIGNED};
 use crate::digest::Digest;
 use crate::model::reference;
 use crate::report::Report;
@@ -53,13 +53,35 @@ pub fn build(report: &Report, file_digests: &[(String, Option<(Digest, u64)>)]) 
                 manifest_digest: im.manifest_digest,
                 input: name.clone(),
                 layers,
+                signatures: signatures(im),
             });
         }
     }
     inputs.sort_by(|a, b| a.name.cmp(&b.name));
     inputs.dedup();
     images.sort_by(|a, b| (&a.image_id, &a.platform, &a.input).cmp(&(&b.image_id, &b.platform, &b.input)));
-    (Lock { version: VERSION, inputs, images }, notes)
+    let version = if images.iter().any(|i| !i.signatures.is_empty()) { VERSION_SIGNED } else { VERSION };
+    (Lock { version, inputs, images }, notes)
+}
+
+/// The signatures an image carried (those with a blob digest), sorted, each once.
+fn signatures(im: &crate::report::ImageReport) -> Vec<LockSignature> {
+    let mut out: Vec<LockSignature> = im
+        .signatures
+        .iter()
+        .flatten()
+        .filter_map(|s| {
+            Some(LockSignature {
+                manifest: s.manifest,
+                layer: s.layer,
+                blob: s.blob?,
+                key: s.verified_with.as_deref().and_then(Digest::parse),
+            })
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The lock as written: pretty JSON (two-space indent) and a final newline.

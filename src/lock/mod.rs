@@ -1,8 +1,8 @@
 //! Lock files: the set of images pinned on the connected side, checked on the other.
 //!
 //! `airlock lock INPUT...` writes one (`format`); `airlock verify INPUT... --lock FILE`
-//! holds the inputs against it (`compare`). The schema is version 1, documented in the
-//! README; reading refuses anything that is not exactly that shape (a usage error, exit 2),
+//! holds the inputs against it (`compare`). The schema is version 1, or 2 when it records
+//! signatures, documented in the README; reading refuses anything that is not exactly that shape (a usage error, exit 2),
 //! but tolerates fields it does not know, so a newer writer's additions do not break it.
 //! A lock names digests and tags only: nothing in it makes airlock open another file.
 
@@ -14,7 +14,11 @@ use crate::error::Error;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// The version of a lock without signatures (what airlock has always written).
 pub const VERSION: u32 = 1;
+/// The version of a lock that records signatures: an airlock that reads only version 1 refuses
+/// it instead of ignoring the signatures it must check.
+pub const VERSION_SIGNED: u32 = 2;
 
 /// The largest lock airlock reads: one of a few thousand images is well under a megabyte.
 const MAX_LOCK: u64 = 32 << 20;
@@ -53,6 +57,21 @@ pub struct LockImage {
     pub input: String,
     #[serde(deserialize_with = "bounded_layers")]
     pub layers: Vec<LockLayer>,
+    /// The signatures the image carried (version 2): `verify --lock` requires one of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "bounded_signatures")]
+    pub signatures: Vec<LockSignature>,
+}
+
+/// One signature an image carried when locked.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LockSignature {
+    /// The signature manifest's digest, where it has one.
+    pub manifest: Option<Digest>,
+    pub layer: usize,
+    /// The payload's or bundle's digest: what matches it after the gap.
+    pub blob: Digest,
+    /// The fingerprint of the key it verified with (`lock --key`), else `null`.
+    pub key: Option<Digest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,13 +108,13 @@ pub fn parse(bytes: &[u8]) -> Result<Lock, String> {
         Ok(doc) => doc.version,
         Err(_) => serde_json::from_slice::<Probe>(bytes).map_err(|e| format!("is not JSON: {e}"))?.version,
     };
-    match version.0 {
-        Some(n) if n == VERSION as u64 => {}
-        Some(n) => return Err(format!("has version {n}; this airlock reads version {VERSION}")),
+    let version = match version.0 {
+        Some(n) if n == VERSION as u64 || n == VERSION_SIGNED as u64 => n as u32,
+        Some(n) => return Err(format!("has version {n}; this airlock reads versions {VERSION} and {VERSION_SIGNED}")),
         None => return Err("has no \"version\" number: not an airlock lock".into()),
-    }
+    };
     let doc = read.map_err(|e| format!("has the wrong shape: {e}"))?;
-    let lock = Lock { version: VERSION, inputs: doc.inputs.0, images: doc.images.0 };
+    let lock = Lock { version, inputs: doc.inputs.0, images: doc.images.0 };
     for i in &lock.images {
         if !lock.inputs.iter().any(|x| x.name == i.input) {
             return Err(format!("has image {} from input {:?}, which it does not list", i.image_id, i.input));
@@ -112,6 +131,9 @@ pub const MAX_TAGS: usize = 1_000;
 pub const MAX_LAYERS: usize = 4_096;
 pub const MAX_ALL_TAGS: usize = 100_000;
 pub const MAX_ALL_LAYERS: usize = 200_000;
+/// Signatures per image (airlock checks at most 64), and in all.
+pub const MAX_SIGNATURES: usize = 1_024;
+pub const MAX_ALL_SIGNATURES: usize = 200_000;
 
 /// The lock as read: its version, and its lists bounded.
 #[derive(Deserialize)]
@@ -134,13 +156,16 @@ impl<'de> Deserialize<'de> for Images {
                 f.write_str("a list of images")
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Images, A::Error> {
-                let (mut out, mut tags, mut layers) = (Vec::new(), 0, 0);
+                let (mut out, mut tags, mut layers, mut sigs) = (Vec::new(), 0, 0, 0);
                 while let Some(i) = a.next_element::<LockImage>()? {
-                    (tags, layers) = (tags + i.tags.len(), layers + i.layers.len());
+                    (tags, layers, sigs) = (tags + i.tags.len(), layers + i.layers.len(), sigs + i.signatures.len());
                     if out.len() == MAX_IMAGES || tags > MAX_ALL_TAGS || layers > MAX_ALL_LAYERS {
                         return Err(serde::de::Error::custom(format!(
                             "more than {MAX_IMAGES} images, {MAX_ALL_TAGS} tags or {MAX_ALL_LAYERS} layers"
                         )));
+                    }
+                    if sigs > MAX_ALL_SIGNATURES {
+                        return Err(serde::de::Error::custom(format!("more than {MAX_ALL_SIGNATURES} signatures")));
                     }
                     out.push(i);
                 }
@@ -236,6 +261,10 @@ fn bounded_layers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<LockLaye
     Bounded::<LockLayer, MAX_LAYERS>::deserialize(d).map(|b| b.0)
 }
 
+fn bounded_signatures<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<LockSignature>, D::Error> {
+    Bounded::<LockSignature, MAX_SIGNATURES>::deserialize(d).map(|b| b.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,7 +272,7 @@ mod tests {
     #[test]
     fn bad_locks_say_why() {
         assert!(parse(b"{").unwrap_err().starts_with("is not JSON"));
-        assert!(parse(br#"{"version":2,"inputs":[],"images":[]}"#).unwrap_err().contains("version 2"));
+        assert!(parse(br#"{"version":3,"inputs":[],"images":[]}"#).unwrap_err().contains("version 3"));
         assert!(parse(br#"{"inputs":[]}"#).unwrap_err().contains("no \"version\""));
         assert!(parse(br#"{"version":1,"inputs":{},"images":[]}"#).unwrap_err().contains("wrong shape"));
         let bad_digest = br#"{"version":1,"inputs":[{"name":"a","format":null,"size":null,"sha256":null}],
@@ -251,5 +280,25 @@ mod tests {
         assert!(parse(bad_digest).unwrap_err().contains("wrong shape"));
         let ok = br#"{"version":1,"future":true,"inputs":[],"images":[]}"#;
         assert_eq!(parse(ok).unwrap().images.len(), 0, "unknown fields are tolerated");
+    }
+
+    #[test]
+    fn version_2_records_signatures_and_version_1_still_reads() {
+        let image = |v: u32, sigs: &str| {
+            format!(
+                r#"{{"version":{v},"inputs":[{{"name":"a","format":null,"size":null,"sha256":null}}],
+                "images":[{{"image_id":"sha256:{z}","platform":null,"tags":[],"manifest_digest":null,"input":"a","layers":[]{sigs}}}]}}"#,
+                z = "0".repeat(64)
+            )
+        };
+        let v1 = parse(image(1, "").as_bytes()).unwrap();
+        assert_eq!((v1.version, v1.images[0].signatures.len()), (1, 0));
+        let sig =
+            format!(r#","signatures":[{{"manifest":null,"layer":0,"blob":"sha256:{}","key":null}}]"#, "1".repeat(64));
+        let v2 = parse(image(2, &sig).as_bytes()).unwrap();
+        assert_eq!(v2.version, 2);
+        assert_eq!(v2.images[0].signatures[0].blob.to_string(), format!("sha256:{}", "1".repeat(64)));
+        let bad = sig.replace("\"blob\":\"sha256:", "\"blob\":\"md5:");
+        assert!(parse(image(2, &bad).as_bytes()).unwrap_err().contains("wrong shape"));
     }
 }

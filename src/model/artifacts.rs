@@ -27,12 +27,13 @@
 //! | kind | recognised by | written by |
 //! |---|---|---|
 //! | signature | a layer `application/vnd.dev.cosign.simplesigning.v1+json` | `cosign sign` / `cosign save` |
+//! | signature (or attestation) | a layer `application/vnd.dev.sigstore.bundle.v0.*+json`; an attestation when the manifest's `dev.sigstore.bundle.predicateType` is not `https://sigstore.dev/cosign/sign/v1` | cosign 3 `sign` / `attest` (OCI 1.1 referrers) |
 //! | attestation | a layer `application/vnd.dsse.envelope.v1+json` or `application/vnd.in-toto+json` | `cosign attest`, buildkit |
 //! | attestation manifest | annotation `vnd.docker.reference.type: attestation-manifest` | buildkit (`docker buildx --attest`) |
 //! | SBOM | a layer `…spdx+json`, `…cyclonedx+json`, or `text/spdx` | `cosign attach sbom`, syft |
 //! | Hauler artifact | index annotation `kind` other than an image or image index | hauler (files, charts, sigs, atts, sboms) |
 
-use super::descriptor::{Descriptor, Subject};
+use super::descriptor::{Descriptor, Notes, Subject};
 use super::{BlobRef, ConfigError, Model};
 use crate::digest::Digest;
 use crate::open::Catalog;
@@ -45,7 +46,7 @@ pub fn is_image(catalog: &Catalog, model: &mut Model, config: &BlobRef, layers: 
 }
 
 /// The kind of artifact a manifest that is not an image is, if airlock knows it.
-pub fn kind(layers: &[Descriptor], desc: Option<&Descriptor>) -> Option<&'static str> {
+pub fn kind(layers: &[Descriptor], desc: Option<&Descriptor>, own: &Notes) -> Option<&'static str> {
     let notes = desc.map(|d| &d.annotations);
     if notes.and_then(|n| n.reference_type.as_deref()) == Some("attestation-manifest") {
         return Some("attestation manifest");
@@ -54,6 +55,13 @@ pub fn kind(layers: &[Descriptor], desc: Option<&Descriptor>) -> Option<&'static
     let types = || layers.iter().filter_map(|l| l.media_type.as_deref());
     if types().any(|t| t == "application/vnd.dev.cosign.simplesigning.v1+json") {
         return Some("signature");
+    }
+    // cosign 3: a sigstore bundle, a signature unless its predicate type says otherwise.
+    if types().any(|t| t.starts_with("application/vnd.dev.sigstore.bundle.") && t.ends_with("+json")) {
+        return match own.predicate_type.as_deref() {
+            None | Some("https://sigstore.dev/cosign/sign/v1") => Some("signature"),
+            Some(_) => Some("attestation"),
+        };
     }
     if types().any(|t| matches!(t, "application/vnd.dsse.envelope.v1+json" | "application/vnd.in-toto+json")) {
         return Some("attestation");

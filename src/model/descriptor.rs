@@ -41,14 +41,24 @@ pub struct Notes {
     /// buildkit's `vnd.docker.reference.type` and `vnd.docker.reference.digest`.
     pub reference_type: Option<String>,
     pub reference_digest: Option<String>,
+    /// A sigstore bundle referrer's `dev.sigstore.bundle.predicateType` (cosign 3): a
+    /// signature's is `https://sigstore.dev/cosign/sign/v1`, an attestation's another.
+    pub predicate_type: Option<String>,
 }
 
 impl Notes {
     fn weight(&self) -> usize {
-        [&self.image_name, &self.ref_name, &self.kind, &self.reference_type, &self.reference_digest]
-            .iter()
-            .map(|s| s.as_ref().map_or(0, String::len))
-            .sum()
+        [
+            &self.image_name,
+            &self.ref_name,
+            &self.kind,
+            &self.reference_type,
+            &self.reference_digest,
+            &self.predicate_type,
+        ]
+        .iter()
+        .map(|s| s.as_ref().map_or(0, String::len))
+        .sum()
     }
 }
 
@@ -72,6 +82,7 @@ impl<'de> Deserialize<'de> for Notes {
                         "kind" => &mut n.kind,
                         "vnd.docker.reference.type" => &mut n.reference_type,
                         "vnd.docker.reference.digest" => &mut n.reference_digest,
+                        "dev.sigstore.bundle.predicateType" => &mut n.predicate_type,
                         _ => {
                             map.next_value::<AnyString>()?;
                             continue;

@@ -12,7 +12,9 @@ pub mod json_keys;
 pub(crate) mod oci;
 pub mod platform;
 pub mod reference;
+pub mod runtime;
 pub mod select;
+pub mod selector;
 
 pub use config::{ConfigError, ImageConfig};
 pub use detect::{Format, is_docker_legacy_json};
@@ -136,6 +138,9 @@ pub struct Model {
     pub documents: Vec<Reference>,
     /// Members some document refers to (after following links).
     pub referenced: BTreeSet<String>,
+    /// OCI 1.1 referrers index.json does not list, found in `blobs/` by their `subject`
+    /// (cosign 3 save): their manifests' members (each also an artifact).
+    pub referrers: BTreeSet<String>,
     pub findings: Vec<Finding>,
     /// Platforms an index lists whose manifest is not in the archive: a partial
     /// multi-platform export (`ctr images export`, `docker save --platform`), normal.

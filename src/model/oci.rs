@@ -29,11 +29,22 @@ struct Document {
     layers: Option<Capped<Descriptor, { super::MAX_LAYERS }>>,
     #[serde(default)]
     subject: Option<Subject>,
+    #[serde(default)]
+    annotations: Notes,
 }
 
 /// The tag a descriptor carries: containerd's full name if present, else the OCI ref name.
 pub fn descriptor_tag(d: &Descriptor) -> Option<String> {
     d.annotations.image_name.clone().or_else(|| d.annotations.ref_name.clone())
+}
+
+/// Where a manifest was read: its member, the descriptor that led to it (none for a
+/// referrer found in `blobs/`), and its own annotations.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    member: &'a str,
+    desc: Option<&'a Descriptor>,
+    notes: &'a Notes,
 }
 
 struct Walk<'a> {
@@ -81,6 +92,7 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
         from: None,
     };
     walk.document(index, "index.json", None, &[], None, 0);
+    walk.referrers();
     let top = std::mem::take(&mut walk.top);
     super::artifacts::link_cosign_layout(&top, &mut model.artifacts);
 }
@@ -167,8 +179,9 @@ impl Walk<'_> {
                 }
                 self.index(&m.0, member, tags, platform, depth)
             }
-            Document { config: Some(c), layers: Some(l), subject, .. } => {
-                self.manifest(&c, &l.0, subject.as_ref(), member, desc, tags, platform)
+            Document { config: Some(c), layers: Some(l), subject, annotations, .. } => {
+                let at = Place { member, desc, notes: &annotations };
+                self.manifest(&c, &l.0, subject.as_ref(), at, tags, platform)
             }
             _ if member == "index.json" => {
                 self.model.note(invalid(member, "index.json has no \"manifests\" list".to_string()))
@@ -295,17 +308,16 @@ impl Walk<'_> {
         true
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn manifest(
         &mut self,
         config: &Descriptor,
         layers: &[Descriptor],
         subject: Option<&Subject>,
-        member: &str,
-        desc: Option<&Descriptor>,
+        at: Place,
         tags: &[String],
         platform: Option<&Platform>,
     ) {
+        let (member, desc) = (at.member, at.desc);
         let Some(config_ref) = self.blob_ref(config, member) else {
             return;
         };
@@ -317,7 +329,7 @@ impl Walk<'_> {
             layer_refs.push(r);
         }
         if !super::artifacts::is_image(self.catalog, self.model, &config_ref, layers) {
-            return self.artifact(config, layers, subject, member, desc, config_ref, layer_refs);
+            return self.artifact(config, layers, subject, at, config_ref, layer_refs);
         }
         let image = Image {
             tags: tags.to_vec(),
@@ -338,18 +350,17 @@ impl Walk<'_> {
     /// SBOM or other artifact. Its blobs are checked as blobs (digest and size) and count as
     /// referenced; a kind airlock knows travels with its image as expected content, any other
     /// is pointed out.
-    #[allow(clippy::too_many_arguments)]
     fn artifact(
         &mut self,
         config: &Descriptor,
         layers: &[Descriptor],
         subject: Option<&Subject>,
-        member: &str,
-        desc: Option<&Descriptor>,
+        at: Place,
         config_ref: BlobRef,
         layer_refs: Vec<BlobRef>,
     ) {
-        let known = super::artifacts::kind(layers, desc);
+        let (member, desc) = (at.member, at.desc);
+        let known = super::artifacts::kind(layers, desc, at.notes);
         let artifact = super::Artifact {
             kind: known.unwrap_or("artifact").to_string(),
             member: member.to_string(),
@@ -376,6 +387,80 @@ impl Walk<'_> {
             std::iter::once((Role::Config, config_ref)).chain(layer_refs.into_iter().map(|l| (Role::Layer, l)))
         {
             self.model.documents.push(Reference { role, blob, image: None, layer: None });
+        }
+    }
+
+    /// OCI 1.1 referrers that index.json does not list, left in `blobs/` (cosign 3.1.1's
+    /// `save` leaves its signature bundles so; cosign 3 finds them there by `subject`): a
+    /// manifest whose `subject` names a document read from index.json, which is not an image
+    /// itself, is an artifact about it, its blobs checked as blobs and accounted for. Any
+    /// other blob nothing reaches stays `unreferenced-blob`; an image left there is not
+    /// loaded by any runtime and stays one too.
+    fn referrers(&mut self) {
+        let start = "blobs/sha256/";
+        // Configs are documents too, and may be large: never parsed again here.
+        let configs: std::collections::HashSet<&str> =
+            self.model.images.iter().map(|i| i.config.member.as_str()).collect();
+        let unread: Vec<(String, Digest)> = (self.catalog.members.range(start.to_string()..))
+            .take_while(|(k, _)| k.starts_with(start))
+            .filter(|(k, _)| !configs.contains(k.as_str()))
+            .filter_map(|(k, _)| Some((k.clone(), super::named_digest(k)?)))
+            .filter(|(_, d)| !self.seen.contains_key(d))
+            .collect();
+        for (member, digest) in unread {
+            let Some(bytes) = self.catalog.document(&member) else { continue };
+            if !bytes.windows(9).any(|w| w == b"\"subject\"") {
+                continue;
+            }
+            let parsed = json_keys::parse::<Document>(bytes, &json_keys::OCI_DOCUMENT);
+            let Ok(doc) = parsed.value else { continue };
+            let Document {
+                manifests: None,
+                config: Some(config),
+                layers: Some(layers),
+                subject: Some(subject),
+                annotations,
+                media_type,
+            } = doc
+            else {
+                continue;
+            };
+            let about = subject.digest.as_deref().and_then(Digest::parse);
+            let all_sha256 = std::iter::once(&config).chain(&layers.0).all(|d| Digest::parse(&d.digest).is_some());
+            if !parsed.ambiguous.is_empty() || !all_sha256 || !about.is_some_and(|d| self.seen.contains_key(&d)) {
+                continue;
+            }
+            let (Some(config_ref), Some(layer_refs)) = (
+                self.blob_ref(&config, &member),
+                layers.0.iter().map(|l| self.blob_ref(l, &member)).collect::<Option<Vec<_>>>(),
+            ) else {
+                continue;
+            };
+            if super::artifacts::is_image(self.catalog, self.model, &config_ref, &layers.0) {
+                continue;
+            }
+            let desc = Descriptor {
+                media_type,
+                digest: digest.to_string(),
+                size: bytes.len() as i64,
+                annotations: Notes::default(),
+                platform: None,
+                urls: None,
+            };
+            let from = self.shared_from("blobs/");
+            let blob = BlobRef {
+                member: member.clone(),
+                digest: Some(digest),
+                size: Some(bytes.len() as u64),
+                media_type: desc.media_type.clone(),
+                urls: Vec::new(),
+                from,
+            };
+            self.model.documents.push(Reference { role: Role::Manifest, blob, image: None, layer: None });
+            self.seen.insert(digest, Vec::new());
+            self.model.referrers.insert(member.clone());
+            let at = Place { member: &member, desc: Some(&desc), notes: &annotations };
+            self.artifact(&config, &layers.0, Some(&subject), at, config_ref, layer_refs);
         }
     }
 

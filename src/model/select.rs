@@ -1,6 +1,7 @@
-//! `--image REF|@N` and `--platform os/arch[/variant]`.
+//! `--image REF|ID|@N` and `--platform os/arch[/variant]`.
 
 pub use super::reference::normalize;
+use super::selector::Selector;
 use super::{Image, Model, Platform};
 use crate::digest::Digest;
 
@@ -25,7 +26,7 @@ pub fn select(model: &Model, sel: &Selection) -> Result<Vec<usize>, String> {
                         return Err(format!("--image {spec}: the input has images @0 to @{}", n.saturating_sub(1)));
                     }
                 },
-                None => (0..n).filter(|&i| matches(&model.images[i], spec)).collect(),
+                None => hits(model, spec)?,
             };
             if hits.is_empty() {
                 return Err(format!("--image {spec} matches no image; the input has: {}", describe(model)));
@@ -53,12 +54,47 @@ pub fn platform_of(image: &Image) -> Option<Platform> {
     image.platform_or_config()
 }
 
-fn matches(image: &Image, spec: &str) -> bool {
-    if let Some(d) = Digest::parse(spec) {
-        return image.config.digest == Some(d) || image.manifest_digest == Some(d);
+/// The images `spec` (not `@N`) names: by tag, digest, digest reference or short ID
+/// (`model::selector`). A short ID must name one digest, as docker refuses an ambiguous one.
+fn hits(model: &Model, spec: &str) -> Result<Vec<usize>, String> {
+    let sel = Selector::parse(spec);
+    let by = |sel: &Selector| -> Vec<usize> {
+        (0..model.images.len()).filter(|&i| matches(&model.images[i], spec, sel)).collect()
+    };
+    let mut found = by(&sel);
+    let mut prefix = matches!(sel, Selector::Prefix(_)).then_some(sel.clone());
+    if found.is_empty()
+        && let Some(p) = sel.as_prefix()
+    {
+        found = by(&p);
+        prefix = Some(p);
     }
-    let want = normalize(spec);
-    image.tags.iter().any(|t| t == spec || normalize(t) == want)
+    if let Some(Selector::Prefix(p)) = prefix {
+        let mut named: Vec<Digest> = found
+            .iter()
+            .flat_map(|&i| [model.images[i].config.digest, model.images[i].manifest_digest])
+            .flatten()
+            .filter(|d| d.hex().starts_with(&p))
+            .collect();
+        named.sort_by_key(Digest::hex);
+        named.dedup();
+        if named.len() > 1 {
+            let list: Vec<String> = named.iter().map(Digest::to_string).collect();
+            return Err(format!(
+                "--image {spec} is the start of several digests: {}; give more of it",
+                list.join(", ")
+            ));
+        }
+    }
+    Ok(found)
+}
+
+fn matches(image: &Image, spec: &str, sel: &Selector) -> bool {
+    if let Selector::Tag { tag, .. } = sel {
+        let want = normalize(tag);
+        return image.tags.iter().any(|t| t == spec || normalize(t) == want);
+    }
+    sel.by_digest(image.config.digest, image.manifest_digest) || image.tags.iter().any(|t| t == spec)
 }
 
 pub fn describe(model: &Model) -> String {
@@ -76,4 +112,62 @@ pub fn describe(model: &Model) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::BlobRef;
+
+    fn image(tag: &str, id: Digest, manifest: Option<Digest>) -> Image {
+        let blob = BlobRef {
+            member: String::new(),
+            digest: Some(id),
+            size: None,
+            media_type: None,
+            urls: vec![],
+            from: "".into(),
+        };
+        Image {
+            tags: vec![tag.to_string()],
+            platform: None,
+            manifest_digest: manifest,
+            manifest_member: None,
+            config: blob,
+            layers: vec![],
+            also: vec![],
+            config_doc: None,
+        }
+    }
+
+    /// Digests whose hex starts with `start`, found by counting (sha256 of a number).
+    fn digest_starting(start: &str, skip: usize) -> Digest {
+        (0u32..).map(|n| Digest::of(&n.to_le_bytes())).filter(|d| d.hex().starts_with(start)).nth(skip).unwrap()
+    }
+
+    fn pick(model: &Model, spec: &str) -> Result<Vec<usize>, String> {
+        select(model, &Selection { images: vec![spec.to_string()], platform: None })
+    }
+
+    #[test]
+    fn short_ids_tags_first_and_ambiguity() {
+        let (a, b) = (digest_starting("ab", 0), digest_starting("ab", 1));
+        let mut model = Model::default();
+        model.images.push(image("app:1", a, None));
+        model.images.push(image("app:2", b, Some(a)));
+        // A tag that is hex is a tag first.
+        model.images.push(image("abc", Digest::of(b"c"), None));
+        assert_eq!(pick(&model, &a.hex()[..12]), Ok(vec![0, 1]), "the ID of @0 and the manifest digest of @1");
+        assert_eq!(pick(&model, &format!("sha256:{}", &b.hex()[..12])), Ok(vec![1]));
+        assert_eq!(pick(&model, "abc"), Ok(vec![2]));
+        let err = pick(&model, "ab").unwrap_err();
+        let mut both = [a.to_string(), b.to_string()];
+        both.sort();
+        assert_eq!(
+            err,
+            format!("--image ab is the start of several digests: {}, {}; give more of it", both[0], both[1])
+        );
+        assert_eq!(pick(&model, "sha256:ab").unwrap_err(), err.replace("--image ab ", "--image sha256:ab "));
+        assert!(pick(&model, "ffffffffffff").unwrap_err().starts_with("--image ffffffffffff matches no image"));
+    }
 }

@@ -51,8 +51,9 @@ pub struct Catalog {
     pub members_capped: bool,
 }
 
-/// File names whose bytes are kept when read from a stream (Zarf's integrity data).
-pub const KEPT_NAMES: &[&str] = &["zarf.yaml", "checksums.txt"];
+/// File names whose bytes are kept when read from a stream (Zarf's integrity data and
+/// signatures, checked by `verify --key`).
+pub const KEPT_NAMES: &[&str] = &["zarf.yaml", "checksums.txt", "zarf.yaml.sig", "zarf.bundle.sig"];
 
 /// How a reference failed to resolve to a regular file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -42,7 +42,7 @@ pub fn check_output(input: &Path, output: &Path) -> Result<(), Error> {
 
 /// A path with every symlink resolved; for one that does not exist yet, its parent resolved
 /// and its name appended.
-fn resolved(p: &Path) -> Option<PathBuf> {
+pub(crate) fn resolved(p: &Path) -> Option<PathBuf> {
     if let Ok(c) = p.canonicalize() {
         return Some(c);
     }

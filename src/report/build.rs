@@ -192,6 +192,9 @@ pub fn recomputed(catalog: &Catalog, index: usize, image: &Image) -> ImageReport
         config_member: image.config.member.clone(),
         layers,
         history: None,
+        signatures: None,
+        signatures_not_checked: None,
+        config: None,
     }
 }
 
@@ -244,6 +247,9 @@ pub fn declared(catalog: &Catalog, index: usize, image: &Image) -> ImageReport {
         config_member: image.config.member.clone(),
         layers,
         history,
+        signatures: None,
+        signatures_not_checked: None,
+        config: catalog.document(&image.config.member).and_then(crate::model::runtime::read),
     }
 }
 

@@ -1,29 +1,32 @@
 //! The human report: per input and image, what it is, a layer table, the findings and a
-//! verdict. Colour only on a terminal and never with NO_COLOR set.
+//! verdict. Colour as `--color` and anstream decide (`cli::colored`).
 
 use super::{ConvertSummary, ImageReport, InputReport, Report};
 use crate::finding::{Finding, Severity};
 use std::io::{self, Write};
 
 pub struct Style {
+    /// Paint with ANSI styles (anstyle).
     pub color: bool,
+    /// One line per image (`inspect --compact`), instead of its tables.
+    pub compact: bool,
 }
 
 impl Style {
-    fn paint(&self, code: &str, s: &str) -> String {
-        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+    fn paint(&self, style: anstyle::Style, s: &str) -> String {
+        if self.color { format!("{}{s}{}", style.render(), style.render_reset()) } else { s.to_string() }
     }
     fn bold(&self, s: &str) -> String {
-        self.paint("1", s)
+        self.paint(anstyle::Style::new().bold(), s)
     }
     fn red(&self, s: &str) -> String {
-        self.paint("31;1", s)
+        self.paint(anstyle::AnsiColor::Red.on_default().bold(), s)
     }
     fn yellow(&self, s: &str) -> String {
-        self.paint("33;1", s)
+        self.paint(anstyle::AnsiColor::Yellow.on_default().bold(), s)
     }
     fn green(&self, s: &str) -> String {
-        self.paint("32;1", s)
+        self.paint(anstyle::AnsiColor::Green.on_default().bold(), s)
     }
 }
 
@@ -76,11 +79,17 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
     } else {
         writeln!(out, "{}: {format}{wrap}, {n} image{}", style.bold(&input.path), plural(n))?;
     }
-    for image in &input.images {
+    if style.compact {
+        super::view::print_compact(&input.images, out)?;
+    }
+    for image in input.images.iter().filter(|_| !style.compact) {
         print_image(image, style, out)?;
     }
     for c in &input.contains {
         writeln!(out, "  contains: {c}")?;
+    }
+    for f in &input.signed_files {
+        writeln!(out, "  signed: {}", f.line())?;
     }
     for a in &input.artifacts {
         let about = match (a.image, a.about) {
@@ -156,12 +165,16 @@ fn print_coverage(c: &super::Coverage, out: &mut dyn Write) -> io::Result<()> {
 const NESTED_SHOWN: usize = 20;
 
 fn print_image(image: &ImageReport, style: &Style, out: &mut dyn Write) -> io::Result<()> {
-    let tags = if image.tags.is_empty() { "<untagged>".to_string() } else { image.tags.join(", ") };
+    let tags =
+        if image.tags.is_empty() { "<untagged>".to_string() } else { super::view::shown(&image.tags.join(", ")) };
     writeln!(out, "  {} {tags}", style.bold(&format!("image @{}", image.index)))?;
     let opt = |d: Option<String>| d.unwrap_or_else(|| "-".into());
     writeln!(out, "    platform:  {}", opt(image.platform.clone()))?;
     writeln!(out, "    image ID:  {}", opt(image.config_digest.map(|d| d.to_string())))?;
     writeln!(out, "    manifest:  {}", opt(image.manifest_digest.map(|d| d.to_string())))?;
+    if let Some(run) = &image.config {
+        super::view::print_run(image, run, out)?;
+    }
     writeln!(out, "    layers:    {}", image.layers.len())?;
     if !image.layers.is_empty() {
         writeln!(
@@ -192,8 +205,19 @@ fn print_image(image: &ImageReport, style: &Style, out: &mut dyn Write) -> io::R
                 None => "   empty".to_string(),
             };
             let by = h.created_by.as_deref().or(h.comment.as_deref()).unwrap_or("");
-            let by: String = by.chars().take(100).collect();
-            writeln!(out, "      {which}  {}  {by}", h.created.as_deref().unwrap_or("-"))?;
+            let created = h.created.as_deref().map_or("-".to_string(), super::view::shown);
+            writeln!(out, "      {which}  {created}  {}", super::view::shown(by))?;
+        }
+    }
+    if let Some(sigs) = &image.signatures {
+        let verified = sigs.iter().filter(|s| s.verified_with.is_some()).count();
+        let more = match image.signatures_not_checked {
+            Some(n) if n > 0 => format!(", {n} more not checked (over airlock's bounds)"),
+            _ => String::new(),
+        };
+        writeln!(out, "    signatures: {}, {verified} verified{more}", sigs.len())?;
+        for s in sigs {
+            writeln!(out, "      {}", s.line())?;
         }
     }
     Ok(())

@@ -5,7 +5,9 @@
 pub mod build;
 pub mod human;
 pub mod json;
+pub mod signatures;
 pub mod verdict;
+pub mod view;
 
 use crate::digest::Digest;
 use crate::finding::Finding;
@@ -56,6 +58,9 @@ pub struct InputReport {
     /// input as given; the archives found in a bundle are counted in their bundle's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coverage: Option<Coverage>,
+    /// `verify --key` on a Zarf package: its `zarf.yaml` and the signature files over it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signed_files: Vec<signatures::SignedFile>,
 }
 
 #[derive(Debug, Serialize)]
@@ -103,6 +108,16 @@ pub struct ImageReport {
     /// `inspect` only: the history aligned to the layers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<HistoryReport>>,
+    /// `verify --key` (or a lock that records signatures): the signatures about this image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<Vec<signatures::SignatureReport>>,
+    /// With `signatures`: signature layers past airlock's bounds, counted, not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signatures_not_checked: Option<usize>,
+    /// `inspect` only: what the image runs with (Env, Cmd, Entrypoint, Labels, User,
+    /// WorkingDir, ExposedPorts) and when it was created, as its config says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<crate::model::runtime::RunConfig>,
 }
 
 #[derive(Debug, Serialize)]

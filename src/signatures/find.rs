@@ -90,7 +90,11 @@ pub fn candidates(catalog: &Catalog, model: &Model) -> HashMap<Digest, Vec<Candi
         let Some(m) = catalog.document(&a.member).and_then(|b| serde_json::from_slice::<Manifest>(b).ok()) else {
             continue;
         };
-        let attachment = if m.subject.is_some() { Attachment::Referrer } else { Attachment::Tag };
+        let attachment = match () {
+            _ if model.referrers.contains(&a.member) => Attachment::UnlistedReferrer,
+            _ if m.subject.is_some() => Attachment::Referrer,
+            _ => Attachment::Tag,
+        };
         push(&mut out, &m, &a.member, a.digest, attachment, about);
     }
     if matches!(model.format, Some(crate::model::Format::OciLayout | crate::model::Format::OciArchive)) {

@@ -114,6 +114,30 @@ impl fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
+/// A PEM public key file is well under this; a larger file is not one.
+const MAX_KEY_FILE: u64 = 64 << 10;
+
+/// Reads the key files given on the command line (`--key`, `--rekor-key`: the only files
+/// this module opens); the error names the file and why (a usage error).
+pub fn read_files(paths: &[std::path::PathBuf]) -> Result<Vec<PublicKey>, crate::error::Error> {
+    use std::io::Read;
+    paths
+        .iter()
+        .map(|p| {
+            let shown = p.display().to_string();
+            let key_error = |message: String| crate::error::Error::Key { path: p.clone(), message };
+            let mut bytes = Vec::new();
+            std::fs::File::open(p)
+                .and_then(|f| f.take(MAX_KEY_FILE + 1).read_to_end(&mut bytes))
+                .map_err(|e| key_error(format!("cannot read the key {shown}: {e}")))?;
+            if bytes.len() as u64 > MAX_KEY_FILE {
+                return Err(key_error(format!("the key {shown} is over {MAX_KEY_FILE} bytes: not a PEM public key")));
+            }
+            PublicKey::from_pem(&shown, &bytes).map_err(|e| key_error(format!("the key {shown}: {e}")))
+        })
+        .collect()
+}
+
 impl PublicKey {
     /// Reads a PEM `PUBLIC KEY` (PKIX) file's bytes; `name` is used in messages.
     pub fn from_pem(name: &str, pem: &[u8]) -> Result<PublicKey, KeyError> {

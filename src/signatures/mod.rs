@@ -3,7 +3,8 @@
 //! reads (OCI layouts and archives, plain or wrapped, and the layouts inside bundles), checked
 //! with PEM public keys, per image.
 //!
-//! Pure functions over bytes and the model: nothing here opens a file or the network. The
+//! Pure functions over bytes and the model: nothing here opens a file (but the key files
+//! given, `keys::read_files`) or the network. The
 //! documents needed (signature manifests, payloads, bundles: small JSON) are the ones the
 //! catalog already kept, so checking adds no read of the input.
 //!
@@ -13,58 +14,37 @@
 //! - `find`: which signature layers are about which image.
 //! - `blob`: a detached signature over a file (Zarf's `zarf.yaml.sig`).
 //!
-//! # Round two: the integration proposed (not wired yet)
+//! - `report`: what the reports show (per image; Zarf's signed `zarf.yaml`); `package`: a
+//!   Zarf package's own signature.
 //!
-//! - CLI: `verify --key FILE` (repeatable) reads each with [`PublicKey::from_pem`]; a file that
-//!   is not one PEM public key of a supported kind is a usage error (exit 2) naming the file
-//!   and the [`KeyError`]. `--rekor-key FILE` (repeatable) likewise; given, it requires every
-//!   signature that is to count to carry a log entry whose SET verifies with one of them
-//!   ([`Why::TlogMissing`], [`Why::TlogInvalid`]). Without `--key` nothing changes: nothing is
-//!   looked for, no finding, no report field. `lock --key` the same for what `lock` records.
-//! - verify: once per opened input and per nested part (each is a catalog and a model: the
-//!   refactor's `input/`), after the model is built, call [`check`] and add [`findings`] to the
-//!   report, each on its image (`Finding.image` is the model's image index): `signature-missing`
-//!   (nothing attached to the image's manifest or to an index listing it; a docker-save image,
-//!   having no manifest digest, is always missing), `signature-invalid` (some, none verifies;
-//!   the message gives each one's [`Why`]). Both are errors. Cost: [`check`] reads only the
-//!   JSON documents the catalog already kept, and verifies each signature layer once.
-//! - Human report, per image: `signatures: 3, 1 verified (sha256:502b… ECDSA P-256, p256.pub;
-//!   tlog entry present, not checked)`, then one line per signature that did not verify with
-//!   its reason. JSON, per image, only with `--key`: `"signatures": [{"manifest": "sha256:…",
-//!   "layer": 0, "blob": "sha256:…", "format": "cosign simple signing" | "sigstore bundle v0.3",
-//!   "attached": "cosign .sig tag or `kind: …/sigs` entry" | "OCI 1.1 referrer" | …,
-//!   "about": "sha256:…" (the image's manifest or its index), "verified_with": "sha256:…" |
-//!   null, "alg": "ECDSA with SHA-256" | null, "why": null | "…", "not_checked": ["tlog entry
-//!   present, not checked", …]}]`, and `"signatures_not_checked": n` past the bounds.
-//! - lock: per image `"signatures": [{"manifest": "sha256:…", "layer": n, "blob": "sha256:…",
-//!   "key": "sha256:…" | null}]`, every signature found (key = the fingerprint it verified
-//!   with, when `lock --key` was given).
-//! - `verify --lock`: `lock-signature-missing` (error) when an image the lock records with
-//!   signatures arrives with none of the locked signature blobs (matched by `blob`, the payload
-//!   or bundle digest, which a copy that rewrites the signature manifest keeps), naming the
-//!   trap: a copy that leaves signatures behind (`docker save`, `skopeo copy` of the image
-//!   alone, `oras copy` without `-r` for referrers, without the `.sig` tag for cosign 2).
-//!   With `--key`, a locked key fingerprint that no longer verifies is the same error.
-//! - Zarf: with `--key`, a package's `zarf.yaml.sig` is checked with [`blob::verify`] over its
-//!   `zarf.yaml` (`zarf.yaml.sig` joins `open::catalog::KEPT_NAMES` so a streamed package keeps
-//!   it; also `zarf.bundle.sig`, Zarf's newer bundle format, which must then be exempt from
-//!   `bundle-file-unlisted` as `zarf.yaml.sig` is); none is `signature-missing` on the package,
-//!   one that does not verify `signature-invalid`; the report says "zarf.yaml: signature
-//!   verified with …".
-//! - The model (round two, model/formats): a cosign 3 bundle referrer is reported today as
-//!   `artifact-skipped` (a warning on every cosign 3 signed layout), and the referrers `cosign
-//!   save` (3.1.1) leaves in `blobs/` as nine `unreferenced-blob` warnings: `artifacts::kind`
-//!   should know the bundle layer type (a signature; an attestation when its statement's
-//!   predicate is not `https://sigstore.dev/cosign/sign/v1`), and the OCI reader should count
-//!   a blob reached by a `subject` referrer as referenced. README's security model states the
-//!   scope: keys only, Rekor SETs only with `--rekor-key`, no certificates, timestamps or
-//!   inclusion proofs.
+//! # How it is wired
+//!
+//! - CLI: `verify --key FILE` (repeatable; [`keys::read_files`], a file that is not one PEM
+//!   public key of a supported kind is a usage error naming it) and `--rekor-key FILE`
+//!   (with it, a signature counts only with a log entry whose SET verifies:
+//!   [`Why::TlogMissing`], [`Why::TlogInvalid`]). `lock --key` the same for what `lock`
+//!   records. Without `--key` (and without a lock that records signatures) nothing is looked
+//!   for: no finding, no report field.
+//! - verify (`commands::verify::checked_input`, once per input and per nested part of a
+//!   bundle): [`check_selected`] for the images the report shows, each image's
+//!   [`report::SignatureReport`]s, and with keys `signature-missing` / `signature-invalid` on
+//!   the image ([`ImageSignatures::finding`]). A Zarf package: [`package::check_zarf`] on the
+//!   package's report (`signed_files`).
+//! - lock: per image the signatures found (`blob`, and the key fingerprint with `lock
+//!   --key`), a version 2 lock; `verify --lock`: `lock-signature-missing` when none of an
+//!   image's locked signature blobs arrived, or with `--key` a locked key verifies none of its
+//!   signatures (`lock::compare`).
+//! - The model: cosign 3's bundle layer type is a signature (an attestation by its
+//!   `predicateType`), and a referrer left in `blobs/` about a document of the layout is an
+//!   artifact ([`Attachment::UnlistedReferrer`], `Model::referrers`).
 
 pub mod blob;
 pub mod bundle;
 pub mod find;
 pub mod keys;
+pub mod package;
 pub mod rekor;
+pub mod report;
 pub mod rules;
 pub mod simple;
 
@@ -314,6 +294,13 @@ pub fn check(catalog: &Catalog, model: &Model, trust: &Trust) -> Vec<ImageSignat
             r
         })
         .collect()
+}
+
+/// [`check`] for the images a report shows: `chosen` holds their model indexes; each
+/// result's `image` stays the model's index (what `Finding.image`, the report's `@N` and
+/// `--image @N` mean).
+pub fn check_selected(catalog: &Catalog, model: &Model, chosen: &[usize], trust: &Trust) -> Vec<ImageSignatures> {
+    check(catalog, model, trust).into_iter().filter(|r| chosen.contains(&r.image)).collect()
 }
 
 /// Every finding of [`check`]'s results, image by image.

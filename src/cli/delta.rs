@@ -1,0 +1,230 @@
+//! `airlock delta` and `airlock apply`: their arguments, help, and what they print.
+
+use crate::convert::target::Target;
+use crate::delta::{self, apply};
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::finding::Finding;
+use crate::report::human::human_size;
+use clap::Args;
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+
+pub const DELTA_HELP: &str = "\
+Examples:
+  airlock delta app-v2.tar --have shipped-v1.lock --plan
+  airlock delta app-v2.tar db-v5.oci.tar --have shipped-v1.lock --have shipped-v2.lock -o update.delta
+  airlock lock app-v2.tar -o app-v2.lock        (carry it with the delta)
+
+Verifies each NEW archive fully (one with errors is refused: exit 1, nothing written), then
+writes a delta: every member of NEW except the layer blobs some image of the locks already
+has (matched by blob digest, and by diffID for layers NEW stores uncompressed, as docker save
+does), and airlock-delta.json, which records each member's sha256 and size and each blob
+needed from the far side with the images that need it and the locked image that had it.
+--plan prints, per image, the bytes to ship against the full archive, and writes nothing.
+The same inputs give the same bytes; the output is written under a temporary name and
+renamed when complete.
+
+Exit status: 0 written (or planned), 1 a NEW archive failed its checks (nothing written),
+2 usage error, an input or lock that cannot be read, or an output that cannot be written.";
+
+pub const APPLY_HELP: &str = "\
+Examples:
+  airlock apply update.delta --from app-v1.tar -o app-v2.tar
+  airlock apply update.delta --from k3s-airgap-images-amd64.tar.zst --from app-v1-oci/ -o app-v2.tar
+  airlock apply update.delta --from app-v1.tar --to oci -o app-v2-oci
+  airlock verify app-v2.tar --lock app-v2.lock --deny warnings
+
+Takes each blob the delta needs from the base inputs (archives, layouts, wrapped archives,
+bundles), verifies it by digest while copying it, checks every member the delta carries
+against the digest recorded for it, and writes NEW as it was: the same members under the
+same names, so the same manifests and image IDs (a compressed NEW is written as its plain
+tar; a delta of several archives writes a directory holding each by its name). --to writes
+it in another format instead, as convert does. A blob missing from the bases or wrong in
+them, or a delta that differs from its own record: exit 1, nothing written.
+
+Exit status: 0 written, 1 a needed blob is missing or corrupt, or the delta is
+(delta-base-missing, delta-base-corrupt, delta-corrupt), 2 usage error, an input that cannot
+be opened or is not a delta, or an output that cannot be written.";
+
+#[derive(Args)]
+pub struct DeltaArgs {
+    /// The new image archives (.tar, .tar.gz, .tar.zst, an OCI layout directory)
+    #[arg(required = true, value_name = "NEW")]
+    inputs: Vec<PathBuf>,
+    /// A lock (`airlock lock`) of what the far side already holds; repeatable
+    #[arg(long = "have", required = true, value_name = "LOCK")]
+    have: Vec<PathBuf>,
+    /// Write the delta here
+    #[arg(short = 'o', long = "output", value_name = "DELTA", required_unless_present = "plan")]
+    output: Option<PathBuf>,
+    /// Print what would be shipped, per image, and write nothing
+    #[arg(long, conflicts_with = "output")]
+    plan: bool,
+    /// Replace an existing output
+    #[arg(long)]
+    force: bool,
+    /// Print the plan or summary as JSON (schema in the README)
+    #[arg(long)]
+    json: bool,
+    /// No progress display
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+pub struct ApplyArgs {
+    /// The delta written by `airlock delta`
+    #[arg(value_name = "DELTA")]
+    delta: PathBuf,
+    /// An archive, layout or bundle the far side holds; repeatable
+    #[arg(long = "from", required = true, value_name = "BASE")]
+    from: Vec<PathBuf>,
+    /// Output path: the archive (a directory for a layout, or for a delta of several archives)
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    output: PathBuf,
+    /// Write another format instead of NEW's own, as convert does
+    #[arg(long = "to", value_enum, value_name = "FORMAT")]
+    to: Option<Target>,
+    /// Replace an existing output
+    #[arg(long)]
+    force: bool,
+    /// Print a summary as JSON (schema in the README)
+    #[arg(long)]
+    json: bool,
+    /// No progress display
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub fn run_delta(a: DeltaArgs) -> Result<ExitStatus, Error> {
+    let opts = delta::Options { inputs: a.inputs, have: a.have, output: a.output, force: a.force, progress: !a.quiet };
+    let mut stdout = std::io::stdout().lock();
+    let result = match delta::run(&opts)? {
+        delta::Outcome::Planned(s) if a.json => print_json(&s, &mut stdout),
+        delta::Outcome::Planned(s) => print_plan(&s, &mut stdout),
+        delta::Outcome::Written(s) if a.json => print_json(&s, &mut stdout),
+        delta::Outcome::Written(s) => {
+            if !a.quiet {
+                let _ = print_plan(&s, &mut std::io::stderr().lock());
+            }
+            Ok(())
+        }
+        delta::Outcome::Refused(report) => {
+            super::print_refused(&report, "delta (nothing written)");
+            return Ok(ExitStatus::Failed);
+        }
+    };
+    let _ = result.and_then(|_| stdout.flush());
+    Ok(ExitStatus::Ok)
+}
+
+fn print_json(v: &impl Serialize, out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, v)?;
+    writeln!(out)
+}
+
+fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 { "0%".into() } else { format!("{:.1}%", part as f64 * 100.0 / whole as f64) }
+}
+
+fn print_plan(s: &delta::Summary, out: &mut dyn Write) -> std::io::Result<()> {
+    for a in &s.archives {
+        writeln!(
+            out,
+            "{}: {}, {} image{}; ship {} of {} ({})",
+            a.name,
+            a.format,
+            a.images.len(),
+            if a.images.len() == 1 { "" } else { "s" },
+            human_size(a.shipped_bytes),
+            human_size(a.full_bytes),
+            percent(a.shipped_bytes, a.full_bytes)
+        )?;
+        for i in &a.images {
+            let name = i.tags.first().map_or("<untagged>", String::as_str);
+            let platform = i.platform.as_deref().unwrap_or("unknown platform");
+            writeln!(
+                out,
+                "  {name} {} {platform}: ship {} of {} layers, {} of {}",
+                i.image_id.short(),
+                i.shipped_layers,
+                i.layers,
+                human_size(i.shipped_layer_bytes),
+                human_size(i.layer_bytes)
+            )?;
+        }
+        writeln!(out, "  from the far side: {} blobs, {}", a.needed_blobs, human_size(a.needed_bytes))?;
+    }
+    let locks: Vec<&str> = s.have.iter().map(|h| h.name.as_str()).collect();
+    write!(
+        out,
+        "delta against {}: ship {} of {} ({})",
+        locks.join(", "),
+        human_size(s.shipped_bytes),
+        human_size(s.full_bytes),
+        percent(s.shipped_bytes, s.full_bytes)
+    )?;
+    match (&s.output, s.delta_bytes) {
+        (Some(o), Some(n)) => writeln!(out, "; wrote {o} ({})", human_size(n)),
+        _ => writeln!(out, "; nothing written (--plan)"),
+    }
+}
+
+#[derive(Serialize)]
+struct ApplyReport<'a> {
+    ok: bool,
+    #[serde(flatten)]
+    applied: Option<&'a apply::Applied>,
+    findings: &'a [Finding],
+}
+
+pub fn run_apply(a: ApplyArgs) -> Result<ExitStatus, Error> {
+    let opts = apply::Options {
+        delta: a.delta,
+        bases: a.from,
+        output: a.output,
+        to: a.to,
+        force: a.force,
+        progress: !a.quiet,
+    };
+    let mut stdout = std::io::stdout().lock();
+    match apply::run(&opts)? {
+        apply::Outcome::Written(s) => {
+            if a.json {
+                let _ = print_json(&ApplyReport { ok: true, applied: Some(&s), findings: &[] }, &mut stdout);
+            } else if !a.quiet {
+                let images: usize = s.archives.iter().map(|x| x.images.len()).sum();
+                let fetched: Vec<&apply::FetchedBlob> = s.archives.iter().flat_map(|x| &x.fetched).collect();
+                let shipped: u64 = s.archives.iter().map(|x| x.shipped_bytes).sum();
+                eprintln!(
+                    "airlock: wrote {} ({}): {} image{}; {} blob{} ({}) from the base inputs, {} from the delta, every one verified",
+                    s.output,
+                    human_size(s.bytes),
+                    images,
+                    if images == 1 { "" } else { "s" },
+                    fetched.len(),
+                    if fetched.len() == 1 { "" } else { "s" },
+                    human_size(fetched.iter().map(|f| f.size).sum()),
+                    human_size(shipped)
+                );
+            }
+            for n in &s.notes {
+                eprintln!("airlock: note: {n}");
+            }
+            Ok(ExitStatus::Ok)
+        }
+        apply::Outcome::Failed(findings) => {
+            if a.json {
+                let _ = print_json(&ApplyReport { ok: false, applied: None, findings: &findings }, &mut stdout);
+            }
+            for f in &findings {
+                let sev = if f.is_error() { "error" } else { "warning" };
+                eprintln!("airlock: {sev}[{}]: {}", f.code, f.message);
+            }
+            eprintln!("airlock: apply failed: nothing written");
+            Ok(ExitStatus::Failed)
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! A Zarf package's own signature (`zarf package sign`, or `zarf package create
+//! --signing-key`): `zarf.yaml.sig`, cosign sign-blob's base64 signature over `zarf.yaml`
+//! (Zarf before the bundle format), or `zarf.bundle.sig`, a sigstore bundle over the same
+//! bytes (Zarf's newer format). With `--key`, one of them must verify; checked with
+//! [`super::blob::verify`], reported on the package.
+
+use super::report::SignedFile;
+use super::{Trust, Verdict};
+use crate::finding::{Code, Finding};
+use crate::open::Catalog;
+use std::io::Read;
+
+const ZARF_YAML: &str = "zarf.yaml";
+/// The signature files Zarf writes beside `zarf.yaml`, oldest first.
+pub const ZARF_SIGNATURES: &[&str] = &["zarf.yaml.sig", "zarf.bundle.sig"];
+/// zarf.yaml and its signatures are small; a larger member is not read.
+const MAX_READ: u64 = 4 << 20;
+
+/// The package's signed files and the finding, if none verifies.
+pub fn check_zarf(catalog: &Catalog, trust: &Trust) -> (Vec<SignedFile>, Option<Finding>) {
+    let Some(yaml) = read(catalog, ZARF_YAML) else {
+        let f = Finding::new(Code::SignatureInvalid, "zarf.yaml cannot be read: its signature cannot be checked")
+            .member(ZARF_YAML);
+        return (Vec::new(), Some(f));
+    };
+    let mut files = Vec::new();
+    for name in ZARF_SIGNATURES.iter().filter(|n| catalog.has(n)) {
+        let mut file = SignedFile {
+            file: ZARF_YAML.into(),
+            signature: Some(name.to_string()),
+            verified_with: None,
+            key_file: None,
+            alg: None,
+            why: None,
+        };
+        match read(catalog, name) {
+            None => file.why = Some(format!("{name} cannot be read (over {MAX_READ} bytes, or not a file)")),
+            Some(sig) => match super::blob::verify(&yaml, &sig, trust).verdict {
+                Verdict::Verified { key, alg } => {
+                    file.verified_with = Some(key.to_string());
+                    file.key_file = trust.keys.iter().find(|k| k.fingerprint == key).map(|k| k.name.clone());
+                    file.alg = Some(alg.name());
+                }
+                Verdict::Invalid(why) => file.why = Some(why.describe(&trust.keys)),
+            },
+        }
+        files.push(file);
+    }
+    let finding = if files.is_empty() {
+        Some(Finding::new(
+            Code::SignatureMissing,
+            "the Zarf package is not signed: it holds neither zarf.yaml.sig nor zarf.bundle.sig",
+        ))
+    } else if files.iter().all(|f| f.verified_with.is_none()) {
+        let whys: Vec<String> = files.iter().map(SignedFile::line).collect();
+        Some(
+            Finding::new(
+                Code::SignatureInvalid,
+                format!("the Zarf package's signature does not verify: {}", whys.join("; ")),
+            )
+            .member(ZARF_YAML),
+        )
+    } else {
+        None
+    };
+    (files, finding)
+}
+
+/// A small member's bytes: kept by the catalog (`KEPT_NAMES`), or read again.
+fn read(c: &Catalog, member: &str) -> Option<Vec<u8>> {
+    if let Some(d) = c.document(member).or_else(|| c.kept.get(member).map(Vec::as_slice)) {
+        return Some(d.to_vec());
+    }
+    let m = c.members.get(member)?;
+    if m.size > MAX_READ {
+        return None;
+    }
+    let mut v = Vec::with_capacity(m.size as usize);
+    c.open_member(member).ok()?.take(MAX_READ).read_to_end(&mut v).ok()?;
+    Some(v)
+}

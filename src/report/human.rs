@@ -1,6 +1,7 @@
 //! The human report: per input and image, what it is, a layer table, the findings and a
 //! verdict. Colour as `--color` and anstream decide (`cli::colored`).
 
+pub use super::view::human_size;
 use super::{ConvertSummary, ImageReport, InputReport, Report};
 use crate::finding::{Finding, Severity};
 use std::io::{self, Write};
@@ -274,15 +275,4 @@ pub fn print_notes(notes: &[String], out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "airlock: note: {n}")?;
     }
     Ok(())
-}
-
-pub fn human_size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
 }

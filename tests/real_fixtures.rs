@@ -259,3 +259,33 @@ fn bzip2_layers_are_verified() {
     assert_eq!(r.code, 1);
     assert!(codes(&r.json).iter().any(|c| c == "layer-corrupt" || c == "diff-id-mismatch"), "{}", r.json);
 }
+
+/// `@N` is an image's index in its input everywhere: the report under `--platform` numbers
+/// an image as `--image @N` does (it used to number within the selection: "image @0", which
+/// `--image @0 --platform linux/arm64` then did not select).
+#[test]
+fn image_numbers_agree_with_image_selection() {
+    let dir = fixture("multi-platform-oci");
+    let p = dir.to_str().unwrap();
+    let index_of = |r: &Run| -> Vec<(u64, String)> {
+        r.json["inputs"][0]["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (i["index"].as_u64().unwrap(), i["platform"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let all = run_json(&["verify", "--json", "-q", p]);
+    assert_eq!(index_of(&all), [(0, "linux/amd64".to_string()), (1, "linux/arm64".to_string())]);
+    let arm = run_json(&["verify", "--json", "-q", p, "--platform", "linux/arm64"]);
+    assert_eq!((arm.code, index_of(&arm)), (0, vec![(1, "linux/arm64".to_string())]));
+    let both = run_json(&["verify", "--json", "-q", p, "--platform", "linux/arm64", "--image", "@1"]);
+    assert_eq!((both.code, index_of(&both)), (0, vec![(1, "linux/arm64".to_string())]));
+    let human = airlock(&["verify", "-q", p, "--platform", "linux/arm64"]);
+    let images: Vec<String> = String::from_utf8_lossy(&human.stdout)
+        .lines()
+        .filter(|l| l.trim_start().starts_with("image @"))
+        .map(|l| l.trim().to_string())
+        .collect();
+    assert_eq!(images, ["image @1 1"]);
+}

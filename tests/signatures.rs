@@ -33,7 +33,7 @@ fn image(name: &str) -> String {
 }
 
 fn check_path(path: &Path, trust: &Trust) -> Vec<ImageSignatures> {
-    let loaded = airlock::commands::load(path, airlock::scan::Depth::Full, false).unwrap();
+    let loaded = airlock::input::load(path, airlock::scan::Depth::Full, false).unwrap();
     assert!(loaded.model.format.is_some(), "{} is not read as an image archive", path.display());
     signatures::check(&loaded.catalog, &loaded.model, trust)
 }
@@ -286,8 +286,8 @@ fn tar_member(tar: &Path, name: &str) -> Vec<u8> {
 #[test]
 fn in_a_zarf_package_images_signed_both_ways_and_zarf_yaml_sig() {
     let pkg = fixture("signed/zarf-package-signed-amd64-0.0.1.tar");
-    let loaded = airlock::commands::load(&pkg, airlock::scan::Depth::Full, false).unwrap();
-    let expansion = airlock::bundle::expand(&pkg, "pkg", &loaded, airlock::scan::Depth::Full);
+    let loaded = airlock::input::load(&pkg, airlock::scan::Depth::Full, false).unwrap();
+    let expansion = airlock::input::bundle::expand(&pkg, "pkg", &loaded, airlock::scan::Depth::Full);
     let codes: Vec<&str> = expansion.findings.iter().map(|f| f.code.as_str()).collect();
     assert_eq!(codes, Vec::<&str>::new());
     let parts = expansion.parts;

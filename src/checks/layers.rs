@@ -4,7 +4,7 @@
 use crate::finding::{Code, Finding};
 use crate::model::Image;
 use crate::open::Catalog;
-use crate::scan::{Compression, Content, TarSummary};
+use crate::scan::{Compression, Content, LayerError, TarSummary};
 
 pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>) {
     let diff_ids = match &image.config_doc {
@@ -64,12 +64,10 @@ pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>)
         let summary = match &ls.tar {
             Ok(s) => s,
             Err(why) => {
-                let code = if ls.compression == Compression::Lz4 {
-                    Code::LayerCompressionUnsupported
-                } else if why.starts_with(crate::scan::blob::ZSTD_WINDOW_TOO_LARGE) {
-                    Code::LayerZstdWindow
-                } else {
-                    Code::LayerCorrupt
+                let code = match why {
+                    LayerError::Unsupported(_) => Code::LayerCompressionUnsupported,
+                    LayerError::ZstdWindow(_) => Code::LayerZstdWindow,
+                    LayerError::Corrupt(_) => Code::LayerCorrupt,
                 };
                 out.push(at(Finding::new(code, format!("layer {l} ({member}, {}): {why}", ls.compression.as_str()))));
                 continue;

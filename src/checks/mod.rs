@@ -8,15 +8,21 @@ mod layout;
 pub mod platforms;
 pub mod tags;
 
-pub use layout::is_docker_legacy_json;
-
 use crate::finding::Finding;
 use crate::model::{Image, Model};
 use crate::open::Catalog;
 
-/// The images being checked, with their index in the report.
+/// The images being checked, each with its index in the model (`@N`: what `--image @N`
+/// selects, what the report and the findings number it by), in model order.
 pub struct Selected<'a> {
-    pub images: Vec<&'a Image>,
+    pub images: Vec<(usize, &'a Image)>,
+}
+
+impl<'a> Selected<'a> {
+    /// The images of `model` at `indexes`.
+    pub fn of(model: &'a Model, indexes: &[usize]) -> Selected<'a> {
+        Selected { images: indexes.iter().map(|&i| (i, &model.images[i])).collect() }
+    }
 }
 
 /// Every finding of an input: the archive's, the model's and the checks' of the selected
@@ -32,7 +38,7 @@ pub fn all_findings(catalog: &Catalog, model: &Model, selected: &Selected) -> Ve
 pub fn run(catalog: &Catalog, model: &Model, selected: &Selected) -> Vec<Finding> {
     let mut out = Vec::new();
     blobs::check_documents(catalog, model, &mut out);
-    for (i, image) in selected.images.iter().enumerate() {
+    for &(i, image) in &selected.images {
         blobs::check_image(catalog, i, image, &mut out);
         config::check(i, image, &mut out);
         layers::check(catalog, i, image, &mut out);

@@ -149,7 +149,7 @@ pub fn key(tag: &str) -> String {
 }
 
 /// `tag-conflict` within one input: each tag's places (`Model::holders`), in document order.
-pub fn conflicts(catalog: &Catalog, model: &Model, selected: &[&Image], out: &mut Vec<Finding>) {
+pub fn conflicts(catalog: &Catalog, model: &Model, selected: &[(usize, &Image)], out: &mut Vec<Finding>) {
     let named = |i: usize| {
         let image = &model.images[i];
         let id = catalog.scan_of(&image.config.member).and_then(|s| s.digest).or(image.config.digest);
@@ -185,13 +185,9 @@ pub fn conflicts(catalog: &Catalog, model: &Model, selected: &[&Image], out: &mu
             ),
         );
         // Name the later image where it is among those reported.
-        let at = h
-            .images
-            .iter()
-            .filter(|&&i| named(i) == later)
-            .find_map(|&i| selected.iter().position(|s| std::ptr::eq(*s, &model.images[i])));
+        let at = h.images.iter().find(|&&i| named(i) == later && selected.iter().any(|&(s, _)| s == i));
         out.push(match at {
-            Some(i) => f.image(i),
+            Some(&i) => f.image(i),
             None => f,
         });
     }

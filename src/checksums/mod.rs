@@ -5,6 +5,7 @@
 //! open another file (inputs are hashed, bundle members come from the one pass).
 
 use crate::digest::Digest;
+use crate::error::Error;
 use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,15 +19,16 @@ pub struct Entry {
 }
 
 /// A list that cannot be read or parsed: a usage error (exit 2), one line.
-pub fn read(path: &Path) -> Result<Vec<Entry>, String> {
+pub fn read(path: &Path) -> Result<Vec<Entry>, Error> {
     let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot open the checksum list {shown}: {e}"))?;
+    let bad = |message: String| Error::Checksums { path: path.to_path_buf(), message };
+    let meta = std::fs::metadata(path).map_err(|e| bad(format!("cannot open the checksum list {shown}: {e}")))?;
     if !meta.is_file() || meta.len() > 64 << 20 {
-        return Err(format!("the checksum list {shown} is not a file of a sensible size"));
+        return Err(bad(format!("the checksum list {shown} is not a file of a sensible size")));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the checksum list {shown}: {e}"))?;
+    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read the checksum list {shown}: {e}")))?;
     let name = path.file_name().map_or_else(|| shown.to_string(), |n| n.to_string_lossy().into_owned());
-    parse(&String::from_utf8_lossy(&bytes), &name).map_err(|e| format!("the checksum list {shown}: {e}"))
+    parse(&String::from_utf8_lossy(&bytes), &name).map_err(|e| bad(format!("the checksum list {shown}: {e}")))
 }
 
 pub fn parse(text: &str, list: &str) -> Result<Vec<Entry>, String> {

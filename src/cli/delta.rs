@@ -1,8 +1,9 @@
 //! `airlock delta` and `airlock apply`: their arguments, help, and what they print.
 
-use super::exit::ExitStatus;
 use crate::convert::target::Target;
 use crate::delta::{self, apply};
+use crate::error::Error;
+use crate::exit::ExitStatus;
 use crate::finding::Finding;
 use crate::report::human::human_size;
 use clap::Args;
@@ -97,30 +98,26 @@ pub struct ApplyArgs {
     quiet: bool,
 }
 
-pub fn run_delta(a: DeltaArgs) -> ExitStatus {
+pub fn run_delta(a: DeltaArgs) -> Result<ExitStatus, Error> {
     let opts = delta::Options { inputs: a.inputs, have: a.have, output: a.output, force: a.force, progress: !a.quiet };
     let mut stdout = std::io::stdout().lock();
-    let result = match delta::run(&opts) {
-        Ok(delta::Outcome::Planned(s)) if a.json => print_json(&s, &mut stdout),
-        Ok(delta::Outcome::Planned(s)) => print_plan(&s, &mut stdout),
-        Ok(delta::Outcome::Written(s)) if a.json => print_json(&s, &mut stdout),
-        Ok(delta::Outcome::Written(s)) => {
+    let result = match delta::run(&opts)? {
+        delta::Outcome::Planned(s) if a.json => print_json(&s, &mut stdout),
+        delta::Outcome::Planned(s) => print_plan(&s, &mut stdout),
+        delta::Outcome::Written(s) if a.json => print_json(&s, &mut stdout),
+        delta::Outcome::Written(s) => {
             if !a.quiet {
                 let _ = print_plan(&s, &mut std::io::stderr().lock());
             }
             Ok(())
         }
-        Ok(delta::Outcome::Refused(report)) => {
+        delta::Outcome::Refused(report) => {
             super::print_refused(&report, "delta (nothing written)");
-            return ExitStatus::Failed;
-        }
-        Err(e) => {
-            eprintln!("airlock: {e}");
-            return ExitStatus::Usage;
+            return Ok(ExitStatus::Failed);
         }
     };
     let _ = result.and_then(|_| stdout.flush());
-    ExitStatus::Ok
+    Ok(ExitStatus::Ok)
 }
 
 fn print_json(v: &impl Serialize, out: &mut dyn Write) -> std::io::Result<()> {
@@ -183,7 +180,7 @@ struct ApplyReport<'a> {
     findings: &'a [Finding],
 }
 
-pub fn run_apply(a: ApplyArgs) -> ExitStatus {
+pub fn run_apply(a: ApplyArgs) -> Result<ExitStatus, Error> {
     let opts = apply::Options {
         delta: a.delta,
         bases: a.from,
@@ -193,8 +190,8 @@ pub fn run_apply(a: ApplyArgs) -> ExitStatus {
         progress: !a.quiet,
     };
     let mut stdout = std::io::stdout().lock();
-    match apply::run(&opts) {
-        Ok(apply::Outcome::Written(s)) => {
+    match apply::run(&opts)? {
+        apply::Outcome::Written(s) => {
             if a.json {
                 let _ = print_json(&ApplyReport { ok: true, applied: Some(&s), findings: &[] }, &mut stdout);
             } else if !a.quiet {
@@ -216,9 +213,9 @@ pub fn run_apply(a: ApplyArgs) -> ExitStatus {
             for n in &s.notes {
                 eprintln!("airlock: note: {n}");
             }
-            ExitStatus::Ok
+            Ok(ExitStatus::Ok)
         }
-        Ok(apply::Outcome::Failed(findings)) => {
+        apply::Outcome::Failed(findings) => {
             if a.json {
                 let _ = print_json(&ApplyReport { ok: false, applied: None, findings: &findings }, &mut stdout);
             }
@@ -227,11 +224,7 @@ pub fn run_apply(a: ApplyArgs) -> ExitStatus {
                 eprintln!("airlock: {sev}[{}]: {}", f.code, f.message);
             }
             eprintln!("airlock: apply failed: nothing written");
-            ExitStatus::Failed
-        }
-        Err(apply::ApplyError::Usage(m)) | Err(apply::ApplyError::Output(m)) => {
-            eprintln!("airlock: {m}");
-            ExitStatus::Usage
+            Ok(ExitStatus::Failed)
         }
     }
 }

@@ -1,9 +1,10 @@
 //! `airlock export`: its arguments, and turning its outcome into messages and an exit status.
 
-use super::exit::ExitStatus;
-use crate::commands::select::Selection;
-use crate::export::{self, ExportError, Outcome, Output, Refused};
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::export::{self, Outcome, Output, Refused};
 use crate::model::Platform;
+use crate::model::select::Selection;
 use crate::report::{Report, human::human_size};
 use clap::Args;
 use std::path::PathBuf;
@@ -55,7 +56,7 @@ pub struct ExportArgs {
     quiet: bool,
 }
 
-pub fn run(a: ExportArgs) -> ExitStatus {
+pub fn run(a: ExportArgs) -> Result<ExitStatus, Error> {
     let to_stdout = a.output.as_os_str() == "-";
     let opts = export::Options {
         input: a.input.clone(),
@@ -71,8 +72,8 @@ pub fn run(a: ExportArgs) -> ExitStatus {
         force: a.force,
         progress: !a.quiet,
     };
-    match export::run(&opts) {
-        Ok(Outcome::Written(s)) => {
+    Ok(match export::run(&opts)? {
+        Outcome::Written(s) => {
             if !a.quiet {
                 let to = if to_stdout { "stdout".to_string() } else { a.output.display().to_string() };
                 eprintln!(
@@ -87,30 +88,23 @@ pub fn run(a: ExportArgs) -> ExitStatus {
                     human_size(s.output_bytes)
                 );
             }
-            for n in &s.notes {
-                eprintln!("airlock: note: {n}");
-            }
+            let _ = crate::report::human::print_notes(&s.notes, &mut std::io::stderr().lock());
             for f in &s.findings {
                 eprintln!("airlock: warning[{}]: {}", f.code, f.message);
             }
             ExitStatus::Ok
         }
-        Ok(Outcome::Refused(Refused::Findings(input))) => {
-            let report = Report { ok: false, inputs: vec![input], findings: Vec::new() };
-            super::print_refused(&report, "export (nothing written)");
+        Outcome::Refused(Refused::Findings(input)) => {
+            super::print_refused(&Report::refused(vec![input]), "export (nothing written)");
             ExitStatus::Failed
         }
-        Ok(Outcome::Refused(Refused::Entry(stop))) => {
+        Outcome::Refused(Refused::Entry(stop)) => {
             eprintln!("airlock: export refused (nothing written): {stop}");
             ExitStatus::Failed
         }
-        Ok(Outcome::Refused(Refused::Changed(stop))) => {
+        Outcome::Refused(Refused::Changed(stop)) => {
             eprintln!("airlock: export refused (nothing written): {stop}");
             ExitStatus::Failed
         }
-        Err(ExportError::Usage(m)) | Err(ExportError::Output(m)) => {
-            eprintln!("airlock: {m}");
-            ExitStatus::Usage
-        }
-    }
+    })
 }

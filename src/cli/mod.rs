@@ -3,22 +3,23 @@
 
 mod delta;
 mod docs;
-pub mod exit;
 mod export;
 mod flags;
 mod raw;
 
-use crate::commands::{inspect, select::Selection, verify};
+use crate::commands::{inspect, verify};
 use crate::convert::{
-    self, ConvertError, Outcome,
+    self, Outcome,
     target::{CompressionChoice, Target},
 };
 use crate::digest::Digest;
+use crate::error::Error;
+use crate::exit::ExitStatus;
 use crate::model::Platform;
+use crate::model::select::Selection;
 use crate::output::Destination;
 use crate::report::{self, Report};
 use clap::{Args, Parser, Subcommand};
-use exit::ExitStatus;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -324,6 +325,8 @@ pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }
 
+/// Runs the command line; the exit status is decided here, once, from the command's verdict
+/// or its error.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -332,38 +335,39 @@ pub fn main() -> i32 {
             return if e.use_stderr() { ExitStatus::Usage.code() } else { ExitStatus::Ok.code() };
         }
     };
-    match cli.color {
+    set_color(cli.color);
+    let status = match run(cli.command) {
+        Ok(status) => status,
+        Err(e) => {
+            eprintln!("airlock: {e}");
+            ExitStatus::Usage
+        }
+    };
+    status.code()
+}
+
+/// `--color always|never`: anstream's global choice; auto leaves anstream's rules.
+fn set_color(when: ColorWhen) {
+    match when {
         ColorWhen::Auto => {}
         ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
         ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
     }
-    let mut compact = false;
-    let (result, common, verb) = match cli.command {
-        Command::Verify(mut a) => match verify_options(&mut a) {
-            Ok(opts) => (verify::run(&opts), a.common, "verify"),
-            Err(m) => {
-                eprintln!("airlock: {m}");
-                return ExitStatus::Usage.code();
-            }
-        },
-        Command::Inspect(mut a) => {
-            if let Err(m) = flags::stdin_input(&mut a.common.inputs, false) {
-                eprintln!("airlock: {m}");
-                return ExitStatus::Usage.code();
-            }
-            if a.raw || a.config {
-                return run_raw(&a).code();
-            }
-            let c = &a.common;
-            let opts = inspect::Options { inputs: c.inputs.clone(), selection: selection(c), progress: !c.quiet };
-            compact = a.compact;
-            (inspect::run(&opts), a.common, "inspect")
+}
+
+fn run(command: Command) -> Result<ExitStatus, Error> {
+    match command {
+        Command::Verify(mut a) => {
+            let report = verify::run(&verify_options(&mut a)?)?;
+            print_report(&report, a.common.json, false, "verify");
+            Ok(report.exit_status())
         }
-        Command::Convert(a) => return run_convert(a).code(),
-        Command::Lock(a) => return run_lock(a).code(),
-        Command::Delta(a) => return delta::run_delta(a).code(),
-        Command::Apply(a) => return delta::run_apply(a).code(),
-        Command::Export(a) => return export::run(a).code(),
+        Command::Inspect(a) => run_inspect(a),
+        Command::Convert(a) => run_convert(a),
+        Command::Lock(a) => run_lock(a),
+        Command::Delta(a) => delta::run_delta(a),
+        Command::Apply(a) => delta::run_apply(a),
+        Command::Export(a) => export::run(a),
         Command::Completions { shell } => {
             let shell = match shell {
                 CompletionShell::Bash => clap_complete::Shell::Bash,
@@ -371,39 +375,17 @@ pub fn main() -> i32 {
                 CompletionShell::Fish => clap_complete::Shell::Fish,
             };
             docs::completions(shell, &mut std::io::stdout().lock());
-            return ExitStatus::Ok.code();
+            Ok(ExitStatus::Ok)
         }
-        Command::Man { dir: None } => {
-            return match docs::man(&mut std::io::stdout().lock()) {
-                Ok(()) => ExitStatus::Ok.code(),
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitStatus::Ok.code(),
-                Err(e) => {
-                    eprintln!("airlock: cannot write the man page: {e}");
-                    ExitStatus::Usage.code()
-                }
-            };
-        }
+        Command::Man { dir: None } => match docs::man(&mut std::io::stdout().lock()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::output("cannot write the man page", e)),
+            _ => Ok(ExitStatus::Ok),
+        },
         Command::Man { dir: Some(d) } => {
-            return match docs::man_pages(&d) {
-                Ok(pages) => {
-                    eprintln!("airlock: wrote {} in {}", pages.join(", "), d.display());
-                    ExitStatus::Ok.code()
-                }
-                Err(e) => {
-                    eprintln!("airlock: cannot write man pages into {}: {e}", d.display());
-                    ExitStatus::Usage.code()
-                }
-            };
-        }
-    };
-    match result {
-        Ok(report) => {
-            print_report(&report, common.json, compact, verb);
-            ExitStatus::of_report(&report).code()
-        }
-        Err(verify::UsageError(msg)) => {
-            eprintln!("airlock: {msg}");
-            ExitStatus::Usage.code()
+            let pages = docs::man_pages(&d)
+                .map_err(|e| Error::output(format!("cannot write man pages into {}", d.display()), e))?;
+            eprintln!("airlock: wrote {} in {}", pages.join(", "), d.display());
+            Ok(ExitStatus::Ok)
         }
     }
 }
@@ -414,7 +396,7 @@ fn verify_trust(
     keys: &[PathBuf],
     rekor: &[PathBuf],
     lock: Option<&crate::lock::Lock>,
-) -> Result<Option<crate::signatures::Trust>, String> {
+) -> Result<Option<crate::signatures::Trust>, Error> {
     let trust = crate::signatures::Trust {
         keys: crate::signatures::keys::read_files(keys)?,
         rekor: crate::signatures::keys::read_files(rekor)?,
@@ -423,11 +405,10 @@ fn verify_trust(
     Ok((!keys.is_empty() || locked).then_some(trust))
 }
 
-/// verify's options from its flags: the lock and checksum lists read, `-` made stdin; a
-/// usage error (exit 2) otherwise.
-fn verify_options(a: &mut VerifyArgs) -> Result<verify::Options, String> {
-    flags::stdin_input(&mut a.common.inputs, !a.checksums.is_empty())?;
-    let lock = a.lock.as_deref().map(crate::lock::read).transpose().map_err(|e| e.to_string())?;
+/// verify's options from its flags: the lock, checksum lists and keys read, `-` made stdin.
+fn verify_options(a: &mut VerifyArgs) -> Result<verify::Options, Error> {
+    flags::stdin_input(&mut a.common.inputs, !a.checksums.is_empty()).map_err(Error::Usage)?;
+    let lock = a.lock.as_deref().map(crate::lock::read).transpose()?;
     let mut checksums = Vec::new();
     for f in &a.checksums {
         checksums.extend(crate::checksums::read(f)?);
@@ -477,39 +458,37 @@ fn print_refused(report: &Report, verb: &str) {
     let _ = report::human::print(report, &style, verb, &mut std::io::stderr().lock());
 }
 
-/// `inspect --raw` / `--config`: the bytes on stdout, nothing added.
-fn run_raw(a: &InspectArgs) -> ExitStatus {
-    let which = if a.raw { raw::Document::Manifest } else { raw::Document::Config };
-    match raw::run(&a.common.inputs, &selection(&a.common), which, !a.common.quiet) {
-        Ok(found) => {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(&found.bytes).and_then(|_| out.flush());
-            if found.ok {
-                return ExitStatus::Ok;
-            }
-            eprintln!("airlock: the input has errors (`airlock inspect` lists them); these are the bytes as stored");
-            ExitStatus::Failed
-        }
-        Err(m) => {
-            eprintln!("airlock: {m}");
-            ExitStatus::Usage
-        }
+/// `inspect`: the report, or with `--raw` / `--config` one document's bytes.
+fn run_inspect(mut a: InspectArgs) -> Result<ExitStatus, Error> {
+    flags::stdin_input(&mut a.common.inputs, false).map_err(Error::Usage)?;
+    if a.raw || a.config {
+        return run_raw(&a);
     }
+    let c = &a.common;
+    let opts = inspect::Options { inputs: c.inputs.clone(), selection: selection(c), progress: !c.quiet };
+    let report = inspect::run(&opts)?;
+    print_report(&report, c.json, a.compact, "inspect");
+    Ok(report.exit_status())
 }
 
-fn run_lock(a: LockArgs) -> ExitStatus {
+/// `inspect --raw` / `--config`: the bytes on stdout, nothing added.
+fn run_raw(a: &InspectArgs) -> Result<ExitStatus, Error> {
+    let which = if a.raw { raw::Document::Manifest } else { raw::Document::Config };
+    let found = raw::run(&a.common.inputs, &selection(&a.common), which, !a.common.quiet)?;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(&found.bytes).and_then(|_| out.flush());
+    if !found.ok {
+        eprintln!("airlock: the input has errors (`airlock inspect` lists them); these are the bytes as stored");
+    }
+    Ok(ExitStatus::passed(found.ok))
+}
+
+fn run_lock(a: LockArgs) -> Result<ExitStatus, Error> {
     use crate::commands::lock::{self, Outcome};
-    let keys = match crate::signatures::keys::read_files(&a.keys) {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("airlock: {e}");
-            return ExitStatus::Usage;
-        }
-    };
+    let keys = crate::signatures::keys::read_files(&a.keys)?;
     // As convert: an existing output is replaced only on purpose.
     if let Some(p) = a.output.as_deref().filter(|p| !a.force && std::fs::symlink_metadata(p).is_ok()) {
-        eprintln!("airlock: {} exists; give --force to replace it", p.display());
-        return ExitStatus::Usage;
+        return Err(Error::Usage(format!("{} exists; give --force to replace it", p.display())));
     }
     let opts = lock::Options {
         verify: verify::Options {
@@ -527,61 +506,27 @@ fn run_lock(a: LockArgs) -> ExitStatus {
         output: a.output,
         force: a.force,
     };
-    match lock::run(&opts) {
-        Ok(Outcome::Written(notes)) => {
-            for n in notes {
-                eprintln!("airlock: note: {n}");
-            }
-            ExitStatus::Ok
+    match lock::run(&opts)? {
+        Outcome::Written(notes) => {
+            let _ = report::human::print_notes(&notes, &mut std::io::stderr().lock());
+            Ok(ExitStatus::Ok)
         }
-        Ok(Outcome::Refused(report)) => {
+        Outcome::Refused(report) => {
             print_refused(&report, "lock (nothing written; --force writes anyway)");
-            ExitStatus::Failed
-        }
-        Err(verify::UsageError(m)) => {
-            eprintln!("airlock: {m}");
-            ExitStatus::Usage
+            Ok(ExitStatus::Failed)
         }
     }
 }
 
-/// convert's summary on stderr (the output may be stdout): one line unless `-q`, then its
-/// notes and findings.
-fn print_written(s: &convert::Summary, target: Target, to: &str, quiet: bool) {
-    let warnings = s.findings.iter().filter(|f| !f.is_error()).count();
-    let errors = s.findings.len() - warnings;
-    if !quiet || errors > 0 {
-        eprintln!(
-            "airlock: wrote {} {to}: {} image{}, {} layer blob{} ({} copied, {} re-compressed), {}",
-            target.as_str(),
-            s.images,
-            if s.images == 1 { "" } else { "s" },
-            s.copied + s.recompressed,
-            if s.copied + s.recompressed == 1 { "" } else { "s" },
-            s.copied,
-            s.recompressed,
-            report::human::human_size(s.output_bytes)
-        );
-    }
-    for n in &s.notes {
-        eprintln!("airlock: note: {n}");
-    }
-    for f in &s.findings {
-        eprintln!("airlock: {}[{}]: {}", if f.is_error() { "error" } else { "warning" }, f.code, f.message);
-    }
-}
-
-fn run_convert(a: ConvertArgs) -> ExitStatus {
-    if let Err(m) = flags::convert_compression(a.to, a.compression, a.level).and_then(|_| flags::output_path(&a.output))
-    {
-        eprintln!("airlock: {m}");
-        return ExitStatus::Usage;
-    }
-    let output = if a.output.as_os_str() == "-" { Destination::Stdout } else { Destination::Path(a.output.clone()) };
+fn run_convert(a: ConvertArgs) -> Result<ExitStatus, Error> {
+    flags::convert_compression(a.to, a.compression, a.level)
+        .and_then(|_| flags::output_path(&a.output))
+        .map_err(Error::Usage)?;
+    let to_stdout = a.output.as_os_str() == "-";
     let opts = convert::Options {
         input: a.input.clone(),
         target: a.to,
-        output,
+        output: if to_stdout { Destination::Stdout } else { Destination::Path(a.output.clone()) },
         selection: Selection { images: a.images, platform: a.platform },
         tags: a.tags,
         compression: a.compression,
@@ -589,53 +534,35 @@ fn run_convert(a: ConvertArgs) -> ExitStatus {
         force: a.force,
         progress: !a.quiet,
     };
-    let to_stdout = a.output.as_os_str() == "-";
-    let json_report = |ok: bool, bytes: Option<u64>, images, findings, notes| report::ConvertReport {
-        ok,
-        input: a.input.display().to_string(),
-        output: a.output.display().to_string(),
-        format: a.to.as_str(),
-        bytes,
-        images,
-        findings,
-        notes,
-    };
-    // The summary goes where the archive does not: stdout, or stderr when stdout is the tar.
-    let print_json = |r: &report::ConvertReport| {
-        let res = if to_stdout {
-            report::json::print_convert(r, &mut std::io::stderr().lock())
-        } else {
-            report::json::print_convert(r, &mut std::io::stdout().lock())
+    let outcome = convert::run(&opts)?;
+    let written = matches!(outcome, Outcome::Written(_));
+    if a.json {
+        let (input, output) = (a.input.display().to_string(), a.output.display().to_string());
+        let r = match outcome {
+            Outcome::Written(s) => report::ConvertReport::written(s, input, output, a.to.as_str()),
+            Outcome::Refused { report, .. } => report::ConvertReport::refused(report, input, output, a.to.as_str()),
         };
-        let _ = res;
-    };
-    match convert::run(&opts) {
-        Ok(Outcome::Written(s)) if a.json => {
-            print_json(&json_report(true, Some(s.output_bytes), s.written, s.findings, s.notes));
-            ExitStatus::Ok
-        }
-        Ok(Outcome::Refused { report: input, .. }) if a.json => {
-            print_json(&json_report(false, None, Vec::new(), input.findings, Vec::new()));
-            ExitStatus::Failed
-        }
-        Ok(Outcome::Written(s)) => {
+        // The summary goes where the archive does not: stdout, or stderr when stdout is the tar.
+        let _ = if to_stdout {
+            report::json::print_convert(&r, &mut std::io::stderr().lock())
+        } else {
+            report::json::print_convert(&r, &mut std::io::stdout().lock())
+        };
+        return Ok(ExitStatus::passed(written));
+    }
+    match outcome {
+        Outcome::Written(s) => {
             let to = if to_stdout { "stdout".to_string() } else { a.output.display().to_string() };
-            print_written(&s, a.to, &to, a.quiet);
-            ExitStatus::Ok
+            let _ = report::human::print_written(&s, a.to.as_str(), &to, a.quiet, &mut std::io::stderr().lock());
         }
-        Ok(Outcome::Refused { report: input, forceable }) => {
-            let report = Report { ok: false, inputs: vec![input], findings: Vec::new() };
+        Outcome::Refused { report: input, forceable } => {
             let verb = if forceable {
                 "convert (nothing written; --force writes anyway)"
             } else {
                 "convert (nothing written, and --force does not change that)"
             };
-            print_refused(&report, verb);
-            ExitStatus::Failed
-        }
-        Err(ConvertError::Usage(m)) | Err(ConvertError::Output(m)) => {
-            eprintln!("airlock: {m}");
-            ExitStatus::Usage
+            print_refused(&Report::refused(vec![input]), verb);
         }
     }
+    Ok(ExitStatus::passed(written))
 }

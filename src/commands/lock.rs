@@ -4,6 +4,7 @@
 
 use super::verify;
 use crate::digest::Digest;
+use crate::error::Error;
 use crate::lock::format;
 use crate::report::Report;
 use std::io::{self, Write};
@@ -22,7 +23,7 @@ pub enum Outcome {
     Refused(Report),
 }
 
-pub fn run(opts: &Options) -> Result<Outcome, verify::UsageError> {
+pub fn run(opts: &Options) -> Result<Outcome, Error> {
     let (report, digests) = std::thread::scope(|s| {
         let hashing = s.spawn(|| {
             opts.verify
@@ -55,11 +56,9 @@ pub fn run(opts: &Options) -> Result<Outcome, verify::UsageError> {
     match &opts.output {
         None => {
             let mut out = io::stdout().lock();
-            out.write_all(&bytes).and_then(|_| out.flush()).map_err(|e| verify::UsageError(format!("stdout: {e}")))?;
+            out.write_all(&bytes).and_then(|_| out.flush()).map_err(|e| Error::output("stdout", e))?;
         }
-        Some(p) => {
-            write_atomic(p, &bytes).map_err(|e| verify::UsageError(format!("cannot write {}: {e}", p.display())))?
-        }
+        Some(p) => write_atomic(p, &bytes).map_err(|e| Error::output(format!("cannot write {}", p.display()), e))?,
     }
     Ok(Outcome::Written(notes))
 }

@@ -1,18 +1,18 @@
 //! `airlock verify`: read everything, recompute every digest, check, report.
 
-use super::{Loaded, select};
-use crate::checks::{self, Selected};
 use crate::digest::Digest;
+use crate::error::Error;
 use crate::finding::{Code, Finding};
-use crate::model::{BlobRef, Image};
-use crate::open::Catalog;
-use crate::report::{ImageReport, InputReport, LayerReport, Report};
-use crate::scan::{Compression, Content, Depth};
+use crate::input::Loaded;
+use crate::model::select::Selection;
+use crate::report::build::{self, image_id, recomputed, report_input};
+use crate::report::{InputReport, Report};
+use crate::scan::Depth;
 use std::path::PathBuf;
 
 pub struct Options {
     pub inputs: Vec<PathBuf>,
-    pub selection: select::Selection,
+    pub selection: Selection,
     pub expect_ids: Vec<Digest>,
     pub progress: bool,
     /// `--deny`: warnings that fail an input.
@@ -30,76 +30,69 @@ pub struct Options {
     pub ignore_missing: bool,
 }
 
-/// Why a run could not produce a report for an input: exit status 2.
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-pub fn run(opts: &Options) -> Result<Report, UsageError> {
-    let mut inputs = Vec::new();
-    let mut present: Vec<Digest> = Vec::new();
-    // (manifest digest, image ID): for the hint when --expect-id is given a manifest digest.
-    let mut manifests: Vec<(Digest, Option<Digest>)> = Vec::new();
-    // Bundle members' digests, for --checksums: (bundle path, member, sha256).
-    let mut members: Vec<(String, String, Option<Digest>)> = Vec::new();
-    // `--key` on a Zarf package: its own signature, for the bundle's report.
-    let mut packages: Vec<(String, Vec<crate::signatures::report::SignedFile>, Option<Finding>)> = Vec::new();
+pub fn run(opts: &Options) -> Result<Report, Error> {
+    let mut seen = Seen::default();
     // The input files' own sha256, for --checksums, hashed beside the verify.
     let (file_digests, result) = std::thread::scope(|s| {
         let hashing = s.spawn(|| hash_inputs(opts));
-        let mut result = Ok(());
-        for path in super::inputs_to_read(&opts.inputs) {
-            let mut on_bundle = |bundle: &str, c: &crate::open::Catalog| {
-                if let Some(trust) = opts.signatures.as_ref().filter(|t| !t.keys.is_empty())
-                    && crate::bundle::zarf::is_package(c)
-                {
-                    let (files, finding) = crate::signatures::package::check_zarf(c, trust);
-                    packages.push((bundle.to_string(), files, finding));
-                }
-                if !opts.checksums.is_empty() {
-                    for (k, m) in &c.members {
-                        if matches!(m.kind, crate::open::MemberKind::File) {
-                            members.push((bundle.to_string(), k.clone(), m.scan.as_ref().and_then(|s| s.digest)));
-                        }
-                    }
-                }
-            };
-            match super::reports_for(
-                path,
-                Depth::Full,
-                opts.progress,
-                |p, loaded| {
-                    let r = checked_input(p, loaded, opts)?;
-                    present.extend(loaded.model.images.iter().filter_map(|i| image_id(&loaded.catalog, i)));
-                    manifests.extend(
-                        loaded
-                            .model
-                            .images
-                            .iter()
-                            .filter_map(|i| Some((i.manifest_digest?, image_id(&loaded.catalog, i)))),
-                    );
-                    Ok(r)
-                },
-                &mut on_bundle,
-            ) {
-                Ok(r) => inputs.extend(r),
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
+        let result = crate::input::inputs_to_read(&opts.inputs).into_iter().try_for_each(|p| read(p, opts, &mut seen));
         (hashing.join().unwrap_or_default(), result)
     });
     result?;
-    for (path, files, finding) in packages {
-        if let Some(input) = inputs.iter_mut().find(|i| i.path == path) {
-            input.signed_files = files;
-            input.findings.extend(finding);
+    let mut report = Report::new(seen.inputs);
+    settle(&mut report, opts, (&seen.present, &seen.manifests), &file_digests, &seen.members);
+    Ok(report)
+}
+
+/// What the inputs read so far gave, for the run's own checks.
+#[derive(Default)]
+struct Seen {
+    inputs: Vec<InputReport>,
+    /// The image IDs present, for --expect-id.
+    present: Vec<Digest>,
+    /// (manifest digest, image ID): for the hint when --expect-id is given a manifest digest.
+    manifests: Vec<(Digest, Option<Digest>)>,
+    /// Bundle members' digests, for --checksums: (bundle path, member, sha256).
+    members: Vec<(String, String, Option<Digest>)>,
+}
+
+/// Opens one input, checks it and what it holds, and adds their reports to `seen`.
+fn read(path: &std::path::Path, opts: &Options, seen: &mut Seen) -> Result<(), Error> {
+    let opened = crate::input::open(path, Depth::Full, opts.progress)?;
+    // `--key` on a Zarf package: its own signature, for the bundle's report.
+    let mut package = None;
+    if !opened.is_image_archive() {
+        let catalog = &opened.top.catalog;
+        if let Some(trust) = opts.signatures.as_ref().filter(|t| !t.keys.is_empty())
+            && crate::input::zarf::is_package(catalog)
+        {
+            package = Some(crate::signatures::package::check_zarf(catalog, trust));
+        }
+        if !opts.checksums.is_empty() {
+            for (k, m) in &catalog.members {
+                if matches!(m.kind, crate::open::MemberKind::File) {
+                    seen.members.push((opened.display.clone(), k.clone(), m.scan.as_ref().and_then(|s| s.digest)));
+                }
+            }
         }
     }
-    let mut report = Report { ok: true, inputs, findings: Vec::new() };
-    settle(&mut report, opts, (&present, &manifests), &file_digests, &members);
-    Ok(report)
+    let display = opened.display.clone();
+    let mut reports = build::reports(opened, |p, loaded| {
+        let r = checked_input(p, loaded, opts)?;
+        let images = &loaded.model.images;
+        seen.present.extend(images.iter().filter_map(|i| image_id(&loaded.catalog, i)));
+        seen.manifests.extend(images.iter().filter_map(|i| Some((i.manifest_digest?, image_id(&loaded.catalog, i)))));
+        Ok(r)
+    })?;
+    if let Some((files, finding)) = package
+        && let Some(input) = reports.iter_mut().find(|i| i.path == display)
+    {
+        input.signed_files = files;
+        input.findings.extend(finding);
+        input.settle();
+    }
+    seen.inputs.extend(reports);
+    Ok(())
 }
 
 /// The run's own checks, once every input is reported: `--expect-id`, `--checksums`, tags
@@ -136,10 +129,9 @@ fn settle(
         // Errors first, then by image and layer, whichever step added them.
         input.findings.sort_by_key(|f| (f.severity, f.image, f.layer));
         opts.policy.apply(&mut input.findings);
-        input.ok = input.failures() == 0;
     }
     opts.policy.apply(&mut report.findings);
-    report.ok = report.inputs.iter().all(|i| i.ok) && !report.findings.iter().any(|f| f.fails());
+    report.settle();
 }
 
 /// `tag-conflict` across the inputs (and the archives of bundles) of the run.
@@ -303,8 +295,8 @@ fn check_checksums(
 }
 
 /// One input (or one archive of a bundle), checked, with its `--target` verdicts.
-fn checked_input(path: &std::path::Path, loaded: &Loaded, opts: &Options) -> Result<InputReport, UsageError> {
-    let mut input = report_input(path, loaded, &opts.selection, image_report)?;
+fn checked_input(path: &std::path::Path, loaded: &Loaded, opts: &Options) -> Result<InputReport, Error> {
+    let mut input = report_input(path, loaded, &opts.selection, recomputed)?;
     if let Some(trust) = &opts.signatures {
         signatures(&mut input, loaded, &opts.selection, trust);
     }
@@ -312,7 +304,7 @@ fn checked_input(path: &std::path::Path, loaded: &Loaded, opts: &Options) -> Res
         let profile = crate::targets::profile::read(path, loaded);
         for t in &opts.targets {
             let found = crate::targets::rules::evaluate(t, &profile);
-            let loads = !found.iter().any(Finding::is_error);
+            let loads = crate::report::verdict::passes(&found);
             input.findings.extend(found);
             let measured_with = t.measured_with();
             input.targets.push(crate::report::TargetVerdict { target: t.to_string(), loads, measured_with });
@@ -323,18 +315,13 @@ fn checked_input(path: &std::path::Path, loaded: &Loaded, opts: &Options) -> Res
 
 /// The signatures of each image the input reports, and with keys, `signature-missing` or
 /// `signature-invalid` where none verifies (`crate::signatures`).
-fn signatures(
-    input: &mut InputReport,
-    loaded: &Loaded,
-    selection: &select::Selection,
-    trust: &crate::signatures::Trust,
-) {
-    let Ok(chosen) = select::select(&loaded.model, selection) else { return };
+fn signatures(input: &mut InputReport, loaded: &Loaded, selection: &Selection, trust: &crate::signatures::Trust) {
+    let Ok(chosen) = crate::model::select::select(&loaded.model, selection) else { return };
     if loaded.model.format.is_none() {
         return;
     }
     for r in crate::signatures::check_selected(&loaded.catalog, &loaded.model, &chosen, trust) {
-        let Some(image) = input.images.get_mut(r.image) else { continue };
+        let Some(image) = input.images.iter_mut().find(|i| i.index == r.image) else { continue };
         let (sigs, not_checked) = crate::signatures::report::of_image(&r, trust);
         image.signatures = Some(sigs);
         image.signatures_not_checked = Some(not_checked);
@@ -342,114 +329,5 @@ fn signatures(
             input.findings.extend(r.finding(trust));
         }
     }
-    input.ok = !input.findings.iter().any(Finding::is_error);
-}
-
-/// Selects, checks and reports one input; `image_report` says what each image shows
-/// (recomputed values for verify, declared ones for inspect).
-pub fn report_input(
-    path: &std::path::Path,
-    loaded: &Loaded,
-    selection: &select::Selection,
-    image_report: fn(&Catalog, &Image) -> ImageReport,
-) -> Result<InputReport, UsageError> {
-    let Loaded { catalog, model } = loaded;
-    let mut absent_selected = None;
-    let chosen = if model.format.is_some() {
-        match select::select(model, selection) {
-            Ok(c) => c,
-            // --platform names a platform the index lists but the archive lacks: an error
-            // finding (this archive cannot give it), not a usage error.
-            Err(e) => match selection.platform.as_ref().and_then(|p| checks::platforms::selected_absent(model, p)) {
-                Some(f) => {
-                    absent_selected = Some(f);
-                    Vec::new()
-                }
-                None => return Err(UsageError(format!("{}: {e}", path.display()))),
-            },
-        }
-    } else {
-        Vec::new()
-    };
-    let selected = Selected { images: chosen.iter().map(|&i| &model.images[i]).collect() };
-    let mut findings = checks::all_findings(catalog, model, &selected);
-    if let Some(f) = absent_selected {
-        findings.insert(0, f);
-    }
-    let images = selected.images.iter().map(|im| image_report(catalog, im)).collect();
-    let artifacts = model
-        .artifacts
-        .iter()
-        .map(|a| crate::report::ArtifactReport {
-            kind: a.kind.clone(),
-            manifest_digest: a.digest,
-            member: a.member.clone(),
-            about: a.subject,
-            image: a.subject.and_then(|s| selected.images.iter().position(|im| im.manifest_digest == Some(s))),
-        })
-        .collect();
-    let ok = !findings.iter().any(|f| f.is_error());
-    Ok(InputReport {
-        path: path.display().to_string(),
-        format: model.format,
-        compression: catalog.outer.unwrap_or(Compression::None),
-        ok,
-        images,
-        findings,
-        artifacts,
-        ..Default::default()
-    })
-}
-
-/// The image ID: sha256 of the config bytes, recomputed; the name's claim if not read.
-pub fn image_id(catalog: &Catalog, image: &Image) -> Option<Digest> {
-    catalog.scan_of(&image.config.member).and_then(|s| s.digest).or(image.config.digest)
-}
-
-pub(crate) fn image_report(catalog: &Catalog, image: &Image) -> ImageReport {
-    let layers: Vec<LayerReport> = image.layers.iter().map(|l| layer_report(catalog, l)).collect();
-    // chainID n needs every diffID up to n.
-    let known: Vec<Digest> = layers.iter().map_while(|l| l.diff_id).collect();
-    let chain = Digest::chain_ids(&known);
-    let layers = layers
-        .into_iter()
-        .enumerate()
-        .map(|(i, mut l)| {
-            l.chain_id = chain.get(i).copied();
-            l
-        })
-        .collect();
-    ImageReport {
-        tags: image.tags.clone(),
-        platform: select::platform_of(image).map(|p| p.to_string()),
-        config_digest: image_id(catalog, image),
-        manifest_digest: image.manifest_digest,
-        config_member: image.config.member.clone(),
-        layers,
-        history: None,
-        signatures: None,
-        signatures_not_checked: None,
-        config: None,
-    }
-}
-
-fn layer_report(catalog: &Catalog, l: &BlobRef) -> LayerReport {
-    let scan = catalog.scan_of(&l.member);
-    let (compression, diff_id, uncompressed_size) = match scan.map(|s| &s.content) {
-        Some(Content::Layer(ls)) => match &ls.tar {
-            Ok(t) => (Some(ls.compression), Some(t.diff_id), Some(t.uncompressed_size)),
-            Err(_) => (Some(ls.compression), None, None),
-        },
-        _ => (None, None, None),
-    };
-    LayerReport {
-        digest: scan.and_then(|s| s.digest),
-        size: scan.map(|s| s.size),
-        media_type: l.media_type.clone(),
-        compression,
-        diff_id,
-        chain_id: None,
-        uncompressed_size,
-        member: l.member.clone(),
-    }
+    input.settle();
 }

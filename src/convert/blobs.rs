@@ -60,8 +60,14 @@ impl Writer<'_> {
         let budget = DocumentBudget::new();
         let (scan, compression) = match job.recompress {
             None => {
-                let tee = CopyReader { inner: input, out: &mut out };
-                let s = scan::blob::scan(tee, job.size, Depth::Full, &budget).map_err(classify)?;
+                let failed = std::cell::RefCell::new(None);
+                let tee = CopyReader { inner: input, out: &mut out, failed: &failed };
+                let s = scan::blob::scan(tee, job.size, Depth::Full, &budget);
+                // A failed write is the output's, whatever the scan made of the read it ended.
+                if let Some(e) = failed.into_inner() {
+                    return Err(JobError::Output(e));
+                }
+                let s = s.map_err(classify)?;
                 let c = match &s.content {
                     Content::Layer(l) => l.compression,
                     _ => Compression::None,
@@ -71,15 +77,9 @@ impl Writer<'_> {
             Some(c) => {
                 let s = {
                     let mut enc = Encoder::new(c, self.level, &mut out).map_err(JobError::Output)?;
+                    // A failed write ends the scan with an OutputError (`classify`).
                     let s = scan::blob::scan_into(input, job.size, Depth::Full, &budget, Some(&mut enc))
                         .map_err(classify)?;
-                    // A failed write surfaces inside the scan as a read error of the layer.
-                    if let Content::Layer(l) = &s.content
-                        && let Err(why) = &l.tar
-                        && why.contains("output: ")
-                    {
-                        return Err(JobError::Output(io::Error::other(why.clone())));
-                    }
                     enc.finish().map_err(JobError::Output)?;
                     s
                 };
@@ -93,21 +93,34 @@ impl Writer<'_> {
     }
 }
 
+/// A scan's error: the output's when it holds a [`scan::blob::OutputError`], else the input's.
 fn classify(e: io::Error) -> JobError {
-    if e.to_string().starts_with("output:") { JobError::Output(e) } else { JobError::Input(e.to_string()) }
+    if !scan::blob::is_output_error(&e) {
+        return JobError::Input(e.to_string());
+    }
+    match e.into_inner().map(|inner| inner.downcast::<scan::blob::OutputError>()) {
+        Some(Ok(output)) => JobError::Output(output.0),
+        _ => JobError::Output(io::Error::other("the output failed")),
+    }
 }
 
 /// Copies every byte read into the output: a kept blob is written by the same read that
 /// verifies it.
+/// A failed write ends the read and is kept in `failed`.
 struct CopyReader<'a, R, W: Write> {
     inner: R,
     out: &'a mut HashWriter<W>,
+    failed: &'a std::cell::RefCell<Option<io::Error>>,
 }
 
 impl<R: Read, W: Write> Read for CopyReader<'_, R, W> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.out.write_all(&buf[..n]).map_err(|e| io::Error::other(format!("output: {e}")))?;
+        if let Err(e) = self.out.write_all(&buf[..n]) {
+            let shown = io::Error::new(e.kind(), format!("output: {e}"));
+            self.failed.borrow_mut().get_or_insert(e);
+            return Err(shown);
+        }
         Ok(n)
     }
 }

@@ -7,9 +7,10 @@ use super::artifacts;
 use super::blobs::{self, Written};
 use super::documents::{self, Descriptor, OutLayer};
 use super::target::{self, Role, Target};
-use super::{ConvertError, Options, Summary};
-use crate::commands::select;
+use super::{Options, Summary};
 use crate::digest::Digest;
+use crate::error::Error;
+use crate::model::select;
 use crate::model::{Image, reference};
 use crate::output::Staging;
 use crate::report::{ConvertedImage, ConvertedLayer};
@@ -46,11 +47,11 @@ struct OutImage {
 }
 
 impl Emit<'_> {
-    fn err(e: std::io::Error) -> ConvertError {
-        ConvertError::Output(format!("cannot write the output: {e}"))
+    fn err(e: std::io::Error) -> Error {
+        Error::output("cannot write the output", e)
     }
 
-    pub fn documents(&self, images: &[&Image], tags: Option<&[String]>) -> Result<Summary, ConvertError> {
+    pub fn documents(&self, images: &[&Image], tags: Option<&[String]>) -> Result<Summary, Error> {
         let t = self.opts.target;
         let mut outs = Vec::new();
         let mut detail = Vec::new();
@@ -77,22 +78,7 @@ impl Emit<'_> {
                     continue;
                 };
                 layers.push(OutLayer { digest: w.digest, size: w.size, compression: w.compression });
-                detail_layers.push(ConvertedLayer {
-                    action: if w.recompressed { "recompressed" } else { "copied" },
-                    member: l.member.clone(),
-                    digest_before: w.input.digest,
-                    digest_after: w.digest,
-                    size_before: w.input.size,
-                    size_after: w.size,
-                    compression_before: match &w.input.content {
-                        Content::Layer(ls) => Some(ls.compression),
-                        Content::Sniffed(c) => Some(*c),
-                        _ => None,
-                    },
-                    compression_after: w.compression,
-                    media_type_before: l.media_type.clone(),
-                    media_type_after: (t != Target::Crane).then(|| target::layer_media_type(w.compression).to_string()),
-                });
+                detail_layers.push(converted_layer(l, w, t));
             }
             let manifest = if t == Target::Crane {
                 None
@@ -106,26 +92,7 @@ impl Emit<'_> {
                 }
                 Some(entry)
             };
-            // An OCI ref name that is only a tag ("1", "app-1") names no repository: it stays a
-            // ref name, and a docker or crane archive gets the image untagged (as skopeo does).
-            let (tags, ref_names): (Vec<String>, Vec<String>) = match tags {
-                Some(t) => (t.iter().map(|x| select::normalize(x)).collect(), Vec::new()),
-                None => {
-                    let (full, bare): (Vec<&String>, Vec<&String>) = image
-                        .tags
-                        .iter()
-                        .filter(|x| reference::is_valid(x, true))
-                        .partition(|x| reference::names_repository(x));
-                    (full.into_iter().map(|x| select::normalize(x)).collect(), bare.into_iter().cloned().collect())
-                }
-            };
-            if tags.is_empty() && !ref_names.is_empty() && t.one_platform_per_tag() {
-                self.notes.borrow_mut().push(format!(
-                    "image {} has only the OCI ref name {:?}, which names no repository; it is written untagged (give --tag NAME:TAG)",
-                    image.config.digest.map(|d| d.short()).unwrap_or_default(),
-                    ref_names[0]
-                ));
-            }
+            let (tags, ref_names) = self.names(image, tags);
             detail.push(ConvertedImage {
                 tags: tags.clone(),
                 ref_names: if t.has_oci_layout() && t != Target::Docker { ref_names.clone() } else { Vec::new() },
@@ -137,36 +104,7 @@ impl Emit<'_> {
             });
             outs.push(OutImage { config, layers, manifest, tags, ref_names, platform: select::platform_of(image) });
         }
-        match t {
-            Target::Oci | Target::OciArchive => {
-                let tree = if tags.is_none() && images.iter().all(|i| i.manifest_member.is_some()) {
-                    self.catalog
-                        .document("index.json")
-                        .and_then(|b| self.rewrite_index(b, &manifests_by_member, 0).transpose())
-                        .transpose()?
-                } else {
-                    None
-                };
-                let index = match tree {
-                    Some((bytes, _)) => bytes,
-                    None => documents::index(&flat_descriptors(&outs)),
-                };
-                fs::write(self.staging.file("index.json").map_err(Self::err)?, index).map_err(Self::err)?;
-                fs::write(self.staging.file("oci-layout").map_err(Self::err)?, documents::OCI_LAYOUT)
-                    .map_err(Self::err)?;
-            }
-            Target::Docker => {
-                fs::write(
-                    self.staging.file("index.json").map_err(Self::err)?,
-                    documents::index(&flat_descriptors(&outs)),
-                )
-                .map_err(Self::err)?;
-                fs::write(self.staging.file("oci-layout").map_err(Self::err)?, documents::OCI_LAYOUT)
-                    .map_err(Self::err)?;
-                self.manifest_json(&outs)?;
-            }
-            Target::Crane => self.manifest_json(&outs)?,
-        }
+        self.top_level(images, tags, &outs, &manifests_by_member)?;
         self.note_dropped_artifacts(images);
         let layers: usize = outs.iter().map(|o| o.layers.len()).sum();
         let recompressed = self.written.values().filter(|w| w.recompressed).count();
@@ -181,6 +119,74 @@ impl Emit<'_> {
             written: detail,
             output_bytes: 0,
         })
+    }
+
+    /// The names an image is written under: full references (`--tag`'s, or the input's that
+    /// name a repository) and OCI ref names that are only a tag. An OCI ref name that is only
+    /// a tag ("1", "app-1") names no repository: it stays a ref name, and a docker or crane
+    /// archive gets the image untagged (as skopeo does), with a note.
+    fn names(&self, image: &Image, tags: Option<&[String]>) -> (Vec<String>, Vec<String>) {
+        let t = self.opts.target;
+        let (tags, ref_names): (Vec<String>, Vec<String>) = match tags {
+            Some(t) => (t.iter().map(|x| select::normalize(x)).collect(), Vec::new()),
+            None => {
+                let (full, bare): (Vec<&String>, Vec<&String>) = image
+                    .tags
+                    .iter()
+                    .filter(|x| reference::is_valid(x, true))
+                    .partition(|x| reference::names_repository(x));
+                (full.into_iter().map(|x| select::normalize(x)).collect(), bare.into_iter().cloned().collect())
+            }
+        };
+        if tags.is_empty() && !ref_names.is_empty() && t.one_platform_per_tag() {
+            self.notes.borrow_mut().push(format!(
+                "image {} has only the OCI ref name {:?}, which names no repository; it is written untagged (give --tag NAME:TAG)",
+                image.config.digest.map(|d| d.short()).unwrap_or_default(),
+                ref_names[0]
+            ));
+        }
+        (tags, ref_names)
+    }
+
+    /// The layout's or archive's own files: index.json and oci-layout, manifest.json.
+    fn top_level(
+        &self,
+        images: &[&Image],
+        tags: Option<&[String]>,
+        outs: &[OutImage],
+        manifests_by_member: &HashMap<String, (Digest, u64, String)>,
+    ) -> Result<(), Error> {
+        match self.opts.target {
+            Target::Oci | Target::OciArchive => {
+                let tree = if tags.is_none() && images.iter().all(|i| i.manifest_member.is_some()) {
+                    self.catalog
+                        .document("index.json")
+                        .and_then(|b| self.rewrite_index(b, manifests_by_member, 0).transpose())
+                        .transpose()?
+                } else {
+                    None
+                };
+                let index = match tree {
+                    Some((bytes, _)) => bytes,
+                    None => documents::index(&flat_descriptors(outs)),
+                };
+                fs::write(self.staging.file("index.json").map_err(Self::err)?, index).map_err(Self::err)?;
+                fs::write(self.staging.file("oci-layout").map_err(Self::err)?, documents::OCI_LAYOUT)
+                    .map_err(Self::err)?;
+            }
+            Target::Docker => {
+                fs::write(
+                    self.staging.file("index.json").map_err(Self::err)?,
+                    documents::index(&flat_descriptors(outs)),
+                )
+                .map_err(Self::err)?;
+                fs::write(self.staging.file("oci-layout").map_err(Self::err)?, documents::OCI_LAYOUT)
+                    .map_err(Self::err)?;
+                self.manifest_json(outs)?;
+            }
+            Target::Crane => self.manifest_json(outs)?,
+        }
+        Ok(())
     }
 
     /// The written blob for an input layer member (through any links).
@@ -217,7 +223,7 @@ impl Emit<'_> {
 
     /// Writes the artifact (index entry of digest `d`) if what it is about was written
     /// unchanged (only the oci targets reach here: docker and crane list images only).
-    fn carry_artifact(&self, a: &crate::model::Artifact, d: Digest) -> Result<bool, ConvertError> {
+    fn carry_artifact(&self, a: &crate::model::Artifact, d: Digest) -> Result<bool, Error> {
         if !a.subject.is_some_and(|s| self.unchanged.borrow().contains(&s)) {
             return Ok(false);
         }
@@ -243,7 +249,7 @@ impl Emit<'_> {
         bytes: &[u8],
         manifests: &HashMap<String, (Digest, u64, String)>,
         depth: usize,
-    ) -> Result<Option<(Vec<u8>, bool)>, ConvertError> {
+    ) -> Result<Option<(Vec<u8>, bool)>, Error> {
         use documents::{RawObject, field, same_object, set_field};
         use serde_json::value::RawValue;
         // The index's fields borrowed from its bytes (a large unknown one is not copied),
@@ -316,7 +322,7 @@ impl Emit<'_> {
         d: Digest,
         manifests: &HashMap<String, (Digest, u64, String)>,
         depth: usize,
-    ) -> Result<Option<(Digest, u64, String)>, ConvertError> {
+    ) -> Result<Option<(Digest, u64, String)>, Error> {
         #[derive(serde::Deserialize)]
         struct Probe {
             manifests: Option<serde::de::IgnoredAny>,
@@ -339,7 +345,7 @@ impl Emit<'_> {
         Ok(Some((nd, nb.len() as u64, mt)))
     }
 
-    fn manifest_json(&self, outs: &[OutImage]) -> Result<(), ConvertError> {
+    fn manifest_json(&self, outs: &[OutImage]) -> Result<(), Error> {
         let t = self.opts.target;
         let entries: Vec<documents::ManifestJsonEntry> = outs
             .iter()
@@ -391,4 +397,24 @@ fn flat_descriptors(outs: &[OutImage]) -> Vec<Descriptor> {
         }
     }
     v
+}
+
+/// What convert --json says of one layer written.
+fn converted_layer(l: &crate::model::BlobRef, w: &Written, t: Target) -> ConvertedLayer {
+    ConvertedLayer {
+        action: if w.recompressed { "recompressed" } else { "copied" },
+        member: l.member.clone(),
+        digest_before: w.input.digest,
+        digest_after: w.digest,
+        size_before: w.input.size,
+        size_after: w.size,
+        compression_before: match &w.input.content {
+            Content::Layer(ls) => Some(ls.compression),
+            Content::Sniffed(c) => Some(*c),
+            _ => None,
+        },
+        compression_after: w.compression,
+        media_type_before: l.media_type.clone(),
+        media_type_after: (t != Target::Crane).then(|| target::layer_media_type(w.compression).to_string()),
+    }
 }

@@ -3,11 +3,11 @@
 //! commit it atomically (or hand it to `convert` with `--to`). Anything missing or wrong:
 //! the findings, and nothing written.
 
-use super::UsageError;
 use super::base::{Bases, Fetched};
 use super::format::{self, Archive, DeltaDoc, MANIFEST, ROOT};
 use crate::convert::target::Target;
 use crate::digest::{Digest, HashWriter};
+use crate::error::Error;
 use crate::finding::{Code, Finding};
 use crate::open::{Catalog, MemberKind};
 use crate::output::{Destination, Staging, StagingError};
@@ -68,25 +68,11 @@ pub enum Outcome {
     Failed(Vec<Finding>),
 }
 
-#[derive(Debug)]
-pub enum ApplyError {
-    /// Exit 2: bad options, an input that cannot be opened, not a delta.
-    Usage(String),
-    /// Exit 2: the output cannot be written.
-    Output(String),
+fn out_err(e: std::io::Error) -> Error {
+    Error::output("cannot write the output", e)
 }
 
-impl From<UsageError> for ApplyError {
-    fn from(e: UsageError) -> Self {
-        ApplyError::Usage(e.0)
-    }
-}
-
-fn out_err(e: impl std::fmt::Display) -> ApplyError {
-    ApplyError::Output(format!("cannot write the output: {e}"))
-}
-
-pub fn run(opts: &Options) -> Result<Outcome, ApplyError> {
+pub fn run(opts: &Options) -> Result<Outcome, Error> {
     check_paths(opts)?;
     let (delta, doc) = read_delta(&opts.delta, opts.progress)?;
     let delta = match delta {
@@ -98,7 +84,7 @@ pub fn run(opts: &Options) -> Result<Outcome, ApplyError> {
         return Ok(Outcome::Failed(structural));
     }
     if opts.to.is_some() && doc.archives.len() != 1 {
-        return Err(ApplyError::Usage(format!(
+        return Err(Error::Usage(format!(
             "--to converts one archive, and {} holds {}; apply without --to, then convert each",
             opts.delta.display(),
             doc.archives.len()
@@ -114,7 +100,7 @@ pub fn run(opts: &Options) -> Result<Outcome, ApplyError> {
         None => (opts.output.clone(), None),
     };
     let staging = Staging::new(&Destination::Path(dest.clone())).map_err(|e| match e {
-        StagingError::Busy(m) => ApplyError::Usage(m),
+        StagingError::Busy(m) => Error::OutputBusy(m),
         StagingError::Io(e) => out_err(e),
     })?;
     let spool = staging.dir.join(SPOOL);
@@ -150,22 +136,17 @@ pub fn run(opts: &Options) -> Result<Outcome, ApplyError> {
 }
 
 /// The output is a plain file or directory, is not the delta or a base, and contains none.
-fn check_paths(opts: &Options) -> Result<(), ApplyError> {
+fn check_paths(opts: &Options) -> Result<(), Error> {
     for input in std::iter::once(&opts.delta).chain(&opts.bases) {
-        crate::convert::paths::check_output(input, &opts.output).map_err(|e| match e {
-            crate::convert::ConvertError::Usage(m) | crate::convert::ConvertError::Output(m) => ApplyError::Usage(m),
-        })?;
-        let same = crate::convert::paths::resolved(input)
-            .is_some_and(|i| Some(i) == crate::convert::paths::resolved(&opts.output));
+        crate::output::paths::check_output(input, &opts.output)?;
+        let same = crate::output::paths::resolved(input)
+            .is_some_and(|i| Some(i) == crate::output::paths::resolved(&opts.output));
         if same {
-            return Err(ApplyError::Usage(format!(
-                "the output {} is an input; write it elsewhere",
-                opts.output.display()
-            )));
+            return Err(Error::Usage(format!("the output {} is an input; write it elsewhere", opts.output.display())));
         }
     }
     if opts.output.exists() && !opts.force {
-        return Err(ApplyError::Usage(format!("{} exists; give --force to replace it", opts.output.display())));
+        return Err(Error::Usage(format!("{} exists; give --force to replace it", opts.output.display())));
     }
     Ok(())
 }
@@ -173,16 +154,16 @@ fn check_paths(opts: &Options) -> Result<(), ApplyError> {
 /// Reads the delta's catalog and `airlock-delta.json`. A delta that cannot be read as a tar
 /// is refused with its findings; one without a readable document of this version is a usage
 /// error.
-fn read_delta(path: &Path, progress: bool) -> Result<(Result<Catalog, Vec<Finding>>, DeltaDoc), ApplyError> {
+fn read_delta(path: &Path, progress: bool) -> Result<(Result<Catalog, Vec<Finding>>, DeltaDoc), Error> {
     let shown = path.display();
-    let usage = |m: String| ApplyError::Usage(format!("{shown} {m}"));
-    if !fs::metadata(path).map_err(|e| ApplyError::Usage(format!("cannot open {shown}: {e}")))?.is_file() {
+    let usage = |m: String| Error::Usage(format!("{shown} {m}"));
+    if !fs::metadata(path).map_err(|e| Error::Usage(format!("cannot open {shown}: {e}")))?.is_file() {
         return Err(usage("is not a file; a delta is a tar written by airlock delta".into()));
     }
     let (p, handle) = crate::progress::Progress::start(format!("{shown}"), progress);
     let catalog = crate::open::read_input(path, Depth::Documents, &p);
     p.finish(handle);
-    let catalog = catalog.map_err(|e| ApplyError::Usage(e.to_string()))?;
+    let catalog = catalog?;
     if !matches!(catalog.source, crate::open::DataSource::Tar(_)) {
         return Err(usage(
             "is not a plain tar; a delta is a tar written by airlock delta (decompress it first)".into(),
@@ -289,12 +270,7 @@ pub fn check_delta(delta: &Catalog, doc: &DeltaDoc) -> Vec<Finding> {
 
 /// Rebuilds one archive under `root`: shipped members from the delta, links, and needed
 /// blobs from the bases, all verified by digest. Returns the findings instead of failing.
-fn rebuild(
-    a: &Archive,
-    delta: &Catalog,
-    bases: &Bases,
-    root: &Path,
-) -> Result<(AppliedArchive, Vec<Finding>), ApplyError> {
+fn rebuild(a: &Archive, delta: &Catalog, bases: &Bases, root: &Path) -> Result<(AppliedArchive, Vec<Finding>), Error> {
     let mut findings = Vec::new();
     let file = |rel: &str| -> io::Result<PathBuf> {
         let p = root.join(rel);
@@ -430,12 +406,12 @@ fn convert_aside(
     rebuilt: &Path,
     mut applied: Applied,
     aside: Option<Aside>,
-) -> Result<Outcome, ApplyError> {
+) -> Result<Outcome, Error> {
     let copts = crate::convert::Options {
         input: rebuilt.to_path_buf(),
         target: to,
         output: Destination::Path(opts.output.clone()),
-        selection: crate::commands::select::Selection { images: Vec::new(), platform: None },
+        selection: crate::model::select::Selection { images: Vec::new(), platform: None },
         tags: Vec::new(),
         compression: crate::convert::target::CompressionChoice::Keep,
         level: None,
@@ -451,7 +427,6 @@ fn convert_aside(
             Ok(Outcome::Written(applied))
         }
         Ok(crate::convert::Outcome::Refused { report, .. }) => Ok(Outcome::Failed(report.findings)),
-        Err(crate::convert::ConvertError::Usage(m)) => Err(ApplyError::Usage(m)),
-        Err(crate::convert::ConvertError::Output(m)) => Err(ApplyError::Output(m)),
+        Err(e) => Err(e),
     }
 }

@@ -2,11 +2,11 @@
 //! (archives, layouts, wrapped archives, bundles), indexed by blob digest and by diffID, and
 //! each needed blob copied out of them, verified by digest in the same read.
 
-use super::UsageError;
 use super::format::{Match, Need};
-use crate::bundle::{self, Origin};
-use crate::commands::{Loaded, load};
 use crate::digest::{Digest, HashWriter};
+use crate::error::Error;
+use crate::input::bundle::{self, Origin};
+use crate::input::{Loaded, load};
 use crate::open::MemberKind;
 use crate::scan::{self, Compression, Content, Depth, DocumentBudget};
 use std::collections::HashMap;
@@ -50,18 +50,21 @@ impl Bases {
     /// Opens every base. A wrapped archive, or one inside a bundle, is unwrapped into `spool`
     /// (a directory of the staging area, removed before the commit): its blobs are read after
     /// its documents.
-    pub fn open(paths: &[PathBuf], spool: &Path, progress: bool) -> Result<Bases, UsageError> {
+    pub fn open(paths: &[PathBuf], spool: &Path, progress: bool) -> Result<Bases, Error> {
         let mut bases = Bases { list: Vec::new(), by_digest: HashMap::new(), by_diff_id: HashMap::new() };
         for (i, path) in paths.iter().enumerate() {
-            let usage = |e: &dyn std::fmt::Display| UsageError(format!("cannot read the base {}: {e}", path.display()));
-            if !crate::open::is_rereadable(path).map_err(|e| usage(&e))? {
+            let usage =
+                |e: &dyn std::fmt::Display| Error::Usage(format!("cannot read the base {}: {e}", path.display()));
+            let meta = std::fs::metadata(path).map_err(|e| usage(&e))?;
+            if !(meta.is_dir() || meta.is_file()) {
                 return Err(usage(&"a pipe or device; apply reads a base twice: save it to a file first"));
             }
-            let reread = match crate::open::outer_compression(path).map_err(|e| usage(&e))? {
+            let sniffed = crate::open::Sniffed::open(path).map_err(|e| usage(&e))?;
+            let reread = match sniffed.compression() {
                 None | Some(Compression::None) => path.clone(),
                 Some(_) => {
                     let to = spool.join(format!("{i}.tar"));
-                    crate::open::unwrap_to(path, &to).map_err(|e| usage(&e))?;
+                    crate::open::unwrap_to(sniffed, &to).map_err(|e| usage(&e))?;
                     to
                 }
             };
@@ -76,15 +79,15 @@ impl Bases {
                 return Err(usage(&"it is not an image archive, and holds none"));
             }
             for (j, part) in parts.into_iter().enumerate() {
-                let unwrap = |chain: &[bundle::Step]| -> Result<Loaded, UsageError> {
+                let unwrap = |chain: &[bundle::Step]| -> Result<Loaded, Error> {
                     let to = spool.join(format!("{i}-{j}.tar"));
                     let copy = || -> io::Result<()> {
                         let mut archive = bundle::open_archive(&reread, &loaded.catalog, chain)?;
                         io::copy(&mut archive, &mut File::create(&to)?)?;
                         Ok(())
                     };
-                    copy().map_err(|e| UsageError(format!("cannot unwrap {}: {e}", part.name)))?;
-                    load(&to, Depth::Documents, progress).map_err(|e| UsageError(e.to_string()))
+                    copy().map_err(|e| Error::output(format!("cannot unwrap {}", part.name), e))?;
+                    load(&to, Depth::Documents, progress)
                 };
                 let taken = match &part.origin {
                     Origin::Layout { within, .. } if within.is_empty() => part.loaded,
@@ -190,7 +193,7 @@ fn copy_one(loaded: &Loaded, c: &Candidate, dest: &Path) -> io::Result<Result<(D
     let why = match scanned {
         Err(e) => Some(e.to_string()),
         Ok(s) => match s.content {
-            Content::Layer(l) => l.tar.err(),
+            Content::Layer(l) => l.tar.err().map(|e| e.to_string()),
             _ => Some("it is not a layer".into()),
         },
     };

@@ -20,16 +20,7 @@ mod write;
 
 pub use format::{DeltaDoc, MANIFEST, VERSION};
 
-/// Why a run could not produce a result: exit 2.
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
+use crate::error::Error;
 use crate::output::{Destination, Staging, StagingError};
 use crate::report::Report;
 use crate::scan::Compression;
@@ -71,7 +62,7 @@ pub enum Outcome {
 /// Where a wrapped NEW archive is unwrapped in the staging area (removed before the commit).
 const NEW_SPOOL: &str = ".airlock-new";
 
-pub fn run(opts: &Options) -> Result<Outcome, UsageError> {
+pub fn run(opts: &Options) -> Result<Outcome, Error> {
     let have = Have::read(&opts.have)?;
     let staging = match &opts.output {
         Some(out) => Some(staging_for(opts, out)?),
@@ -83,7 +74,7 @@ pub fn run(opts: &Options) -> Result<Outcome, UsageError> {
     for (i, input) in opts.inputs.iter().enumerate() {
         let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         if name.is_empty() || !names.insert(name.clone()) {
-            return Err(UsageError(format!(
+            return Err(Error::Usage(format!(
                 "{}: the delta names each archive by its file name, and this one is empty or given twice",
                 input.display()
             )));
@@ -111,7 +102,7 @@ pub fn run(opts: &Options) -> Result<Outcome, UsageError> {
     };
     let doc =
         DeltaDoc { version: VERSION, have: have.locks, archives: planned.iter().map(|p| p.archive.clone()).collect() };
-    let fail = |e: std::io::Error| UsageError(format!("cannot write {}: {e}", out.display()));
+    let fail = |e: std::io::Error| Error::output(format!("cannot write {}", out.display()), e);
     write::stage(&staging, &doc, &planned).map_err(fail)?;
     drop(planned);
     for i in 0..opts.inputs.len() {
@@ -122,42 +113,41 @@ pub fn run(opts: &Options) -> Result<Outcome, UsageError> {
 }
 
 /// The output is a plain file, none of the inputs or locks, and absent unless `--force`.
-fn staging_for(opts: &Options, out: &Path) -> Result<Staging, UsageError> {
+fn staging_for(opts: &Options, out: &Path) -> Result<Staging, Error> {
     for input in opts.inputs.iter().chain(&opts.have) {
-        crate::convert::paths::check_output(input, out).map_err(|e| match e {
-            crate::convert::ConvertError::Usage(m) | crate::convert::ConvertError::Output(m) => UsageError(m),
-        })?;
-        if crate::convert::paths::resolved(input).is_some_and(|i| Some(i) == crate::convert::paths::resolved(out)) {
-            return Err(UsageError(format!("the output {} is an input; write it elsewhere", out.display())));
+        crate::output::paths::check_output(input, out)?;
+        if crate::output::paths::resolved(input).is_some_and(|i| Some(i) == crate::output::paths::resolved(out)) {
+            return Err(Error::Usage(format!("the output {} is an input; write it elsewhere", out.display())));
         }
     }
     if out.is_dir() {
-        return Err(UsageError(format!("{} is a directory; a delta is a file", out.display())));
+        return Err(Error::Usage(format!("{} is a directory; a delta is a file", out.display())));
     }
     if out.exists() && !opts.force {
-        return Err(UsageError(format!("{} exists; give --force to replace it", out.display())));
+        return Err(Error::Usage(format!("{} exists; give --force to replace it", out.display())));
     }
     Staging::new(&Destination::Path(out.to_path_buf())).map_err(|e| match e {
-        StagingError::Busy(m) => UsageError(m),
-        StagingError::Io(e) => UsageError(format!("cannot create the output: {e}")),
+        StagingError::Busy(m) => Error::OutputBusy(m),
+        StagingError::Io(e) => Error::output("cannot create the output", e),
     })
 }
 
 /// The path to read NEW from, and its whole-file compression. A wrapped archive is
 /// unwrapped into `spool` when the delta is written (its members are read twice); `--plan`
 /// reads it once, as a stream.
-fn readable(input: &Path, spool: Option<PathBuf>) -> Result<(PathBuf, Option<Compression>), UsageError> {
-    let usage = |e: &dyn std::fmt::Display| UsageError(format!("cannot open {}: {e}", input.display()));
+fn readable(input: &Path, spool: Option<PathBuf>) -> Result<(PathBuf, Option<Compression>), Error> {
     if crate::open::split::first_of_several(input).is_some() {
-        return Err(UsageError(format!("{} is one part of a split file; join the parts first", input.display())));
+        return Err(Error::Usage(format!("{} is one part of a split file; join the parts first", input.display())));
     }
-    if !crate::open::is_rereadable(input).map_err(|e| usage(&e))? {
-        return Err(UsageError(format!("{} is a pipe or device; save it to a file first", input.display())));
+    let meta = std::fs::metadata(input).map_err(|e| Error::open(input, e))?;
+    if !(meta.is_dir() || meta.is_file()) {
+        return Err(Error::Usage(format!("{} is a pipe or device; save it to a file first", input.display())));
     }
-    let outer = crate::open::outer_compression(input).map_err(|e| usage(&e))?;
+    let sniffed = crate::open::Sniffed::open(input)?;
+    let outer = sniffed.compression();
     match (outer, spool) {
         (Some(c), Some(to)) if c != Compression::None => {
-            crate::open::unwrap_to(input, &to).map_err(|e| usage(&e))?;
+            crate::open::unwrap_to(sniffed, &to).map_err(|e| Error::open(input, e))?;
             Ok((to, outer))
         }
         _ => Ok((input.to_path_buf(), outer)),

@@ -2,13 +2,13 @@
 //! locks of what the far side holds. The result says, member by member, what is shipped and
 //! what is taken from the far side.
 
-use super::UsageError;
 use super::format::{self, HaveLock, HaveRef, Link, Match, Need};
-use crate::commands::select::{self, Selection};
-use crate::commands::{Loaded, load};
 use crate::digest::Digest;
+use crate::error::Error;
 use crate::finding::{Code, Finding};
+use crate::input::{Loaded, load};
 use crate::lock::Lock;
+use crate::model::select::{self, Selection};
 use crate::open::MemberKind;
 use crate::report::InputReport;
 use crate::scan::{Compression, Content, Depth};
@@ -25,11 +25,11 @@ pub struct Have {
 
 impl Have {
     /// Reads the locks (a bad lock is a usage error, as for `verify --lock`).
-    pub fn read(paths: &[std::path::PathBuf]) -> Result<Have, UsageError> {
+    pub fn read(paths: &[std::path::PathBuf]) -> Result<Have, Error> {
         let mut have = Have { locks: Vec::new(), by_digest: HashMap::new(), by_diff_id: HashMap::new() };
         for p in paths {
-            let lock = crate::lock::read(p).map_err(|e| UsageError(e.to_string()))?;
-            let bytes = std::fs::read(p).map_err(|e| UsageError(format!("cannot read {}: {e}", p.display())))?;
+            let lock = crate::lock::read(p).map_err(|e| Error::Usage(e.to_string()))?;
+            let bytes = std::fs::read(p).map_err(|e| Error::Usage(format!("cannot read {}: {e}", p.display())))?;
             let name = p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
             have.add(&name, &lock);
             let inputs = lock.inputs.iter().map(|i| i.name.clone()).collect();
@@ -101,7 +101,7 @@ pub struct ImagePlan {
 
 /// Why NEW is not planned.
 pub enum Refusal {
-    Usage(UsageError),
+    Usage(Error),
     /// NEW has error findings: nothing is written (a delta of a broken archive would carry it).
     Failed(Box<InputReport>),
 }
@@ -114,8 +114,8 @@ pub fn plan(
     have: &Have,
     progress: bool,
 ) -> Result<Planned, Refusal> {
-    let usage = |m: String| Refusal::Usage(UsageError(m));
-    let loaded = load(read, Depth::Full, progress).map_err(|e| usage(e.to_string()))?;
+    let usage = |m: String| Refusal::Usage(Error::Usage(m));
+    let loaded = load(read, Depth::Full, progress).map_err(Refusal::Usage)?;
     let Some(fmt) = loaded.model.format else {
         return Err(usage(format!(
             "{name} is not an image archive (a bundle, or not an archive): take the archive out of it first (airlock convert BUNDLE --image … -o ARCHIVE)"
@@ -123,8 +123,8 @@ pub fn plan(
     };
     let all = Selection { images: Vec::new(), platform: None };
     let mut input =
-        crate::commands::verify::report_input(Path::new(name), &loaded, &all, crate::commands::verify::image_report)
-            .map_err(|e| usage(e.0))?;
+        crate::report::build::report_input(Path::new(name), &loaded, &all, crate::report::build::recomputed)
+            .map_err(Refusal::Usage)?;
     input.compression = outer.unwrap_or_default();
     if !input.ok {
         return Err(Refusal::Failed(Box::new(input)));
@@ -143,7 +143,7 @@ pub fn plan(
             shipped_layers: 0,
             shipped_layer_bytes: 0,
         };
-        match_layers(&loaded, name, image, have, &mut needs, &mut ip).map_err(|e| Refusal::Usage(UsageError(e)))?;
+        match_layers(&loaded, name, image, have, &mut needs, &mut ip).map_err(|e| Refusal::Usage(Error::Usage(e)))?;
         images.push(format::Image {
             image_id: id,
             platform: ip.platform.clone(),

@@ -26,16 +26,19 @@ pub mod tar_out;
 pub mod tree;
 
 use crate::checks::{self, Selected};
-use crate::commands::Loaded;
-use crate::commands::select::{self, Selection};
-use crate::convert::{self, ConvertError};
 use crate::digest::Digest;
+use crate::error::Error;
 use crate::finding::Finding;
+use crate::input::{Loaded, reread};
+use crate::model::select::{self, Selection};
 use crate::model::{Image, Model};
 use crate::open::Catalog;
+use crate::output::paths::check_output;
 use crate::output::{Destination, Staging, StagingError};
 use crate::progress::Progress;
 use crate::report::InputReport;
+use crate::report::build::selected_input;
+use crate::report::verdict::passes;
 use crate::scan::{BlobScan, Content};
 use layers::Stop;
 use plan::{EmitError, Plan};
@@ -120,46 +123,30 @@ impl std::fmt::Display for LayerStop {
     }
 }
 
-#[derive(Debug)]
-pub enum ExportError {
-    /// Exit 2: bad options, an existing output, an input that cannot be opened.
-    Usage(String),
-    /// Exit 2: the output cannot be written.
-    Output(String),
+fn output_error(what: &str) -> impl Fn(io::Error) -> Error + '_ {
+    move |e| Error::output(format!("cannot write {what}"), e)
 }
 
-impl From<ConvertError> for ExportError {
-    fn from(e: ConvertError) -> Self {
-        match e {
-            ConvertError::Usage(m) => ExportError::Usage(m),
-            ConvertError::Output(m) => ExportError::Output(m),
-        }
-    }
-}
-
-fn output_error(what: &str) -> impl Fn(io::Error) -> ExportError + '_ {
-    move |e| ExportError::Output(format!("cannot write {what}: {e}"))
-}
-
-pub fn run(opts: &Options) -> Result<Outcome, ExportError> {
+pub fn run(opts: &Options) -> Result<Outcome, Error> {
     let dest = check_paths(opts)?;
     let dir = matches!(opts.output, Output::Dir(_));
     let staging = stage(&dest)?;
-    let (loaded, name) = convert::open_input(&opts.input, &staging, &opts.selection, opts.progress)?;
+    let (loaded, name) = reread::open(&opts.input, &staging, &opts.selection, opts.progress)?;
     let Loaded { mut catalog, model } = loaded;
-    let report = |catalog: &Catalog, images: &[&Image], findings: Vec<Finding>| {
-        Outcome::Refused(Refused::Findings(convert::input_report(&name, catalog, &model, images, findings)))
+    let report = |catalog: &Catalog, selected: &Selected, findings: Vec<Finding>| {
+        Outcome::Refused(Refused::Findings(selected_input(&name, catalog, &model, selected, findings)))
     };
     if model.format.is_none() || !model.ambiguous.is_empty() {
-        let findings = checks::all_findings(&catalog, &model, &Selected { images: Vec::new() });
-        return Ok(report(&catalog, &[], findings));
+        let none = Selected { images: Vec::new() };
+        let findings = checks::all_findings(&catalog, &model, &none);
+        return Ok(report(&catalog, &none, findings));
     }
     let index = pick(&model, &opts.selection, &name)?;
     let image = &model.images[index];
-    let selected = Selected { images: vec![image] };
+    let selected = Selected::of(&model, &[index]);
     let findings = checks::all_findings(&catalog, &model, &selected);
-    if findings.iter().any(Finding::is_error) {
-        return Ok(report(&catalog, &[image], findings));
+    if !passes(&findings) {
+        return Ok(report(&catalog, &selected, findings));
     }
     let label = image_label(image, index);
     let (progress, handle) = Progress::start(format!("export {label}"), opts.progress);
@@ -176,7 +163,7 @@ pub fn run(opts: &Options) -> Result<Outcome, ExportError> {
         rule,
     };
     let outcome = match built {
-        _ if findings.iter().any(Finding::is_error) => Err(report(&catalog, &[image], findings.clone())),
+        _ if !passes(&findings) => Err(report(&catalog, &selected, findings.clone())),
         Err((layer, member, s)) => {
             let rule = if let Stop::Refused { why, .. } = &s { Some(why.rule()) } else { None };
             Err(Outcome::Refused(Refused::Entry(stop(layer, member, s.to_string(), rule))))
@@ -210,13 +197,13 @@ pub fn run(opts: &Options) -> Result<Outcome, ExportError> {
 
 /// The output (and provenance) paths: never a link or device, never inside the input, not
 /// one another, and not replaced without --force.
-fn check_paths(opts: &Options) -> Result<Destination, ExportError> {
+fn check_paths(opts: &Options) -> Result<Destination, Error> {
     let dest = match &opts.output {
         Output::Stdout => Destination::Stdout,
         Output::Tar(p) => {
-            convert::paths::check_output(&opts.input, p)?;
+            check_output(&opts.input, p)?;
             if p.is_dir() && !opts.force {
-                return Err(ExportError::Usage(format!(
+                return Err(Error::Usage(format!(
                     "{} is a directory (a directory output is written as DIR/)",
                     p.display()
                 )));
@@ -224,7 +211,7 @@ fn check_paths(opts: &Options) -> Result<Destination, ExportError> {
             Destination::Path(p.clone())
         }
         Output::Dir(p) => {
-            convert::paths::check_output(&opts.input, p)?;
+            check_output(&opts.input, p)?;
             Destination::Path(p.clone())
         }
     };
@@ -233,23 +220,23 @@ fn check_paths(opts: &Options) -> Result<Destination, ExportError> {
         outs.push(p);
     }
     for p in &outs {
-        convert::paths::check_output(&opts.input, p)?;
+        check_output(&opts.input, p)?;
         if std::fs::symlink_metadata(p).is_ok() && !opts.force {
-            return Err(ExportError::Usage(format!("{} exists; give --force to replace it", p.display())));
+            return Err(Error::Usage(format!("{} exists; give --force to replace it", p.display())));
         }
     }
     if let [a, b] = outs[..]
         && a == b
     {
-        return Err(ExportError::Usage(format!("--provenance and -o are both {}", a.display())));
+        return Err(Error::Usage(format!("--provenance and -o are both {}", a.display())));
     }
     Ok(dest)
 }
 
-fn stage(dest: &Destination) -> Result<Staging, ExportError> {
+fn stage(dest: &Destination) -> Result<Staging, Error> {
     let staging = Staging::new(dest).map_err(|e| match e {
-        StagingError::Busy(m) => ExportError::Usage(m),
-        StagingError::Io(e) => ExportError::Output(format!("cannot create the output: {e}")),
+        StagingError::Busy(m) => Error::OutputBusy(m),
+        StagingError::Io(e) => Error::output("cannot create the output", e),
     })?;
     for n in &staging.notes {
         eprintln!("airlock: {n}");
@@ -258,12 +245,13 @@ fn stage(dest: &Destination) -> Result<Staging, ExportError> {
 }
 
 /// The one image to export.
-fn pick(model: &Model, selection: &Selection, name: &str) -> Result<usize, ExportError> {
-    let chosen = select::select(model, selection).map_err(|e| ExportError::Usage(format!("{name}: {e}")))?;
+fn pick(model: &Model, selection: &Selection, name: &str) -> Result<usize, Error> {
+    let chosen =
+        select::select(model, selection).map_err(|message| Error::Selection { input: name.to_string(), message })?;
     match chosen[..] {
         [one] => Ok(one),
-        [] => Err(ExportError::Usage(format!("{name} holds no image"))),
-        _ => Err(ExportError::Usage(format!(
+        [] => Err(Error::Usage(format!("{name} holds no image"))),
+        _ => Err(Error::Usage(format!(
             "{name}: export takes one image, and {} are selected; pick one with --image or --platform ({})",
             chosen.len(),
             select::describe(model)
@@ -338,7 +326,7 @@ fn write(
     staging: &Staging,
     progress: &Progress,
     dir: bool,
-) -> Result<Result<Wrote, Changed>, ExportError> {
+) -> Result<Result<Wrote, Changed>, Error> {
     let plan = Plan::new(tree);
     let needed = plan.layers();
     progress.set_total(
@@ -375,7 +363,7 @@ fn copy(
     scans: &[BlobScan],
     progress: &Progress,
     out: &mut (dyn plan::Out + Send),
-) -> Result<Result<(), Changed>, ExportError> {
+) -> Result<Result<(), Changed>, Error> {
     plan.write_first(out).map_err(output_error("the output"))?;
     for &layer in needed {
         let i = layer as usize;
@@ -413,7 +401,7 @@ fn same(a: &BlobScan, b: &BlobScan) -> bool {
     a.digest.is_some() && a.digest == b.digest && diff(a).is_some() && diff(a) == diff(b)
 }
 
-fn write_provenance(tree: &Tree, diff_ids: &[Digest], path: &Path, force: bool) -> Result<(), ExportError> {
+fn write_provenance(tree: &Tree, diff_ids: &[Digest], path: &Path, force: bool) -> Result<(), Error> {
     let staging = stage(&Destination::Path(path.to_path_buf()))?;
     let err = output_error("the provenance file");
     let p = staging.file("provenance.jsonl").map_err(&err)?;
@@ -426,8 +414,8 @@ fn write_provenance(tree: &Tree, diff_ids: &[Digest], path: &Path, force: bool) 
 
 /// Puts the staged tar (or directory) in place, or copies the tar to stdout; returns the
 /// bytes written.
-fn commit(staging: Staging, dest: &Destination, dir: bool, force: bool, bytes: u64) -> Result<u64, ExportError> {
-    convert::remove_spools(&staging);
+fn commit(staging: Staging, dest: &Destination, dir: bool, force: bool, bytes: u64) -> Result<u64, Error> {
+    reread::remove_spools(&staging);
     let err = output_error("the output");
     match dest {
         Destination::Path(p) => {

@@ -32,14 +32,10 @@ pub enum Place {
 pub fn compare(lock: &Lock, report: &Report, keys: &[Digest]) -> Vec<(Place, Finding)> {
     let mut out = Vec::new();
     // Every image of the inputs, and by normalized tag.
-    let mut all: Vec<(usize, usize, &ImageReport)> = Vec::new();
-    for (n, input) in report.inputs.iter().enumerate() {
-        for (i, im) in input.images.iter().enumerate() {
-            all.push((n, i, im));
-        }
-    }
+    let all: Vec<(usize, &ImageReport)> =
+        report.inputs.iter().enumerate().flat_map(|(n, input)| input.images.iter().map(move |im| (n, im))).collect();
     let mut by_tag: HashMap<String, Vec<(usize, &ImageReport)>> = HashMap::new();
-    for (n, _, im) in &all {
+    for (n, im) in &all {
         for t in &im.tags {
             by_tag.entry(reference::normalize(t)).or_default().push((*n, im));
         }
@@ -50,11 +46,11 @@ pub fn compare(lock: &Lock, report: &Report, keys: &[Digest]) -> Vec<(Place, Fin
     };
     for l in &lock.images {
         let what = describe(l);
-        let Some(&(n, i, im)) = all.iter().find(|(_, _, im)| same(l, im)) else {
+        let Some(&(n, im)) = all.iter().find(|(_, im)| same(l, im)) else {
             out.push((Place::Set, Finding::new(Code::LockImageMissing, format!("{what} is in none of the inputs"))));
             continue;
         };
-        let here = |f: Finding| (Place::Input(n), f.image(i));
+        let here = |f: Finding| (Place::Input(n), f.image(im.index));
         for t in &l.tags {
             let holders = by_tag.get(t).map(Vec::as_slice).unwrap_or_default();
             if holders.is_empty() {
@@ -92,15 +88,15 @@ pub fn compare(lock: &Lock, report: &Report, keys: &[Digest]) -> Vec<(Place, Fin
             out.push(here(f));
         }
     }
-    out.extend(unpinned_holders(lock, &all, &by_tag, same));
+    out.extend(unpinned_holders(lock, &by_tag, same));
     // Images the lock does not list.
-    for (n, i, im) in &all {
+    for (n, im) in &all {
         let Some(id) = im.config_digest else { continue };
         if !lock.images.iter().any(|l| same(l, im)) {
             let plat = im.platform.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
             out.push((
                 Place::Input(*n),
-                Finding::new(Code::LockImageUnlisted, format!("image {id}{plat} is not in the lock")).image(*i),
+                Finding::new(Code::LockImageUnlisted, format!("image {id}{plat} is not in the lock")).image(im.index),
             ));
         }
     }
@@ -111,7 +107,6 @@ pub fn compare(lock: &Lock, report: &Report, keys: &[Digest]) -> Vec<(Place, Fin
 /// leaves the tag on the last image loaded, which need not be the locked one.
 fn unpinned_holders(
     lock: &Lock,
-    all: &[(usize, usize, &ImageReport)],
     by_tag: &HashMap<String, Vec<(usize, &ImageReport)>>,
     same: impl Fn(&LockImage, &ImageReport) -> bool,
 ) -> Vec<(Place, Finding)> {
@@ -124,7 +119,6 @@ fn unpinned_holders(
             continue;
         }
         for (n, h) in holders.iter().filter(|(_, h)| !pinned.iter().any(|l| same(l, h))) {
-            let i = all.iter().find(|(m, _, im)| m == n && std::ptr::eq(*im, *h)).map(|x| x.1);
             let id = h.config_digest.map_or_else(|| "an image of unknown ID".to_string(), |d| d.to_string());
             let plat = h.platform.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
             let f = Finding::new(
@@ -133,7 +127,7 @@ fn unpinned_holders(
                     "tag {t}, which the lock pins, also names image {id}{plat}, which the lock does not pin under it"
                 ),
             );
-            out.push((Place::Input(*n), if let Some(i) = i { f.image(i) } else { f }));
+            out.push((Place::Input(*n), f.image(h.index)));
         }
     }
     out

@@ -23,7 +23,7 @@ pub fn build(report: &Report, file_digests: &[(String, Option<(Digest, u64)>)]) 
             size: file.map(|(_, n)| n),
             sha256: file.map(|(d, _)| d),
         });
-        for (i, im) in input.images.iter().enumerate() {
+        for im in &input.images {
             let layers: Option<Vec<LockLayer>> = im
                 .layers
                 .iter()
@@ -37,8 +37,10 @@ pub fn build(report: &Report, file_digests: &[(String, Option<(Digest, u64)>)]) 
                 })
                 .collect();
             let (Some(image_id), Some(layers)) = (im.config_digest, layers) else {
-                notes
-                    .push(format!("{}: image @{i} is not locked: its config or a layer could not be read", input.path));
+                notes.push(format!(
+                    "{}: image @{} is not locked: its config or a layer could not be read",
+                    input.path, im.index
+                ));
                 continue;
             };
             let mut tags: Vec<String> = im.tags.iter().map(|t| reference::normalize(t)).collect();

@@ -10,6 +10,7 @@ pub mod compare;
 pub mod format;
 
 use crate::digest::Digest;
+use crate::error::Error;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -82,28 +83,19 @@ pub struct LockLayer {
     pub media_type: Option<String>,
 }
 
-/// Why a lock file cannot be used: a usage error (exit 2), one line.
-#[derive(Debug)]
-pub struct LockError(pub String);
-
-impl std::fmt::Display for LockError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Reads and checks a lock file.
-pub fn read(path: &Path) -> Result<Lock, LockError> {
+/// Reads and checks a lock file; one that cannot be used is an [`Error::Lock`] (exit 2).
+pub fn read(path: &Path) -> Result<Lock, Error> {
     let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| LockError(format!("cannot open the lock {shown}: {e}")))?;
+    let bad = |message: String| Error::Lock { path: path.to_path_buf(), message };
+    let meta = std::fs::metadata(path).map_err(|e| bad(format!("cannot open the lock {shown}: {e}")))?;
     if !meta.is_file() {
-        return Err(LockError(format!("the lock {shown} is not a file")));
+        return Err(bad(format!("the lock {shown} is not a file")));
     }
     if meta.len() > MAX_LOCK {
-        return Err(LockError(format!("the lock {shown} is {} bytes, more than a lock can be", meta.len())));
+        return Err(bad(format!("the lock {shown} is {} bytes, more than a lock can be", meta.len())));
     }
-    let bytes = std::fs::read(path).map_err(|e| LockError(format!("cannot read the lock {shown}: {e}")))?;
-    parse(&bytes).map_err(|why| LockError(format!("the lock {shown} {why}")))
+    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read the lock {shown}: {e}")))?;
+    parse(&bytes).map_err(|why| bad(format!("the lock {shown} {why}")))
 }
 
 /// Parses lock bytes; the error completes "the lock FILE …". One pass into the lock's types,

@@ -33,7 +33,7 @@
 //! | SBOM | a layer `…spdx+json`, `…cyclonedx+json`, or `text/spdx` | `cosign attach sbom`, syft |
 //! | Hauler artifact | index annotation `kind` other than an image or image index | hauler (files, charts, sigs, atts, sboms) |
 
-use super::oci::{Descriptor, Subject};
+use super::descriptor::{Descriptor, Notes, Subject};
 use super::{BlobRef, ConfigError, Model};
 use crate::digest::Digest;
 use crate::open::Catalog;
@@ -46,7 +46,7 @@ pub fn is_image(catalog: &Catalog, model: &mut Model, config: &BlobRef, layers: 
 }
 
 /// The kind of artifact a manifest that is not an image is, if airlock knows it.
-pub fn kind(layers: &[Descriptor], desc: Option<&Descriptor>, own: &super::oci::Notes) -> Option<&'static str> {
+pub fn kind(layers: &[Descriptor], desc: Option<&Descriptor>, own: &Notes) -> Option<&'static str> {
     let notes = desc.map(|d| &d.annotations);
     if notes.and_then(|n| n.reference_type.as_deref()) == Some("attestation-manifest") {
         return Some("attestation manifest");

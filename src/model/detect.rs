@@ -49,3 +49,26 @@ pub fn not_an_image(c: &Catalog) -> Finding {
         format!("the {what} has no manifest.json and no index.json ({n} members): not a container image archive"),
     )
 }
+
+/// Docker 25+ stores each layer's legacy v1 `json` as a blob nothing refers to: normal.
+pub fn is_docker_legacy_json(model: &super::Model, content: Option<&crate::scan::Content>) -> bool {
+    let Some(crate::scan::Content::Document(doc)) = content else {
+        return false;
+    };
+    if model.format != Some(Format::DockerOci) {
+        return false;
+    }
+    /// The keys that tell a v1 json from an OCI document; nothing else is read or kept.
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        id: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "mediaType")]
+        media_type: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "schemaVersion")]
+        schema_version: Option<serde::de::IgnoredAny>,
+    }
+    let Ok(p) = serde_json::from_slice::<Probe>(&doc[..]) else {
+        return false;
+    };
+    p.id.is_some() && p.media_type.is_none() && p.schema_version.is_none()
+}

@@ -5,6 +5,7 @@
 pub mod artifacts;
 mod bounded;
 pub mod config;
+pub mod descriptor;
 mod detect;
 pub(crate) mod docker;
 pub mod json_keys;
@@ -12,10 +13,11 @@ pub(crate) mod oci;
 pub mod platform;
 pub mod reference;
 pub mod runtime;
+pub mod select;
 pub mod selector;
 
 pub use config::{ConfigError, ImageConfig};
-pub use detect::Format;
+pub use detect::{Format, is_docker_legacy_json};
 pub use platform::Platform;
 
 use crate::digest::Digest;

@@ -46,6 +46,9 @@ pub struct Catalog {
     /// The bytes of small text members a bundle's integrity check needs (`KEPT_NAMES`),
     /// kept from the one pass over a stream that cannot be read again.
     pub kept: BTreeMap<String, Vec<u8>>,
+    /// The archive has more members than `super::MAX_MEMBERS`: the rest were not recorded
+    /// (a finding says so, once).
+    pub members_capped: bool,
 }
 
 /// File names whose bytes are kept when read from a stream (Zarf's integrity data and
@@ -156,7 +159,15 @@ impl Catalog {
         };
         let kept =
             self.kept.iter().filter_map(|(k, v)| Some((k.strip_prefix(&start)?.to_string(), v.clone()))).collect();
-        Catalog { members, findings: Vec::new(), outer: self.outer, is_dir: self.is_dir, source, kept }
+        Catalog {
+            members,
+            findings: Vec::new(),
+            outer: self.outer,
+            is_dir: self.is_dir,
+            source,
+            kept,
+            members_capped: self.members_capped,
+        }
     }
 
     pub fn has(&self, path: &str) -> bool {

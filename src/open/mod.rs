@@ -16,35 +16,66 @@ mod tar_stream;
 
 pub use catalog::{Catalog, DataSource, Member, MemberKind, Unresolved};
 
+use crate::error::Error;
 use crate::finding::{Code, Finding};
 use crate::scan::{Compression, Depth};
 use std::fs::File;
 use std::io::{self, Read as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// An input that cannot be opened at all: exit status 2, not a finding.
-#[derive(Debug)]
-pub struct OpenError {
-    pub path: PathBuf,
-    pub error: io::Error,
+/// Reads an input whole. Problems with the archive itself are findings in the catalog; an
+/// input that cannot be opened at all is an [`Error::Open`] (exit status 2).
+pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progress) -> Result<Catalog, Error> {
+    let sniffed = Sniffed::open(path)?;
+    read_sniffed(path, sniffed, depth, progress)
 }
 
-impl std::fmt::Display for OpenError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot open {}: {}", self.path.display(), self.error)
+/// An input opened and its first bytes read, once: what it is (a directory, a tar, a
+/// wrapped stream, a split header) is decided from them by whoever reads it next.
+pub struct Sniffed {
+    meta: std::fs::Metadata,
+    /// The open file, positioned after `head`; `None` for a directory.
+    file: Option<File>,
+    head: [u8; 512],
+    n: usize,
+}
+
+impl Sniffed {
+    pub fn open(path: &Path) -> Result<Sniffed, Error> {
+        let err = |source| Error::open(path, source);
+        let meta = std::fs::metadata(path).map_err(err)?;
+        let mut head = [0u8; 512];
+        if meta.is_dir() {
+            return Ok(Sniffed { meta, file: None, head, n: 0 });
+        }
+        let mut file = open_input(path).map_err(err)?;
+        let n = crate::digest::read_full(&mut file, &mut head).map_err(err)?;
+        Ok(Sniffed { meta, file: Some(file), head, n })
+    }
+
+    /// The whole-file compression (`None` for a directory).
+    pub fn compression(&self) -> Option<Compression> {
+        self.file.as_ref().map(|_| Compression::sniff(&self.head[..self.n]))
+    }
+
+    /// The whole stream again: the bytes already read, then the rest of the file.
+    fn into_stream(self) -> Option<Box<dyn io::Read + Send>> {
+        let head = io::Cursor::new(self.head[..self.n].to_vec());
+        self.file.map(|f| -> Box<dyn io::Read + Send> { Box::new(head.chain(f)) })
     }
 }
 
-/// Reads an input whole. Problems with the archive itself are findings in the catalog.
-pub fn read_input(path: &Path, depth: Depth, progress: &crate::progress::Progress) -> Result<Catalog, OpenError> {
-    let err = |error| OpenError { path: path.to_path_buf(), error };
-    let meta = std::fs::metadata(path).map_err(err)?;
-    if meta.is_dir() {
+/// [`read_input`] from an input already opened and sniffed.
+pub fn read_sniffed(
+    path: &Path,
+    sniffed: Sniffed,
+    depth: Depth,
+    progress: &crate::progress::Progress,
+) -> Result<Catalog, Error> {
+    let Sniffed { meta, file, head, n } = sniffed;
+    let Some(file) = file else {
         return Ok(dir::read(path, depth, progress));
-    }
-    let mut file = open_input(path).map_err(err)?;
-    let mut head = [0u8; 512];
-    let n = crate::digest::read_full(&mut file, &mut head).map_err(err)?;
+    };
     let mut catalog = Catalog::default();
     if n == 0 {
         catalog.findings.push(Finding::new(Code::ArchiveCorrupt, "the file is empty"));
@@ -184,13 +215,6 @@ impl<R: crate::tarstream::Source> io::Read for EntryReader<R> {
     }
 }
 
-/// Whether an input can be read more than once (a directory or a regular file): convert
-/// reads blobs again after the documents, which a pipe cannot give.
-pub fn is_rereadable(path: &Path) -> io::Result<bool> {
-    let meta = std::fs::metadata(path)?;
-    Ok(meta.is_dir() || meta.is_file())
-}
-
 /// A first block that parses as a tar header (checksum included), or an empty archive.
 fn looks_like_tar(block: &[u8; 512]) -> bool {
     block.iter().all(|&b| b == 0) || crate::tarstream::parse_header_block(block).is_ok()
@@ -203,7 +227,8 @@ pub const MAX_MEMBERS: usize = 200_000;
 
 fn add_member(catalog: &mut Catalog, raw_name: &str, member: Member) -> Option<String> {
     if catalog.members.len() >= MAX_MEMBERS {
-        if !catalog.findings.iter().any(|f| f.code == Code::ArchiveCorrupt && f.message.contains("members")) {
+        if !catalog.members_capped {
+            catalog.members_capped = true;
             catalog.findings.push(Finding::new(
                 Code::ArchiveCorrupt,
                 format!("the archive has more than {MAX_MEMBERS} members; the rest are not read"),
@@ -230,23 +255,13 @@ fn add_member(catalog: &mut Catalog, raw_name: &str, member: Member) -> Option<S
     }
 }
 
-/// The whole-file compression of a file input (`None` for a directory).
-pub fn outer_compression(path: &Path) -> io::Result<Option<Compression>> {
-    if std::fs::metadata(path)?.is_dir() {
-        return Ok(None);
-    }
-    let mut head = [0u8; 8];
-    let n = crate::digest::read_full(&mut File::open(path)?, &mut head)?;
-    Ok(Some(Compression::sniff(&head[..n])))
-}
-
-/// Decompresses a gzip-, zstd-, bzip2-, xz- or lz4-wrapped archive into `dest`.
-pub fn unwrap_to(path: &Path, dest: &Path) -> io::Result<()> {
-    let compression = outer_compression(path)?.unwrap_or(Compression::None);
+/// Decompresses a gzip-, zstd-, bzip2-, xz- or lz4-wrapped input, already sniffed, into `dest`.
+pub fn unwrap_to(sniffed: Sniffed, dest: &Path) -> io::Result<()> {
+    let compression = sniffed.compression().unwrap_or(Compression::None);
     if compression == Compression::None {
         return Err(io::Error::other("not gzip, zstd, bzip2, xz or lz4"));
     }
-    let src = std::io::BufReader::new(File::open(path)?);
+    let src = std::io::BufReader::new(sniffed.into_stream().ok_or_else(|| io::Error::other("a directory"))?);
     let mut out = File::create(dest)?;
     io::copy(&mut crate::scan::compression::outer_decoder(src, compression)?, &mut out)?;
     Ok(())

@@ -5,6 +5,7 @@
 //! under a hidden name that says what it is (`.NAME.airlock-tmp-PID-START-N`), which a later
 //! convert to the same output removes once its owner is provably gone (see `staging`).
 
+pub mod paths;
 mod staging;
 mod tar_writer;
 

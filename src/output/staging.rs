@@ -48,7 +48,7 @@ fn install_interrupt_handler() {
             }
             if COMMITTED.load(Ordering::SeqCst) {
                 eprintln!("airlock: interrupted after the output was written");
-                std::process::exit(130);
+                std::process::exit(crate::exit::ExitStatus::Interrupted.code());
             }
             let live = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
             for p in live {
@@ -59,7 +59,7 @@ fn install_interrupt_handler() {
                 let _ = fs::remove_file(p);
             }
             eprintln!("airlock: interrupted; nothing was written");
-            std::process::exit(130);
+            std::process::exit(crate::exit::ExitStatus::Interrupted.code());
         });
     });
 }

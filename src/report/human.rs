@@ -1,7 +1,8 @@
 //! The human report: per input and image, what it is, a layer table, the findings and a
 //! verdict. Colour as `--color` and anstream decide (`cli::colored`).
 
-use super::{ImageReport, InputReport, Report};
+pub use super::view::human_size;
+use super::{ConvertSummary, ImageReport, InputReport, Report};
 use crate::finding::{Finding, Severity};
 use std::io::{self, Write};
 
@@ -82,8 +83,8 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
     if style.compact {
         super::view::print_compact(&input.images, out)?;
     }
-    for (i, image) in input.images.iter().enumerate().filter(|_| !style.compact) {
-        print_image(i, image, style, out)?;
+    for image in input.images.iter().filter(|_| !style.compact) {
+        print_image(image, style, out)?;
     }
     for c in &input.contains {
         writeln!(out, "  contains: {c}")?;
@@ -164,10 +165,10 @@ fn print_coverage(c: &super::Coverage, out: &mut dyn Write) -> io::Result<()> {
 /// Members inside an input's archives listed in the human report, at most this many.
 const NESTED_SHOWN: usize = 20;
 
-fn print_image(i: usize, image: &ImageReport, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+fn print_image(image: &ImageReport, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     let tags =
         if image.tags.is_empty() { "<untagged>".to_string() } else { super::view::shown(&image.tags.join(", ")) };
-    writeln!(out, "  {} {tags}", style.bold(&format!("image @{i}")))?;
+    writeln!(out, "  {} {tags}", style.bold(&format!("image @{}", image.index)))?;
     let opt = |d: Option<String>| d.unwrap_or_else(|| "-".into());
     writeln!(out, "    platform:  {}", opt(image.platform.clone()))?;
     writeln!(out, "    image ID:  {}", opt(image.config_digest.map(|d| d.to_string())))?;
@@ -243,13 +244,35 @@ fn print_finding(f: &Finding, style: &Style, out: &mut dyn Write) -> io::Result<
     writeln!(out, "    {sev}{place}: {}", f.message)
 }
 
-pub fn human_size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
+/// What `convert` wrote, on one line (unless quiet and nothing is wrong), then its notes and
+/// the input's findings, each a line of its own: `format` is the output format, `to` where.
+pub fn print_written(s: &ConvertSummary, format: &str, to: &str, quiet: bool, out: &mut dyn Write) -> io::Result<()> {
+    let warnings = s.findings.iter().filter(|f| !f.is_error()).count();
+    let errors = s.findings.len() - warnings;
+    if !quiet || errors > 0 {
+        let blobs = s.copied + s.recompressed;
+        writeln!(
+            out,
+            "airlock: wrote {format} {to}: {} image{}, {blobs} layer blob{} ({} copied, {} re-compressed), {}",
+            s.images,
+            plural(s.images),
+            plural(blobs),
+            s.copied,
+            s.recompressed,
+            human_size(s.output_bytes)
+        )?;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    print_notes(&s.notes, out)?;
+    for f in &s.findings {
+        writeln!(out, "airlock: {}[{}]: {}", if f.is_error() { "error" } else { "warning" }, f.code, f.message)?;
+    }
+    Ok(())
+}
+
+/// Notes about an output (what it could not hold, how it differs), one line each.
+pub fn print_notes(notes: &[String], out: &mut dyn Write) -> io::Result<()> {
+    for n in notes {
+        writeln!(out, "airlock: note: {n}")?;
+    }
+    Ok(())
 }

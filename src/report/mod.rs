@@ -2,12 +2,16 @@
 //! (`human`, `json`). The JSON shape is documented in the README and is stable: fields may be
 //! added, never renamed or removed.
 
+pub mod build;
 pub mod human;
 pub mod json;
+pub mod signatures;
+pub mod verdict;
 pub mod view;
 
 use crate::digest::Digest;
 use crate::finding::Finding;
+pub use crate::input::coverage::{Coverage, CoveredMember, MAX_LISTED, Verdict};
 use crate::model::Format;
 use crate::scan::Compression;
 use serde::Serialize;
@@ -56,82 +60,7 @@ pub struct InputReport {
     pub coverage: Option<Coverage>,
     /// `verify --key` on a Zarf package: its `zarf.yaml` and the signature files over it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub signed_files: Vec<crate::signatures::report::SignedFile>,
-}
-
-/// The one verdict each member of an input gets (`crate::bundle::coverage` decides it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Read as part of an image in the report: a document, config or layer of an image
-    /// archive or layout, or an archive reported as an image input of its own.
-    Image,
-    /// A signature, attestation, SBOM or other artifact's manifest or blob, checked as blobs.
-    Artifact,
-    /// An archive holding no image of its own, opened: each member in it has its own verdict.
-    Archive,
-    /// A file no runtime loads as an image: not archive-shaped, or compressed around
-    /// something that is not a tar.
-    Other,
-    /// Archive-shaped and not verified: it cannot be read, or lies past a search bound; a
-    /// finding names it.
-    Error,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Image => "image",
-            Verdict::Artifact => "artifact",
-            Verdict::Archive => "archive",
-            Verdict::Other => "other",
-            Verdict::Error => "error",
-        }
-    }
-}
-
-/// How many members got each verdict, and the ones that are not part of an image or artifact.
-#[derive(Debug, Default, Serialize)]
-pub struct Coverage {
-    /// Every member but directories, of the input and of every archive opened in it.
-    pub members: usize,
-    pub image: usize,
-    pub artifact: usize,
-    pub archive: usize,
-    pub other: usize,
-    pub error: usize,
-    /// The members whose verdict is archive, other or error, at most [`MAX_LISTED`] (the
-    /// counts above are complete): the input's own in path order, then each archive's.
-    pub listed: Vec<CoveredMember>,
-}
-
-/// Members listed in a coverage, at most this many.
-pub const MAX_LISTED: usize = 1000;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CoveredMember {
-    /// The member's path, `ARCHIVE!MEMBER` inside an archive of the input.
-    pub member: String,
-    pub verdict: Verdict,
-    pub size: u64,
-}
-
-impl Coverage {
-    /// Counts one member's verdict, and lists it if it is not part of an image or artifact
-    /// (its name is made only then).
-    pub fn add(&mut self, verdict: Verdict, size: u64, member: impl FnOnce() -> String) {
-        self.members += 1;
-        match verdict {
-            Verdict::Image => self.image += 1,
-            Verdict::Artifact => self.artifact += 1,
-            Verdict::Archive => self.archive += 1,
-            Verdict::Other => self.other += 1,
-            Verdict::Error => self.error += 1,
-        }
-        if matches!(verdict, Verdict::Archive | Verdict::Other | Verdict::Error) && self.listed.len() < MAX_LISTED {
-            self.listed.push(CoveredMember { member: member(), verdict, size });
-        }
-    }
+    pub signed_files: Vec<signatures::SignedFile>,
 }
 
 #[derive(Debug, Serialize)]
@@ -165,6 +94,9 @@ pub struct TargetVerdict {
 
 #[derive(Debug, Serialize)]
 pub struct ImageReport {
+    /// The image's index in its input (`@N`): what `--image @N` selects and what findings
+    /// name it by, also under `--image` / `--platform` (which leave others out of `images`).
+    pub index: usize,
     pub tags: Vec<String>,
     pub platform: Option<String>,
     /// The image ID: sha256 of the config bytes as stored.
@@ -178,7 +110,7 @@ pub struct ImageReport {
     pub history: Option<Vec<HistoryReport>>,
     /// `verify --key` (or a lock that records signatures): the signatures about this image.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub signatures: Option<Vec<crate::signatures::report::SignatureReport>>,
+    pub signatures: Option<Vec<signatures::SignatureReport>>,
     /// With `signatures`: signature layers past airlock's bounds, counted, not checked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signatures_not_checked: Option<usize>,
@@ -212,6 +144,23 @@ pub struct HistoryReport {
     pub comment: Option<String>,
 }
 
+/// What `convert` wrote.
+pub struct ConvertSummary {
+    pub images: usize,
+    pub layers: usize,
+    pub copied: usize,
+    pub recompressed: usize,
+    pub bytes: u64,
+    /// Warnings of the input (the output was written).
+    pub findings: Vec<Finding>,
+    /// Notes about the output, e.g. an image written untagged.
+    pub notes: Vec<String>,
+    /// Per image, what was written (`convert --json`).
+    pub written: Vec<ConvertedImage>,
+    /// The output's size (tar bytes, or the layout's files together).
+    pub output_bytes: u64,
+}
+
 /// `convert --json`: what was written, image by image and layer by layer.
 #[derive(Debug, Serialize)]
 pub struct ConvertReport {
@@ -230,6 +179,20 @@ pub struct ConvertReport {
     pub findings: Vec<Finding>,
     /// What the output could not carry or how it differs (e.g. written untagged).
     pub notes: Vec<String>,
+}
+
+impl ConvertReport {
+    /// What was written: its images and layers, the input's warnings, the notes.
+    pub fn written(s: ConvertSummary, input: String, output: String, format: &'static str) -> ConvertReport {
+        let (bytes, images, findings, notes) = (Some(s.output_bytes), s.written, s.findings, s.notes);
+        ConvertReport { ok: true, input, output, format, bytes, images, findings, notes }
+    }
+
+    /// Nothing written: the input's findings say why.
+    pub fn refused(report: InputReport, input: String, output: String, format: &'static str) -> ConvertReport {
+        let findings = report.findings;
+        ConvertReport { ok: false, input, output, format, bytes: None, images: Vec::new(), findings, notes: Vec::new() }
+    }
 }
 
 #[derive(Debug, Serialize)]

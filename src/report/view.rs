@@ -1,5 +1,6 @@
 //! Parts of the human report for `inspect`: what an image runs with, its size, the compact
-//! one-line-per-image table, and text from the archive made safe for a terminal.
+//! one-line-per-image table, and text from the archive made safe for a terminal; sizes as
+//! the human report writes them (`human_size`).
 
 use super::ImageReport;
 use crate::model::runtime::RunConfig;
@@ -28,7 +29,7 @@ pub fn print_run(image: &ImageReport, run: &RunConfig, out: &mut dyn Write) -> i
         Some(v) => serde_json::to_string(v).unwrap_or_default(),
         None => "-".to_string(),
     };
-    let size = layers_size(image).map_or("-".to_string(), super::human::human_size);
+    let size = layers_size(image).map_or("-".to_string(), human_size);
     let n = image.layers.len();
     writeln!(out, "    created:   {}", opt(&run.created))?;
     writeln!(out, "    size:      {size} in {n} layer{} (as stored)", if n == 1 { "" } else { "s" })?;
@@ -62,19 +63,31 @@ pub fn print_compact(images: &[ImageReport], out: &mut dyn Write) -> io::Result<
         return Ok(());
     }
     writeln!(out, "  {:>4}  {:<14}  {:<12}  {:>6}  {:>10}  tags", "#", "platform", "image ID", "layers", "size")?;
-    for (i, im) in images.iter().enumerate() {
+    for im in images {
         let tags = if im.tags.is_empty() { "<untagged>".to_string() } else { shown(&im.tags.join(", ")) };
         writeln!(
             out,
             "  {:>4}  {:<14}  {:<12}  {:>6}  {:>10}  {tags}",
-            format!("@{i}"),
+            format!("@{}", im.index),
             im.platform.as_deref().map_or("-".to_string(), shown),
             im.config_digest.map_or("-".to_string(), |d| d.short()),
             im.layers.len(),
-            layers_size(im).map_or("-".to_string(), super::human::human_size),
+            layers_size(im).map_or("-".to_string(), human_size),
         )?;
     }
     Ok(())
+}
+
+/// A size in B, KiB, MiB, GiB or TiB (one decimal past bytes).
+pub fn human_size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
 }
 
 #[cfg(test)]
@@ -94,6 +107,7 @@ mod tests {
             exposed_ports: vec!["443/tcp".into(), "80/tcp".into()],
         };
         let image = ImageReport {
+            index: 0,
             tags: vec![],
             platform: None,
             config_digest: None,

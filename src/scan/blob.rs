@@ -112,7 +112,52 @@ pub enum Content {
 #[derive(Debug, Clone)]
 pub struct LayerScan {
     pub compression: Compression,
-    pub tar: Result<TarSummary, String>,
+    pub tar: Result<TarSummary, LayerError>,
+}
+
+/// Why a layer's tar could not be read through; the message completes
+/// "layer N (MEMBER, COMPRESSION): …".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LayerError {
+    /// Its zstd frames need a window larger than any runtime decodes (the decoder's words).
+    ZstdWindow(String),
+    /// Compressed in a way no container runtime decompresses as a layer.
+    Unsupported(Compression),
+    /// The stream or the tar in it is broken, or cannot be read (what was wrong).
+    Corrupt(String),
+}
+
+impl std::fmt::Display for LayerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LayerError::ZstdWindow(e) => {
+                write!(f, "its zstd frames need a window larger than any runtime decodes ({e})")
+            }
+            LayerError::Unsupported(c) => {
+                write!(f, "compressed with {}, which no container runtime decompresses as a layer", c.as_str())
+            }
+            LayerError::Corrupt(why) => f.write_str(why),
+        }
+    }
+}
+
+/// A write to the output failed while a layer was read (convert's copy or re-compression):
+/// the scan ends with an `io::Error` holding this, told apart from a read error by its type
+/// ([`is_output_error`]).
+#[derive(Debug)]
+pub struct OutputError(pub io::Error);
+
+impl std::fmt::Display for OutputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "output: {}", self.0)
+    }
+}
+
+impl std::error::Error for OutputError {}
+
+/// Whether `e` is an [`OutputError`]: the output failed, not the input.
+pub fn is_output_error(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<OutputError>())
 }
 
 #[derive(Debug, Clone)]
@@ -157,7 +202,7 @@ pub fn scan<R: Read>(src: R, size: u64, depth: Depth, budget: &DocumentBudget) -
 
 /// As [`scan`], also writing the decompressed stream of a layer into `plain` (convert's
 /// re-compression reads the layer this one time). A write error ends the scan with an
-/// error whose message starts with "output:".
+/// [`OutputError`].
 pub fn scan_into<R: Read>(
     src: R,
     size: u64,
@@ -172,49 +217,40 @@ pub fn scan_into<R: Read>(
     let is_tar = head.len() >= 512 && crate::tarstream::parse_header_block(head[..512].try_into().unwrap()).is_ok();
     let looks_json = !is_tar && head.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&b| b == b'{' || b == b'[');
     if looks_json {
-        if size <= MAX_DOCUMENT && budget.take(size) {
-            // Taken before reading: given back when it drops, read or not.
-            let mut held = Held { bytes: Vec::new(), taken: size };
-            held.bytes.reserve_exact(size as usize);
-            (&mut raw).take(size).read_to_end(&mut held.bytes)?;
-            drain(&mut raw)?;
-            let (digest, size) = raw.into_inner().finish()?;
-            return Ok(BlobScan {
-                digest: Some(digest),
-                size,
-                content: Content::Document(Document(Arc::new(held))),
-                tar_head: false,
-            });
-        }
-        if depth == Depth::Documents {
-            return Ok(BlobScan { digest: None, size, content: Content::OversizedDocument, tar_head: false });
-        }
-        let (digest, size) = raw.into_inner().finish()?;
-        return Ok(BlobScan { digest: Some(digest), size, content: Content::OversizedDocument, tar_head: false });
+        return document(raw, size, depth, budget);
     }
     let compression = Compression::sniff(head);
     if depth == Depth::Documents {
         // Not drained: a seekable input skips the rest, a stream's reader skips it for us.
         return Ok(BlobScan { digest: None, size, content: Content::Sniffed(compression), tar_head: is_tar });
     }
+    let failed_output = std::cell::RefCell::new(None);
+    let failed = &failed_output;
     let tar = match compression {
         // Stored uncompressed: the blob digest *is* the diffID, so hash once.
         Compression::None => {
-            let mut tee = Tee::new(&mut raw, plain);
+            let mut tee = Tee { inner: &mut raw, sink: plain, failed };
             walk_layer(&mut tee).and_then(|walked| {
-                drain(&mut tee).map_err(|e| format!("read error: {e}"))?;
+                drain(&mut tee).map_err(|e| LayerError::Corrupt(format!("read error: {e}")))?;
                 Ok(walked)
             })
         }
-        Compression::Gzip => decoded(Tee::new(crate::tarstream::gzip::GzipReader::new(&mut raw), plain), "gzip"),
-        Compression::Zstd => decoded(Tee::new(ZstdFrames::layer(&mut raw), plain), "zstd"),
-        Compression::Bzip2 => decoded(Tee::new(bzip2::bufread::MultiBzDecoder::new(&mut raw), plain), "bzip2"),
+        Compression::Gzip => {
+            decoded(Tee { inner: crate::tarstream::gzip::GzipReader::new(&mut raw), sink: plain, failed }, "gzip")
+        }
+        Compression::Zstd => decoded(Tee { inner: ZstdFrames::layer(&mut raw), sink: plain, failed }, "zstd"),
+        Compression::Bzip2 => {
+            decoded(Tee { inner: bzip2::bufread::MultiBzDecoder::new(&mut raw), sink: plain, failed }, "bzip2")
+        }
         Compression::Xz => match xz_decoder(&mut raw) {
-            Ok(d) => decoded(Tee::new(d, plain), "xz"),
-            Err(e) => Err(format!("xz: {e}")),
+            Ok(d) => decoded(Tee { inner: d, sink: plain, failed }, "xz"),
+            Err(e) => Err(LayerError::Corrupt(format!("xz: {e}"))),
         },
-        Compression::Lz4 => Err("compressed with lz4, which no container runtime decompresses as a layer".to_string()),
+        Compression::Lz4 => Err(LayerError::Unsupported(Compression::Lz4)),
     };
+    if let Some(e) = failed_output.into_inner() {
+        return Err(io::Error::other(OutputError(e)));
+    }
     // Whatever happened inside, the stored bytes are hashed to their end.
     let (digest, size) = raw.into_inner().finish()?;
     let tar = tar.map(|mut t| {
@@ -232,11 +268,40 @@ pub fn scan_into<R: Read>(
     })
 }
 
+/// A blob that starts like JSON: kept whole for the model when within the bounds, else
+/// hashed (with `Depth::Full`) and marked too large.
+fn document<R: Read>(
+    mut raw: BufReader<HashReader<R>>,
+    size: u64,
+    depth: Depth,
+    budget: &DocumentBudget,
+) -> io::Result<BlobScan> {
+    if size <= MAX_DOCUMENT && budget.take(size) {
+        // Taken before reading: given back when it drops, read or not.
+        let mut held = Held { bytes: Vec::new(), taken: size };
+        held.bytes.reserve_exact(size as usize);
+        (&mut raw).take(size).read_to_end(&mut held.bytes)?;
+        drain(&mut raw)?;
+        let (digest, size) = raw.into_inner().finish()?;
+        return Ok(BlobScan {
+            digest: Some(digest),
+            size,
+            content: Content::Document(Document(Arc::new(held))),
+            tar_head: false,
+        });
+    }
+    if depth == Depth::Documents {
+        return Ok(BlobScan { digest: None, size, content: Content::OversizedDocument, tar_head: false });
+    }
+    let (digest, size) = raw.into_inner().finish()?;
+    Ok(BlobScan { digest: Some(digest), size, content: Content::OversizedDocument, tar_head: false })
+}
+
 /// Decompresses on this thread and hands the output, in chunks, to a second thread that
 /// hashes it (the diffID) and walks it as a tar. Decompression and hashing are the two big
 /// costs of a layer; splitting them keeps both cores busy even when the last layer of a run
 /// is the only one left.
-fn decoded<D: Read>(mut decoder: D, name: &str) -> Result<TarSummary, String> {
+fn decoded<D: Read>(mut decoder: D, name: &str) -> Result<TarSummary, LayerError> {
     std::thread::scope(|scope| {
         let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(PIPE_CHUNKS);
         let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
@@ -265,25 +330,26 @@ fn decoded<D: Read>(mut decoder: D, name: &str) -> Result<TarSummary, String> {
             }
         }
         drop(full_tx);
-        let (walked, finished) = walker.join().map_err(|_| format!("{name} layer: the hashing thread failed"))?;
+        let (walked, finished) =
+            walker.join().map_err(|_| LayerError::Corrupt(format!("{name} layer: the hashing thread failed")))?;
         // A broken compressed stream explains everything the walker saw after it, unless
         // the tar had ended and what follows is not a gzip member at all (see
         // `TarSummary::trailing_ignored`).
         let mut trailing = None;
         if let Some(e) = failed {
             if window_refused(&e).is_some() {
-                return Err(format!("{ZSTD_WINDOW_TOO_LARGE} ({e})"));
+                return Err(LayerError::ZstdWindow(e.to_string()));
             }
             let not_a_member =
                 crate::tarstream::gzip::GzipError::of(&e) == Some(&crate::tarstream::gzip::GzipError::Header);
             if !(not_a_member && walked.as_ref().is_ok_and(|s| s.ended_with_marker)) {
-                return Err(format!("the {name} stream is corrupt: {e}"));
+                return Err(LayerError::Corrupt(format!("the {name} stream is corrupt: {e}")));
             }
             trailing = Some(e.to_string());
         }
         let mut summary = walked?;
         summary.trailing_ignored = trailing;
-        let (diff_id, n) = finished.map_err(|e| format!("{name} stream: {e}"))?;
+        let (diff_id, n) = finished.map_err(|e| LayerError::Corrupt(format!("{name} stream: {e}")))?;
         summary.diff_id = diff_id;
         summary.uncompressed_size = n;
         Ok(summary)
@@ -305,15 +371,16 @@ fn fill<R: Read>(r: &mut R, buf: &mut [u8]) -> (usize, Option<io::Error>) {
     (got, None)
 }
 
-/// How a layer refused for its zstd window is described (`layer-zstd-window`).
-pub const ZSTD_WINDOW_TOO_LARGE: &str = "its zstd frames need a window larger than any runtime decodes";
-
 const PIPE_CHUNK: usize = 256 * 1024;
 const PIPE_CHUNKS: usize = 4;
 
 /// Walks the tar headers, skipping (reading) the data. The caller drains the rest of the
 /// stream after the end-of-archive marker, which the diffID covers too.
-fn walk_layer<R: Read>(r: R) -> Result<TarSummary, String> {
+fn walk_layer<R: Read>(r: R) -> Result<TarSummary, LayerError> {
+    walk_tar(r).map_err(LayerError::Corrupt)
+}
+
+fn walk_tar<R: Read>(r: R) -> Result<TarSummary, String> {
     let mut tar = TarReader::new(Stream(r));
     let mut summary = TarSummary {
         diff_id: Digest::of(b""),
@@ -378,24 +445,81 @@ fn walk_layer<R: Read>(r: R) -> Result<TarSummary, String> {
     Ok(summary)
 }
 
-/// Copies what is read into an optional writer.
-struct Tee<'a, R> {
+/// Copies what is read into an optional writer. A failed write ends the read, and is kept
+/// in `failed`: the scan then ends with an [`OutputError`], whatever the read made of it.
+struct Tee<'a, 'w, R> {
     inner: R,
-    sink: Option<&'a mut dyn Write>,
+    sink: Option<&'w mut dyn Write>,
+    failed: &'a std::cell::RefCell<Option<io::Error>>,
 }
 
-impl<'a, R> Tee<'a, R> {
-    fn new(inner: R, sink: Option<&'a mut dyn Write>) -> Self {
-        Tee { inner, sink }
+impl<R: Read> Read for Tee<'_, '_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(s) = self.sink.as_mut()
+            && let Err(e) = s.write_all(&buf[..n])
+        {
+            let shown = io::Error::other(OutputError(io::Error::new(e.kind(), e.to_string())));
+            self.failed.borrow_mut().get_or_insert(e);
+            return Err(shown);
+        }
+        Ok(n)
     }
 }
 
-impl<R: Read> Read for Tee<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if let Some(s) = self.sink.as_mut() {
-            s.write_all(&buf[..n]).map_err(|e| io::Error::other(format!("output: {e}")))?;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gzip_layer() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(3);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "a", &b"abc"[..]).unwrap();
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&b.into_inner().unwrap()).unwrap();
+        e.finish().unwrap()
+    }
+
+    struct Full;
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from(io::ErrorKind::StorageFull))
         }
-        Ok(n)
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_output_is_told_by_its_type() {
+        let layer = gzip_layer();
+        let budget = DocumentBudget::new();
+        let e = scan_into(&layer[..], layer.len() as u64, Depth::Full, &budget, Some(&mut Full)).unwrap_err();
+        assert!(is_output_error(&e), "{e}");
+        let mut sink = Vec::new();
+        let s = scan_into(&layer[..], layer.len() as u64, Depth::Full, &budget, Some(&mut sink)).unwrap();
+        assert!(matches!(s.content, Content::Layer(LayerScan { tar: Ok(_), .. })));
+        assert!(!is_output_error(&io::Error::other("output: a read error that says so")));
+    }
+
+    #[test]
+    fn layer_errors_read_as_before() {
+        let w = LayerError::ZstdWindow("Frame requires too much memory for decoding".into());
+        assert_eq!(
+            w.to_string(),
+            "its zstd frames need a window larger than any runtime decodes (Frame requires too much memory for decoding)"
+        );
+        assert_eq!(
+            LayerError::Unsupported(Compression::Lz4).to_string(),
+            "compressed with lz4, which no container runtime decompresses as a layer"
+        );
+        let lz4 = [0x04, 0x22, 0x4d, 0x18, 0, 0, 0, 0];
+        let s = scan(&lz4[..], 8, Depth::Full, &DocumentBudget::new()).unwrap();
+        assert!(matches!(
+            s.content,
+            Content::Layer(LayerScan { tar: Err(LayerError::Unsupported(Compression::Lz4)), .. })
+        ));
     }
 }

@@ -6,6 +6,7 @@
 //! base64-encoded, as a sigstore bundle's `verificationMaterial.publicKey.hint` (measured: the
 //! hints of `fixtures/signed/` are these fingerprints), and Rekor's log ID for its own key.
 
+pub use super::rules::KeyKind;
 use super::rules::{Alg, SCHEMES};
 use ed25519_dalek::Verifier as _;
 use ring::signature as ring_sig;
@@ -50,26 +51,6 @@ impl fmt::Display for Fingerprint {
 impl fmt::Debug for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
-    }
-}
-
-/// The algorithm family of a key, which decides the schemes tried (`rules::SCHEMES`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyKind {
-    EcdsaP256,
-    EcdsaP384,
-    Ed25519,
-    Rsa,
-}
-
-impl KeyKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            KeyKind::EcdsaP256 => "ECDSA P-256",
-            KeyKind::EcdsaP384 => "ECDSA P-384",
-            KeyKind::Ed25519 => "Ed25519",
-            KeyKind::Rsa => "RSA",
-        }
     }
 }
 
@@ -138,20 +119,21 @@ const MAX_KEY_FILE: u64 = 64 << 10;
 
 /// Reads the key files given on the command line (`--key`, `--rekor-key`: the only files
 /// this module opens); the error names the file and why (a usage error).
-pub fn read_files(paths: &[std::path::PathBuf]) -> Result<Vec<PublicKey>, String> {
+pub fn read_files(paths: &[std::path::PathBuf]) -> Result<Vec<PublicKey>, crate::error::Error> {
     use std::io::Read;
     paths
         .iter()
         .map(|p| {
             let shown = p.display().to_string();
+            let key_error = |message: String| crate::error::Error::Key { path: p.clone(), message };
             let mut bytes = Vec::new();
             std::fs::File::open(p)
                 .and_then(|f| f.take(MAX_KEY_FILE + 1).read_to_end(&mut bytes))
-                .map_err(|e| format!("cannot read the key {shown}: {e}"))?;
+                .map_err(|e| key_error(format!("cannot read the key {shown}: {e}")))?;
             if bytes.len() as u64 > MAX_KEY_FILE {
-                return Err(format!("the key {shown} is over {MAX_KEY_FILE} bytes: not a PEM public key"));
+                return Err(key_error(format!("the key {shown} is over {MAX_KEY_FILE} bytes: not a PEM public key")));
             }
-            PublicKey::from_pem(&shown, &bytes).map_err(|e| format!("the key {shown}: {e}"))
+            PublicKey::from_pem(&shown, &bytes).map_err(|e| key_error(format!("the key {shown}: {e}")))
         })
         .collect()
 }

@@ -296,17 +296,11 @@ pub fn check(catalog: &Catalog, model: &Model, trust: &Trust) -> Vec<ImageSignat
         .collect()
 }
 
-/// [`check`] for the images a report shows: `chosen` holds their model indexes in report
-/// order, and each result's `image` becomes its position there (what `Finding.image` and
-/// the report's `images` index).
+/// [`check`] for the images a report shows: `chosen` holds their model indexes; each
+/// result's `image` stays the model's index (what `Finding.image`, the report's `@N` and
+/// `--image @N` mean).
 pub fn check_selected(catalog: &Catalog, model: &Model, chosen: &[usize], trust: &Trust) -> Vec<ImageSignatures> {
-    check(catalog, model, trust)
-        .into_iter()
-        .filter_map(|mut r| {
-            r.image = chosen.iter().position(|&c| c == r.image)?;
-            Some(r)
-        })
-        .collect()
+    check(catalog, model, trust).into_iter().filter(|r| chosen.contains(&r.image)).collect()
 }
 
 /// Every finding of [`check`]'s results, image by image.

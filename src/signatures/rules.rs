@@ -2,7 +2,25 @@
 //! signature schemes it accepts for each kind of key: each row with where it comes from (the
 //! tool's source, or what was measured with the real tool in `fixtures/make-signed-fixtures.sh`).
 
-use super::keys::KeyKind;
+/// The algorithm family of a key, which decides the schemes tried ([`SCHEMES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    EcdsaP256,
+    EcdsaP384,
+    Ed25519,
+    Rsa,
+}
+
+impl KeyKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyKind::EcdsaP256 => "ECDSA P-256",
+            KeyKind::EcdsaP384 => "ECDSA P-384",
+            KeyKind::Ed25519 => "Ed25519",
+            KeyKind::Rsa => "RSA",
+        }
+    }
+}
 
 /// The two signature formats cosign writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

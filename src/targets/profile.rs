@@ -1,7 +1,7 @@
 //! The facts of one input that decide whether a runtime loads it, read from what verify
 //! already has (the catalog and the model) plus the file's name and first bytes.
 
-use crate::commands::Loaded;
+use crate::input::Loaded;
 use crate::scan::{Compression, Content};
 use std::path::Path;
 
@@ -55,7 +55,7 @@ pub fn read(path: &Path, loaded: &Loaded) -> Profile {
         .flat_map(|i| &i.layers)
         .filter(|l| {
             matches!(catalog.scan_of(&l.member).map(|s| &s.content),
-                Some(Content::Layer(ls)) if ls.tar.as_ref().is_err_and(|why| why.starts_with(crate::scan::blob::ZSTD_WINDOW_TOO_LARGE)))
+                Some(Content::Layer(ls)) if matches!(ls.tar, Err(crate::scan::blob::LayerError::ZstdWindow(_))))
         })
         .count();
     Profile {

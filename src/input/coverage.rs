@@ -9,16 +9,91 @@
 //! | read by an image model (its documents, configs, layers, the format's own files) | image |
 //! | a manifest or blob of a signature, attestation or other artifact | artifact |
 //! | a directory (not counted) | — |
-//! | a file (or a link to one) that starts with a tar header or a compression magic | opened: image, archive or error (`super::Search`) |
+//! | a file (or a link to one) that starts with a tar header or a compression magic | opened: image, archive or error (`super::bundle`) |
 //! | a tar whose scan read every entry and found no image document and no archive in it | archive (nothing in it loads) |
 //! | any other file, device or FIFO; a link to nothing | other |
 //! | a file the archive broke before, a link out of the archive | error (the archive's finding names it) |
 
 use crate::model::{Format, Model};
 use crate::open::{Catalog, Member, MemberKind, Unresolved};
-use crate::report::Verdict;
 use crate::scan::{Compression, Content, Depth};
+use serde::Serialize;
 use std::collections::HashSet;
+
+/// The one verdict each member of an input gets ([`decide`] decides it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Read as part of an image in the report: a document, config or layer of an image
+    /// archive or layout, or an archive reported as an image input of its own.
+    Image,
+    /// A signature, attestation, SBOM or other artifact's manifest or blob, checked as blobs.
+    Artifact,
+    /// An archive holding no image of its own, opened: each member in it has its own verdict.
+    Archive,
+    /// A file no runtime loads as an image: not archive-shaped, or compressed around
+    /// something that is not a tar.
+    Other,
+    /// Archive-shaped and not verified: it cannot be read, or lies past a search bound; a
+    /// finding names it.
+    Error,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Image => "image",
+            Verdict::Artifact => "artifact",
+            Verdict::Archive => "archive",
+            Verdict::Other => "other",
+            Verdict::Error => "error",
+        }
+    }
+}
+
+/// How many members got each verdict, and the ones that are not part of an image or artifact.
+#[derive(Debug, Default, Serialize)]
+pub struct Coverage {
+    /// Every member but directories, of the input and of every archive opened in it.
+    pub members: usize,
+    pub image: usize,
+    pub artifact: usize,
+    pub archive: usize,
+    pub other: usize,
+    pub error: usize,
+    /// The members whose verdict is archive, other or error, at most [`MAX_LISTED`] (the
+    /// counts above are complete): the input's own in path order, then each archive's.
+    pub listed: Vec<CoveredMember>,
+}
+
+/// Members listed in a coverage, at most this many.
+pub const MAX_LISTED: usize = 1000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CoveredMember {
+    /// The member's path, `ARCHIVE!MEMBER` inside an archive of the input.
+    pub member: String,
+    pub verdict: Verdict,
+    pub size: u64,
+}
+
+impl Coverage {
+    /// Counts one member's verdict, and lists it if it is not part of an image or artifact
+    /// (its name is made only then).
+    pub fn add(&mut self, verdict: Verdict, size: u64, member: impl FnOnce() -> String) {
+        self.members += 1;
+        match verdict {
+            Verdict::Image => self.image += 1,
+            Verdict::Artifact => self.artifact += 1,
+            Verdict::Archive => self.archive += 1,
+            Verdict::Other => self.other += 1,
+            Verdict::Error => self.error += 1,
+        }
+        if matches!(verdict, Verdict::Archive | Verdict::Other | Verdict::Error) && self.listed.len() < MAX_LISTED {
+            self.listed.push(CoveredMember { member: member(), verdict, size });
+        }
+    }
+}
 
 /// What a member's bytes say it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +178,7 @@ impl Used {
             // Docker 25+'s legacy v1 json blobs, which nothing refers to.
             let legacy_blob = model.format == Some(Format::DockerOci)
                 && k.starts_with("blobs/")
-                && crate::checks::is_docker_legacy_json(model, m.scan.as_ref().map(|s| &s.content));
+                && crate::model::is_docker_legacy_json(model, m.scan.as_ref().map(|s| &s.content));
             if legacy_layer_file || legacy_blob {
                 self.image.insert(at(k));
             }

@@ -13,15 +13,11 @@
 //! seekable input is read in place, anything else by decompressing what holds it once more;
 //! nothing is copied to disk.
 
-pub mod coverage;
-mod pass;
-pub mod zarf;
-
-use crate::commands::Loaded;
+use super::coverage::{Coverage, Verdict};
+use super::{Loaded, coverage, pass, zarf};
 use crate::finding::{Code, Finding};
 use crate::model;
 use crate::open::{self, Catalog, DataSource};
-use crate::report::{Coverage, Verdict};
 use crate::scan::{Compression, Depth};
 use coverage::Decision;
 use std::collections::HashMap;
@@ -67,7 +63,7 @@ pub struct Step {
     pub compression: Compression,
 }
 
-/// Where a part's bytes are, which decides how its blobs are read again (`convert`).
+/// Where a part's bytes are, which decides how its blobs are read again (`super::reread`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
     /// A layout in directory `root` of the archive `within` leads to (the input itself when
@@ -430,7 +426,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("in");
         std::fs::write(&p, bytes).unwrap();
-        let loaded = crate::commands::load(&p, Depth::Full, false).unwrap();
+        let loaded = crate::input::load(&p, Depth::Full, false).unwrap();
         let e = expand_within(&p, "in", &loaded, Depth::Full, bounds);
         let findings = e.findings.iter().map(|f| (f.code.to_string(), f.member.clone().unwrap_or_default())).collect();
         (e.parts.iter().map(|p| p.name.clone()).collect(), findings, e.coverage)

@@ -2,19 +2,19 @@
 //! never inside its own input (or the input inside the output), which would leave the input
 //! with blobs nothing references or make the output swallow its own source.
 
-use super::ConvertError;
+use crate::error::Error;
 use std::path::{Path, PathBuf};
 
 /// Refuses an output that is a symlink, device, FIFO or socket (`--force` or not: replacing
 /// `/dev/stdout` or a link's target by a file is never what was meant; `-o -` writes to
 /// stdout), and an output and input that contain one another. The same path for both stays
 /// allowed with `--force`: the commit is atomic.
-pub fn check_output(input: &Path, output: &Path) -> Result<(), ConvertError> {
+pub fn check_output(input: &Path, output: &Path) -> Result<(), Error> {
     if let Ok(meta) = std::fs::symlink_metadata(output) {
         let t = meta.file_type();
         if !(t.is_file() || t.is_dir()) {
             let what = if t.is_symlink() { "a symbolic link" } else { "not a regular file or directory" };
-            return Err(ConvertError::Usage(format!(
+            return Err(Error::Usage(format!(
                 "{} is {what}; airlock writes only regular files and directories (use -o - for stdout)",
                 output.display()
             )));
@@ -24,14 +24,14 @@ pub fn check_output(input: &Path, output: &Path) -> Result<(), ConvertError> {
         return Ok(()); // a path that cannot be resolved fails with its own error later
     };
     if out != input && out.starts_with(&input) {
-        return Err(ConvertError::Usage(format!(
+        return Err(Error::Usage(format!(
             "the output {} is inside the input {}; write it elsewhere",
             out.display(),
             input.display()
         )));
     }
     if out != input && input.starts_with(&out) {
-        return Err(ConvertError::Usage(format!(
+        return Err(Error::Usage(format!(
             "the input {} is inside the output {}; write it elsewhere",
             input.display(),
             out.display()

@@ -1,9 +1,9 @@
 //! `--image REF|ID|@N` and `--platform os/arch[/variant]`.
 
+pub use super::reference::normalize;
+use super::selector::Selector;
+use super::{Image, Model, Platform};
 use crate::digest::Digest;
-pub use crate::model::reference::normalize;
-use crate::model::selector::Selector;
-use crate::model::{Image, Model, Platform};
 
 #[derive(Debug, Clone, Default)]
 pub struct Selection {

@@ -6,7 +6,7 @@
 //! archives it holds (it used to be once more per archive). A seekable input (a plain tar,
 //! a directory) has its first-level members read in place instead.
 
-use super::Step;
+use super::bundle::Step;
 use crate::open::{self, Catalog, DataSource};
 use crate::progress::Progress;
 use crate::scan::compression::outer_decoder;

@@ -4,6 +4,7 @@
 mod delta;
 mod docs;
 mod export;
+mod fit;
 mod flags;
 mod raw;
 
@@ -187,8 +188,13 @@ struct ConvertArgs {
     #[arg(value_name = "INPUT")]
     input: PathBuf,
     /// Output format
-    #[arg(long = "to", value_enum, value_name = "FORMAT")]
-    to: Target,
+    #[arg(long = "to", value_enum, value_name = "FORMAT", required_unless_present = "for_target")]
+    to: Option<Target>,
+    /// Write what this runtime loads, choosing format, layer compression and file name (see
+    /// `verify --target` for the names): docker[@20.10|23|24|25|29], containerd[@1.6|1.7|2],
+    /// k3s, rke2, podman[@4|5]
+    #[arg(long = "for", value_name = "NAME[@VERSION]", value_parser = crate::targets::Target::parse)]
+    for_target: Option<crate::targets::Target>,
     /// Output path (a directory for `oci`), or - for stdout (tar targets)
     #[arg(short = 'o', long = "output", value_name = "OUTPUT")]
     output: PathBuf,
@@ -203,9 +209,9 @@ struct ConvertArgs {
     /// Set the tags of the (single) selected image; repeatable
     #[arg(long = "tag", value_name = "NAME:TAG")]
     tags: Vec<String>,
-    /// Layer compression in the output
-    #[arg(long, value_enum, default_value = "keep")]
-    compression: CompressionChoice,
+    /// Layer compression in the output [default: keep]
+    #[arg(long, value_enum)]
+    compression: Option<CompressionChoice>,
     /// Compression level with --compression gzip (libdeflate's 0-12, default 1) or zstd (1-19, default 3)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..=19))]
     level: Option<i32>,
@@ -519,28 +525,51 @@ fn run_lock(a: LockArgs) -> Result<ExitStatus, Error> {
 }
 
 fn run_convert(a: ConvertArgs) -> Result<ExitStatus, Error> {
-    flags::convert_compression(a.to, a.compression, a.level)
+    if let Some(target) = a.for_target {
+        return fit::run(a, target);
+    }
+    let to = a.to.expect("clap requires --to without --for");
+    let compression = a.compression.unwrap_or(CompressionChoice::Keep);
+    flags::convert_compression(to, compression, a.level)
         .and_then(|_| flags::output_path(&a.output))
         .map_err(Error::Usage)?;
-    let to_stdout = a.output.as_os_str() == "-";
-    let opts = convert::Options {
+    let opts = convert_options(&a, to, compression, a.output.clone());
+    let (status, _) = convert_and_print(&a, &opts)?;
+    Ok(status)
+}
+
+/// convert's options from its flags, with the format, compression and output decided.
+fn convert_options(a: &ConvertArgs, to: Target, compression: CompressionChoice, output: PathBuf) -> convert::Options {
+    let to_stdout = output.as_os_str() == "-";
+    convert::Options {
         input: a.input.clone(),
-        target: a.to,
-        output: if to_stdout { Destination::Stdout } else { Destination::Path(a.output.clone()) },
-        selection: Selection { images: a.images, platform: a.platform },
-        tags: a.tags,
-        compression: a.compression,
+        target: to,
+        output: if to_stdout { Destination::Stdout } else { Destination::Path(output) },
+        selection: Selection { images: a.images.clone(), platform: a.platform.clone() },
+        tags: a.tags.clone(),
+        compression,
         level: a.level,
         force: a.force,
         progress: !a.quiet,
+    }
+}
+
+/// Runs convert and prints what it wrote or why it refused; returns the exit status and
+/// whether the output was written.
+fn convert_and_print(a: &ConvertArgs, opts: &convert::Options) -> Result<(ExitStatus, bool), Error> {
+    let to_stdout = matches!(opts.output, Destination::Stdout);
+    let format = opts.target.as_str();
+    let output_name = match &opts.output {
+        Destination::Path(p) => p.display().to_string(),
+        Destination::Stdout => "-".to_string(),
     };
-    let outcome = convert::run(&opts)?;
+    let outcome = convert::run(opts)?;
     let written = matches!(outcome, Outcome::Written(_));
     if a.json {
-        let (input, output) = (a.input.display().to_string(), a.output.display().to_string());
+        let (input, output) = (a.input.display().to_string(), output_name);
         let r = match outcome {
-            Outcome::Written(s) => report::ConvertReport::written(s, input, output, a.to.as_str()),
-            Outcome::Refused { report, .. } => report::ConvertReport::refused(report, input, output, a.to.as_str()),
+            Outcome::Written(s) => report::ConvertReport::written(s, input, output, format),
+            Outcome::Refused { report, .. } => report::ConvertReport::refused(report, input, output, format),
         };
         // The summary goes where the archive does not: stdout, or stderr when stdout is the tar.
         let _ = if to_stdout {
@@ -548,12 +577,12 @@ fn run_convert(a: ConvertArgs) -> Result<ExitStatus, Error> {
         } else {
             report::json::print_convert(&r, &mut std::io::stdout().lock())
         };
-        return Ok(ExitStatus::passed(written));
+        return Ok((ExitStatus::passed(written), written));
     }
     match outcome {
         Outcome::Written(s) => {
-            let to = if to_stdout { "stdout".to_string() } else { a.output.display().to_string() };
-            let _ = report::human::print_written(&s, a.to.as_str(), &to, a.quiet, &mut std::io::stderr().lock());
+            let to = if to_stdout { "stdout".to_string() } else { output_name };
+            let _ = report::human::print_written(&s, format, &to, a.quiet, &mut std::io::stderr().lock());
         }
         Outcome::Refused { report: input, forceable } => {
             let verb = if forceable {
@@ -564,5 +593,5 @@ fn run_convert(a: ConvertArgs) -> Result<ExitStatus, Error> {
             print_refused(&Report::refused(vec![input]), verb);
         }
     }
-    Ok(ExitStatus::passed(written))
+    Ok((ExitStatus::passed(written), written))
 }

@@ -11,6 +11,7 @@
 //! rule with the version that lifts it and its source. A version resolves to the newest known
 //! rule set at or below it (`docker@24.0.7` → docker 24); a bare name to the newest.
 
+pub mod fit;
 pub mod profile;
 pub mod rules;
 

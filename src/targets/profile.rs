@@ -45,8 +45,10 @@ pub fn read(path: &Path, loaded: &Loaded) -> Profile {
         .iter()
         .flat_map(|i| &i.layers)
         .filter(|l| {
+            // Layer data read (verify), or only its first bytes sniffed (documents only).
             matches!(catalog.scan_of(&l.member).map(|s| &s.content),
                 Some(Content::Layer(ls)) if ls.compression == Compression::Zstd)
+                || matches!(catalog.scan_of(&l.member).map(|s| &s.content), Some(Content::Sniffed(Compression::Zstd)))
         })
         .count();
     let zstd_layers_over_go_limit = model

@@ -1,0 +1,80 @@
+//! `convert --for TARGET`: the prediction for the input, the output `crate::targets::fit`
+//! chooses, convert, and the prediction for what was written.
+
+use super::{ConvertArgs, convert_and_print, convert_options};
+use crate::convert::target::CompressionChoice;
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::finding::Finding;
+use crate::input;
+use crate::model::select::Selection;
+use crate::scan::Depth;
+use crate::targets::{Target, fit, profile};
+use std::io::Write;
+use std::path::Path;
+
+/// `--to`, `--compression` and `--level` each mean one thing: with `--for`, the target
+/// decides them, so giving them too is refused with what to do instead.
+fn contradictions(a: &ConvertArgs, target: &Target) -> Result<(), Error> {
+    let (flag, value) = match (a.to, a.compression, a.level) {
+        (Some(to), _, _) => ("--to", to.as_str().to_string()),
+        (None, Some(c), _) => ("--compression", format!("{c:?}").to_lowercase()),
+        (None, None, Some(n)) => ("--level", n.to_string()),
+        (None, None, None) => return Ok(()),
+    };
+    Err(Error::Usage(format!(
+        "{flag} {value} with --for {target}: --for chooses the format and layer compression that {target} loads; give either --for (and let it choose) or {flag} (and choose yourself), not both"
+    )))
+}
+
+pub fn run(a: ConvertArgs, target: Target) -> Result<ExitStatus, Error> {
+    contradictions(&a, &target)?;
+    super::flags::output_path(&a.output).map_err(Error::Usage)?;
+    let no_fit =
+        |why: fit::NoFit| Error::Usage(format!("--for {target}: no output airlock can write loads there: {why}"));
+    let output = fit::output_path(&target, &a.input, &a.output).map_err(no_fit)?;
+
+    // Documents only: the choice needs the input's shape, and convert verifies every layer.
+    let loaded = input::load(&a.input, Depth::Documents, false)?;
+    let before = profile::read(&a.input, &loaded);
+    let selection = Selection { images: a.images.clone(), platform: a.platform.clone() };
+    if loaded.model.format.is_some() {
+        print_prediction("before", &target, &a.input, &fit::predict(&target, &before));
+    } else {
+        say(&format!(
+            "--for {target}, before: {} is not an image archive itself; the image is taken out of it",
+            a.input.display()
+        ));
+    }
+    let choice = fit::choose(target, &before, &fit::Facts::read(&loaded, &selection)).map_err(no_fit)?;
+    drop(loaded);
+    for n in &choice.notes {
+        say(&format!("--for {target}: {n}"));
+    }
+
+    let opts = convert_options(&a, choice.format, CompressionChoice::Keep, output.clone());
+    let (status, written) = convert_and_print(&a, &opts)?;
+    if !written || output.as_os_str() == "-" {
+        return Ok(status);
+    }
+    let after = input::load(&output, Depth::Documents, false)?;
+    let found = fit::predict(&target, &profile::read(&output, &after));
+    print_prediction("after", &target, &output, &found);
+    // The choice was held against the rules before writing: a refusal now is airlock's bug,
+    // and the output is not what was asked for.
+    Ok(if crate::report::verdict::passes(&found) { status } else { ExitStatus::Failed })
+}
+
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "airlock: {line}");
+}
+
+/// The `--target` findings for one file, as verify would list them.
+fn print_prediction(when: &str, target: &Target, path: &Path, found: &[Finding]) {
+    let verdict = if crate::report::verdict::passes(found) { "loads" } else { "will not load" };
+    say(&format!("--for {target}, {when}: {target} {verdict} {}", path.display()));
+    for f in found {
+        let severity = if f.is_error() { "error" } else { "warning" };
+        let _ = writeln!(std::io::stderr(), "  {severity}[{}]: {}", f.code, f.message);
+    }
+}

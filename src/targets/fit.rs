@@ -102,10 +102,12 @@ pub fn choose(target: Target, input: &Profile, facts: &Facts) -> Result<Choice, 
         Format::OciArchive
     };
     if format == Format::Docker && input.zstd_layers > 0 {
-        notes.push(format!(
-            "{} zstd layer(s) are written as gzip (the docker format's layers; docker before 23 reads no zstd); the image IDs stay",
-            input.zstd_layers
-        ));
+        let why = if target.runtime == Runtime::Docker && !target.at_least(23, 0) {
+            "docker before 23 reads no zstd"
+        } else {
+            "the docker format's layers, which every runtime reads"
+        };
+        notes.push(format!("{} zstd layer(s) are written as gzip ({why}); the image IDs stay", input.zstd_layers));
     }
     if !input.absent_platforms.is_empty() {
         notes.push(format!(
@@ -250,7 +252,7 @@ mod tests {
             c.notes,
             [
                 "writes a docker archive (manifest.json and index.json), a plain tar",
-                "2 zstd layer(s) are written as gzip (the docker format's layers; docker before 23 reads no zstd); the image IDs stay"
+                "2 zstd layer(s) are written as gzip (docker before 23 reads no zstd); the image IDs stay"
             ]
         );
     }

@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::finding::{Code, Finding};
 use crate::open::{Catalog, MemberKind};
 use crate::output::{Destination, Staging, StagingError};
+use crate::progress::Progress;
 use crate::scan::Depth;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -106,14 +107,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     let spool = staging.dir.join(SPOOL);
     fs::create_dir(&spool).map_err(out_err)?;
     let bases = Bases::open(&opts.bases, &spool, opts.progress)?;
-    let mut archives = Vec::new();
-    let mut findings = Vec::new();
-    for a in &doc.archives {
-        let root = if single { staging.dir.clone() } else { staging.dir.join(BUILD).join(&a.name) };
-        let (done, found) = rebuild(a, &delta, &bases, &root)?;
-        archives.push(done);
-        findings.extend(found);
-    }
+    let (archives, findings) = rebuild_all(opts, &doc, &delta, &bases, &staging.dir)?;
     if !findings.is_empty() {
         return Ok(Outcome::Failed(findings));
     }
@@ -133,6 +127,39 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         Some(to) => convert_aside(opts, to, &dest, applied, aside),
         None => Ok(Outcome::Written(applied)),
     }
+}
+
+/// Rebuilds every archive of the delta under `dir` (one archive: `dir` itself), with one
+/// progress bar over the members the delta carries and the blobs taken from the bases.
+fn rebuild_all(
+    opts: &Options,
+    doc: &DeltaDoc,
+    delta: &Catalog,
+    bases: &Bases,
+    dir: &Path,
+) -> Result<(Vec<AppliedArchive>, Vec<Finding>), Error> {
+    let label = opts.output.file_name().map_or_else(|| "apply".into(), |n| format!("apply → {}", n.to_string_lossy()));
+    let (progress, handle) = Progress::start(label, opts.progress);
+    let bytes =
+        |a: &Archive| a.members.iter().map(|m| m.size).sum::<u64>() + a.needs.iter().map(|n| n.size).sum::<u64>();
+    progress.set_total(doc.archives.iter().map(bytes).sum());
+    let single = doc.archives.len() == 1;
+    let rebuilt: Result<Vec<_>, Error> = doc
+        .archives
+        .iter()
+        .map(|a| {
+            let root = if single { dir.to_path_buf() } else { dir.join(BUILD).join(&a.name) };
+            rebuild(a, delta, bases, &root, &progress)
+        })
+        .collect();
+    progress.finish(handle);
+    let mut archives = Vec::new();
+    let mut findings = Vec::new();
+    for (done, found) in rebuilt? {
+        archives.push(done);
+        findings.extend(found);
+    }
+    Ok((archives, findings))
 }
 
 /// The output is a plain file or directory, is not the delta or a base, and contains none.
@@ -270,7 +297,13 @@ pub fn check_delta(delta: &Catalog, doc: &DeltaDoc) -> Vec<Finding> {
 
 /// Rebuilds one archive under `root`: shipped members from the delta, links, and needed
 /// blobs from the bases, all verified by digest. Returns the findings instead of failing.
-fn rebuild(a: &Archive, delta: &Catalog, bases: &Bases, root: &Path) -> Result<(AppliedArchive, Vec<Finding>), Error> {
+fn rebuild(
+    a: &Archive,
+    delta: &Catalog,
+    bases: &Bases,
+    root: &Path,
+    progress: &Progress,
+) -> Result<(AppliedArchive, Vec<Finding>), Error> {
     let mut findings = Vec::new();
     let file = |rel: &str| -> io::Result<PathBuf> {
         let p = root.join(rel);
@@ -285,7 +318,7 @@ fn rebuild(a: &Archive, delta: &Catalog, bases: &Bases, root: &Path) -> Result<(
         .map(|m| {
             let at = format!("{ROOT}/{}/{}", a.name, m.path);
             let mut out = HashWriter::new(BufWriter::with_capacity(256 * 1024, File::create(file(&m.path)?)?));
-            let mut src = delta.open_member(&at)?;
+            let mut src = progress.reader(delta.open_member(&at)?);
             io::copy(&mut src, &mut out)?;
             let (d, n) = out.finish()?;
             Ok(((d, n) != (m.digest, m.size)).then(|| {
@@ -303,7 +336,8 @@ fn rebuild(a: &Archive, delta: &Catalog, bases: &Bases, root: &Path) -> Result<(
     for r in copied {
         findings.extend(r.map_err(out_err)?);
     }
-    let fetched: Vec<io::Result<Fetched>> = a.needs.par_iter().map(|n| bases.fetch(n, &file(&n.path)?)).collect();
+    let fetched: Vec<io::Result<Fetched>> =
+        a.needs.par_iter().map(|n| bases.fetch(n, &file(&n.path)?, progress)).collect();
     // Links last: no file is ever written through one.
     for l in &a.links {
         std::os::unix::fs::symlink(&l.target, file(&l.path).map_err(out_err)?).map_err(out_err)?;

@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::input::bundle::{self, Origin};
 use crate::input::{Loaded, load};
 use crate::open::MemberKind;
+use crate::progress::Progress;
 use crate::scan::{self, Compression, Content, Depth, DocumentBudget};
 use std::collections::HashMap;
 use std::fs::File;
@@ -135,7 +136,9 @@ impl Bases {
 
     /// Writes the blob `need` asks for to `dest`, from the first base copy that hashes to
     /// its digest and size. `Err` only when the output cannot be written.
-    pub fn fetch(&self, need: &Need, dest: &Path) -> io::Result<Fetched> {
+    /// Copies the blob `need` names into `dest` from the first base that holds it right; the
+    /// bytes read count on `progress`.
+    pub fn fetch(&self, need: &Need, dest: &Path, progress: &Progress) -> io::Result<Fetched> {
         let mut tried: Vec<Candidate> = self.by_digest.get(&need.digest).cloned().unwrap_or_default();
         if need.how == Match::DiffId {
             tried.extend(self.by_diff_id.get(&need.digest).cloned().unwrap_or_default());
@@ -149,7 +152,7 @@ impl Bases {
         for c in &tried {
             let base = &self.list[c.base];
             let at = format!("{}!{}", base.name, c.member);
-            match copy_one(&base.loaded, c, dest)? {
+            match copy_one(&base.loaded, c, dest, progress)? {
                 Ok((d, n)) if d == need.digest && n == need.size => return Ok(Fetched::Ok(at)),
                 Ok((d, n)) => wrong.push(if c.decompress {
                     format!("{at} decompresses to {d} ({n} bytes)")
@@ -164,9 +167,14 @@ impl Bases {
 }
 
 /// Copies one candidate into `dest`: the outer `Err` is the output's, the inner the input's.
-fn copy_one(loaded: &Loaded, c: &Candidate, dest: &Path) -> io::Result<Result<(Digest, u64), String>> {
+fn copy_one(
+    loaded: &Loaded,
+    c: &Candidate,
+    dest: &Path,
+    progress: &Progress,
+) -> io::Result<Result<(Digest, u64), String>> {
     let src = match loaded.catalog.open_member(&c.member) {
-        Ok(s) => s,
+        Ok(s) => progress.reader(s),
         Err(e) => return Ok(Err(e.to_string())),
     };
     let mut out = HashWriter::new(BufWriter::with_capacity(256 * 1024, File::create(dest)?));

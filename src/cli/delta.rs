@@ -62,6 +62,10 @@ pub struct DeltaArgs {
     /// Print what would be shipped, per image, and write nothing
     #[arg(long, conflicts_with = "output")]
     plan: bool,
+    /// Write a docker-save archive without the layers the far side's docker already holds
+    /// (those of the locked images), for `docker load` there; graph-driver stores only
+    #[arg(long = "thin-docker", conflicts_with = "plan", requires = "output")]
+    thin_docker: bool,
     /// Replace an existing output
     #[arg(long)]
     force: bool,
@@ -99,7 +103,14 @@ pub struct ApplyArgs {
 }
 
 pub fn run_delta(a: DeltaArgs) -> Result<ExitStatus, Error> {
-    let opts = delta::Options { inputs: a.inputs, have: a.have, output: a.output, force: a.force, progress: !a.quiet };
+    let opts = delta::Options {
+        inputs: a.inputs,
+        have: a.have,
+        output: a.output,
+        force: a.force,
+        progress: !a.quiet,
+        thin_docker: a.thin_docker,
+    };
     let mut stdout = std::io::stdout().lock();
     let result = match delta::run(&opts)? {
         delta::Outcome::Planned(s) if a.json => print_json(&s, &mut stdout),
@@ -111,6 +122,8 @@ pub fn run_delta(a: DeltaArgs) -> Result<ExitStatus, Error> {
             }
             Ok(())
         }
+        delta::Outcome::Thin(s) if a.json => print_json(&s, &mut stdout),
+        delta::Outcome::Thin(s) => print_thin(&s, a.quiet, &mut std::io::stderr().lock()),
         delta::Outcome::Refused(report) => {
             super::print_refused(&report, "delta (nothing written)");
             return Ok(ExitStatus::Failed);
@@ -118,6 +131,28 @@ pub fn run_delta(a: DeltaArgs) -> Result<ExitStatus, Error> {
     };
     let _ = result.and_then(|_| stdout.flush());
     Ok(ExitStatus::Ok)
+}
+
+/// What `--thin-docker` wrote, and where it loads.
+fn print_thin(s: &delta::thin::ThinSummary, quiet: bool, out: &mut dyn Write) -> std::io::Result<()> {
+    if quiet {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "airlock: wrote {} ({}): {} image{}, {} of {} layer files left out ({}), held by the locked images",
+        s.output,
+        human_size(s.bytes),
+        s.images,
+        if s.images == 1 { "" } else { "s" },
+        s.omitted_files,
+        s.layer_files,
+        human_size(s.omitted_bytes)
+    )?;
+    writeln!(
+        out,
+        "airlock: note: it loads with `docker load` only into a docker with a graph-driver store (not Docker 29's containerd store, containerd or podman) that holds those images' layers; elsewhere the load fails on the first missing layer file"
+    )
 }
 
 fn print_json(v: &impl Serialize, out: &mut dyn Write) -> std::io::Result<()> {

@@ -16,6 +16,7 @@ pub mod apply;
 mod base;
 pub mod format;
 pub mod plan;
+pub mod thin;
 mod write;
 
 pub use format::{DeltaDoc, MANIFEST, VERSION};
@@ -35,6 +36,9 @@ pub struct Options {
     pub output: Option<PathBuf>,
     pub force: bool,
     pub progress: bool,
+    /// `--thin-docker`: write a docker archive without the layers the far side's docker
+    /// holds ([`thin`]) instead of a delta.
+    pub thin_docker: bool,
 }
 
 /// `delta --plan`, and the summary of a delta written (`--json`).
@@ -57,12 +61,20 @@ pub enum Outcome {
     Planned(Summary),
     /// A NEW archive has errors: nothing is written (exit 1).
     Refused(Report),
+    /// `--thin-docker`: the thin docker archive written.
+    Thin(thin::ThinSummary),
 }
 
 /// Where a wrapped NEW archive is unwrapped in the staging area (removed before the commit).
 const NEW_SPOOL: &str = ".airlock-new";
 
 pub fn run(opts: &Options) -> Result<Outcome, Error> {
+    if let (true, Some(out)) = (opts.thin_docker, &opts.output) {
+        return Ok(match thin::run(opts, staging_for(opts, out)?, out)? {
+            thin::ThinOutcome::Written(s) => Outcome::Thin(s),
+            thin::ThinOutcome::Refused(r) => Outcome::Refused(r),
+        });
+    }
     let have = Have::read(&opts.have)?;
     let staging = match &opts.output {
         Some(out) => Some(staging_for(opts, out)?),

@@ -21,12 +21,19 @@ pub struct Have {
     pub locks: Vec<HaveLock>,
     by_digest: HashMap<Digest, (u64, HaveRef)>,
     by_diff_id: HashMap<Digest, HaveRef>,
+    /// The chainIDs of every locked image's layers (`--thin-docker`: what its docker holds).
+    pub chains: std::collections::HashSet<Digest>,
 }
 
 impl Have {
     /// Reads the locks (a bad lock is a usage error, as for `verify --lock`).
     pub fn read(paths: &[std::path::PathBuf]) -> Result<Have, Error> {
-        let mut have = Have { locks: Vec::new(), by_digest: HashMap::new(), by_diff_id: HashMap::new() };
+        let mut have = Have {
+            locks: Vec::new(),
+            by_digest: HashMap::new(),
+            by_diff_id: HashMap::new(),
+            chains: Default::default(),
+        };
         for p in paths {
             let lock = crate::lock::read(p).map_err(|e| Error::Usage(e.to_string()))?;
             let bytes = std::fs::read(p).map_err(|e| Error::Usage(format!("cannot read {}: {e}", p.display())))?;
@@ -50,6 +57,8 @@ impl Have {
                 self.by_digest.entry(l.digest).or_insert((l.size, at.clone()));
                 self.by_diff_id.entry(l.diff_id).or_insert(at.clone());
             }
+            let diff_ids: Vec<Digest> = image.layers.iter().map(|l| l.diff_id).collect();
+            self.chains.extend(Digest::chain_ids(&diff_ids));
         }
     }
 

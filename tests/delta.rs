@@ -389,3 +389,82 @@ fn a_delta_cannot_write_through_its_own_links() {
     assert!(!d.path().join("evil").exists() && !d.path().parent().unwrap().join("evil").exists());
     assert_eq!(listing(&d.path().join("sub")), Vec::<String>::new(), "nothing written");
 }
+
+// ---------------------------------------------------------------------------------------------
+// --thin-docker
+// ---------------------------------------------------------------------------------------------
+
+/// app:2 against the lock of app:1 (its first 7 layers): the thin docker archive holds the
+/// documents and the one new layer, and leaves out index.json and oci-layout.
+#[test]
+fn thin_docker_leaves_out_the_layers_the_locked_images_hold() {
+    let d = tempdir();
+    let lock = lock_of(d.path(), &fixture("release/app-1.oci.tar"));
+    let new = fixture("release/app-2.docker.tar");
+    let out = d.path().join("app-2.thin.tar");
+    let r = ok(&["delta", "-q", "--json", s(&new), "--have", s(&lock), "--thin-docker", "-o", s(&out)]);
+    let bytes = std::fs::metadata(&out).unwrap().len();
+    let want = serde_json::json!({
+        "output": s(&out), "bytes": bytes, "images": 1, "layer_files": 7, "omitted_files": 6, "omitted_bytes": 22528
+    });
+    assert_eq!(r.json, want);
+    let ms = members(&out);
+    let man: Value = serde_json::from_slice(&ms["manifest.json"].1).unwrap();
+    let layers: Vec<&str> = man[0]["Layers"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert_eq!(layers.len(), 8);
+    let config = man[0]["Config"].as_str().unwrap();
+    assert_eq!(
+        config, "blobs/sha256/c5e2ad4b10c330f0b6c7e071b5d2ef2183127a5a6eda49b5a24a7b0d04587084",
+        "app:2's image ID"
+    );
+    let names: Vec<&str> = ms.keys().map(String::as_str).collect();
+    let mut expected = vec!["manifest.json", "repositories", config, layers[7]];
+    expected.sort();
+    assert_eq!(names, expected);
+    // The same inputs give the same bytes.
+    let again = d.path().join("again.tar");
+    ok(&["delta", "-q", s(&new), "--have", s(&lock), "--thin-docker", "-o", s(&again)]);
+    assert_eq!(std::fs::read(&again).unwrap(), std::fs::read(&out).unwrap());
+}
+
+#[test]
+fn thin_docker_usage_and_refusals() {
+    let d = tempdir();
+    let lock = lock_of(d.path(), &fixture("release/app-1.oci.tar"));
+    let new = fixture("release/app-2.docker.tar");
+    let out = d.path().join("thin.tar");
+    let two = airlock(&[
+        "delta",
+        "-q",
+        s(&new),
+        s(&fixture("docker-save-legacy.tar")),
+        "--have",
+        s(&lock),
+        "--thin-docker",
+        "-o",
+        s(&out),
+    ]);
+    assert_eq!(two.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&two.stderr)
+            .contains("--thin-docker writes one docker archive from one NEW, and 2 are given")
+    );
+    let plan = airlock(&["delta", "-q", s(&new), "--have", s(&lock), "--thin-docker", "--plan"]);
+    assert_eq!(plan.status.code(), Some(2), "--plan writes nothing, --thin-docker a file");
+    // A NEW with a corrupt layer: refused, nothing written.
+    let mut ms = read_tar(&new);
+    let man = json_of(find(&mut ms, "manifest.json"));
+    let top = man[0]["Layers"][7].as_str().unwrap().to_string();
+    let m = find(&mut ms, &top);
+    let at = m.data.len() - 1;
+    m.data[at] ^= 1;
+    let broken = d.path().join("app-2.tar");
+    write_tar(&broken, &ms);
+    let o = airlock(&["delta", "-q", s(&broken), "--have", s(&lock), "--thin-docker", "-o", s(&out)]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let errors: Vec<&str> = err.lines().filter(|l| l.contains("error[")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(errors[0].contains("error[layer-corrupt] (image @0, layer 7"), "{err}");
+    assert_eq!(listing(d.path()), ["app-1.oci.tar.lock", "app-2.tar"], "nothing written, nothing left behind");
+}

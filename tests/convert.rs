@@ -344,3 +344,122 @@ fn interrupted_convert_leaves_nothing() {
         assert!(left.is_empty(), "SIG{signal} left {left:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// convert --for TARGET (the loads themselves: tests/interop.rs)
+// ---------------------------------------------------------------------------------------------
+
+fn convert_for(input: &Path, target: &str, out: &Path, extra: &[&str]) -> (i32, String) {
+    let mut args = vec!["convert", "-q", input.to_str().unwrap(), "--for", target, "-o", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = airlock(&args);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (o.status.code().unwrap(), stderr)
+}
+
+#[test]
+fn for_prints_the_prediction_before_and_after_and_keeps_the_image_ids() {
+    let d = tempdir();
+    let input = fixture("skopeo-oci-zstd");
+    let out = d.path().join("app.tar");
+    let (code, err) = convert_for(&input, "docker@20.10", &out, &["--tag", "airlock/app:for"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.starts_with("  error[target-format-unsupported]")).collect();
+    assert_eq!(
+        lines,
+        [
+            format!("airlock: --for docker@20.10, before: docker@20.10 will not load {}", input.display()).as_str(),
+            "airlock: --for docker@20.10: writes a docker archive (manifest.json and index.json), a plain tar",
+            "airlock: --for docker@20.10: 7 zstd layer(s) are written as gzip (docker before 23 reads no zstd); the image IDs stay",
+            format!("airlock: --for docker@20.10, after: docker@20.10 loads {}", out.display()).as_str(),
+        ]
+    );
+    assert!(err.contains("[stream-not-directory;"), "{err}");
+    let ids = |p: &Path| identities(p, &[]).into_iter().map(|(id, diffs, _)| (id, diffs)).collect::<Vec<_>>();
+    assert_eq!(ids(&out), ids(&input));
+    let r = verify(&out, &["--target", "docker@20.10"]);
+    assert_eq!(r.json["inputs"][0]["targets"][0]["loads"], true);
+}
+
+#[test]
+fn for_k3s_names_the_file_for_its_loader() {
+    let d = tempdir();
+    let images = d.path().join("agent-images");
+    std::fs::create_dir(&images).unwrap();
+    let (code, err) = convert_for(&fixture("docker-save-legacy.tar.zst"), "k3s", &images, &[]);
+    assert_eq!(code, 0, "{err}");
+    let out = images.join("docker-save-legacy.tar");
+    assert!(err.ends_with(&format!("airlock: --for k3s, after: k3s loads {}\n", out.display())), "{err}");
+    let r = verify(&out, &["--target", "k3s", "--deny", "warnings"]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    // A file name the loader would read as zstd: refused, with the name it reads.
+    let wrong = d.path().join("app.tar.zst");
+    let (code, err) = convert_for(&fixture("docker-save-legacy.tar"), "k3s", &wrong, &[]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        format!(
+            "airlock: --for k3s: no output airlock can write loads there: k3s picks the decompressor by file extension, and airlock writes a plain tar, which it reads only as NAME.tar: name the output {}, or give its agent images directory as -o\n",
+            d.path().join("app.tar").display()
+        )
+    );
+    assert!(!wrong.exists());
+}
+
+#[test]
+fn for_reduces_a_partial_index_only_with_platform() {
+    let d = tempdir();
+    let input = fixture("ctr-export-partial.tar");
+    let out = d.path().join("out.tar");
+    let (code, err) = convert_for(&input, "containerd@1.6", &out, &[]);
+    assert_eq!(code, 2);
+    let last = err.lines().last().unwrap();
+    assert_eq!(
+        last,
+        "airlock: --for containerd@1.6: no output airlock can write loads there: the input's index lists linux/arm64 whose blobs are not in it (a partial export); no archive holds those platforms, so the output can only be reduced to the platforms present: give --platform to choose them (the index is reduced, with a note)"
+    );
+    assert!(!out.exists());
+    let (code, err) = convert_for(&input, "containerd@1.6", &out, &["--platform", "linux/amd64"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("airlock: --for containerd@1.6: the index is reduced to the platforms selected: linux/arm64 (absent from the input) are left out\n"), "{err}");
+    let r = verify(&out, &["--target", "containerd@1.6", "--deny", "warnings"]);
+    assert_eq!(r.code, 0, "{}", r.json);
+}
+
+#[test]
+fn for_refuses_several_platforms_under_one_tag_where_docker_save_is_the_only_fit() {
+    let d = tempdir();
+    let out = d.path().join("out.tar");
+    let (code, err) = convert_for(&fixture("multi-platform-oci"), "podman@4", &out, &[]);
+    assert_eq!(code, 2);
+    assert!(err.ends_with("airlock: --for podman@4: no output airlock can write loads there: podman@4 loads a docker archive, which holds one platform per tag, and a tag of the selection names several platforms: pick one with --platform\n"), "{err}");
+    assert!(!out.exists());
+    // containerd keeps the multi-platform index in an OCI archive.
+    let (code, err) = convert_for(&fixture("multi-platform-oci"), "containerd@2", &out, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("airlock: --for containerd@2: writes an OCI archive, a plain tar (a tag names several platforms: the index is kept)\n"), "{err}");
+}
+
+#[test]
+fn for_with_to_compression_or_level_is_refused() {
+    let d = tempdir();
+    let out = d.path().join("out.tar");
+    let input = fixture("docker-save-legacy.tar");
+    for (extra, flag) in [
+        (&["--to", "docker"][..], "--to docker"),
+        (&["--compression", "zstd"][..], "--compression zstd"),
+        (&["--level", "3"][..], "--level 3"),
+    ] {
+        let (code, err) = convert_for(&input, "docker@29", &out, extra);
+        assert_eq!(code, 2, "{flag}");
+        let name = flag.split(' ').next().unwrap();
+        assert_eq!(
+            err,
+            format!(
+                "airlock: {flag} with --for docker@29: --for chooses the format and layer compression that docker@29 loads; give either --for (and let it choose) or {name} (and choose yourself), not both\n"
+            )
+        );
+    }
+    assert!(!out.exists());
+}

@@ -16,6 +16,7 @@ Examples:
   airlock delta app-v2.tar --have shipped-v1.lock --plan
   airlock delta app-v2.tar db-v5.oci.tar --have shipped-v1.lock --have shipped-v2.lock -o update.delta
   airlock lock app-v2.tar -o app-v2.lock        (carry it with the delta)
+  airlock delta app-v2.tar --have shipped-v1.lock --thin-docker -o app-v2.thin.tar   (for docker load)
 
 Verifies each NEW archive fully (one with errors is refused: exit 1, nothing written), then
 writes a delta: every member of NEW except the layer blobs some image of the locks already
@@ -25,6 +26,12 @@ needed from the far side with the images that need it and the locked image that 
 --plan prints, per image, the bytes to ship against the full archive, and writes nothing.
 The same inputs give the same bytes; the output is written under a temporary name and
 renamed when complete.
+
+--thin-docker writes, instead of a delta, a docker archive of one NEW without the layers
+whose chain the locked images' layers make: `docker load` with a graph-driver store (docker
+20.10-28 by default) skips a layer whose chain it holds, so it loads there over the locked
+images, with the same image IDs; where a chain is missing it fails. Docker's containerd
+image store (Docker 29's default), containerd and podman refuse it (measured).
 
 Exit status: 0 written (or planned), 1 a NEW archive failed its checks (nothing written),
 2 usage error, an input or lock that cannot be read, or an output that cannot be written.";

@@ -66,11 +66,23 @@ Examples:
   airlock convert app.tar --to oci-archive --compression zstd -o app.oci.tar
   airlock convert app.tar.zst --to docker -o - | docker load
   airlock convert harbor-offline-installer-v2.10.0.tgz --image goharbor/nginx-photon:v2.10.0 --to oci -o nginx
+  airlock convert app-oci/ --for docker@20.10 -o app.tar
+  airlock convert images.tar.zst --for k3s -o /var/lib/rancher/k3s/agent/images/
+  airlock convert site.tar.zst --for containerd@1.6 --platform linux/amd64 -o site.tar
 
 The image does not change: config bytes are copied verbatim (the image ID stays), layers are
 copied byte for byte unless their compression changes, and a manifest that needs no change
 keeps its bytes (and digest). The input is verified as it is copied; an input with errors is
 refused (exit 1, nothing written) unless --force.
+
+--for NAME[@VERSION] (as `verify --target` spells it) chooses the format, layer compression
+and file name that runtime loads, with the --target rule table: a docker archive for docker
+before 29 and podman (zstd layers become gzip), an OCI archive where a tag names several
+platforms (docker 29, containerd, k3s), always a plain tar, a `.tar` name for k3s and rke2
+(-o DIR writes DIR/NAME.tar). It prints the --target findings for the input and for the
+output; when no output loads there it writes nothing and says why (exit 2). A partial
+multi-platform index is reduced to the platforms present only with --platform. --to,
+--compression and --level do not go with --for.
 
 Compression: `keep` (the default) keeps each layer's, except for the docker target, where
 zstd layers become gzip because Docker before 23.0 cannot load zstd. crane archives always

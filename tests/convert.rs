@@ -463,3 +463,26 @@ fn for_with_to_compression_or_level_is_refused() {
     }
     assert!(!out.exists());
 }
+
+#[test]
+fn for_takes_the_image_out_of_a_bundle_by_the_archive_that_holds_it() {
+    let d = tempdir();
+    let zarf = fixture("bundles/zarf-package-airlock-amd64-0.0.1.tar.zst");
+    let out = d.path().join("app.tar");
+    // The layout inside holds both platforms under one tag: docker 20.10 needs one.
+    let (code, err) = convert_for(&zarf, "docker@20.10", &out, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("a tag of the selection names several platforms: pick one with --platform"), "{err}");
+    assert!(!out.exists());
+    let (code, err) = convert_for(&zarf, "docker@20.10", &out, &["--platform", "linux/amd64"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "airlock: --for docker@20.10, before: the image is taken out of {}!images/\n",
+            zarf.display()
+        )),
+        "{err}"
+    );
+    let r = verify(&out, &["--target", "docker@20.10"]);
+    assert_eq!(r.json["inputs"][0]["targets"][0]["loads"], true, "{}", r.json);
+}

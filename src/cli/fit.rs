@@ -34,20 +34,9 @@ pub fn run(a: ConvertArgs, target: Target) -> Result<ExitStatus, Error> {
         |why: fit::NoFit| Error::Usage(format!("--for {target}: no output airlock can write loads there: {why}"));
     let output = fit::output_path(&target, &a.input, &a.output).map_err(no_fit)?;
 
-    // Documents only: the choice needs the input's shape, and convert verifies every layer.
-    let loaded = input::load(&a.input, Depth::Documents, false)?;
-    let before = profile::read(&a.input, &loaded);
     let selection = Selection { images: a.images.clone(), platform: a.platform.clone() };
-    if loaded.model.format.is_some() {
-        print_prediction("before", &target, &a.input, &fit::predict(&target, &before));
-    } else {
-        say(&format!(
-            "--for {target}, before: {} is not an image archive itself; the image is taken out of it",
-            a.input.display()
-        ));
-    }
-    let choice = fit::choose(target, &before, &fit::Facts::read(&loaded, &selection)).map_err(no_fit)?;
-    drop(loaded);
+    let (before, facts) = shape(&a.input, &target, &selection)?;
+    let choice = fit::choose(target, &before, &facts).map_err(no_fit)?;
     for n in &choice.notes {
         say(&format!("--for {target}: {n}"));
     }
@@ -63,6 +52,33 @@ pub fn run(a: ConvertArgs, target: Target) -> Result<ExitStatus, Error> {
     // The choice was held against the rules before writing: a refusal now is airlock's bug,
     // and the output is not what was asked for.
     Ok(if crate::report::verdict::passes(&found) { status } else { ExitStatus::Failed })
+}
+
+/// The input's profile and facts, read from its documents only (convert verifies every
+/// layer), and the prediction for it printed. From a bundle, those of the one archive in it
+/// that holds the selection (convert takes it out); with none or several, the bundle's own,
+/// and convert says what it holds.
+fn shape(path: &Path, target: &Target, selection: &Selection) -> Result<(profile::Profile, fit::Facts), Error> {
+    let opened = input::open(path, Depth::Documents, false)?;
+    if opened.top.model.format.is_some() {
+        let before = profile::read(path, &opened.top);
+        print_prediction("before", target, path, &fit::predict(target, &before));
+        return Ok((before, fit::Facts::read(&opened.top, selection)));
+    }
+    let holding: Vec<&input::bundle::Part> = opened
+        .found
+        .parts
+        .iter()
+        .filter(|p| crate::model::select::select(&p.loaded.model, selection).is_ok_and(|c| !c.is_empty()))
+        .collect();
+    let loaded = match holding.as_slice() {
+        [one] => {
+            say(&format!("--for {target}, before: the image is taken out of {}", one.name));
+            &one.loaded
+        }
+        _ => &opened.top,
+    };
+    Ok((profile::read(path, loaded), fit::Facts::read(loaded, selection)))
 }
 
 fn say(line: &str) {

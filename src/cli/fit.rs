@@ -18,7 +18,10 @@ use std::path::Path;
 fn contradictions(a: &ConvertArgs, target: &Target) -> Result<(), Error> {
     let (flag, value) = match (a.to, a.compression, a.level) {
         (Some(to), _, _) => ("--to", to.as_str().to_string()),
-        (None, Some(c), _) => ("--compression", format!("{c:?}").to_lowercase()),
+        (None, Some(c), _) => {
+            let name = clap::ValueEnum::to_possible_value(&c).map(|v| v.get_name().to_string());
+            ("--compression", name.unwrap_or_default())
+        }
         (None, None, Some(n)) => ("--level", n.to_string()),
         (None, None, None) => return Ok(()),
     };

@@ -6,7 +6,7 @@
 //! for a digest that is no longer there. Which image an artifact is about comes from the model
 //! (`model::artifacts::subject`).
 
-use super::target::{Role, Target};
+use crate::formats::output::{BlobKind, OutputFormat};
 use crate::digest::{Digest, HashWriter};
 use crate::model::Artifact;
 use crate::open::Catalog;
@@ -16,10 +16,10 @@ use std::io::{self, BufWriter};
 
 /// Copies the artifact's manifest and blobs into the output. `Ok(Err(why))`: a blob is not
 /// what its digest says (reported by verify; carried by nothing), so the artifact is left out.
-pub fn copy(catalog: &Catalog, staging: &Staging, target: Target, a: &Artifact) -> io::Result<Result<(), String>> {
+pub fn copy(catalog: &Catalog, staging: &Staging, format: OutputFormat, a: &Artifact) -> io::Result<Result<(), String>> {
     let Some(digest) = a.digest else { return Ok(Err(format!("{} has no digest", a.member))) };
-    let members = std::iter::once((a.member.as_str(), Some(digest), Role::Document))
-        .chain(a.blobs.iter().map(|b| (b.member.as_str(), b.digest, Role::Layer)));
+    let members = std::iter::once((a.member.as_str(), Some(digest), BlobKind::Document))
+        .chain(a.blobs.iter().map(|b| (b.member.as_str(), b.digest, BlobKind::Layer)));
     for (member, want, role) in members {
         let Some(want) = want else { return Ok(Err(format!("{member} has no digest"))) };
         let tmp = staging.file(&format!(".partial/artifact-{}", want.hex()))?;
@@ -34,7 +34,7 @@ pub fn copy(catalog: &Catalog, staging: &Staging, target: Target, a: &Artifact) 
             let _ = fs::remove_file(&tmp);
             return Ok(Err(format!("{member} hashes to {got}, not {want}")));
         }
-        fs::rename(&tmp, staging.file(&target.blob_path(role, &got))?)?;
+        fs::rename(&tmp, staging.file(&format.blob_path(role, &got))?)?;
     }
     Ok(Ok(()))
 }

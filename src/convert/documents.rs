@@ -3,7 +3,7 @@
 //! OCI media types matching the real compression, only where the source has none or a
 //! change requires it.
 
-use super::target::{OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, layer_media_type};
+use crate::formats::output::{OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, layer_media_type};
 use crate::digest::Digest;
 use crate::model::Platform;
 use crate::scan::Compression;

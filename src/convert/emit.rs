@@ -6,7 +6,7 @@
 use super::artifacts;
 use super::blobs::{self, Written};
 use super::documents::{self, Descriptor, OutLayer};
-use super::target::{self, Role, Target};
+use crate::formats::output::{self, BlobKind, OutputFormat};
 use super::{Options, Summary};
 use crate::digest::Digest;
 use crate::error::Error;
@@ -52,7 +52,7 @@ impl Emit<'_> {
     }
 
     pub fn documents(&self, images: &[&Image], tags: Option<&[String]>) -> Result<Summary, Error> {
-        let t = self.opts.target;
+        let t = self.opts.format;
         let mut outs = Vec::new();
         let mut detail = Vec::new();
         let mut manifests_by_member: HashMap<String, (Digest, u64, String)> = HashMap::new();
@@ -66,7 +66,7 @@ impl Emit<'_> {
                 ));
                 continue;
             };
-            let config = blobs::write_bytes(self.staging, t, Role::Config, cfg).map_err(Self::err)?;
+            let config = blobs::write_bytes(self.staging, t, BlobKind::Config, cfg).map_err(Self::err)?;
             let mut layers = Vec::new();
             let mut detail_layers = Vec::new();
             for l in &image.layers {
@@ -80,12 +80,12 @@ impl Emit<'_> {
                 layers.push(OutLayer { digest: w.digest, size: w.size, compression: w.compression });
                 detail_layers.push(converted_layer(l, w, t));
             }
-            let manifest = if t == Target::Crane {
+            let manifest = if t == OutputFormat::Crane {
                 None
             } else {
                 let src = image.manifest_member.as_deref().and_then(|m| self.catalog.document(m));
                 let bytes = documents::manifest(src, (&config, cfg.len() as u64), &layers);
-                let d = blobs::write_bytes(self.staging, t, Role::Document, &bytes).map_err(Self::err)?;
+                let d = blobs::write_bytes(self.staging, t, BlobKind::Document, &bytes).map_err(Self::err)?;
                 let entry = (d, bytes.len() as u64, documents::manifest_media_type(&bytes));
                 if let Some(m) = &image.manifest_member {
                     manifests_by_member.insert(m.clone(), entry.clone());
@@ -95,7 +95,7 @@ impl Emit<'_> {
             let (tags, ref_names) = self.names(image, tags);
             detail.push(ConvertedImage {
                 tags: tags.clone(),
-                ref_names: if t.has_oci_layout() && t != Target::Docker { ref_names.clone() } else { Vec::new() },
+                ref_names: if t.has_oci_layout() && t != OutputFormat::Docker { ref_names.clone() } else { Vec::new() },
                 platform: select::platform_of(image).map(|p| p.to_string()),
                 config_digest: config,
                 manifest_digest_before: image.manifest_digest,
@@ -126,7 +126,7 @@ impl Emit<'_> {
     /// a tag ("1", "app-1") names no repository: it stays a ref name, and a docker or crane
     /// archive gets the image untagged (as skopeo does), with a note.
     fn names(&self, image: &Image, tags: Option<&[String]>) -> (Vec<String>, Vec<String>) {
-        let t = self.opts.target;
+        let t = self.opts.format;
         let (tags, ref_names): (Vec<String>, Vec<String>) = match tags {
             Some(t) => (t.iter().map(|x| select::normalize(x)).collect(), Vec::new()),
             None => {
@@ -156,8 +156,8 @@ impl Emit<'_> {
         outs: &[OutImage],
         manifests_by_member: &HashMap<String, (Digest, u64, String)>,
     ) -> Result<(), Error> {
-        match self.opts.target {
-            Target::Oci | Target::OciArchive => {
+        match self.opts.format {
+            OutputFormat::Oci | OutputFormat::OciArchive => {
                 let tree = if tags.is_none() && images.iter().all(|i| i.manifest_member.is_some()) {
                     self.catalog
                         .document("index.json")
@@ -174,7 +174,7 @@ impl Emit<'_> {
                 fs::write(self.staging.file("oci-layout").map_err(Self::err)?, documents::OCI_LAYOUT)
                     .map_err(Self::err)?;
             }
-            Target::Docker => {
+            OutputFormat::Docker => {
                 fs::write(
                     self.staging.file("index.json").map_err(Self::err)?,
                     documents::index(&flat_descriptors(outs)),
@@ -184,7 +184,7 @@ impl Emit<'_> {
                     .map_err(Self::err)?;
                 self.manifest_json(outs)?;
             }
-            Target::Crane => self.manifest_json(outs)?,
+            OutputFormat::Crane => self.manifest_json(outs)?,
         }
         Ok(())
     }
@@ -210,9 +210,9 @@ impl Emit<'_> {
             .filter(|a| a.subject.is_some_and(|s| selected.contains(&s)))
             .filter(|a| a.digest.is_none_or(|d| !carried.contains(&d)))
             .collect();
-        let why = match self.opts.target {
-            Target::Docker | Target::Crane => {
-                format!("the {} format holds images only (convert to oci or oci-archive to keep them)", self.opts.target.as_str())
+        let why = match self.opts.format {
+            OutputFormat::Docker | OutputFormat::Crane => {
+                format!("the {} format holds images only (convert to oci or oci-archive to keep them)", self.opts.format.as_str())
             }
             _ => "the manifest they are about was not written unchanged (re-compressed layers, or new tags), so they would vouch for a digest that is not there".to_string(),
         };
@@ -230,7 +230,7 @@ impl Emit<'_> {
         if self.carried.borrow().contains(&d) {
             return Ok(true);
         }
-        match artifacts::copy(self.catalog, self.staging, self.opts.target, a).map_err(Self::err)? {
+        match artifacts::copy(self.catalog, self.staging, self.opts.format, a).map_err(Self::err)? {
             Ok(()) => {
                 self.carried.borrow_mut().insert(d);
                 Ok(true)
@@ -340,24 +340,24 @@ impl Emit<'_> {
         let Some((nb, _)) = self.rewrite_index(doc, manifests, depth + 1)? else {
             return Ok(None);
         };
-        let nd = blobs::write_bytes(self.staging, self.opts.target, Role::Document, &nb).map_err(Self::err)?;
-        let mt = documents::field::<String>(c, "mediaType").unwrap_or_else(|| target::OCI_INDEX.to_string());
+        let nd = blobs::write_bytes(self.staging, self.opts.format, BlobKind::Document, &nb).map_err(Self::err)?;
+        let mt = documents::field::<String>(c, "mediaType").unwrap_or_else(|| output::OCI_INDEX.to_string());
         Ok(Some((nd, nb.len() as u64, mt)))
     }
 
     fn manifest_json(&self, outs: &[OutImage]) -> Result<(), Error> {
-        let t = self.opts.target;
+        let t = self.opts.format;
         let entries: Vec<documents::ManifestJsonEntry> = outs
             .iter()
             .map(|o| documents::ManifestJsonEntry {
-                config: t.blob_path(Role::Config, &o.config),
+                config: t.blob_path(BlobKind::Config, &o.config),
                 repo_tags: o.tags.iter().map(|x| documents::familiar(x)).collect(),
-                layers: o.layers.iter().map(|l| t.blob_path(Role::Layer, &l.digest)).collect(),
+                layers: o.layers.iter().map(|l| t.blob_path(BlobKind::Layer, &l.digest)).collect(),
             })
             .collect();
         let bytes = serde_json::to_vec(&entries).expect("serializes");
         fs::write(self.staging.file("manifest.json").map_err(Self::err)?, bytes).map_err(Self::err)?;
-        if t == Target::Docker {
+        if t == OutputFormat::Docker {
             let repos: Vec<(String, Digest)> = outs
                 .iter()
                 .filter_map(|o| o.layers.last().map(|l| (o, l.digest)))
@@ -400,7 +400,7 @@ fn flat_descriptors(outs: &[OutImage]) -> Vec<Descriptor> {
 }
 
 /// What convert --json says of one layer written.
-fn converted_layer(l: &crate::model::BlobRef, w: &Written, t: Target) -> ConvertedLayer {
+fn converted_layer(l: &crate::model::BlobRef, w: &Written, t: OutputFormat) -> ConvertedLayer {
     ConvertedLayer {
         action: if w.recompressed { "recompressed" } else { "copied" },
         member: l.member.clone(),
@@ -415,6 +415,6 @@ fn converted_layer(l: &crate::model::BlobRef, w: &Written, t: Target) -> Convert
         },
         compression_after: w.compression,
         media_type_before: l.media_type.clone(),
-        media_type_after: (t != Target::Crane).then(|| target::layer_media_type(w.compression).to_string()),
+        media_type_after: (t != OutputFormat::Crane).then(|| output::layer_media_type(w.compression).to_string()),
     }
 }

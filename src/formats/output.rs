@@ -1,10 +1,11 @@
-//! What each target format is and how it names things.
+//! The output formats convert writes (`--to`): where each keeps its blobs, which media types
+//! and compressions it holds, and which top-level documents it has.
 
 use crate::digest::Digest;
 use crate::scan::Compression;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Target {
+pub enum OutputFormat {
     /// An OCI image layout directory
     Oci,
     /// An OCI image layout in one tar
@@ -26,53 +27,53 @@ pub enum CompressionChoice {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub enum BlobKind {
     Config,
     Layer,
     /// Manifests and nested indexes.
     Document,
 }
 
-impl Target {
+impl OutputFormat {
     pub fn as_str(self) -> &'static str {
         match self {
-            Target::Oci => "oci",
-            Target::OciArchive => "oci-archive",
-            Target::Docker => "docker",
-            Target::Crane => "crane",
+            OutputFormat::Oci => "oci",
+            OutputFormat::OciArchive => "oci-archive",
+            OutputFormat::Docker => "docker",
+            OutputFormat::Crane => "crane",
         }
     }
 
     pub fn is_tar(self) -> bool {
-        self != Target::Oci
+        self != OutputFormat::Oci
     }
 
     /// docker and crane archives name images by tag only: one platform per tag.
     pub fn one_platform_per_tag(self) -> bool {
-        matches!(self, Target::Docker | Target::Crane)
+        matches!(self, OutputFormat::Docker | OutputFormat::Crane)
     }
 
     pub fn has_oci_layout(self) -> bool {
-        self != Target::Crane
+        self != OutputFormat::Crane
     }
 
     /// Where a blob lives in the output.
-    pub fn blob_path(self, role: Role, digest: &Digest) -> String {
+    pub fn blob_path(self, role: BlobKind, digest: &Digest) -> String {
         match (self, role) {
-            (Target::Crane, Role::Config) => digest.to_string(),
-            (Target::Crane, _) => format!("{}.tar.gz", digest.hex()),
+            (OutputFormat::Crane, BlobKind::Config) => digest.to_string(),
+            (OutputFormat::Crane, _) => format!("{}.tar.gz", digest.hex()),
             _ => format!("blobs/sha256/{}", digest.hex()),
         }
     }
 
     /// The compression a layer is written with, given what it has now.
     pub fn layer_compression(self, choice: CompressionChoice, now: Compression) -> Compression {
-        if self == Target::Crane {
+        if self == OutputFormat::Crane {
             return Compression::Gzip; // crane's format has gzip layers only
         }
         match choice {
             // Docker before 23 cannot load zstd layers.
-            CompressionChoice::Keep if self == Target::Docker && now == Compression::Zstd => Compression::Gzip,
+            CompressionChoice::Keep if self == OutputFormat::Docker && now == Compression::Zstd => Compression::Gzip,
             CompressionChoice::Keep => now,
             CompressionChoice::Gzip => Compression::Gzip,
             CompressionChoice::Zstd => Compression::Zstd,

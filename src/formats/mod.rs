@@ -1,0 +1,3 @@
+//! The archive and layout formats, one module per family, each both read and written.
+
+pub mod output;

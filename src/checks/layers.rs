@@ -22,7 +22,7 @@ pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>)
         // get stream processor"), 1.7, 2.1 and docker's containerd store skip it, so the
         // layers no longer line up with the diff_ids (measured; see model::artifacts).
         if let Some(mt) = &layer.media_type
-            && !crate::model::artifacts::is_layer_type(mt)
+            && !crate::formats::media_types::is_layer(mt)
         {
             out.push(at(Finding::new(
                 Code::MediaTypeMismatch,
@@ -43,7 +43,7 @@ pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>)
             Content::Sniffed(_) => continue,
         };
         if let Some(mt) = &layer.media_type
-            && let Some(claimed) = Compression::from_media_type(mt)
+            && let Some(claimed) = crate::formats::media_types::compression_of(mt)
             && claimed != ls.compression
         {
             // Stored uncompressed under a compressed label (skopeo 1.9's

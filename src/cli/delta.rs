@@ -1,10 +1,10 @@
 //! `airlock delta` and `airlock apply`: their arguments, help, and what they print.
 
-use crate::formats::output::OutputFormat;
 use crate::delta::{self, apply};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::finding::Finding;
+use crate::formats::output::OutputFormat;
 use crate::report::human::human_size;
 use clap::Args;
 use serde::Serialize;

@@ -90,7 +90,9 @@ mod tests {
         assert!(convert_compression(OutputFormat::Crane, Plain, None).is_err());
         assert_eq!(convert_compression(OutputFormat::Crane, Gzip, Some(9)), Ok(()));
         assert_eq!(convert_compression(OutputFormat::Crane, Keep, None), Ok(()));
-        assert!(convert_compression(OutputFormat::Oci, Keep, Some(9)).unwrap_err().starts_with("--level 9 does nothing"));
+        assert!(
+            convert_compression(OutputFormat::Oci, Keep, Some(9)).unwrap_err().starts_with("--level 9 does nothing")
+        );
         assert!(convert_compression(OutputFormat::Oci, Plain, Some(1)).is_err());
         assert!(convert_compression(OutputFormat::Oci, Gzip, Some(13)).unwrap_err().contains("gzip levels are 0-12"));
         assert_eq!(convert_compression(OutputFormat::Oci, Gzip, Some(12)), Ok(()));

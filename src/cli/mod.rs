@@ -9,10 +9,10 @@ mod raw;
 
 use crate::commands::{inspect, verify};
 use crate::convert::{self, Outcome};
-use crate::formats::output::{CompressionChoice, OutputFormat};
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::exit::ExitStatus;
+use crate::formats::output::{CompressionChoice, OutputFormat};
 use crate::model::Platform;
 use crate::model::select::Selection;
 use crate::output::Destination;

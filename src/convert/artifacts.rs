@@ -6,8 +6,8 @@
 //! for a digest that is no longer there. Which image an artifact is about comes from the model
 //! (`model::artifacts::subject`).
 
-use crate::formats::output::{BlobKind, OutputFormat};
 use crate::digest::{Digest, HashWriter};
+use crate::formats::output::{BlobKind, OutputFormat};
 use crate::model::Artifact;
 use crate::open::Catalog;
 use crate::output::Staging;
@@ -16,7 +16,12 @@ use std::io::{self, BufWriter};
 
 /// Copies the artifact's manifest and blobs into the output. `Ok(Err(why))`: a blob is not
 /// what its digest says (reported by verify; carried by nothing), so the artifact is left out.
-pub fn copy(catalog: &Catalog, staging: &Staging, format: OutputFormat, a: &Artifact) -> io::Result<Result<(), String>> {
+pub fn copy(
+    catalog: &Catalog,
+    staging: &Staging,
+    format: OutputFormat,
+    a: &Artifact,
+) -> io::Result<Result<(), String>> {
     let Some(digest) = a.digest else { return Ok(Err(format!("{} has no digest", a.member))) };
     let members = std::iter::once((a.member.as_str(), Some(digest), BlobKind::Document))
         .chain(a.blobs.iter().map(|b| (b.member.as_str(), b.digest, BlobKind::Layer)));

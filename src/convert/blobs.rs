@@ -1,8 +1,8 @@
 //! Writing layer blobs: each is read once, and that read both verifies it (the same scan
 //! `verify` runs) and writes it, byte for byte or re-compressed.
 
-use crate::formats::output::{BlobKind, OutputFormat};
 use crate::digest::{Digest, HashWriter};
+use crate::formats::output::{BlobKind, OutputFormat};
 use crate::open::Catalog;
 use crate::output::Staging;
 use crate::progress::Progress;
@@ -43,7 +43,7 @@ pub enum JobError {
 pub struct Writer<'a> {
     pub catalog: &'a Catalog,
     pub staging: &'a Staging,
-    pub target: OutputFormat,
+    pub format: OutputFormat,
     pub level: Option<i32>,
     pub progress: &'a Progress,
     pub counter: AtomicUsize,
@@ -188,7 +188,7 @@ const ZSTD_WORKERS: u32 = 2;
 const ZSTD_JOB: u32 = 2 << 20;
 
 /// Writes a document or config blob with the bytes given.
-pub fn write_bytes(staging: &Staging, target: OutputFormat, role: BlobKind, bytes: &[u8]) -> io::Result<Digest> {
+pub fn write_bytes(staging: &Staging, format: OutputFormat, role: BlobKind, bytes: &[u8]) -> io::Result<Digest> {
     let d = Digest::of(bytes);
     fs::write(staging.file(&format.blob_path(role, &d))?, bytes)?;
     Ok(d)

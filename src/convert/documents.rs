@@ -3,8 +3,8 @@
 //! OCI media types matching the real compression, only where the source has none or a
 //! change requires it.
 
-use crate::formats::output::{OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, layer_media_type};
 use crate::digest::Digest;
+use crate::formats::media_types::{self, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST};
 use crate::model::Platform;
 use crate::scan::Compression;
 use serde::{Deserialize, Serialize};
@@ -80,7 +80,7 @@ pub fn manifest(source: Option<&[u8]>, config: (&Digest, u64), layers: &[OutLaye
     }
     let layer_descs: Vec<Value> = layers
         .iter()
-        .map(|l| json!({"mediaType": layer_media_type(l.compression), "digest": l.digest, "size": l.size}))
+        .map(|l| json!({"mediaType": media_types::oci_layer(l.compression), "digest": l.digest, "size": l.size}))
         .collect();
     let m = NewManifest {
         annotations: src.as_ref().and_then(|s| s.annotations.as_deref()),
@@ -103,7 +103,7 @@ fn unchanged(v: &Source, config: (&Digest, u64), layers: &[OutLayer]) -> bool {
         && src_layers.len() == layers.len()
         && src_layers.iter().zip(layers).all(|(d, l)| {
             same(d, &l.digest, l.size)
-                && d.media_type.as_deref().and_then(Compression::from_media_type).is_some_and(|c| c == l.compression)
+                && d.media_type.as_deref().and_then(media_types::compression_of).is_some_and(|c| c == l.compression)
         })
 }
 

@@ -6,10 +6,10 @@
 use super::artifacts;
 use super::blobs::{self, Written};
 use super::documents::{self, Descriptor, OutLayer};
-use crate::formats::output::{self, BlobKind, OutputFormat};
 use super::{Options, Summary};
 use crate::digest::Digest;
 use crate::error::Error;
+use crate::formats::output::{BlobKind, OutputFormat};
 use crate::model::select;
 use crate::model::{Image, reference};
 use crate::output::Staging;
@@ -341,7 +341,8 @@ impl Emit<'_> {
             return Ok(None);
         };
         let nd = blobs::write_bytes(self.staging, self.opts.format, BlobKind::Document, &nb).map_err(Self::err)?;
-        let mt = documents::field::<String>(c, "mediaType").unwrap_or_else(|| output::OCI_INDEX.to_string());
+        let mt = documents::field::<String>(c, "mediaType")
+            .unwrap_or_else(|| crate::formats::media_types::OCI_INDEX.to_string());
         Ok(Some((nd, nb.len() as u64, mt)))
     }
 
@@ -415,6 +416,7 @@ fn converted_layer(l: &crate::model::BlobRef, w: &Written, t: OutputFormat) -> C
         },
         compression_after: w.compression,
         media_type_before: l.media_type.clone(),
-        media_type_after: (t != OutputFormat::Crane).then(|| output::layer_media_type(w.compression).to_string()),
+        media_type_after: (t != OutputFormat::Crane)
+            .then(|| crate::formats::media_types::oci_layer(w.compression).to_string()),
     }
 }

@@ -14,6 +14,7 @@ mod pargz;
 use crate::checks::{self, Selected};
 use crate::error::Error;
 use crate::finding::{Code, Finding};
+use crate::formats::output::{CompressionChoice, OutputFormat};
 use crate::input::{Loaded, reread};
 use crate::model::select::{self, Selection};
 use crate::model::{Image, reference};
@@ -30,7 +31,6 @@ use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::PathBuf;
-use crate::formats::output::{CompressionChoice, OutputFormat};
 
 pub struct Options {
     pub input: PathBuf,

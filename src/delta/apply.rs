@@ -5,10 +5,10 @@
 
 use super::base::{Bases, Fetched};
 use super::format::{self, Archive, DeltaDoc, MANIFEST, ROOT};
-use crate::formats::output::OutputFormat;
 use crate::digest::{Digest, HashWriter};
 use crate::error::Error;
 use crate::finding::{Code, Finding};
+use crate::formats::output::OutputFormat;
 use crate::open::{Catalog, MemberKind};
 use crate::output::{Destination, Staging, StagingError};
 use crate::scan::Depth;

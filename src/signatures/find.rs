@@ -113,7 +113,7 @@ fn unlisted(catalog: &Catalog, model: &Model, seen: &HashSet<String>, out: &mut 
         let Some(bytes) = catalog.document(member) else { continue };
         let Ok(m) = serde_json::from_slice::<Manifest>(bytes) else { continue };
         let Some(about) = m.subject.as_ref().and_then(|s| Digest::parse(&s.digest)) else { continue };
-        let digest = crate::model::named_digest(member);
+        let digest = crate::formats::named_digest(member);
         push(out, &m, member, digest, Attachment::UnlistedReferrer, about);
     }
 }

@@ -1,8 +1,10 @@
 //! The OCI descriptor as read from indexes and manifests (and the `subject` an OCI 1.1
 //! manifest names): one type for every reader of OCI documents (`oci`, `artifacts`).
 
-use super::Platform;
-use super::bounded::{AnyString, Capped, Weigh};
+pub mod read;
+
+use crate::formats::bounded::{AnyString, Capped, Weigh};
+use crate::model::Platform;
 use serde::Deserialize;
 
 #[derive(Deserialize, Clone, Debug)]

@@ -2,9 +2,10 @@
 //! `[{"Config": path, "RepoTags": [..], "Layers": [paths], "Parent"?, "LayerSources"?}]`
 
 use super::bounded::Capped;
-use super::{BlobRef, Format, Image, Model, json_keys, named_digest};
+use super::{json_keys, named_digest};
 use crate::digest::Digest;
 use crate::finding::{Code, Finding};
+use crate::model::{BlobRef, Format, Image, MAX_LAYERS, Model};
 use crate::open::{Catalog, path};
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
@@ -18,7 +19,7 @@ pub(crate) struct Entry {
     #[serde(rename = "RepoTags", default)]
     pub(crate) repo_tags: Option<Capped<String, 100_000>>,
     #[serde(rename = "Layers")]
-    pub(crate) layers: Capped<String, { super::MAX_LAYERS }>,
+    pub(crate) layers: Capped<String, MAX_LAYERS>,
 }
 
 pub fn read(catalog: &Catalog, model: &mut Model) {
@@ -115,7 +116,7 @@ impl Entries<'_> {
             let Some(r) = self.reference(l, &from) else {
                 return; // an unsafe reference: already reported, the image is not checked further
             };
-            if legacy_dir(&r.member).is_some() && self.legacy_ids.len() < super::MAX_LAYERS {
+            if legacy_dir(&r.member).is_some() && self.legacy_ids.len() < MAX_LAYERS {
                 self.legacy_ids.insert(r.member.clone());
             }
             layers.push(r);
@@ -149,7 +150,7 @@ impl Entries<'_> {
                 from: from.clone(),
             }),
             Err(why) => {
-                if self.unsafe_refs.len() < super::MAX_LAYERS && self.unsafe_refs.insert(raw.to_string()) {
+                if self.unsafe_refs.len() < MAX_LAYERS && self.unsafe_refs.insert(raw.to_string()) {
                     self.model.note(
                         Finding::new(
                             Code::UnsafePath,
@@ -270,4 +271,27 @@ impl<'de> Visitor<'de> for Level<'_> {
         }
         Ok(())
     }
+}
+
+/// Docker 25+ stores each layer's legacy v1 `json` as a blob nothing refers to: normal.
+pub fn is_docker_legacy_json(model: &Model, content: Option<&crate::scan::Content>) -> bool {
+    let Some(crate::scan::Content::Document(doc)) = content else {
+        return false;
+    };
+    if model.format != Some(Format::DockerOci) {
+        return false;
+    }
+    /// The keys that tell a v1 json from an OCI document; nothing else is read or kept.
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        id: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "mediaType")]
+        media_type: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "schemaVersion")]
+        schema_version: Option<serde::de::IgnoredAny>,
+    }
+    let Ok(p) = serde_json::from_slice::<Probe>(&doc[..]) else {
+        return false;
+    };
+    p.id.is_some() && p.media_type.is_none() && p.schema_version.is_none()
 }

@@ -139,7 +139,7 @@ pub fn read_json(kind: Json, bytes: &[u8]) -> Result<Value, String> {
     let descriptor = |d: &Descriptor| descriptor_json(d);
     match kind {
         Json::ManifestJson => {
-            let entries: Vec<docker::Entry> = json_keys::parse(bytes, &json_keys::MANIFEST_JSON).value?;
+            let entries: Vec<docker::ManifestJsonEntry> = json_keys::parse(bytes, &json_keys::MANIFEST_JSON).value?;
             Ok(Value::Array(
                 entries
                     .iter()

@@ -5,17 +5,19 @@
 
 use super::artifacts;
 use super::blobs::{self, Written};
-use super::documents::{self, Descriptor, OutLayer};
 use super::{Options, Summary};
 use crate::digest::Digest;
 use crate::error::Error;
+use crate::formats::docker;
+use crate::formats::oci::write::{self as documents, OutLayer};
+use crate::formats::oci::{Descriptor, Notes};
 use crate::formats::output::{BlobKind, OutputFormat};
 use crate::model::select;
 use crate::model::{Image, reference};
 use crate::output::Staging;
 use crate::report::{ConvertedImage, ConvertedLayer};
 use crate::scan::Content;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs;
 
 /// Writes the documents of the output.
@@ -348,23 +350,25 @@ impl Emit<'_> {
 
     fn manifest_json(&self, outs: &[OutImage]) -> Result<(), Error> {
         let t = self.opts.format;
-        let entries: Vec<documents::ManifestJsonEntry> = outs
+        let entries: Vec<docker::ManifestJsonEntry> = outs
             .iter()
-            .map(|o| documents::ManifestJsonEntry {
-                config: t.blob_path(BlobKind::Config, &o.config),
-                repo_tags: o.tags.iter().map(|x| documents::familiar(x)).collect(),
-                layers: o.layers.iter().map(|l| t.blob_path(BlobKind::Layer, &l.digest)).collect(),
+            .map(|o| {
+                docker::ManifestJsonEntry::new(
+                    t.blob_path(BlobKind::Config, &o.config),
+                    o.tags.iter().map(|x| docker::familiar(x)).collect(),
+                    o.layers.iter().map(|l| t.blob_path(BlobKind::Layer, &l.digest)).collect(),
+                )
             })
             .collect();
-        let bytes = serde_json::to_vec(&entries).expect("serializes");
+        let bytes = docker::manifest_json(&entries);
         fs::write(self.staging.file("manifest.json").map_err(Self::err)?, bytes).map_err(Self::err)?;
         if t == OutputFormat::Docker {
             let repos: Vec<(String, Digest)> = outs
                 .iter()
                 .filter_map(|o| o.layers.last().map(|l| (o, l.digest)))
-                .flat_map(|(o, top)| o.tags.iter().map(move |x| (documents::familiar(x), top)))
+                .flat_map(|(o, top)| o.tags.iter().map(move |x| (docker::familiar(x), top)))
                 .collect();
-            if let Some(r) = documents::repositories(&repos) {
+            if let Some(r) = docker::repositories(&repos) {
                 fs::write(self.staging.file("repositories").map_err(Self::err)?, r).map_err(Self::err)?;
             }
         }
@@ -379,22 +383,15 @@ fn flat_descriptors(outs: &[OutImage]) -> Vec<Descriptor> {
         let Some((d, size, mt)) = &o.manifest else {
             continue;
         };
-        let base = Descriptor {
-            media_type: mt.clone(),
-            digest: *d,
-            size: *size,
-            platform: o.platform.as_ref().map(documents::platform_value),
-            annotations: BTreeMap::new(),
-        };
+        let base = Descriptor { platform: o.platform.clone(), ..Descriptor::new(mt, d, *size) };
         if o.tags.is_empty() && o.ref_names.is_empty() {
             v.push(base.clone());
         }
         for t in &o.tags {
-            v.push(Descriptor { annotations: documents::tag_annotations(t), ..base.clone() });
+            v.push(Descriptor { annotations: Notes::for_tag(t), ..base.clone() });
         }
         for r in &o.ref_names {
-            let annotations = BTreeMap::from([("org.opencontainers.image.ref.name".to_string(), r.clone())]);
-            v.push(Descriptor { annotations, ..base.clone() });
+            v.push(Descriptor { annotations: Notes::ref_name(r), ..base.clone() });
         }
     }
     v

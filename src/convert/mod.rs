@@ -7,7 +7,6 @@
 
 mod artifacts;
 mod blobs;
-mod documents;
 mod emit;
 mod pargz;
 

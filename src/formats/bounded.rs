@@ -22,6 +22,13 @@ impl Weigh for String {
 #[derive(Debug, Clone)]
 pub struct Capped<T, const N: usize>(pub Vec<T>);
 
+/// Written, it is the array it holds.
+impl<T: serde::Serialize, const N: usize> serde::Serialize for Capped<T, N> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
 impl<'de, T: Deserialize<'de> + Weigh, const N: usize> Deserialize<'de> for Capped<T, N> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V<T, const N: usize>(PhantomData<T>);

@@ -7,19 +7,20 @@ use crate::digest::Digest;
 use crate::finding::{Code, Finding};
 use crate::model::{BlobRef, Format, Image, MAX_LAYERS, Model};
 use crate::open::{Catalog, path};
-use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
-use std::collections::BTreeSet;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 
-/// One entry of manifest.json, as read: the fields airlock uses.
-#[derive(Deserialize)]
-pub(crate) struct Entry {
+/// One entry of manifest.json: the fields airlock reads, and all it writes (in this order,
+/// as docker does).
+#[derive(Deserialize, Serialize)]
+pub struct ManifestJsonEntry {
     #[serde(rename = "Config")]
-    pub(crate) config: String,
+    pub config: String,
     #[serde(rename = "RepoTags", default)]
-    pub(crate) repo_tags: Option<Capped<String, 100_000>>,
+    pub repo_tags: Option<Capped<String, 100_000>>,
     #[serde(rename = "Layers")]
-    pub(crate) layers: Capped<String, MAX_LAYERS>,
+    pub layers: Capped<String, MAX_LAYERS>,
 }
 
 pub fn read(catalog: &Catalog, model: &mut Model) {
@@ -96,7 +97,7 @@ impl<'de> Visitor<'de> for &mut Entries<'_> {
         f.write_str("a list of {Config, RepoTags, Layers}")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(e) = seq.next_element::<Entry>()? {
+        while let Some(e) = seq.next_element::<ManifestJsonEntry>()? {
             self.entry(e);
             self.n += 1;
         }
@@ -105,7 +106,7 @@ impl<'de> Visitor<'de> for &mut Entries<'_> {
 }
 
 impl Entries<'_> {
-    fn entry(&mut self, e: Entry) {
+    fn entry(&mut self, e: ManifestJsonEntry) {
         let from: std::sync::Arc<str> = format!("manifest.json entry {}", self.n).into();
         self.crane |= e.config.starts_with("sha256:");
         let Some(config) = self.reference(&e.config, &from) else {
@@ -294,4 +295,63 @@ pub fn is_docker_legacy_json(model: &Model, content: Option<&crate::scan::Conten
         return false;
     };
     p.id.is_some() && p.media_type.is_none() && p.schema_version.is_none()
+}
+
+/// docker's familiar form: `docker.io/library/nginx:1` → `nginx:1`.
+pub fn familiar(full: &str) -> String {
+    let s = full.strip_prefix("docker.io/").unwrap_or(full);
+    s.strip_prefix("library/").filter(|r| !r.contains('/')).unwrap_or(s).to_string()
+}
+
+impl ManifestJsonEntry {
+    /// An entry to write: the config's and layers' paths, and the image's familiar names.
+    pub fn new(config: String, repo_tags: Vec<String>, layers: Vec<String>) -> ManifestJsonEntry {
+        ManifestJsonEntry { config, repo_tags: Some(Capped(repo_tags)), layers: Capped(layers) }
+    }
+}
+
+/// manifest.json's bytes.
+pub fn manifest_json(entries: &[ManifestJsonEntry]) -> Vec<u8> {
+    serde_json::to_vec(entries).expect("serializes")
+}
+
+/// `repositories`: familiar name → tag → the top layer's hex, as Docker 25+ writes it.
+pub fn repositories(entries: &[(String, Digest)]) -> Option<Vec<u8>> {
+    let mut repos: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (tag_ref, top) in entries {
+        if tag_ref.contains('@') {
+            continue;
+        }
+        let last_slash = tag_ref.rfind('/').map_or(0, |i| i + 1);
+        let Some(colon) = tag_ref[last_slash..].rfind(':') else {
+            continue;
+        };
+        let (name, tag) = tag_ref.split_at(last_slash + colon);
+        repos.entry(name.to_string()).or_default().insert(tag[1..].to_string(), top.hex());
+    }
+    (!repos.is_empty()).then(|| serde_json::to_vec(&repos).expect("serializes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn familiar_names() {
+        assert_eq!(familiar("docker.io/library/nginx:1"), "nginx:1");
+        assert_eq!(familiar("docker.io/local/app:1"), "local/app:1");
+        assert_eq!(familiar("quay.io/x/y:2"), "quay.io/x/y:2");
+    }
+
+    #[test]
+    fn manifest_json_reads_what_it_writes() {
+        let e = ManifestJsonEntry::new("c.json".into(), vec!["app:1".into()], vec!["l/layer.tar".into()]);
+        let bytes = manifest_json(&[e]);
+        assert_eq!(bytes, br#"[{"Config":"c.json","RepoTags":["app:1"],"Layers":["l/layer.tar"]}]"#);
+        let back: Vec<ManifestJsonEntry> = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            (back[0].config.as_str(), back[0].layers.0.as_slice()),
+            ("c.json", &["l/layer.tar".to_string()][..])
+        );
+    }
 }

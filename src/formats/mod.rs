@@ -6,7 +6,7 @@
 //! `media_types` (the one table), `output` (what each output format holds).
 
 pub mod artifacts;
-mod bounded;
+pub mod bounded;
 pub mod config;
 pub mod detect;
 pub mod docker;

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::formats::docker;
 use crate::formats::oci::write::{self as documents, OutLayer};
 use crate::formats::oci::{Descriptor, Notes};
-use crate::formats::output::{BlobKind, OutputFormat};
+use crate::formats::output::{BlobKind, IndexJson, OutputFormat};
 use crate::model::select;
 use crate::model::{Image, reference};
 use crate::output::Staging;
@@ -82,7 +82,7 @@ impl Emit<'_> {
                 layers.push(OutLayer { digest: w.digest, size: w.size, compression: w.compression });
                 detail_layers.push(converted_layer(l, w, t));
             }
-            let manifest = if t == OutputFormat::Crane {
+            let manifest = if !t.has_manifests() {
                 None
             } else {
                 let src = image.manifest_member.as_deref().and_then(|m| self.catalog.document(m));
@@ -97,7 +97,7 @@ impl Emit<'_> {
             let (tags, ref_names) = self.names(image, tags);
             detail.push(ConvertedImage {
                 tags: tags.clone(),
-                ref_names: if t.has_oci_layout() && t != OutputFormat::Docker { ref_names.clone() } else { Vec::new() },
+                ref_names: if !t.one_platform_per_tag() { ref_names.clone() } else { Vec::new() },
                 platform: select::platform_of(image).map(|p| p.to_string()),
                 config_digest: config,
                 manifest_digest_before: image.manifest_digest,
@@ -158,35 +158,28 @@ impl Emit<'_> {
         outs: &[OutImage],
         manifests_by_member: &HashMap<String, (Digest, u64, String)>,
     ) -> Result<(), Error> {
-        match self.opts.format {
-            OutputFormat::Oci | OutputFormat::OciArchive => {
-                let tree = if tags.is_none() && images.iter().all(|i| i.manifest_member.is_some()) {
-                    self.catalog
-                        .document("index.json")
-                        .and_then(|b| self.rewrite_index(b, manifests_by_member, 0).transpose())
-                        .transpose()?
-                } else {
-                    None
-                };
-                let index = match tree {
-                    Some((bytes, _)) => bytes,
-                    None => documents::index(&flat_descriptors(outs)),
-                };
-                fs::write(self.staging.file("index.json").map_err(Self::err)?, index).map_err(Self::err)?;
-                fs::write(self.staging.file("oci-layout").map_err(Self::err)?, documents::OCI_LAYOUT)
-                    .map_err(Self::err)?;
-            }
-            OutputFormat::Docker => {
-                fs::write(
-                    self.staging.file("index.json").map_err(Self::err)?,
-                    documents::index(&flat_descriptors(outs)),
-                )
-                .map_err(Self::err)?;
-                fs::write(self.staging.file("oci-layout").map_err(Self::err)?, documents::OCI_LAYOUT)
-                    .map_err(Self::err)?;
-                self.manifest_json(outs)?;
-            }
-            OutputFormat::Crane => self.manifest_json(outs)?,
+        let t = self.opts.format;
+        if let Some(how) = t.index_json() {
+            let whole = tags.is_none() && images.iter().all(|i| i.manifest_member.is_some());
+            let from_input = match how {
+                IndexJson::FromInput if whole => self
+                    .catalog
+                    .document("index.json")
+                    .and_then(|b| self.rewrite_index(b, manifests_by_member, 0).transpose())
+                    .transpose()?,
+                _ => None,
+            };
+            let index = match from_input {
+                Some((bytes, _)) => bytes,
+                None => documents::index(&flat_descriptors(outs)),
+            };
+            fs::write(self.staging.file("index.json").map_err(Self::err)?, index).map_err(Self::err)?;
+        }
+        if t.has_oci_layout() {
+            fs::write(self.staging.file("oci-layout").map_err(Self::err)?, documents::OCI_LAYOUT).map_err(Self::err)?;
+        }
+        if t.has_manifest_json() {
+            self.manifest_json(outs)?;
         }
         Ok(())
     }
@@ -212,11 +205,13 @@ impl Emit<'_> {
             .filter(|a| a.subject.is_some_and(|s| selected.contains(&s)))
             .filter(|a| a.digest.is_none_or(|d| !carried.contains(&d)))
             .collect();
-        let why = match self.opts.format {
-            OutputFormat::Docker | OutputFormat::Crane => {
-                format!("the {} format holds images only (convert to oci or oci-archive to keep them)", self.opts.format.as_str())
-            }
-            _ => "the manifest they are about was not written unchanged (re-compressed layers, or new tags), so they would vouch for a digest that is not there".to_string(),
+        let why = if self.opts.format.carries_artifacts() {
+            "the manifest they are about was not written unchanged (re-compressed layers, or new tags), so they would vouch for a digest that is not there".to_string()
+        } else {
+            format!(
+                "the {} format holds images only (convert to oci or oci-archive to keep them)",
+                self.opts.format.as_str()
+            )
         };
         if let Some(n) = artifacts::dropped_note(&dropped, &why) {
             self.notes.borrow_mut().push(n);
@@ -362,7 +357,7 @@ impl Emit<'_> {
             .collect();
         let bytes = docker::manifest_json(&entries);
         fs::write(self.staging.file("manifest.json").map_err(Self::err)?, bytes).map_err(Self::err)?;
-        if t == OutputFormat::Docker {
+        if t.has_repositories() {
             let repos: Vec<(String, Digest)> = outs
                 .iter()
                 .filter_map(|o| o.layers.last().map(|l| (o, l.digest)))
@@ -413,7 +408,6 @@ fn converted_layer(l: &crate::model::BlobRef, w: &Written, t: OutputFormat) -> C
         },
         compression_after: w.compression,
         media_type_before: l.media_type.clone(),
-        media_type_after: (t != OutputFormat::Crane)
-            .then(|| crate::formats::media_types::oci_layer(w.compression).to_string()),
+        media_type_after: t.has_manifests().then(|| crate::formats::media_types::oci_layer(w.compression).to_string()),
     }
 }

@@ -34,7 +34,44 @@ pub enum BlobKind {
     Document,
 }
 
+/// How an output format's `index.json` is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexJson {
+    /// The input's index, rewritten to list only what was written (its nesting, annotations
+    /// and artifacts kept; its bytes where nothing changed); one entry per name where the
+    /// input has none or new tags were given.
+    FromInput,
+    /// One entry per name, as Docker 25+ writes it.
+    PerName,
+}
+
+/// What each output format holds beside its blobs: one row per format.
+struct Holds {
+    tar: bool,
+    oci_layout: bool,
+    index_json: Option<IndexJson>,
+    /// Manifests as blobs (crane's tarball has none: manifest.json names config and layers).
+    manifests: bool,
+    manifest_json: bool,
+    repositories: bool,
+    /// Signatures, attestations and SBOMs (listed in index.json beside their images).
+    artifacts: bool,
+    /// One platform per tag: images are named by tag only.
+    named_by_tag: bool,
+}
+
 impl OutputFormat {
+    fn holds(self) -> Holds {
+        let (tar, oci_layout, index_json, manifests, manifest_json, repositories, artifacts, named_by_tag) = match self
+        {
+            OutputFormat::Oci => (false, true, Some(IndexJson::FromInput), true, false, false, true, false),
+            OutputFormat::OciArchive => (true, true, Some(IndexJson::FromInput), true, false, false, true, false),
+            OutputFormat::Docker => (true, true, Some(IndexJson::PerName), true, true, true, false, true),
+            OutputFormat::Crane => (true, false, None, false, true, false, false, true),
+        };
+        Holds { tar, oci_layout, index_json, manifests, manifest_json, repositories, artifacts, named_by_tag }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             OutputFormat::Oci => "oci",
@@ -44,17 +81,41 @@ impl OutputFormat {
         }
     }
 
+    /// One tar file (else a directory).
     pub fn is_tar(self) -> bool {
-        self != OutputFormat::Oci
+        self.holds().tar
     }
 
-    /// docker and crane archives name images by tag only: one platform per tag.
+    /// docker and crane archives name images by tag only: one platform per tag, and an OCI
+    /// ref name that is only a tag names nothing there.
     pub fn one_platform_per_tag(self) -> bool {
-        matches!(self, OutputFormat::Docker | OutputFormat::Crane)
+        self.holds().named_by_tag
     }
 
     pub fn has_oci_layout(self) -> bool {
-        self != OutputFormat::Crane
+        self.holds().oci_layout
+    }
+
+    pub fn index_json(self) -> Option<IndexJson> {
+        self.holds().index_json
+    }
+
+    /// Whether images have manifests (and so layers have media types) in this format.
+    pub fn has_manifests(self) -> bool {
+        self.holds().manifests
+    }
+
+    pub fn has_manifest_json(self) -> bool {
+        self.holds().manifest_json
+    }
+
+    pub fn has_repositories(self) -> bool {
+        self.holds().repositories
+    }
+
+    /// Whether signatures, attestations and SBOMs can go along with their images.
+    pub fn carries_artifacts(self) -> bool {
+        self.holds().artifacts
     }
 
     /// Where a blob lives in the output.

@@ -124,6 +124,11 @@ fn check_layout_file(catalog: &Catalog, model: &mut Model) {
     }
 }
 
+/// The walk's budget is spent.
+fn too_many(member: &str) -> Finding {
+    invalid(member, format!("the indexes lead to more than {MAX_VISITS} documents; the rest is not read"))
+}
+
 fn invalid(member: &str, msg: String) -> Finding {
     Finding::new(Code::ManifestInvalid, msg).member(member)
 }
@@ -239,17 +244,7 @@ impl Walk<'_> {
         } else {
             Role::Manifest
         };
-        // A platform's manifest that is not in the archive at all: the other platforms
-        // of a partial export. Reported once per manifest (platform-absent), not as a
-        // broken reference; a manifest that is present but incomplete stays an error.
-        if role == Role::Manifest
-            && let Some(p) = d.platform.as_ref()
-            && !self.catalog.has(&blob.member)
-        {
-            let digest = blob.digest.expect("blob_ref only returns sha256 references");
-            if self.absent_seen.insert(digest) {
-                self.model.absent.push(AbsentPlatform { platform: p.clone(), digest, index: member.to_string() });
-            }
+        if role == Role::Manifest && self.absent_platform(d, &blob, member) {
             return true;
         }
         self.model.documents.push(Reference { role, blob: blob.clone(), image: None, layer: None });
@@ -264,27 +259,12 @@ impl Walk<'_> {
             self.model.note(invalid(member, format!("index cycle: {member} leads back to {digest}")));
             return true;
         }
-        let too_many =
-            || invalid(member, format!("the indexes lead to more than {MAX_VISITS} documents; the rest is not read"));
         if let Some(images) = self.seen.get(&digest).cloned() {
-            // Read before: its images take this path's tags too, nothing is parsed again.
-            // Each image merged counts against the budget, so repeats stay bounded.
-            self.visits += images.len().max(1);
-            if !tags.is_empty() {
-                for &i in &images {
-                    self.model.add_tags(i, tags.clone(), member);
-                }
-            }
-            self.reached.extend(images);
-            if self.visits > MAX_VISITS {
-                self.model.note(too_many());
-                return false;
-            }
-            return true;
+            return self.seen_before(images, &tags, member);
         }
         self.visits += 1;
         if self.visits > MAX_VISITS {
-            self.model.note(too_many());
+            self.model.note(too_many(member));
             return false;
         }
         // A missing or unreadable document is reported by the blob checks.
@@ -300,6 +280,38 @@ impl Walk<'_> {
         self.document(bytes, &blob.member, Some(d), &tags, platform, depth + 1);
         self.stack.pop();
         self.seen.insert(digest, self.reached[from..].to_vec());
+        true
+    }
+
+    /// A platform's manifest that is not in the archive at all: the other platforms of a
+    /// partial export. Reported once per manifest (platform-absent), not as a broken
+    /// reference; a manifest that is present but incomplete stays an error. `true` when so.
+    fn absent_platform(&mut self, d: &Descriptor, blob: &BlobRef, member: &str) -> bool {
+        let Some(p) = d.platform.as_ref().filter(|_| !self.catalog.has(&blob.member)) else {
+            return false;
+        };
+        let digest = blob.digest.expect("blob_ref only returns sha256 references");
+        if self.absent_seen.insert(digest) {
+            self.model.absent.push(AbsentPlatform { platform: p.clone(), digest, index: member.to_string() });
+        }
+        true
+    }
+
+    /// A document read before: its images take this path's tags too, nothing is parsed
+    /// again. Each image merged counts against the budget, so repeats stay bounded; `false`
+    /// when the walk must stop.
+    fn seen_before(&mut self, images: Vec<usize>, tags: &[String], member: &str) -> bool {
+        self.visits += images.len().max(1);
+        if !tags.is_empty() {
+            for &i in &images {
+                self.model.add_tags(i, tags.to_vec(), member);
+            }
+        }
+        self.reached.extend(images);
+        if self.visits > MAX_VISITS {
+            self.model.note(too_many(member));
+            return false;
+        }
         true
     }
 

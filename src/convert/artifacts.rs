@@ -4,7 +4,7 @@
 //! and blobs are copied byte for byte, each hashed as it is copied. One about an image whose
 //! manifest changed (re-compressed layers, a rewritten index) is not carried: it would vouch
 //! for a digest that is no longer there. Which image an artifact is about comes from the model
-//! (`model::artifacts::subject`).
+//! (`formats::artifacts::subject`).
 
 use crate::digest::{Digest, HashWriter};
 use crate::formats::output::{BlobKind, OutputFormat};

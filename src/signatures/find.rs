@@ -3,7 +3,7 @@
 //! A signature is attached to a manifest or an index by digest:
 //! - a cosign `sha256-<hex>.sig` tag, a `cosign save` entry of `kind`
 //!   `dev.cosignproject.cosign/sigs`, a Hauler `sigs` entry, an OCI 1.1 `subject` (the model's
-//!   `Artifact.subject` reads all of them: `model::artifacts::subject`);
+//!   `Artifact.subject` reads all of them: `formats::artifacts::subject`);
 //! - an OCI 1.1 referrer that index.json does not list, left in `blobs/` the way cosign 3.1.1's
 //!   `save` leaves its bundles (measured: cosign 3 then finds them there by their `subject`).
 //!

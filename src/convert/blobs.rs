@@ -186,10 +186,3 @@ pub const DEFAULT_GZIP_LEVEL: i32 = 1;
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 const ZSTD_WORKERS: u32 = 2;
 const ZSTD_JOB: u32 = 2 << 20;
-
-/// Writes a document or config blob with the bytes given.
-pub fn write_bytes(staging: &Staging, format: OutputFormat, role: BlobKind, bytes: &[u8]) -> io::Result<Digest> {
-    let d = Digest::of(bytes);
-    fs::write(staging.file(&format.blob_path(role, &d))?, bytes)?;
-    Ok(d)
-}

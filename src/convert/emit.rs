@@ -4,7 +4,8 @@
 //! `repositories`, `oci-layout`).
 
 use super::artifacts;
-use super::blobs::{self, Written};
+use super::blobs::Written;
+use super::plan::Documents;
 use super::{Options, Summary};
 use crate::digest::Digest;
 use crate::error::Error;
@@ -17,8 +18,8 @@ use crate::model::{Image, reference};
 use crate::output::Staging;
 use crate::report::{ConvertedImage, ConvertedLayer};
 use crate::scan::Content;
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fs;
 
 /// Writes the documents of the output.
 pub(super) struct Emit<'a> {
@@ -35,6 +36,8 @@ pub(super) struct Emit<'a> {
     pub unchanged: std::cell::RefCell<std::collections::HashSet<Digest>>,
     /// Artifacts written, by digest.
     pub carried: std::cell::RefCell<std::collections::HashSet<Digest>>,
+    /// The configs, manifests, indexes and the format's own files to write.
+    pub plan: std::cell::RefCell<Documents<'a>>,
 }
 
 struct OutImage {
@@ -68,7 +71,7 @@ impl Emit<'_> {
                 ));
                 continue;
             };
-            let config = blobs::write_bytes(self.staging, t, BlobKind::Config, cfg).map_err(Self::err)?;
+            let config = self.plan.borrow_mut().blob(BlobKind::Config, Cow::Borrowed(cfg));
             let mut layers = Vec::new();
             let mut detail_layers = Vec::new();
             for l in &image.layers {
@@ -87,8 +90,8 @@ impl Emit<'_> {
             } else {
                 let src = image.manifest_member.as_deref().and_then(|m| self.catalog.document(m));
                 let bytes = documents::manifest(src, (&config, cfg.len() as u64), &layers);
-                let d = blobs::write_bytes(self.staging, t, BlobKind::Document, &bytes).map_err(Self::err)?;
-                let entry = (d, bytes.len() as u64, documents::manifest_media_type(&bytes));
+                let entry = (Digest::of(&bytes), bytes.len() as u64, documents::manifest_media_type(&bytes));
+                self.plan.borrow_mut().blob(BlobKind::Document, Cow::Owned(bytes));
                 if let Some(m) = &image.manifest_member {
                     manifests_by_member.insert(m.clone(), entry.clone());
                 }
@@ -173,10 +176,10 @@ impl Emit<'_> {
                 Some((bytes, _)) => bytes,
                 None => documents::index(&flat_descriptors(outs)),
             };
-            fs::write(self.staging.file("index.json").map_err(Self::err)?, index).map_err(Self::err)?;
+            self.plan.borrow_mut().file("index.json", index);
         }
         if t.has_oci_layout() {
-            fs::write(self.staging.file("oci-layout").map_err(Self::err)?, documents::OCI_LAYOUT).map_err(Self::err)?;
+            self.plan.borrow_mut().file("oci-layout", documents::OCI_LAYOUT.to_vec());
         }
         if t.has_manifest_json() {
             self.manifest_json(outs)?;
@@ -337,10 +340,11 @@ impl Emit<'_> {
         let Some((nb, _)) = self.rewrite_index(doc, manifests, depth + 1)? else {
             return Ok(None);
         };
-        let nd = blobs::write_bytes(self.staging, self.opts.format, BlobKind::Document, &nb).map_err(Self::err)?;
+        let size = nb.len() as u64;
+        let nd = self.plan.borrow_mut().blob(BlobKind::Document, Cow::Owned(nb));
         let mt = documents::field::<String>(c, "mediaType")
             .unwrap_or_else(|| crate::formats::media_types::OCI_INDEX.to_string());
-        Ok(Some((nd, nb.len() as u64, mt)))
+        Ok(Some((nd, size, mt)))
     }
 
     fn manifest_json(&self, outs: &[OutImage]) -> Result<(), Error> {
@@ -356,7 +360,7 @@ impl Emit<'_> {
             })
             .collect();
         let bytes = docker::manifest_json(&entries);
-        fs::write(self.staging.file("manifest.json").map_err(Self::err)?, bytes).map_err(Self::err)?;
+        self.plan.borrow_mut().file("manifest.json", bytes);
         if t.has_repositories() {
             let repos: Vec<(String, Digest)> = outs
                 .iter()
@@ -364,7 +368,7 @@ impl Emit<'_> {
                 .flat_map(|(o, top)| o.tags.iter().map(move |x| (docker::familiar(x), top)))
                 .collect();
             if let Some(r) = docker::repositories(&repos) {
-                fs::write(self.staging.file("repositories").map_err(Self::err)?, r).map_err(Self::err)?;
+                self.plan.borrow_mut().file("repositories", r);
             }
         }
         Ok(())

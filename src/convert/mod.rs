@@ -9,6 +9,7 @@ mod artifacts;
 mod blobs;
 mod emit;
 mod pargz;
+mod plan;
 
 use crate::checks::{self, Selected};
 use crate::error::Error;
@@ -103,8 +104,10 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         artifacts: &model.artifacts,
         unchanged: Default::default(),
         carried: Default::default(),
+        plan: std::cell::RefCell::new(plan::Documents::new(opts.format)),
     };
     let summary = out.documents(&images, tags.as_deref())?;
+    out.plan.into_inner().write(&staging).map_err(|e| Error::output("cannot write the output", e))?;
     let _ = fs::remove_dir_all(staging.dir.join(".partial"));
     reread::remove_spools(&staging);
     let commit = match &opts.output {

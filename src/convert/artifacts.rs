@@ -1,5 +1,5 @@
-//! Signatures, attestations and SBOMs travel with their image (`oci` and `oci-archive`
-//! targets). An artifact is carried when the manifest (or index) it is about is written with
+//! Signatures, attestations and SBOMs travel with their image (the output formats that
+//! carry them: `oci` and `oci-archive`). An artifact is carried when the manifest (or index) it is about is written with
 //! its bytes unchanged, so its digest, which the signature names, still holds; its manifest
 //! and blobs are copied byte for byte, each hashed as it is copied. One about an image whose
 //! manifest changed (re-compressed layers, a rewritten index) is not carried: it would vouch

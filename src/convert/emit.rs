@@ -1,7 +1,8 @@
-//! Writing the output's documents: configs verbatim, manifests (their original bytes where
+//! Planning the output's documents: configs verbatim, manifests (their original bytes where
 //! nothing changed), the index (rewritten only where the selection or the blobs changed),
-//! the artifacts that go along, and the target's small files (`manifest.json`,
-//! `repositories`, `oci-layout`).
+//! and the output format's own files (`manifest.json`, `repositories`, `oci-layout`), each
+//! as the `OutputFormat` says it holds them, into a `plan::Documents` that `run` writes;
+//! the artifacts that go along are copied as they are decided.
 
 use super::artifacts;
 use super::blobs::Written;
@@ -222,7 +223,7 @@ impl Emit<'_> {
     }
 
     /// Writes the artifact (index entry of digest `d`) if what it is about was written
-    /// unchanged (only the oci targets reach here: docker and crane list images only).
+    /// unchanged (only the formats that carry artifacts reach here: docker and crane list images only).
     fn carry_artifact(&self, a: &crate::model::Artifact, d: Digest) -> Result<bool, Error> {
         if !a.subject.is_some_and(|s| self.unchanged.borrow().contains(&s)) {
             return Ok(false);

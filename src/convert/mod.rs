@@ -1,9 +1,10 @@
 //! `airlock convert`: rewrite an image between archive formats without changing it.
 //!
 //! The flow: read the documents (cheap) → model → select → structural checks → write every
-//! layer once, verifying it in the same read → full checks → write configs (verbatim),
-//! manifests (original bytes where nothing changed), indexes and the target's small files →
-//! commit atomically. An input with error findings is refused before anything is committed.
+//! layer once (the layer plan: `Job`s), verifying it in the same read → full checks → plan
+//! configs (verbatim), manifests (original bytes where nothing changed), indexes and the
+//! output format's own files (`plan::Documents`), then write them in one loop → commit
+//! atomically. An input with error findings is refused before anything is committed.
 
 mod artifacts;
 mod blobs;
@@ -122,7 +123,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
 fn prepare_output(opts: &Options) -> Result<Staging, Error> {
     if let Destination::Path(p) = &opts.output {
         crate::output::paths::check_output(&opts.input, p)?;
-        // A tar target is a file: a directory standing at -o is never deleted to put it
+        // A tar output is a file: a directory standing at -o is never deleted to put it
         // there, --force or not.
         if opts.format.is_tar() && p.is_dir() {
             return Err(Error::Usage(format!(

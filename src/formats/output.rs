@@ -142,3 +142,47 @@ impl OutputFormat {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn where_each_format_keeps_its_blobs() {
+        let d = Digest::of(b"x");
+        assert_eq!(OutputFormat::Crane.blob_path(BlobKind::Config, &d), d.to_string());
+        assert_eq!(OutputFormat::Crane.blob_path(BlobKind::Layer, &d), format!("{}.tar.gz", d.hex()));
+        for f in [OutputFormat::Oci, OutputFormat::OciArchive, OutputFormat::Docker] {
+            assert_eq!(f.blob_path(BlobKind::Config, &d), format!("blobs/sha256/{}", d.hex()));
+        }
+    }
+
+    #[test]
+    fn what_each_format_holds() {
+        // Docker 25+'s docker save: an OCI layout with manifest.json and repositories; images only.
+        let f = OutputFormat::Docker;
+        assert!(f.is_tar() && f.has_oci_layout() && f.has_manifests() && f.has_manifest_json() && f.has_repositories());
+        assert!(!f.carries_artifacts() && f.one_platform_per_tag());
+        assert_eq!(f.index_json(), Some(IndexJson::PerName));
+        let f = OutputFormat::Crane;
+        assert!(f.is_tar() && !f.has_oci_layout() && !f.has_manifests() && f.has_manifest_json());
+        assert!(!f.has_repositories() && !f.carries_artifacts() && f.index_json().is_none());
+        for f in [OutputFormat::Oci, OutputFormat::OciArchive] {
+            assert!(f.has_oci_layout() && f.has_manifests() && f.carries_artifacts());
+            assert!(!f.has_manifest_json() && !f.has_repositories() && !f.one_platform_per_tag());
+            assert_eq!(f.index_json(), Some(IndexJson::FromInput));
+        }
+        assert!(!OutputFormat::Oci.is_tar() && OutputFormat::OciArchive.is_tar());
+    }
+
+    #[test]
+    fn layer_compressions() {
+        use CompressionChoice as C;
+        assert_eq!(OutputFormat::Crane.layer_compression(C::Zstd, Compression::Zstd), Compression::Gzip);
+        assert_eq!(OutputFormat::Crane.layer_compression(C::Keep, Compression::None), Compression::Gzip);
+        assert_eq!(OutputFormat::Docker.layer_compression(C::Keep, Compression::Zstd), Compression::Gzip);
+        assert_eq!(OutputFormat::Docker.layer_compression(C::Zstd, Compression::Gzip), Compression::Zstd);
+        assert_eq!(OutputFormat::Oci.layer_compression(C::Keep, Compression::Zstd), Compression::Zstd);
+        assert_eq!(OutputFormat::Oci.layer_compression(C::None, Compression::Gzip), Compression::None);
+    }
+}

@@ -2,10 +2,10 @@
 //! chooses, convert, and the prediction for what was written.
 
 use super::{ConvertArgs, convert_and_print, convert_options};
-use crate::convert::target::CompressionChoice;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::finding::Finding;
+use crate::formats::output::CompressionChoice;
 use crate::input;
 use crate::model::select::Selection;
 use crate::scan::Depth;

@@ -9,13 +9,11 @@ mod flags;
 mod raw;
 
 use crate::commands::{inspect, verify};
-use crate::convert::{
-    self, Outcome,
-    target::{CompressionChoice, Target},
-};
+use crate::convert::{self, Outcome};
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::exit::ExitStatus;
+use crate::formats::output::{CompressionChoice, OutputFormat};
 use crate::model::Platform;
 use crate::model::select::Selection;
 use crate::output::Destination;
@@ -201,7 +199,7 @@ struct ConvertArgs {
     input: PathBuf,
     /// Output format
     #[arg(long = "to", value_enum, value_name = "FORMAT", required_unless_present = "for_target")]
-    to: Option<Target>,
+    to: Option<OutputFormat>,
     /// Write what this runtime loads, choosing format, layer compression and file name (see
     /// `verify --target` for the names): docker[@20.10|23|24|25|29], containerd[@1.6|1.7|2],
     /// k3s, rke2, podman[@4|5]
@@ -551,11 +549,16 @@ fn run_convert(a: ConvertArgs) -> Result<ExitStatus, Error> {
 }
 
 /// convert's options from its flags, with the format, compression and output decided.
-fn convert_options(a: &ConvertArgs, to: Target, compression: CompressionChoice, output: PathBuf) -> convert::Options {
+fn convert_options(
+    a: &ConvertArgs,
+    to: OutputFormat,
+    compression: CompressionChoice,
+    output: PathBuf,
+) -> convert::Options {
     let to_stdout = output.as_os_str() == "-";
     convert::Options {
         input: a.input.clone(),
-        target: to,
+        format: to,
         output: if to_stdout { Destination::Stdout } else { Destination::Path(output) },
         selection: Selection { images: a.images.clone(), platform: a.platform.clone() },
         tags: a.tags.clone(),
@@ -570,7 +573,7 @@ fn convert_options(a: &ConvertArgs, to: Target, compression: CompressionChoice, 
 /// whether the output was written.
 fn convert_and_print(a: &ConvertArgs, opts: &convert::Options) -> Result<(ExitStatus, bool), Error> {
     let to_stdout = matches!(opts.output, Destination::Stdout);
-    let format = opts.target.as_str();
+    let format = opts.format.as_str();
     let output_name = match &opts.output {
         Destination::Path(p) => p.display().to_string(),
         Destination::Stdout => "-".to_string(),

@@ -18,10 +18,10 @@
 //! ("failed to resolve layers"), and the graph-driver stores read manifest.json only.
 
 use super::plan::Have;
-use crate::convert::target::{CompressionChoice, Target};
 use crate::convert::{self, Outcome as Converted};
 use crate::digest::Digest;
 use crate::error::Error;
+use crate::formats::output::{CompressionChoice, OutputFormat};
 use crate::input;
 use crate::model::Model;
 use crate::model::select::Selection;
@@ -69,7 +69,7 @@ pub fn run(opts: &super::Options, staging: Staging, out: &Path) -> Result<ThinOu
     let full = staging.dir.join(FULL);
     let convert_opts = convert::Options {
         input: new.clone(),
-        target: Target::Docker,
+        format: OutputFormat::Docker,
         output: Destination::Path(full.clone()),
         selection: Selection { images: Vec::new(), platform: None },
         tags: Vec::new(),

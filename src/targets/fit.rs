@@ -23,8 +23,8 @@
 
 use super::profile::Profile;
 use super::{Runtime, Target, rules};
-use crate::convert::target::Target as Format;
 use crate::finding::Finding;
+use crate::formats::output::OutputFormat as Format;
 use crate::input::Loaded;
 use crate::model::select::{self, Selection};
 use crate::scan::Compression;

@@ -25,6 +25,7 @@ pub mod error;
 pub mod exit;
 pub mod export;
 pub mod finding;
+pub mod flatten;
 pub mod input;
 pub mod lock;
 pub mod model;

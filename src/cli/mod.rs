@@ -5,6 +5,7 @@ mod delta;
 mod docs;
 mod export;
 mod flags;
+mod flatten;
 mod raw;
 
 use crate::commands::{inspect, verify};
@@ -128,6 +129,9 @@ enum Command {
     /// Write the root filesystem an image's layers make (whiteouts applied) as a tar
     #[command(after_help = export::HELP)]
     Export(export::ExportArgs),
+    /// Write an image's root filesystem (whiteouts applied) as an image of one layer
+    #[command(after_help = flatten::HELP)]
+    Flatten(flatten::FlattenArgs),
     /// Pin the images of archives in a lock file, to check with `verify --lock` after the gap
     #[command(after_help = LOCK_HELP)]
     Lock(LockArgs),
@@ -368,6 +372,7 @@ fn run(command: Command) -> Result<ExitStatus, Error> {
         Command::Delta(a) => delta::run_delta(a),
         Command::Apply(a) => delta::run_apply(a),
         Command::Export(a) => export::run(a),
+        Command::Flatten(a) => flatten::run(a),
         Command::Completions { shell } => {
             let shell = match shell {
                 CompletionShell::Bash => clap_complete::Shell::Bash,

@@ -1,0 +1,80 @@
+//! The one-layer image as an OCI layout in the work area: the form convert reads, so the
+//! output in every format comes from convert's own writers.
+
+use crate::convert::target::{OCI_CONFIG, OCI_MANIFEST, layer_media_type};
+use crate::digest::Digest;
+use crate::model::{Image, reference};
+use crate::scan::Compression;
+use serde_json::{Value, json};
+use std::fs;
+use std::io;
+use std::path::Path;
+
+/// The layer blob, already at `blobs/sha256/<diff_id>` under `dir` (uncompressed: its
+/// digest is its diffID).
+pub struct Layer {
+    pub diff_id: Digest,
+    pub size: u64,
+}
+
+/// Writes the config, manifest, `index.json` (one entry per tag of `image`, with its
+/// platform) and `oci-layout` into `dir`.
+pub fn write(dir: &Path, image: &Image, config: &[u8], layer: &Layer) -> io::Result<()> {
+    let config_digest = blob(dir, config)?;
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "digest": config_digest.to_string(), "size": config.len()},
+        "layers": [{
+            "mediaType": layer_media_type(Compression::None),
+            "digest": layer.diff_id.to_string(),
+            "size": layer.size,
+        }],
+    });
+    let manifest = serde_json::to_vec(&manifest).map_err(io::Error::other)?;
+    let manifest_digest = blob(dir, &manifest)?;
+    let mut base = json!({
+        "mediaType": OCI_MANIFEST,
+        "digest": manifest_digest.to_string(),
+        "size": manifest.len(),
+    });
+    if let Some(p) = image.platform_or_config() {
+        let mut v = json!({"architecture": p.architecture, "os": p.os});
+        if let Some(var) = p.variant {
+            v["variant"] = json!(var);
+        }
+        base["platform"] = v;
+    }
+    let entries = descriptors(&base, &image.tags);
+    let index = json!({"schemaVersion": 2, "mediaType": crate::convert::target::OCI_INDEX, "manifests": entries});
+    fs::write(dir.join("index.json"), serde_json::to_vec(&index).map_err(io::Error::other)?)?;
+    fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)
+}
+
+/// One descriptor per tag, as the model reads them back: a reference that names a
+/// repository under containerd's name, a bare tag as the OCI ref name; none untagged.
+fn descriptors(base: &Value, tags: &[String]) -> Vec<Value> {
+    if tags.is_empty() {
+        return vec![base.clone()];
+    }
+    let mut out = Vec::new();
+    for t in tags {
+        let key = if reference::names_repository(t) {
+            "io.containerd.image.name"
+        } else {
+            "org.opencontainers.image.ref.name"
+        };
+        let mut d = base.clone();
+        d["annotations"] = json!({ key: t });
+        out.push(d);
+    }
+    out
+}
+
+fn blob(dir: &Path, bytes: &[u8]) -> io::Result<Digest> {
+    let d = Digest::of(bytes);
+    let p = dir.join("blobs/sha256").join(d.hex());
+    fs::create_dir_all(p.parent().expect("has a parent"))?;
+    fs::write(p, bytes)?;
+    Ok(d)
+}

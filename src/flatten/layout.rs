@@ -3,7 +3,7 @@
 
 use crate::convert::target::{OCI_CONFIG, OCI_MANIFEST, layer_media_type};
 use crate::digest::Digest;
-use crate::model::{Image, reference};
+use crate::model::{Image, reference, select};
 use crate::scan::Compression;
 use serde_json::{Value, json};
 use std::fs;
@@ -51,21 +51,29 @@ pub fn write(dir: &Path, image: &Image, config: &[u8], layer: &Layer) -> io::Res
     fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)
 }
 
-/// One descriptor per tag, as the model reads them back: a reference that names a
-/// repository under containerd's name, a bare tag as the OCI ref name; none untagged.
+/// One descriptor per tag, annotated as convert annotates a tag: a reference that names a
+/// repository as containerd's full name (normalised) and its tag as the OCI ref name, a bare
+/// tag as the ref name only; one without annotations if untagged.
 fn descriptors(base: &Value, tags: &[String]) -> Vec<Value> {
     if tags.is_empty() {
         return vec![base.clone()];
     }
     let mut out = Vec::new();
     for t in tags {
-        let key = if reference::names_repository(t) {
-            "io.containerd.image.name"
+        let annotations = if reference::names_repository(t) {
+            let full = select::normalize(t);
+            let last = full.rsplit('/').next().unwrap_or(&full);
+            let tag = match (full.split_once('@'), last.rsplit_once(':')) {
+                (Some((_, d)), _) => d.to_string(),
+                (None, Some((_, t))) => t.to_string(),
+                (None, None) => "latest".to_string(),
+            };
+            json!({"io.containerd.image.name": full, "org.opencontainers.image.ref.name": tag})
         } else {
-            "org.opencontainers.image.ref.name"
+            json!({"org.opencontainers.image.ref.name": t})
         };
         let mut d = base.clone();
-        d["annotations"] = json!({ key: t });
+        d["annotations"] = annotations;
         out.push(d);
     }
     out

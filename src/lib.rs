@@ -20,6 +20,7 @@ pub mod cli;
 pub mod commands;
 pub mod convert;
 pub mod delta;
+pub mod diff;
 pub mod digest;
 pub mod error;
 pub mod exit;

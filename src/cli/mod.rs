@@ -2,6 +2,7 @@
 //! progress to stderr.
 
 mod delta;
+mod diff;
 mod docs;
 mod export;
 mod flags;
@@ -129,6 +130,9 @@ enum Command {
     /// Write the root filesystem an image's layers make (whiteouts applied) as a tar
     #[command(after_help = export::HELP)]
     Export(export::ExportArgs),
+    /// What changed between two archives, layouts, bundles or lock files: images, layers, config, files
+    #[command(after_help = diff::HELP)]
+    Diff(diff::DiffArgs),
     /// Write an image's root filesystem (whiteouts applied) as an image of one layer
     #[command(after_help = flatten::HELP)]
     Flatten(flatten::FlattenArgs),
@@ -373,6 +377,7 @@ fn run(command: Command) -> Result<ExitStatus, Error> {
         Command::Apply(a) => delta::run_apply(a),
         Command::Export(a) => export::run(a),
         Command::Flatten(a) => flatten::run(a),
+        Command::Diff(a) => diff::run(a),
         Command::Completions { shell } => {
             let shell = match shell {
                 CompletionShell::Bash => clap_complete::Shell::Bash,

@@ -112,21 +112,24 @@ fn layers(l: &Layers, w: &mut dyn Write) -> io::Result<()> {
 }
 
 fn config(changes: &[ConfigChange], w: &mut dyn Write) -> io::Result<()> {
+    if !changes.is_empty() {
+        writeln!(w, "    config:")?;
+    }
     for c in changes {
         match (&c.a, &c.b) {
             (Value::Array(_) | Value::Object(_), Value::Array(_) | Value::Object(_))
                 if c.field != "entrypoint" && c.field != "cmd" =>
             {
                 let (xa, xb) = (items(&c.a), items(&c.b));
-                writeln!(w, "    {}:", c.field)?;
+                writeln!(w, "      {}:", c.field)?;
                 for x in xa.iter().filter(|x| !xb.contains(x)) {
-                    writeln!(w, "      - {}", shown(x))?;
+                    writeln!(w, "        - {}", shown(x))?;
                 }
                 for x in xb.iter().filter(|x| !xa.contains(x)) {
-                    writeln!(w, "      + {}", shown(x))?;
+                    writeln!(w, "        + {}", shown(x))?;
                 }
             }
-            (a, b) => writeln!(w, "    {}: {} -> {}", c.field, shown(&a.to_string()), shown(&b.to_string()))?,
+            (a, b) => writeln!(w, "      {}: {} -> {}", c.field, shown(&a.to_string()), shown(&b.to_string()))?,
         }
     }
     Ok(())

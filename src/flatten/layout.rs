@@ -10,11 +10,12 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-/// The layer blob, already at `blobs/sha256/<diff_id>` under `dir` (uncompressed: its
-/// digest is its diffID).
+/// The layer blob, already at `blobs/sha256/<digest>` under `dir`.
 pub struct Layer {
     pub diff_id: Digest,
+    pub digest: Digest,
     pub size: u64,
+    pub compression: Compression,
 }
 
 /// Writes the config, manifest, `index.json` (one entry per tag of `image`, with its
@@ -26,8 +27,8 @@ pub fn write(dir: &Path, image: &Image, config: &[u8], layer: &Layer) -> io::Res
         "mediaType": OCI_MANIFEST,
         "config": {"mediaType": OCI_CONFIG, "digest": config_digest.to_string(), "size": config.len()},
         "layers": [{
-            "mediaType": layer_media_type(Compression::None),
-            "digest": layer.diff_id.to_string(),
+            "mediaType": layer_media_type(layer.compression),
+            "digest": layer.digest.to_string(),
             "size": layer.size,
         }],
     });

@@ -1,14 +1,15 @@
 //! `airlock flatten`: the root filesystem `airlock export` makes, as an image of one layer.
 //!
 //! The flow: export's two passes (`export::produce`: verified, overlay rules, refusals)
-//! write the rootfs tar straight into the new layer blob in the work area, hashed as it is
-//! written (its sha256 is the new diffID), so the layer is never held in memory. The config
-//! is the input's with `rootfs.diff_ids` and `history` replaced (`config.rs`); config,
-//! manifest and `index.json` (the tags kept) make an OCI layout in the work area
-//! (`layout.rs`), and convert writes that in the format asked for: its writers, its
-//! compression (the layer is compressed in convert's one read of it, which also verifies
-//! it), its atomic commit. The work area sits next to the output under a hidden name and is
-//! removed whatever happens: nothing is left half-written, on an error or a refusal.
+//! write the rootfs tar, in one pass, through the diffID's hasher and convert's encoder
+//! into the new layer blob in the work area (its digest hashed as it is written): the layer
+//! is never held whole, in memory or on disk. The config is the input's with
+//! `rootfs.diff_ids` and `history` replaced (`config.rs`); config, manifest and `index.json`
+//! (the tags kept) make an OCI layout in the work area (`layout.rs`), and convert writes
+//! that in the format asked for: its writers, its atomic commit; the layer, already in the
+//! compression asked for, is copied in convert's one read of it, which verifies it again.
+//! The work area sits next to the output under a hidden name and is removed whatever
+//! happens: nothing is left half-written, on an error or a refusal.
 
 pub mod config;
 pub mod layout;
@@ -21,6 +22,7 @@ use crate::finding::Finding;
 use crate::model::select::Selection;
 use crate::output::{Destination, Staging, StagingError};
 use crate::report::ConvertSummary;
+use crate::scan::Compression;
 use std::fs::{self, File};
 use std::io::BufWriter;
 use std::path::PathBuf;
@@ -30,7 +32,8 @@ pub struct Options {
     pub target: Target,
     pub output: Destination,
     pub selection: Selection,
-    /// gzip, zstd or none (`keep` is refused by the command line: the layer is new).
+    /// gzip, zstd or none (`keep` is refused by the command line: the layer is new); convert
+    /// is given the same, so it copies the layer.
     pub compression: CompressionChoice,
     pub level: Option<i32>,
     pub force: bool,
@@ -42,7 +45,7 @@ pub struct Summary {
     pub image: String,
     /// The input image's layers.
     pub layers: usize,
-    /// The new layer's diffID and size (uncompressed).
+    /// The new layer's diffID, and its blob's size.
     pub diff_id: Digest,
     pub layer_size: u64,
     pub paths: usize,
@@ -109,19 +112,31 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     }))
 }
 
-/// Export's passes with the tar going into the layer blob through its hasher.
+/// Export's passes with the tar going, in the same write, through the diffID's hasher and
+/// the encoder into the layer blob (its digest hashed as it is written).
 fn stream_layer(opts: &Options, work: &Staging) -> Result<Result<(Produced, layout::Layer), Refused>, Error> {
     let err = |e| Error::output("cannot write the flattened layer", e);
+    let compression = layer_compression(opts);
     let partial = work.file(PARTIAL).map_err(err)?;
-    let mut w = HashWriter::new(BufWriter::with_capacity(256 * 1024, File::create(&partial).map_err(err)?));
-    let produced = match export::produce(&opts.input, &opts.selection, opts.progress, work, Sink::Writer(&mut w))? {
+    let mut blob = HashWriter::new(BufWriter::with_capacity(256 * 1024, File::create(&partial).map_err(err)?));
+    let encoder = convert::Encoder::new(compression, opts.level, &mut blob).map_err(err)?;
+    let mut tar = HashWriter::new(encoder);
+    let produced = match export::produce(&opts.input, &opts.selection, opts.progress, work, Sink::Writer(&mut tar))? {
         Ok(p) => p,
         Err(refused) => return Ok(Err(refused)),
     };
-    let (diff_id, size) = w.finish().map_err(err)?;
-    let blob = work.file(&format!("{LAYOUT}/blobs/sha256/{}", diff_id.hex())).map_err(err)?;
-    fs::rename(&partial, &blob).map_err(err)?;
-    Ok(Ok((produced, layout::Layer { diff_id, size })))
+    let (encoder, diff_id, _) = tar.into_parts();
+    encoder.finish().map_err(err)?;
+    let (file, digest, size) = blob.into_parts();
+    file.into_inner().map_err(|e| err(e.into_error()))?.sync_all().map_err(err)?;
+    let path = work.file(&format!("{LAYOUT}/blobs/sha256/{}", digest.hex())).map_err(err)?;
+    fs::rename(&partial, &path).map_err(err)?;
+    Ok(Ok((produced, layout::Layer { diff_id, digest, size, compression })))
+}
+
+/// The new layer's compression: what the format holds (crane: gzip), as asked.
+fn layer_compression(opts: &Options) -> Compression {
+    opts.target.layer_compression(opts.compression, Compression::Gzip)
 }
 
 /// What convert would refuse about the output, refused before the layers are read.

@@ -374,3 +374,31 @@ fn a_flattened_image_has_the_same_files() {
         assert_eq!(img["layers"]["shared"], json!([]), "{fx}");
     }
 }
+
+/// A bundle on one side: its images are the archive's inside it, and --files takes the
+/// image out of it as export does.
+#[test]
+fn a_bundle_is_compared_by_the_images_in_it() {
+    let a = fixture("bundles/harbor-offline-installer-v2.10.0.tgz");
+    let (c, v) = diff_json(&a, &fixture("release/app-2.docker.tar"), &["--files"]);
+    assert_eq!(c, 1);
+    let got: Vec<(&str, &str)> = v["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["status"].as_str().unwrap(), i["platform"].as_str().unwrap()))
+        .collect();
+    assert_eq!(got, [("changed", "linux/amd64"), ("removed", "linux/amd64")]);
+    assert!(v["images"][0]["a"]["input"].as_str().unwrap().contains(".tgz!"), "{}", v["images"][0]["a"]["input"]);
+    let files: Vec<(&str, &str)> = v["images"][0]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["change"].as_str().unwrap(), f["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(files, [("added", "/release.txt")]);
+    // The same bundle's images in k3s's and RKE2's airgap tarballs: equal.
+    let k3s = fixture("bundles/k3s-airgap-images-amd64.tar.zst");
+    let o = run(&[k3s.to_str().unwrap(), fixture("bundles/rke2-images.linux-amd64.tar.gz").to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}

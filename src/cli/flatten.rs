@@ -1,10 +1,10 @@
 //! `airlock flatten`: its arguments, and turning its outcome into messages and an exit status.
 
-use crate::convert::target::{CompressionChoice, Target};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::export::Refused;
 use crate::flatten::{self, Outcome};
+use crate::formats::output::{CompressionChoice, OutputFormat};
 use crate::model::Platform;
 use crate::model::select::Selection;
 use crate::output::Destination;
@@ -40,7 +40,7 @@ pub struct FlattenArgs {
     input: PathBuf,
     /// Output format
     #[arg(long = "to", value_enum, value_name = "FORMAT")]
-    to: Target,
+    to: OutputFormat,
     /// Output path (a directory for `oci`), or - for stdout (tar formats)
     #[arg(short = 'o', long = "output", value_name = "OUTPUT")]
     output: PathBuf,
@@ -77,7 +77,7 @@ pub fn run(a: FlattenArgs) -> Result<ExitStatus, Error> {
     let to_stdout = a.output.as_os_str() == "-";
     let opts = flatten::Options {
         input: a.input.clone(),
-        target: a.to,
+        format: a.to,
         output: if to_stdout { Destination::Stdout } else { Destination::Path(a.output.clone()) },
         selection: Selection { images: a.image.into_iter().collect(), platform: a.platform },
         compression: a.compression,

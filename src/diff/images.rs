@@ -2,7 +2,7 @@
 //! (by diffID, and whether the blob is the same), config.
 
 use super::side::{Img, Layer};
-use crate::model::runtime::RunConfig;
+use crate::formats::runtime::RunConfig;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashSet;

@@ -4,8 +4,8 @@
 use crate::commands::inspect;
 use crate::digest::Digest;
 use crate::error::Error;
+use crate::formats::runtime::RunConfig;
 use crate::lock;
-use crate::model::runtime::RunConfig;
 use crate::model::select::{self, Selection};
 use crate::scan::Compression;
 use std::path::Path;

@@ -14,11 +14,13 @@
 pub mod config;
 pub mod layout;
 
-use crate::convert::{self, target::CompressionChoice, target::Target};
+use crate::convert;
 use crate::digest::{Digest, HashWriter};
 use crate::error::Error;
 use crate::export::{self, Produced, Refused, Sink};
 use crate::finding::Finding;
+use crate::formats::oci::write::OutLayer;
+use crate::formats::output::{CompressionChoice, OutputFormat};
 use crate::model::select::Selection;
 use crate::output::{Destination, Staging, StagingError};
 use crate::report::ConvertSummary;
@@ -29,7 +31,7 @@ use std::path::PathBuf;
 
 pub struct Options {
     pub input: PathBuf,
-    pub target: Target,
+    pub format: OutputFormat,
     pub output: Destination,
     pub selection: Selection,
     /// gzip, zstd or none (`keep` is refused by the command line: the layer is new); convert
@@ -62,6 +64,12 @@ pub enum Outcome {
     Refused(Refused),
 }
 
+/// The new layer: its diffID and its blob, already in the work area's layout.
+struct Layer {
+    diff_id: Digest,
+    blob: OutLayer,
+}
+
 /// The layout directory in the work area, and the new layer's name while it is written.
 const LAYOUT: &str = "layout";
 const PARTIAL: &str = "layout/layer.partial";
@@ -83,10 +91,11 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         ))
     })?;
     let dir = work.dir.join(LAYOUT);
-    layout::write(&dir, &produced.image, &cfg, &layer).map_err(|e| Error::output("cannot write the work area", e))?;
+    layout::write(&dir, &produced.image, &cfg, &layer.blob)
+        .map_err(|e| Error::output("cannot write the work area", e))?;
     let convert = convert::Options {
         input: dir,
-        target: opts.target,
+        format: opts.format,
         output: opts.output.clone(),
         selection: Selection::default(),
         tags: Vec::new(),
@@ -104,7 +113,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         image: produced.label,
         layers: produced.image.layers.len(),
         diff_id: layer.diff_id,
-        layer_size: layer.size,
+        layer_size: layer.blob.size,
         paths: produced.tree.len(),
         files: produced.files,
         findings: produced.findings,
@@ -114,7 +123,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
 
 /// Export's passes with the tar going, in the same write, through the diffID's hasher and
 /// the encoder into the layer blob (its digest hashed as it is written).
-fn stream_layer(opts: &Options, work: &Staging) -> Result<Result<(Produced, layout::Layer), Refused>, Error> {
+fn stream_layer(opts: &Options, work: &Staging) -> Result<Result<(Produced, Layer), Refused>, Error> {
     let err = |e| Error::output("cannot write the flattened layer", e);
     let compression = layer_compression(opts);
     let partial = work.file(PARTIAL).map_err(err)?;
@@ -131,28 +140,28 @@ fn stream_layer(opts: &Options, work: &Staging) -> Result<Result<(Produced, layo
     file.into_inner().map_err(|e| err(e.into_error()))?.sync_all().map_err(err)?;
     let path = work.file(&format!("{LAYOUT}/blobs/sha256/{}", digest.hex())).map_err(err)?;
     fs::rename(&partial, &path).map_err(err)?;
-    Ok(Ok((produced, layout::Layer { diff_id, digest, size, compression })))
+    Ok(Ok((produced, Layer { diff_id, blob: OutLayer { digest, size, compression } })))
 }
 
 /// The new layer's compression: what the format holds (crane: gzip), as asked.
 fn layer_compression(opts: &Options) -> Compression {
-    opts.target.layer_compression(opts.compression, Compression::Gzip)
+    opts.format.layer_compression(opts.compression, Compression::Gzip)
 }
 
 /// What convert would refuse about the output, refused before the layers are read.
 fn check_output(opts: &Options) -> Result<(), Error> {
     match &opts.output {
-        Destination::Stdout if !opts.target.is_tar() => {
+        Destination::Stdout if !opts.format.is_tar() => {
             Err(Error::Usage("-o - (stdout) needs a tar format: oci-archive, docker or crane".into()))
         }
         Destination::Stdout => Ok(()),
         Destination::Path(p) => {
             crate::output::paths::check_output(&opts.input, p)?;
-            if opts.target.is_tar() && p.is_dir() {
+            if opts.format.is_tar() && p.is_dir() {
                 return Err(Error::Usage(format!(
                     "{} is a directory and {} writes a file; airlock never deletes a directory to replace it",
                     p.display(),
-                    opts.target.as_str()
+                    opts.format.as_str()
                 )));
             }
             if std::fs::symlink_metadata(p).is_ok() && !opts.force {

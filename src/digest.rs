@@ -181,6 +181,11 @@ impl<W: Write> HashWriter<W> {
         self.inner.flush()?;
         Ok((Digest(self.hasher.finalize().into()), self.count))
     }
+
+    /// The writer back (not flushed), with the digest and byte count of everything written.
+    pub fn into_parts(self) -> (W, Digest, u64) {
+        (self.inner, Digest(self.hasher.finalize().into()), self.count)
+    }
 }
 
 impl<W: Write> Write for HashWriter<W> {

@@ -2340,3 +2340,99 @@ fn thin_docker_loads_in_graph_driver_docker_only() {
         assert!(!o.status.success() && err.contains("Some layer tarfiles are missing"), "podman: {err}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// flatten: the one-layer image loaded by every runtime
+// ---------------------------------------------------------------------------------------------
+
+/// The one image of an archive as `airlock inspect --json` reads it: image ID, manifest
+/// digest, diffIDs.
+fn one_image(p: &Path) -> (String, String, Vec<String>) {
+    let out = common::airlock(&["inspect", "--json", p.to_str().unwrap()]);
+    assert!(out.status.success(), "inspect {}: {}", p.display(), String::from_utf8_lossy(&out.stderr));
+    let v = json_of_bytes("inspect --json", &out.stdout);
+    let img = &v["inputs"][0]["images"][0];
+    let diff_ids = img["layers"].as_array().unwrap().iter().map(|l| l["diff_id"].as_str().unwrap().to_string());
+    (img["config_digest"].as_str().unwrap().into(), img["manifest_digest"].as_str().unwrap().into(), diff_ids.collect())
+}
+
+/// `airlock flatten` of the vfs export fixture (deletes, a directory replaced by a file and
+/// back, hard links, devices): docker (every version) loads the docker archive as one layer
+/// with the original's Env and Cmd, containerd (every version) imports and unpacks the OCI
+/// archive, podman loads it; no container is run.
+#[test]
+fn flattened_images_load_everywhere() {
+    let test = "flattened_images_load_everywhere";
+    let tmp = common::tempdir();
+    let input = common::fixture("export/docker-vfs.tar");
+    let cfg = common::airlock(&["inspect", "--config", input.to_str().unwrap()]);
+    let cfg = json_of_bytes("inspect --config", &cfg.stdout);
+    let (env, cmd) = (&cfg["config"]["Env"], &cfg["config"]["Cmd"]);
+    let files: Vec<PathBuf> = ["docker", "oci-archive"]
+        .iter()
+        .map(|to| {
+            let out = tmp.path().join(format!("flat.{to}.tar"));
+            let o =
+                common::airlock(&["flatten", "-q", input.to_str().unwrap(), "--to", to, "-o", out.to_str().unwrap()]);
+            assert!(o.status.success(), "flatten --to {to}: {}", String::from_utf8_lossy(&o.stderr));
+            out
+        })
+        .collect();
+    let (id, manifest, diff_ids) = one_image(&files[0]);
+    assert_eq!(diff_ids.len(), 1, "{diff_ids:?}");
+    for rt in dockers(test) {
+        let d = Docker::of(rt);
+        d.empty_store();
+        let said = d.load(&files[0]);
+        assert!(said.contains("Loaded image: airlock/export-vfs:1"), "{}: docker load said {said:?}", d.rt.name);
+        let v = d.inspect("airlock/export-vfs:1");
+        // The containerd image store names an image by its manifest, the graph drivers by its config.
+        let want_id = if d.rt.name == "docker@29" { &manifest } else { &id };
+        assert_eq!(v["Id"], want_id.as_str(), "{}: .Id", d.rt.name);
+        assert_eq!(v["RootFS"]["Layers"], serde_json::json!(diff_ids), "{}: .RootFS.Layers", d.rt.name);
+        assert_eq!((&v["Config"]["Env"], &v["Config"]["Cmd"]), (env, cmd), "{}: .Config Env and Cmd", d.rt.name);
+        d.empty_store();
+    }
+    let (oci_id, oci_manifest, oci_diff_ids) = one_image(&files[1]);
+    assert_eq!((&oci_id, &oci_diff_ids), (&id, &diff_ids), "the docker and oci-archive outputs hold one image");
+    for ctr in containerds(test) {
+        let exp = Expected {
+            image_id: oci_id.clone(),
+            diff_ids: diff_ids.clone(),
+            chain_ids: diff_ids.clone(),
+            manifest_digest: Some(oci_manifest.clone()),
+        };
+        ctr.check_import(
+            "flatten --to oci-archive",
+            &files[1],
+            &[],
+            "docker.io/airlock/export-vfs:1",
+            Some(&oci_manifest),
+            &exp,
+        );
+        ctr.clear();
+    }
+    for rt in runtimes(test, Kind::Podman) {
+        let stores = common::tempdir();
+        for f in &files {
+            run_ok(rt.podman_command(stores.path()).args(["load", "-q", "-i"]).arg(f));
+            let out =
+                run_ok(rt.podman_command(stores.path()).args(["image", "inspect", id.trim_start_matches("sha256:")]));
+            let v = json_of_bytes("podman image inspect", &out.stdout)[0].clone();
+            assert_eq!(
+                v["RootFS"]["Layers"],
+                serde_json::json!(diff_ids),
+                "{} {}: .RootFS.Layers",
+                rt.name,
+                f.display()
+            );
+            assert_eq!(
+                (&v["Config"]["Env"], &v["Config"]["Cmd"]),
+                (env, cmd),
+                "{} {}: Env and Cmd",
+                rt.name,
+                f.display()
+            );
+        }
+    }
+}

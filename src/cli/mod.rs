@@ -2,10 +2,12 @@
 //! progress to stderr.
 
 mod delta;
+mod diff;
 mod docs;
 mod export;
 mod fit;
 mod flags;
+mod flatten;
 mod raw;
 
 use crate::commands::{inspect, verify};
@@ -139,6 +141,12 @@ enum Command {
     /// Write the root filesystem an image's layers make (whiteouts applied) as a tar
     #[command(after_help = export::HELP)]
     Export(export::ExportArgs),
+    /// What changed between two archives, layouts, bundles or lock files: images, layers, config, files
+    #[command(after_help = diff::HELP)]
+    Diff(diff::DiffArgs),
+    /// Write an image's root filesystem (whiteouts applied) as an image of one layer
+    #[command(after_help = flatten::HELP)]
+    Flatten(flatten::FlattenArgs),
     /// Pin the images of archives in a lock file, to check with `verify --lock` after the gap
     #[command(after_help = LOCK_HELP)]
     Lock(LockArgs),
@@ -384,6 +392,8 @@ fn run(command: Command) -> Result<ExitStatus, Error> {
         Command::Delta(a) => delta::run_delta(a),
         Command::Apply(a) => delta::run_apply(a),
         Command::Export(a) => export::run(a),
+        Command::Flatten(a) => flatten::run(a),
+        Command::Diff(a) => diff::run(a),
         Command::Completions { shell } => {
             let shell = match shell {
                 CompletionShell::Bash => clap_complete::Shell::Bash,

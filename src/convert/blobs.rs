@@ -126,15 +126,16 @@ impl<R: Read, W: Write> Read for CopyReader<'_, R, W> {
 }
 
 /// A layer re-compressor. Levels are pinned (unless `--level`), gzip blocks are fixed and its
-/// header is too (no name, mtime 0), so the same input gives the same bytes.
-enum Encoder<'a, W: Write> {
+/// header is too (no name, mtime 0), so the same input gives the same bytes. Also flatten's
+/// encoder for the layer it makes.
+pub enum Encoder<'a, W: Write> {
     Gzip(super::pargz::ParallelGzip<&'a mut W>),
     Zstd(zstd::stream::write::Encoder<'static, &'a mut W>),
     None(&'a mut W),
 }
 
 impl<'a, W: Write> Encoder<'a, W> {
-    fn new(c: Compression, level: Option<i32>, w: &'a mut W) -> io::Result<Self> {
+    pub fn new(c: Compression, level: Option<i32>, w: &'a mut W) -> io::Result<Self> {
         Ok(match c {
             Compression::Gzip => {
                 let level = level.unwrap_or(DEFAULT_GZIP_LEVEL).clamp(0, 12) as u32;
@@ -153,7 +154,7 @@ impl<'a, W: Write> Encoder<'a, W> {
             _ => Encoder::None(w),
         })
     }
-    fn finish(self) -> io::Result<()> {
+    pub fn finish(self) -> io::Result<()> {
         match self {
             Encoder::Gzip(e) => e.finish().map(|_| ()),
             Encoder::Zstd(e) => e.finish().map(|_| ()),

@@ -12,6 +12,8 @@ mod emit;
 mod pargz;
 mod plan;
 
+pub use blobs::Encoder;
+
 use crate::checks::{self, Selected};
 use crate::error::Error;
 use crate::finding::{Code, Finding};

@@ -131,25 +131,87 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     let dest = check_paths(opts)?;
     let dir = matches!(opts.output, Output::Dir(_));
     let staging = stage(&dest)?;
-    let (loaded, name) = reread::open(&opts.input, &staging, &opts.selection, opts.progress)?;
+    let sink = if dir { Sink::Dir } else { Sink::Tar };
+    let p = match produce(&opts.input, &opts.selection, opts.progress, &staging, sink)? {
+        Ok(p) => p,
+        Err(refused) => return Ok(Outcome::Refused(refused)),
+    };
+    if let Some(path) = &opts.provenance {
+        write_provenance(&p.tree, &p.diff_ids, path, opts.force)?;
+    }
+    let output_bytes = commit(staging, &dest, dir, opts.force, p.bytes)?;
+    Ok(Outcome::Written(Summary {
+        image: p.label,
+        layers: p.image.layers.len(),
+        layers_reread: p.reread,
+        paths: p.tree.len(),
+        files: p.files,
+        output_bytes,
+        findings: p.findings,
+        notes: p.notes,
+    }))
+}
+
+/// Where pass 2 writes the filesystem.
+pub enum Sink<'a> {
+    /// `rootfs.tar` in the staging area.
+    Tar,
+    /// `rootfs/` in the staging area.
+    Dir,
+    /// The caller's writer, the tar streamed into it (flatten: its layer's hasher).
+    Writer(&'a mut (dyn Write + Send)),
+}
+
+/// An export made, before its commit: the image it is of, the tree and what was written.
+pub struct Produced {
+    /// The input, as messages name it.
+    pub input: String,
+    /// The image, as messages name it.
+    pub label: String,
+    pub image: Image,
+    /// The image's config, its bytes as stored.
+    pub config: Option<Vec<u8>>,
+    pub tree: Tree,
+    pub diff_ids: Vec<Digest>,
+    /// Bytes written (the tar's, or the directory's files').
+    pub bytes: u64,
+    /// Layers read a second time for their files' bytes.
+    pub reread: usize,
+    /// Regular files (hard links to one count once).
+    pub files: usize,
+    pub notes: Vec<String>,
+    /// The input's warnings.
+    pub findings: Vec<Finding>,
+}
+
+/// Opens the input (a bundle's spool goes into `staging`), checks it, picks the one image
+/// selected, and writes its filesystem to `sink`: both passes. Nothing is committed.
+pub fn produce(
+    input: &Path,
+    selection: &Selection,
+    show_progress: bool,
+    staging: &Staging,
+    sink: Sink,
+) -> Result<Result<Produced, Refused>, Error> {
+    let (loaded, name) = reread::open(input, staging, selection, show_progress)?;
     let Loaded { mut catalog, model } = loaded;
     let report = |catalog: &Catalog, selected: &Selected, findings: Vec<Finding>| {
-        Outcome::Refused(Refused::Findings(selected_input(&name, catalog, &model, selected, findings)))
+        Refused::Findings(selected_input(&name, catalog, &model, selected, findings))
     };
     if model.format.is_none() || !model.ambiguous.is_empty() {
         let none = Selected { images: Vec::new() };
         let findings = checks::all_findings(&catalog, &model, &none);
-        return Ok(report(&catalog, &none, findings));
+        return Ok(Err(report(&catalog, &none, findings)));
     }
-    let index = pick(&model, &opts.selection, &name)?;
+    let index = pick(&model, selection, &name)?;
     let image = &model.images[index];
     let selected = Selected::of(&model, &[index]);
     let findings = checks::all_findings(&catalog, &model, &selected);
     if !passes(&findings) {
-        return Ok(report(&catalog, &selected, findings));
+        return Ok(Err(report(&catalog, &selected, findings)));
     }
     let label = image_label(image, index);
-    let (progress, handle) = Progress::start(format!("export {label}"), opts.progress);
+    let (progress, handle) = Progress::start(format!("export {label}"), show_progress);
     progress.set_total(image.layers.iter().filter_map(|l| catalog.resolve(&l.member).ok()).map(|(_, m)| m.size).sum());
     let built = build(&mut catalog, image, &progress);
     let findings = checks::all_findings(&catalog, &model, &selected);
@@ -166,32 +228,33 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         _ if !passes(&findings) => Err(report(&catalog, &selected, findings.clone())),
         Err((layer, member, s)) => {
             let rule = if let Stop::Refused { why, .. } = &s { Some(why.rule()) } else { None };
-            Err(Outcome::Refused(Refused::Entry(stop(layer, member, s.to_string(), rule))))
+            Err(Refused::Entry(stop(layer, member, s.to_string(), rule)))
         }
-        Ok((tree, scans)) => match write(&tree, image, &catalog, &scans, &staging, &progress, dir)? {
+        Ok((tree, scans)) => match write(&tree, image, &catalog, &scans, staging, &progress, sink)? {
             Ok(w) => Ok((tree, w)),
-            Err((layer, member, why)) => Err(Outcome::Refused(Refused::Changed(stop(layer, member, why, None)))),
+            Err((layer, member, why)) => Err(Refused::Changed(stop(layer, member, why, None))),
         },
     };
     progress.finish(handle);
     let (tree, wrote) = match outcome {
         Ok(x) => x,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return Ok(Err(refused)),
     };
-    if let Some(p) = &opts.provenance {
-        let diff_ids: Vec<Digest> = (0..image.layers.len()).filter_map(|i| diff_id_of(&catalog, image, i)).collect();
-        write_provenance(&tree, &diff_ids, p, opts.force)?;
-    }
-    let output_bytes = commit(staging, &dest, dir, opts.force, wrote.bytes)?;
-    Ok(Outcome::Written(Summary {
-        image: label,
-        layers: image.layers.len(),
-        layers_reread: wrote.reread,
-        paths: tree.len(),
-        files: wrote.files,
-        output_bytes,
+    let diff_ids = (0..image.layers.len()).filter_map(|i| diff_id_of(&catalog, image, i)).collect();
+    let config = catalog.document(&image.config.member).map(<[u8]>::to_vec);
+    let Wrote { bytes, reread, files, notes } = wrote;
+    Ok(Ok(Produced {
+        input: name,
+        label,
+        image: image.clone(),
+        config,
+        tree,
+        diff_ids,
+        bytes,
+        reread,
+        files,
+        notes,
         findings,
-        notes: wrote.notes,
     }))
 }
 
@@ -325,7 +388,7 @@ fn write(
     scans: &[BlobScan],
     staging: &Staging,
     progress: &Progress,
-    dir: bool,
+    sink: Sink,
 ) -> Result<Result<Wrote, Changed>, Error> {
     let plan = Plan::new(tree);
     let needed = plan.layers();
@@ -334,7 +397,15 @@ fn write(
     );
     let oe = output_error("the output");
     let (files, reread) = (plan.file_count(), needed.len());
-    if dir {
+    if let Sink::Writer(w) = sink {
+        let mut out = tar_out::TarOut::new(w);
+        if let Err(changed) = copy(&plan, &needed, image, catalog, scans, progress, &mut out)? {
+            return Ok(Err(changed));
+        }
+        let (_, bytes) = out.finish().map_err(&oe)?;
+        return Ok(Ok(Wrote { bytes, reread, files, notes: Vec::new() }));
+    }
+    if matches!(sink, Sink::Dir) {
         let mut out = dir_out::DirOut::new(staging.dir.join(ROOTFS_DIR)).map_err(&oe)?;
         if let Err(changed) = copy(&plan, &needed, image, catalog, scans, progress, &mut out)? {
             return Ok(Err(changed));

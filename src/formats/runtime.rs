@@ -20,6 +20,9 @@ pub struct RunConfig {
     pub labels: BTreeMap<String, String>,
     /// `80/tcp`, as the keys of `ExposedPorts`.
     pub exposed_ports: Vec<String>,
+    /// The keys of `Volumes` (present only when there are some).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -47,6 +50,8 @@ struct Config {
     Labels: Option<Value>,
     #[serde(default)]
     ExposedPorts: Option<Value>,
+    #[serde(default)]
+    Volumes: Option<Value>,
 }
 
 /// The run configuration of an image config's bytes; `None` if Go would read the document
@@ -74,6 +79,9 @@ pub fn read(bytes: &[u8]) -> Option<RunConfig> {
     if let Some(Value::Object(m)) = c.ExposedPorts {
         run.exposed_ports = m.into_iter().map(|(k, _)| k).collect();
     }
+    if let Some(Value::Object(m)) = c.Volumes {
+        run.volumes = m.into_iter().map(|(k, _)| k).collect();
+    }
     Some(run)
 }
 
@@ -95,7 +103,7 @@ mod tests {
     fn reads_what_docker_inspect_shows() {
         let doc = br#"{"created":"2026-11-23T17:51:54Z","architecture":"amd64","os":"linux",
             "config":{"User":"app","WorkingDir":"/data","Entrypoint":"/bin/sh","Cmd":["-c","run"],
-            "Env":["PATH=/bin","A=b"],"Labels":{"z":"1","a":"2"},"ExposedPorts":{"80/tcp":{},"53/udp":{}}},
+            "Env":["PATH=/bin","A=b"],"Labels":{"z":"1","a":"2"},"ExposedPorts":{"80/tcp":{},"53/udp":{}},"Volumes":{"/data":{}}},
             "rootfs":{"type":"layers","diff_ids":[]}}"#;
         let r = read(doc).unwrap();
         assert_eq!(
@@ -109,6 +117,7 @@ mod tests {
                 env: vec!["PATH=/bin".into(), "A=b".into()],
                 labels: [("a".to_string(), "2".to_string()), ("z".to_string(), "1".to_string())].into(),
                 exposed_ports: vec!["53/udp".into(), "80/tcp".into()],
+                volumes: vec!["/data".into()],
             }
         );
         // No config object, a null Cmd, a number where a string goes: shown as absent.

@@ -105,6 +105,7 @@ mod tests {
             env: vec!["A=1".into(), "B=two\nlines".into()],
             labels: [("org.x".to_string(), "y".to_string()), ("z".to_string(), "\u{1b}]0;t\u{7}".to_string())].into(),
             exposed_ports: vec!["443/tcp".into(), "80/tcp".into()],
+            volumes: Vec::new(),
         };
         let image = ImageReport {
             index: 0,

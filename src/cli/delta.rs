@@ -1,11 +1,12 @@
 //! `airlock delta` and `airlock apply`: their arguments, help, and what they print.
 
+use super::quiet::{Brevity, QuietArgs};
 use crate::convert::target::Target;
 use crate::delta::{self, apply};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::finding::Finding;
-use crate::report::human::human_size;
+use crate::report::human::{human_size, verdict_line};
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
@@ -68,9 +69,8 @@ pub struct DeltaArgs {
     /// Print the plan or summary as JSON (schema in the README)
     #[arg(long)]
     json: bool,
-    /// No progress display
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    quiet: QuietArgs,
 }
 
 #[derive(Args)]
@@ -93,28 +93,36 @@ pub struct ApplyArgs {
     /// Print a summary as JSON (schema in the README)
     #[arg(long)]
     json: bool,
-    /// No progress display
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    quiet: QuietArgs,
 }
 
 pub fn run_delta(a: DeltaArgs) -> Result<ExitStatus, Error> {
-    let opts = delta::Options { inputs: a.inputs, have: a.have, output: a.output, force: a.force, progress: !a.quiet };
+    a.quiet.check_json(a.json)?;
+    let (brevity, inputs) = (a.quiet.brevity(), a.inputs.clone());
+    let opts = delta::Options {
+        inputs: a.inputs,
+        have: a.have,
+        output: a.output,
+        force: a.force,
+        progress: a.quiet.progress(),
+    };
     let mut stdout = std::io::stdout().lock();
     let result = match delta::run(&opts)? {
-        delta::Outcome::Planned(s) if a.json => print_json(&s, &mut stdout),
-        delta::Outcome::Planned(s) => print_plan(&s, &mut stdout),
-        delta::Outcome::Written(s) if a.json => print_json(&s, &mut stdout),
-        delta::Outcome::Written(s) => {
-            if !a.quiet {
-                let _ = print_plan(&s, &mut std::io::stderr().lock());
-            }
-            Ok(())
+        delta::Outcome::Planned(s) | delta::Outcome::Written(s) if a.json => print_json(&s, &mut stdout),
+        delta::Outcome::Planned(s) if brevity == Brevity::Full => print_plan(&s, &mut stdout),
+        delta::Outcome::Written(s) if brevity == Brevity::Full => print_plan(&s, &mut std::io::stderr().lock()),
+        // `-q`: each NEW input passed its checks (the delta is written, or planned).
+        _ if brevity == Brevity::Line => {
+            let lines: Vec<String> =
+                inputs.iter().map(|p| verdict_line(&p.display().to_string(), true, &[]) + "\n").collect();
+            std::io::stderr().write_all(lines.concat().as_bytes())
         }
         delta::Outcome::Refused(report) => {
-            super::print_refused(&report, "delta (nothing written)");
-            return Ok(ExitStatus::Failed);
+            super::print_refused(&report, "delta (nothing written)", brevity);
+            return Ok(report.exit_status());
         }
+        _ => Ok(()),
     };
     let _ = result.and_then(|_| stdout.flush());
     Ok(ExitStatus::Ok)
@@ -187,14 +195,18 @@ pub fn run_apply(a: ApplyArgs) -> Result<ExitStatus, Error> {
         output: a.output,
         to: a.to,
         force: a.force,
-        progress: !a.quiet,
+        progress: a.quiet.progress(),
     };
+    a.quiet.check_json(a.json)?;
+    let (brevity, delta_path) = (a.quiet.brevity(), opts.delta.display().to_string());
     let mut stdout = std::io::stdout().lock();
     match apply::run(&opts)? {
         apply::Outcome::Written(s) => {
             if a.json {
                 let _ = print_json(&ApplyReport { ok: true, applied: Some(&s), findings: &[] }, &mut stdout);
-            } else if !a.quiet {
+            } else if brevity == Brevity::Line {
+                eprintln!("{}", verdict_line(&delta_path, true, &[]));
+            } else if brevity == Brevity::Full {
                 let images: usize = s.archives.iter().map(|x| x.images.len()).sum();
                 let fetched: Vec<&apply::FetchedBlob> = s.archives.iter().flat_map(|x| &x.fetched).collect();
                 let shipped: u64 = s.archives.iter().map(|x| x.shipped_bytes).sum();
@@ -210,7 +222,7 @@ pub fn run_apply(a: ApplyArgs) -> Result<ExitStatus, Error> {
                     human_size(shipped)
                 );
             }
-            for n in &s.notes {
+            for n in s.notes.iter().filter(|_| brevity == Brevity::Full) {
                 eprintln!("airlock: note: {n}");
             }
             Ok(ExitStatus::Ok)
@@ -219,11 +231,17 @@ pub fn run_apply(a: ApplyArgs) -> Result<ExitStatus, Error> {
             if a.json {
                 let _ = print_json(&ApplyReport { ok: false, applied: None, findings: &findings }, &mut stdout);
             }
-            for f in &findings {
-                let sev = if f.is_error() { "error" } else { "warning" };
-                eprintln!("airlock: {sev}[{}]: {}", f.code, f.message);
+            match brevity {
+                Brevity::Full => {
+                    for f in &findings {
+                        let sev = if f.is_error() { "error" } else { "warning" };
+                        eprintln!("airlock: {sev}[{}]: {}", f.code, f.message);
+                    }
+                    eprintln!("airlock: apply failed: nothing written");
+                }
+                Brevity::Line => eprintln!("{}", verdict_line(&delta_path, false, &findings)),
+                Brevity::Status => {}
             }
-            eprintln!("airlock: apply failed: nothing written");
             Ok(ExitStatus::Failed)
         }
     }

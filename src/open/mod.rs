@@ -8,6 +8,7 @@
 //!   so the outer decompression overlaps with hashing and layer decompression.
 
 pub mod catalog;
+mod cut;
 mod dir;
 pub mod path;
 pub mod split;

@@ -149,6 +149,12 @@ pub fn report_input(
         artifacts,
         ..Default::default()
     };
+    if model.format.is_none() {
+        // Cut short before its manifest: the images read whole before the cut.
+        let (images, findings) = super::salvage::images(catalog);
+        report.images = images;
+        report.findings.extend(findings);
+    }
     report.settle();
     Ok(report)
 }

@@ -60,7 +60,8 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+/// The input's first line: what it is, and how many images or archives it holds.
+fn print_heading(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     // A bundle's report lists what else it holds (`other_count`), even when no image
     // archive was found in it.
     let bundle = input.format.is_none() && (!input.contains.is_empty() || input.other_count.is_some());
@@ -80,9 +81,22 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
         writeln!(out, "{}: {format}{wrap}, {k} image archive{}", style.bold(&input.path), plural(k))?;
     } else if input.unreadable() {
         writeln!(out, "{}: {format}", style.bold(&input.path))?;
+    } else if input.format.is_none() && n > 0 {
+        // A tar cut short before its manifest: the images found whole before the cut.
+        let p = style.bold(&input.path);
+        writeln!(
+            out,
+            "{p}: cut short{wrap}, {n} image{} read whole before the cut (untagged: the tags were in the manifest)",
+            plural(n)
+        )?;
     } else {
         writeln!(out, "{}: {format}{wrap}, {n} image{}", style.bold(&input.path), plural(n))?;
     }
+    Ok(())
+}
+
+fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    print_heading(input, style, out)?;
     if style.compact {
         super::view::print_compact(&input.images, out)?;
     }

@@ -110,7 +110,8 @@ pub fn run_delta(a: DeltaArgs) -> Result<ExitStatus, Error> {
     let mut stdout = std::io::stdout().lock();
     let result = match delta::run(&opts)? {
         delta::Outcome::Planned(s) | delta::Outcome::Written(s) if a.json => print_json(&s, &mut stdout),
-        delta::Outcome::Planned(s) if brevity == Brevity::Full => print_plan(&s, &mut stdout),
+        // The plan is what --plan asks for: printed whatever -q says (--status prints nothing).
+        delta::Outcome::Planned(s) if brevity != Brevity::Status => print_plan(&s, &mut stdout),
         delta::Outcome::Written(s) if brevity == Brevity::Full => print_plan(&s, &mut std::io::stderr().lock()),
         // `-q`: each NEW input passed its checks (the delta is written, or planned).
         _ if brevity == Brevity::Line => {

@@ -407,6 +407,7 @@ fn verify_trust(
 /// verify's options from its flags: the lock, checksum lists and keys read, `-` made stdin.
 fn verify_options(a: &mut VerifyArgs) -> Result<verify::Options, Error> {
     flags::stdin_input(&mut a.common.inputs, !a.checksums.is_empty()).map_err(Error::Usage)?;
+    a.common.quiet.check_json(a.common.json)?;
     let lock = a.lock.as_deref().map(crate::lock::read).transpose()?;
     let mut checksums = Vec::new();
     for f in &a.checksums {

@@ -110,7 +110,7 @@ pub fn run(a: ExportArgs) -> Result<ExitStatus, Error> {
         Outcome::Refused(Refused::Entry(stop) | Refused::Changed(stop)) => {
             match brevity {
                 Brevity::Full => eprintln!("airlock: export refused (nothing written): {stop}"),
-                Brevity::Line => eprintln!("{input}: FAILED ({stop})"),
+                Brevity::Line => eprintln!("{}", verdict_line(&input, false, &[])),
                 Brevity::Status => {}
             }
             ExitStatus::Failed

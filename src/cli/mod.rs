@@ -40,7 +40,10 @@ Examples:
   airlock delta v2.tar --have v1.lock -o v2.delta   ship only what the far side lacks
   airlock apply v2.delta --from v1.tar -o v2.tar    rebuild it there, verified
 
-Exit status: 0 ok, 1 a check failed or not a valid archive, 2 usage error or unopenable path.";
+-q prints one verdict line per input (as sha256sum -c), --status nothing (as sha256sum --status).
+
+Exit status: 0 ok, 1 a check failed or not a valid archive, 2 usage error or unopenable path
+(with several inputs, the worst of them: every input is reported).";
 
 const VERIFY_HELP: &str = "\
 Examples:
@@ -58,7 +61,9 @@ or a tar), wrapped whole in gzip, zstd, bzip2 or lz4 or not, and the bundles the
 digest, diffID and chainID and checks them against manifests and configs.
 
 Exit status: 0 all inputs ok (warnings allowed), 1 a check failed or an input is not a valid
-archive, 2 usage error or an input that cannot be opened.";
+archive, 2 usage error or an input that cannot be opened (every other input is still
+reported). A directory is read only if it holds oci-layout, index.json, manifest.json or
+zarf.yaml at its top.";
 
 const CONVERT_HELP: &str = "\
 Examples:

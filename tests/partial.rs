@@ -283,3 +283,27 @@ fn a_directory_that_is_not_a_layout_is_refused_at_once() {
     let (code, _, _) = run_in(&fixture(""), &["verify", "-q", "skopeo-oci-gzip"]);
     assert_eq!(code, 0);
 }
+
+#[test]
+fn quiet_on_delta_apply_and_export() {
+    let d = tempdir();
+    let (old, new) = (fixture("release/app-1.oci.tar"), fixture("release/app-2.docker.tar"));
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (lock, delta, out, rootfs) = (
+        d.path().join("app-1.lock"),
+        d.path().join("app-2.delta"),
+        d.path().join("app-2.tar"),
+        d.path().join("fs.tar"),
+    );
+    let (code, _, err) = run_in(d.path(), &["lock", "--status", &s(&old), "-o", &s(&lock)]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let (code, out_text, err) = run_in(d.path(), &["delta", "-q", &s(&new), "--have", &s(&lock), "-o", &s(&delta)]);
+    assert_eq!((code, out_text.as_str(), err), (0, "", format!("{}: OK\n", new.display())));
+    let (code, out_text, err) = run_in(d.path(), &["apply", "-q", &s(&delta), "--from", &s(&old), "-o", &s(&out)]);
+    assert_eq!((code, out_text.as_str(), err), (0, "", format!("{}: OK\n", delta.display())));
+    let (code, out_text, err) = run_in(d.path(), &["export", "-q", &s(&out), "-o", &s(&rootfs)]);
+    assert_eq!((code, out_text.as_str(), err), (0, "", format!("{}: OK\n", out.display())));
+    let (code, out_text, err) = run_in(d.path(), &["export", "--status", &s(&out), "-o", &s(&rootfs), "--force"]);
+    assert_eq!((code, out_text.as_str(), err.as_str()), (0, "", ""));
+    assert!(delta.is_file() && out.is_file() && rootfs.is_file());
+}

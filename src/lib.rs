@@ -2,7 +2,8 @@
 //!
 //! The data flow, one folder per step:
 //! `open` (read an input into a catalog of members, scanning each blob once with `scan`) →
-//! `model` (detect the format and build images from manifests) → `input` (the opened input:
+//! `formats` (detect the format and build the format-neutral `model` from its documents;
+//! the same modules write them for `convert`) → `input` (the opened input:
 //! what it holds, nested archives, every member's verdict) → `checks` (compare claims with
 //! bytes) → `report` (built from the opened input; the verdict; human or JSON), or for
 //! `convert` and `export`, → `output` (staged, atomic). `tarstream` is the bounded tar
@@ -25,6 +26,7 @@ pub mod error;
 pub mod exit;
 pub mod export;
 pub mod finding;
+pub mod formats;
 pub mod input;
 pub mod lock;
 pub mod model;

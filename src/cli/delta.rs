@@ -1,11 +1,11 @@
 //! `airlock delta` and `airlock apply`: their arguments, help, and what they print.
 
 use super::quiet::{Brevity, QuietArgs};
-use crate::convert::target::Target;
 use crate::delta::{self, apply};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::finding::Finding;
+use crate::formats::output::OutputFormat;
 use crate::report::human::{human_size, verdict_line};
 use clap::Args;
 use serde::Serialize;
@@ -86,7 +86,7 @@ pub struct ApplyArgs {
     output: PathBuf,
     /// Write another format instead of NEW's own, as convert does
     #[arg(long = "to", value_enum, value_name = "FORMAT")]
-    to: Option<Target>,
+    to: Option<OutputFormat>,
     /// Replace an existing output
     #[arg(long)]
     force: bool,

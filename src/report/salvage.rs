@@ -84,7 +84,7 @@ fn configs(catalog: &Catalog) -> Vec<(&str, &BlobScan, Vec<Digest>, Option<Strin
     for (path, m) in &catalog.members {
         let Some(s) = &m.scan else { continue };
         let Content::Document(doc) = &s.content else { continue };
-        let Ok(c) = crate::model::config::parse(&doc[..]) else { continue };
+        let Ok(c) = crate::formats::config::parse(&doc[..]) else { continue };
         let platform = match (&c.os, &c.architecture, &c.variant) {
             (Some(os), Some(arch), Some(v)) => Some(format!("{os}/{arch}/{v}")),
             (Some(os), Some(arch), None) => Some(format!("{os}/{arch}")),

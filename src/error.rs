@@ -15,6 +15,9 @@ pub enum Error {
     Selection { input: String, message: String },
     /// An input path that cannot be opened at all.
     Open { path: PathBuf, source: io::Error },
+    /// An input directory that is neither an image layout nor a bundle directory, decided
+    /// from its top level alone: nothing in it was read.
+    NotALayout(PathBuf),
     /// The output cannot be written: `what` says which part and where.
     Output { what: String, source: io::Error },
     /// Another process is writing the same output, or keeps replacing it.
@@ -34,6 +37,13 @@ impl Error {
         Error::Output { what: what.into(), source }
     }
 
+    /// Whether this error is about one input alone (it cannot be opened, or it is a
+    /// directory that is not a layout): a run of several inputs reports it as that input's
+    /// `input-unreadable` finding and goes on with the others.
+    pub fn is_input_unreadable(&self) -> bool {
+        matches!(self, Error::Open { .. } | Error::NotALayout(_))
+    }
+
     /// An input that cannot be opened: "cannot open {path}: {source}".
     pub fn open(path: impl Into<PathBuf>, source: io::Error) -> Error {
         Error::Open { path: path.into(), source }
@@ -46,6 +56,11 @@ impl fmt::Display for Error {
             Error::Usage(m) | Error::OutputBusy(m) => f.write_str(m),
             Error::Selection { input, message } => write!(f, "{input}: {message}"),
             Error::Open { path, source } => write!(f, "cannot open {}: {source}", path.display()),
+            Error::NotALayout(dir) => write!(
+                f,
+                "not an image layout: {} has no oci-layout, index.json or manifest.json (nor zarf.yaml); nothing in it was read",
+                dir.display()
+            ),
             Error::Output { what, source } => write!(f, "{what}: {source}"),
             Error::Lock { message, .. } | Error::Checksums { message, .. } | Error::Key { message, .. } => {
                 f.write_str(message)

@@ -32,6 +32,8 @@ macro_rules! codes {
 }
 
 codes! {
+    InputUnreadable = "input-unreadable", Error,
+        "an input cannot be opened or read at all (no such file, no permission, a directory that is neither an image layout nor a bundle): the run goes on with the other inputs and exits 2";
     ArchiveCorrupt = "archive-corrupt", Error,
         "the container can't be read: truncated tar, broken outer compression, not an archive, empty file";
     ManifestInvalid = "manifest-invalid", Error,

@@ -558,7 +558,9 @@ fn directory_that_is_not_a_layout() {
     let d = tempdir();
     std::fs::write(d.path().join("hello.txt"), b"hi").unwrap();
     let r = verify(d.path(), &[]);
-    assert_error(&r, "manifest-invalid");
+    // Decided from its top level, before anything is read: an input that cannot be opened
+    // as an image input (exit 2), never walked (tests/partial.rs has the messages).
+    assert_eq!((r.code, codes(&r.json)), (2, vec!["input-unreadable".to_string()]), "{}", r.json);
 }
 
 /// Docker 25+ stores each layer's legacy v1 `json` as a blob that nothing references: that is

@@ -287,7 +287,7 @@ fn a_broken_new_archive_is_refused() {
     let new = d.path().join("app-2.tar");
     write_tar(&new, &ms);
     let out = d.path().join("app-2.delta");
-    let o = airlock(&["delta", "-q", s(&new), "--have", s(&lock), "-o", s(&out)]);
+    let o = airlock(&["delta", s(&new), "--have", s(&lock), "-o", s(&out)]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     let errors: Vec<&str> = err.lines().filter(|l| l.contains("error[")).collect();
@@ -460,7 +460,7 @@ fn thin_docker_usage_and_refusals() {
     m.data[at] ^= 1;
     let broken = d.path().join("app-2.tar");
     write_tar(&broken, &ms);
-    let o = airlock(&["delta", "-q", s(&broken), "--have", s(&lock), "--thin-docker", "-o", s(&out)]);
+    let o = airlock(&["delta", s(&broken), "--have", s(&lock), "--thin-docker", "-o", s(&out)]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     let errors: Vec<&str> = err.lines().filter(|l| l.contains("error[")).collect();

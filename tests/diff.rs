@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Output;
 
 fn run(args: &[&str]) -> Output {
-    let out = airlock(&[&["diff", "-q"], args].concat());
+    let out = airlock(&[&["diff"], args].concat());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     out
@@ -401,4 +401,18 @@ fn a_bundle_is_compared_by_the_images_in_it() {
     let k3s = fixture("bundles/k3s-airgap-images-amd64.tar.zst");
     let o = run(&[k3s.to_str().unwrap(), fixture("bundles/rke2-images.linux-amd64.tar.gz").to_str().unwrap()]);
     assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
+#[test]
+fn quiet_is_one_line_and_status_prints_nothing() {
+    let a = fixture("release/app-1.oci.tar");
+    let b = fixture("release/app-2.docker.tar");
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let o = run(&["-q", a, b]);
+    assert_eq!((code(&o), text(&o)), (1, format!("{a} and {b} differ\n")));
+    let o = run(&["-q", a, a]);
+    assert_eq!((code(&o), text(&o)), (0, format!("{a} and {a} are the same\n")));
+    let o = run(&["--status", a, b]);
+    assert_eq!((code(&o), text(&o), o.stderr.is_empty()), (1, String::new(), true));
+    assert_eq!(code(&run(&["--status", "--json", a, b])), 2, "--status with --json is a usage error");
 }

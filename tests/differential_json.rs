@@ -58,7 +58,7 @@ fn assert_not_carried(input: &Path) {
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!out.exists(), "convert --force wrote an ambiguous input");
     // Nor may the refusal suggest --force: it would write nothing either.
-    let o = airlock(&["convert", "-q", input.to_str().unwrap(), "--to", "oci", "-o", out.to_str().unwrap()]);
+    let o = airlock(&["convert", input.to_str().unwrap(), "--to", "oci", "-o", out.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!stderr.contains("--force writes anyway") && stderr.contains("--force does not change that"), "{stderr}");
 }

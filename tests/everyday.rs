@@ -363,7 +363,7 @@ fn inspect_json_shows_what_the_image_runs_with() {
 /// (stdout is a pipe: no colour unless asked).
 fn verdict_line(flags: &[&str], env: &[(&str, &str)]) -> String {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"));
-    cmd.args(["verify", "-q", "docker-save-legacy.tar"]).args(flags).current_dir(fixture(""));
+    cmd.args(["verify", "docker-save-legacy.tar"]).args(flags).current_dir(fixture(""));
     cmd.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE").env_remove("CLICOLOR");
     for (k, v) in env {
         cmd.env(k, v);

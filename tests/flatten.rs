@@ -33,7 +33,7 @@ fn stderr(o: &Output) -> String {
 }
 
 fn flatten(input: &Path, to: &str, out: &Path, extra: &[&str]) -> Output {
-    run(&[&["flatten", "-q", input.to_str().unwrap(), "--to", to, "-o", out.to_str().unwrap()], extra].concat())
+    run(&[&["flatten", input.to_str().unwrap(), "--to", to, "-o", out.to_str().unwrap()], extra].concat())
 }
 
 fn export_bytes(input: &Path, dir: &Path) -> Vec<u8> {

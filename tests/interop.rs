@@ -2192,7 +2192,7 @@ fn runtimes_load_the_archive_apply_rebuilds() {
 #[track_caller]
 fn convert_for(input: &Path, target: &str, out: &Path, extra: &[&str]) -> String {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
-    cmd.env("NO_COLOR", "1").arg("convert").arg(input).args(["--for", target, "-q", "-o"]).arg(out).args(extra);
+    cmd.env("NO_COLOR", "1").arg("convert").arg(input).args(["--for", target, "-o"]).arg(out).args(extra);
     String::from_utf8_lossy(&run_ok(&mut cmd).stderr).into_owned()
 }
 

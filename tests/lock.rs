@@ -180,7 +180,8 @@ fn an_input_with_errors_is_not_locked_unless_forced() {
     let o = lock(&[&broken], &out, &[]);
     assert_eq!(o.status.code(), Some(1));
     assert!(!out.exists(), "nothing written");
-    let o = lock(&[&broken], &out, &["--force"]);
+    // Without -q (one verdict line per input), so the notes are printed.
+    let o = airlock(&["lock", "-o", out.to_str().unwrap(), broken.to_str().unwrap(), "--force"]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let v: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(v["images"].as_array().unwrap().len(), 0, "an image with an unreadable layer is left out");

@@ -281,7 +281,7 @@ fn image_numbers_agree_with_image_selection() {
     assert_eq!((arm.code, index_of(&arm)), (0, vec![(1, "linux/arm64".to_string())]));
     let both = run_json(&["verify", "--json", "-q", p, "--platform", "linux/arm64", "--image", "@1"]);
     assert_eq!((both.code, index_of(&both)), (0, vec![(1, "linux/arm64".to_string())]));
-    let human = airlock(&["verify", "-q", p, "--platform", "linux/arm64"]);
+    let human = airlock(&["verify", p, "--platform", "linux/arm64"]);
     let images: Vec<String> = String::from_utf8_lossy(&human.stdout)
         .lines()
         .filter(|l| l.trim_start().starts_with("image @"))

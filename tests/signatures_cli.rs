@@ -194,7 +194,7 @@ fn the_json_of_a_signature_lists_every_field() {
     assert_eq!(s["why"], Value::Null);
     assert_eq!(s["not_checked"], json!(["tlog entry present, not checked"]));
     // The human report: one count line, one line per signature.
-    let out = airlock(&["verify", "-q", signed("cosign2-tlog").to_str().unwrap(), "--key", &key("p256")]);
+    let out = airlock(&["verify", signed("cosign2-tlog").to_str().unwrap(), "--key", &key("p256")]);
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> =
         text.lines().filter(|l| l.starts_with("    signatures:") || l.contains("simple signing")).collect();
@@ -419,7 +419,7 @@ fn a_lock_records_the_signatures_and_verify_lock_catches_them_left_behind() {
     assert_eq!((r.code, codes(&r.json)), (0, vec![]));
 
     // `lock --key` refuses an image without a signature that verifies, like verify.
-    let o = airlock(&["lock", "-q", signed("unsigned-save").to_str().unwrap(), "--key", &key("p256")]);
+    let o = airlock(&["lock", signed("unsigned-save").to_str().unwrap(), "--key", &key("p256")]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("error[signature-missing]"));
     // An input without signatures still gives a version 1 lock, without the field.

@@ -110,3 +110,20 @@ fn json_convert_refused_goes_to_stderr_with_stdout_output() {
 fn human_inspect_compact() {
     insta::assert_snapshot!(run_in_fixtures(&["inspect", "--compact", "bundles/k3s-airgap-images-amd64.tar.zst"]));
 }
+
+/// A copy cut 880 bytes into its last layer, beside a path that is not there: the cut named,
+/// the image read whole before it, the missing input reported (exit 2, the worst).
+#[test]
+fn human_verify_of_a_cut_copy_and_a_missing_input() {
+    let d = tempdir();
+    let bytes = std::fs::read(fixture("docker-save-multi.tar")).unwrap();
+    std::fs::write(d.path().join("cut.tar"), &bytes[..58000]).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["verify", "cut.tar", "missing.tar"])
+        .current_dir(d.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}

@@ -121,7 +121,7 @@ fn tar_findings(
 }
 
 /// The entries of a layer that would land outside the root, or that no extractor unpacks.
-fn entries(l: usize, member: &str, summary: &TarSummary, at: &dyn Fn(Finding) -> Finding, out: &mut Vec<Finding>) {
+pub fn entries(l: usize, member: &str, summary: &TarSummary, at: &dyn Fn(Finding) -> Finding, out: &mut Vec<Finding>) {
     for e in &summary.unsafe_entries {
         out.push(at(Finding::new(
             Code::UnsafeLayerEntry,

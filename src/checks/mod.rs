@@ -3,7 +3,7 @@
 
 mod blobs;
 mod config;
-mod layers;
+pub mod layers;
 mod layout;
 pub mod platforms;
 pub mod tags;

@@ -1,11 +1,12 @@
 //! `airlock delta` and `airlock apply`: their arguments, help, and what they print.
 
+use super::quiet::{Brevity, QuietArgs};
 use crate::delta::{self, apply};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::finding::Finding;
 use crate::formats::output::OutputFormat;
-use crate::report::human::human_size;
+use crate::report::human::{human_size, verdict_line};
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
@@ -79,9 +80,8 @@ pub struct DeltaArgs {
     /// Print the plan or summary as JSON (schema in the README)
     #[arg(long)]
     json: bool,
-    /// No progress display
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    quiet: QuietArgs,
 }
 
 #[derive(Args)]
@@ -104,47 +104,48 @@ pub struct ApplyArgs {
     /// Print a summary as JSON (schema in the README)
     #[arg(long)]
     json: bool,
-    /// No progress display
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    quiet: QuietArgs,
 }
 
 pub fn run_delta(a: DeltaArgs) -> Result<ExitStatus, Error> {
+    a.quiet.check_json(a.json)?;
+    let (brevity, inputs) = (a.quiet.brevity(), a.inputs.clone());
     let opts = delta::Options {
         inputs: a.inputs,
         have: a.have,
         output: a.output,
         force: a.force,
-        progress: !a.quiet,
+        progress: a.quiet.progress(),
         thin_docker: a.thin_docker,
     };
     let mut stdout = std::io::stdout().lock();
     let result = match delta::run(&opts)? {
-        delta::Outcome::Planned(s) if a.json => print_json(&s, &mut stdout),
-        delta::Outcome::Planned(s) => print_plan(&s, &mut stdout),
-        delta::Outcome::Written(s) if a.json => print_json(&s, &mut stdout),
-        delta::Outcome::Written(s) => {
-            if !a.quiet {
-                let _ = print_plan(&s, &mut std::io::stderr().lock());
-            }
-            Ok(())
-        }
-        delta::Outcome::Thin(s) if a.json => print_json(&s, &mut stdout),
-        delta::Outcome::Thin(s) => print_thin(&s, a.quiet, &mut std::io::stderr().lock()),
+        // A refusal first: whatever -q says, its status is the refusal's.
         delta::Outcome::Refused(report) => {
-            super::print_refused(&report, "delta (nothing written)");
-            return Ok(ExitStatus::Failed);
+            super::print_refused(&report, "delta (nothing written)", brevity);
+            return Ok(report.exit_status());
         }
+        delta::Outcome::Planned(s) | delta::Outcome::Written(s) if a.json => print_json(&s, &mut stdout),
+        delta::Outcome::Thin(s) if a.json => print_json(&s, &mut stdout),
+        // The plan is what --plan asks for: printed whatever -q says (--status prints nothing).
+        delta::Outcome::Planned(s) if brevity != Brevity::Status => print_plan(&s, &mut stdout),
+        delta::Outcome::Written(s) if brevity == Brevity::Full => print_plan(&s, &mut std::io::stderr().lock()),
+        delta::Outcome::Thin(s) if brevity == Brevity::Full => print_thin(&s, &mut std::io::stderr().lock()),
+        // `-q`: each NEW input passed its checks (the delta is written, or planned).
+        _ if brevity == Brevity::Line => {
+            let lines: Vec<String> =
+                inputs.iter().map(|p| verdict_line(&p.display().to_string(), true, &[]) + "\n").collect();
+            std::io::stderr().write_all(lines.concat().as_bytes())
+        }
+        _ => Ok(()),
     };
     let _ = result.and_then(|_| stdout.flush());
     Ok(ExitStatus::Ok)
 }
 
 /// What `--thin-docker` wrote, and where it loads.
-fn print_thin(s: &delta::thin::ThinSummary, quiet: bool, out: &mut dyn Write) -> std::io::Result<()> {
-    if quiet {
-        return Ok(());
-    }
+fn print_thin(s: &delta::thin::ThinSummary, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
         "airlock: wrote {} ({}): {} image{}, {} of {} layer files left out ({}), held by the locked images",
@@ -229,14 +230,18 @@ pub fn run_apply(a: ApplyArgs) -> Result<ExitStatus, Error> {
         output: a.output,
         to: a.to,
         force: a.force,
-        progress: !a.quiet,
+        progress: a.quiet.progress(),
     };
+    a.quiet.check_json(a.json)?;
+    let (brevity, delta_path) = (a.quiet.brevity(), opts.delta.display().to_string());
     let mut stdout = std::io::stdout().lock();
     match apply::run(&opts)? {
         apply::Outcome::Written(s) => {
             if a.json {
                 let _ = print_json(&ApplyReport { ok: true, applied: Some(&s), findings: &[] }, &mut stdout);
-            } else if !a.quiet {
+            } else if brevity == Brevity::Line {
+                eprintln!("{}", verdict_line(&delta_path, true, &[]));
+            } else if brevity == Brevity::Full {
                 let images: usize = s.archives.iter().map(|x| x.images.len()).sum();
                 let fetched: Vec<&apply::FetchedBlob> = s.archives.iter().flat_map(|x| &x.fetched).collect();
                 let shipped: u64 = s.archives.iter().map(|x| x.shipped_bytes).sum();
@@ -252,7 +257,7 @@ pub fn run_apply(a: ApplyArgs) -> Result<ExitStatus, Error> {
                     human_size(shipped)
                 );
             }
-            for n in &s.notes {
+            for n in s.notes.iter().filter(|_| brevity == Brevity::Full) {
                 eprintln!("airlock: note: {n}");
             }
             Ok(ExitStatus::Ok)
@@ -261,11 +266,17 @@ pub fn run_apply(a: ApplyArgs) -> Result<ExitStatus, Error> {
             if a.json {
                 let _ = print_json(&ApplyReport { ok: false, applied: None, findings: &findings }, &mut stdout);
             }
-            for f in &findings {
-                let sev = if f.is_error() { "error" } else { "warning" };
-                eprintln!("airlock: {sev}[{}]: {}", f.code, f.message);
+            match brevity {
+                Brevity::Full => {
+                    for f in &findings {
+                        let sev = if f.is_error() { "error" } else { "warning" };
+                        eprintln!("airlock: {sev}[{}]: {}", f.code, f.message);
+                    }
+                    eprintln!("airlock: apply failed: nothing written");
+                }
+                Brevity::Line => eprintln!("{}", verdict_line(&delta_path, false, &findings)),
+                Brevity::Status => {}
             }
-            eprintln!("airlock: apply failed: nothing written");
             Ok(ExitStatus::Failed)
         }
     }

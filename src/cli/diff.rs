@@ -1,11 +1,13 @@
 //! `airlock diff`: its arguments, its output, and its exit status (as `diff`'s).
 
+use super::quiet::{Brevity, QuietArgs};
 use crate::diff::{self, Outcome, print};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::model::Platform;
 use crate::model::select::Selection;
 use clap::Args;
+use std::io::Write;
 use std::path::PathBuf;
 
 pub const HELP: &str = "\
@@ -51,25 +53,29 @@ pub struct DiffArgs {
     /// Print the comparison as JSON (schema in the README)
     #[arg(long)]
     json: bool,
-    /// No progress display
-    #[arg(long, short)]
-    quiet: bool,
+    /// `-q`: one line, `A and B differ` or `A and B are the same` (as `diff -q`, which prints
+    /// the first); `--status`: nothing, the exit status says it
+    #[command(flatten)]
+    quiet: QuietArgs,
 }
 
 pub fn run(a: DiffArgs) -> Result<ExitStatus, Error> {
+    a.quiet.check_json(a.json)?;
+    let brevity = a.quiet.brevity();
+    let names = (a.a.display().to_string(), a.b.display().to_string());
     let opts = diff::Options {
         a: a.a,
         b: a.b,
         selection: Selection { images: a.images, platform: a.platform },
         files: a.files,
-        progress: !a.quiet,
+        progress: a.quiet.progress(),
     };
     let d = match diff::run(&opts)? {
         Outcome::Compared(d) => d,
         Outcome::Refused { side, refused } => {
             let why = match refused {
                 crate::export::Refused::Findings(input) => {
-                    super::print_refused(&crate::report::Report::refused(vec![input]), "diff --files");
+                    super::print_refused(&crate::report::Report::refused(vec![input]), "diff --files", brevity);
                     return Ok(ExitStatus::Usage);
                 }
                 crate::export::Refused::Entry(s) | crate::export::Refused::Changed(s) => s.to_string(),
@@ -79,7 +85,13 @@ pub fn run(a: DiffArgs) -> Result<ExitStatus, Error> {
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let written = if a.json { print::json(&d, &mut out) } else { print::human(&d, &mut out) };
+    let written = match brevity {
+        _ if a.json => print::json(&d, &mut out),
+        Brevity::Full => print::human(&d, &mut out),
+        Brevity::Line if d.equal => writeln!(out, "{} and {} are the same", names.0, names.1),
+        Brevity::Line => writeln!(out, "{} and {} differ", names.0, names.1),
+        Brevity::Status => Ok(()),
+    };
     match written {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::output("cannot write the output", e)),
         _ => Ok(ExitStatus::passed(d.equal)),

@@ -1,10 +1,12 @@
 //! `airlock export`: its arguments, and turning its outcome into messages and an exit status.
 
+use super::quiet::{Brevity, QuietArgs};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::export::{self, Outcome, Output, Refused};
 use crate::model::Platform;
 use crate::model::select::Selection;
+use crate::report::human::verdict_line;
 use crate::report::{Report, human::human_size};
 use clap::Args;
 use std::path::PathBuf;
@@ -51,9 +53,8 @@ pub struct ExportArgs {
     /// Replace an existing output (and provenance file)
     #[arg(long)]
     force: bool,
-    /// No progress display and no summary
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    quiet: QuietArgs,
 }
 
 pub fn run(a: ExportArgs) -> Result<ExitStatus, Error> {
@@ -70,11 +71,16 @@ pub fn run(a: ExportArgs) -> Result<ExitStatus, Error> {
         selection: Selection { images: a.image.into_iter().collect(), platform: a.platform },
         provenance: a.provenance,
         force: a.force,
-        progress: !a.quiet,
+        progress: a.quiet.progress(),
     };
+    let brevity = a.quiet.brevity();
+    let input = a.input.display().to_string();
     Ok(match export::run(&opts)? {
         Outcome::Written(s) => {
-            if !a.quiet {
+            if brevity == Brevity::Line {
+                eprintln!("{}", verdict_line(&input, true, &s.findings));
+            }
+            if brevity == Brevity::Full {
                 let to = if to_stdout { "stdout".to_string() } else { a.output.display().to_string() };
                 eprintln!(
                     "airlock: exported image {} of {} to {to}: {} layer{} ({} read twice), {} paths, {} files, {}",
@@ -88,6 +94,9 @@ pub fn run(a: ExportArgs) -> Result<ExitStatus, Error> {
                     human_size(s.output_bytes)
                 );
             }
+            if brevity != Brevity::Full {
+                return Ok(ExitStatus::Ok);
+            }
             let _ = crate::report::human::print_notes(&s.notes, &mut std::io::stderr().lock());
             for f in &s.findings {
                 eprintln!("airlock: warning[{}]: {}", f.code, f.message);
@@ -95,15 +104,15 @@ pub fn run(a: ExportArgs) -> Result<ExitStatus, Error> {
             ExitStatus::Ok
         }
         Outcome::Refused(Refused::Findings(input)) => {
-            super::print_refused(&Report::refused(vec![input]), "export (nothing written)");
+            super::print_refused(&Report::refused(vec![input]), "export (nothing written)", brevity);
             ExitStatus::Failed
         }
-        Outcome::Refused(Refused::Entry(stop)) => {
-            eprintln!("airlock: export refused (nothing written): {stop}");
-            ExitStatus::Failed
-        }
-        Outcome::Refused(Refused::Changed(stop)) => {
-            eprintln!("airlock: export refused (nothing written): {stop}");
+        Outcome::Refused(Refused::Entry(stop) | Refused::Changed(stop)) => {
+            match brevity {
+                Brevity::Full => eprintln!("airlock: export refused (nothing written): {stop}"),
+                Brevity::Line => eprintln!("{}", verdict_line(&input, false, &[])),
+                Brevity::Status => {}
+            }
             ExitStatus::Failed
         }
     })

@@ -1,6 +1,7 @@
 //! `convert --for TARGET`: the prediction for the input, the output `crate::targets::fit`
 //! chooses, convert, and the prediction for what was written.
 
+use super::quiet::Brevity;
 use super::{ConvertArgs, convert_and_print, convert_options};
 use crate::error::Error;
 use crate::exit::ExitStatus;
@@ -38,9 +39,11 @@ pub fn run(a: ConvertArgs, target: Target) -> Result<ExitStatus, Error> {
     let output = fit::output_path(&target, &a.input, &a.output).map_err(no_fit)?;
 
     let selection = Selection { images: a.images.clone(), platform: a.platform.clone() };
-    let (before, facts) = shape(&a.input, &target, &selection)?;
+    // The predictions and notes are the full report's: -q prints convert's verdict line only.
+    let loud = a.quiet.brevity() == Brevity::Full;
+    let (before, facts) = shape(&a.input, &target, &selection, loud)?;
     let choice = fit::choose(target, &before, &facts).map_err(no_fit)?;
-    for n in &choice.notes {
+    for n in choice.notes.iter().filter(|_| loud) {
         say(&format!("--for {target}: {n}"));
     }
 
@@ -51,7 +54,9 @@ pub fn run(a: ConvertArgs, target: Target) -> Result<ExitStatus, Error> {
     }
     let after = input::load(&output, Depth::Documents, false)?;
     let found = fit::predict(&target, &profile::read(&output, &after));
-    print_prediction("after", &target, &output, &found);
+    if loud {
+        print_prediction("after", &target, &output, &found);
+    }
     // The choice was held against the rules before writing: a refusal now is airlock's bug,
     // and the output is not what was asked for.
     Ok(if crate::report::verdict::passes(&found) { status } else { ExitStatus::Failed })
@@ -61,11 +66,18 @@ pub fn run(a: ConvertArgs, target: Target) -> Result<ExitStatus, Error> {
 /// layer), and the prediction for it printed. From a bundle, those of the one archive in it
 /// that holds the selection (convert takes it out); with none or several, the bundle's own,
 /// and convert says what it holds.
-fn shape(path: &Path, target: &Target, selection: &Selection) -> Result<(profile::Profile, fit::Facts), Error> {
+fn shape(
+    path: &Path,
+    target: &Target,
+    selection: &Selection,
+    loud: bool,
+) -> Result<(profile::Profile, fit::Facts), Error> {
     let opened = input::open(path, Depth::Documents, false)?;
     if opened.top.model.format.is_some() {
         let before = profile::read(path, &opened.top);
-        print_prediction("before", target, path, &fit::predict(target, &before));
+        if loud {
+            print_prediction("before", target, path, &fit::predict(target, &before));
+        }
         return Ok((before, fit::Facts::read(&opened.top, selection)));
     }
     let holding: Vec<&input::bundle::Part> = opened
@@ -75,10 +87,11 @@ fn shape(path: &Path, target: &Target, selection: &Selection) -> Result<(profile
         .filter(|p| crate::model::select::select(&p.loaded.model, selection).is_ok_and(|c| !c.is_empty()))
         .collect();
     let loaded = match holding.as_slice() {
-        [one] => {
+        [one] if loud => {
             say(&format!("--for {target}, before: the image is taken out of {}", one.name));
             &one.loaded
         }
+        [one] => &one.loaded,
         _ => &opened.top,
     };
     Ok((profile::read(path, loaded), fit::Facts::read(loaded, selection)))

@@ -1,5 +1,6 @@
 //! `airlock flatten`: its arguments, and turning its outcome into messages and an exit status.
 
+use super::quiet::{Brevity, QuietArgs};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::export::Refused;
@@ -8,7 +9,7 @@ use crate::formats::output::{CompressionChoice, OutputFormat};
 use crate::model::Platform;
 use crate::model::select::Selection;
 use crate::output::Destination;
-use crate::report::{Report, human::human_size};
+use crate::report::{Report, human::human_size, human::verdict_line};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -59,9 +60,8 @@ pub struct FlattenArgs {
     /// Replace an existing output
     #[arg(long)]
     force: bool,
-    /// No progress display and no summary
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    quiet: QuietArgs,
 }
 
 pub fn run(a: FlattenArgs) -> Result<ExitStatus, Error> {
@@ -83,26 +83,31 @@ pub fn run(a: FlattenArgs) -> Result<ExitStatus, Error> {
         compression: a.compression,
         level: a.level,
         force: a.force,
-        progress: !a.quiet,
+        progress: a.quiet.progress(),
     };
+    let (brevity, input) = (a.quiet.brevity(), a.input.display().to_string());
     Ok(match flatten::run(&opts)? {
-        Outcome::Written(s) => {
-            if !a.quiet {
-                let to = if to_stdout { "stdout".to_string() } else { a.output.display().to_string() };
-                eprintln!(
-                    "airlock: flattened image {} of {} to {to} ({}): {} layer{} into one ({}, {} paths, {} files, layer {} as written), {}",
-                    s.image,
-                    a.input.display(),
-                    a.to.as_str(),
-                    s.layers,
-                    if s.layers == 1 { "" } else { "s" },
-                    s.diff_id.short(),
-                    s.paths,
-                    s.files,
-                    human_size(s.written.bytes),
-                    human_size(s.written.output_bytes)
-                );
+        Outcome::Written(s) if brevity != Brevity::Full => {
+            if brevity == Brevity::Line {
+                eprintln!("{}", verdict_line(&input, true, &s.findings));
             }
+            ExitStatus::Ok
+        }
+        Outcome::Written(s) => {
+            let to = if to_stdout { "stdout".to_string() } else { a.output.display().to_string() };
+            eprintln!(
+                "airlock: flattened image {} of {} to {to} ({}): {} layer{} into one ({}, {} paths, {} files, layer {} as written), {}",
+                s.image,
+                a.input.display(),
+                a.to.as_str(),
+                s.layers,
+                if s.layers == 1 { "" } else { "s" },
+                s.diff_id.short(),
+                s.paths,
+                s.files,
+                human_size(s.written.bytes),
+                human_size(s.written.output_bytes)
+            );
             let _ = crate::report::human::print_notes(&s.written.notes, &mut std::io::stderr().lock());
             for f in &s.findings {
                 eprintln!("airlock: warning[{}]: {}", f.code, f.message);
@@ -110,11 +115,15 @@ pub fn run(a: FlattenArgs) -> Result<ExitStatus, Error> {
             ExitStatus::Ok
         }
         Outcome::Refused(Refused::Findings(input)) => {
-            super::print_refused(&Report::refused(vec![input]), "flatten (nothing written)");
+            super::print_refused(&Report::refused(vec![input]), "flatten (nothing written)", brevity);
             ExitStatus::Failed
         }
         Outcome::Refused(Refused::Entry(stop) | Refused::Changed(stop)) => {
-            eprintln!("airlock: flatten refused (nothing written): {stop}");
+            match brevity {
+                Brevity::Full => eprintln!("airlock: flatten refused (nothing written): {stop}"),
+                Brevity::Line => eprintln!("{}", verdict_line(&input, false, &[])),
+                Brevity::Status => {}
+            }
             ExitStatus::Failed
         }
     })

@@ -8,6 +8,7 @@ mod export;
 mod fit;
 mod flags;
 mod flatten;
+mod quiet;
 mod raw;
 
 use crate::commands::{inspect, verify};
@@ -21,6 +22,7 @@ use crate::model::select::Selection;
 use crate::output::Destination;
 use crate::report::{self, Report};
 use clap::{Args, Parser, Subcommand};
+use quiet::{Brevity, QuietArgs};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -39,7 +41,10 @@ Examples:
   airlock delta v2.tar --have v1.lock -o v2.delta   ship only what the far side lacks
   airlock apply v2.delta --from v1.tar -o v2.tar    rebuild it there, verified
 
-Exit status: 0 ok, 1 a check failed or not a valid archive, 2 usage error or unopenable path.";
+-q prints one verdict line per input (as sha256sum -c), --status nothing (as sha256sum --status).
+
+Exit status: 0 ok, 1 a check failed or not a valid archive, 2 usage error or unopenable path
+(with several inputs, the worst of them: every input is reported).";
 
 const VERIFY_HELP: &str = "\
 Examples:
@@ -57,7 +62,9 @@ or a tar), wrapped whole in gzip, zstd, bzip2 or lz4 or not, and the bundles the
 digest, diffID and chainID and checks them against manifests and configs.
 
 Exit status: 0 all inputs ok (warnings allowed), 1 a check failed or an input is not a valid
-archive, 2 usage error or an input that cannot be opened.";
+archive, 2 usage error or an input that cannot be opened (every other input is still
+reported). A directory is read only if it holds oci-layout, index.json, manifest.json or
+zarf.yaml at its top.";
 
 const CONVERT_HELP: &str = "\
 Examples:
@@ -239,9 +246,8 @@ struct ConvertArgs {
     /// Print a summary as JSON (schema in the README): on stdout, or on stderr with -o -
     #[arg(long)]
     json: bool,
-    /// No progress display
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    quiet: QuietArgs,
 }
 
 #[derive(Args)]
@@ -261,9 +267,8 @@ struct CommonArgs {
     /// Print the report as JSON (schema in the README)
     #[arg(long)]
     json: bool,
-    /// No progress display
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    quiet: QuietArgs,
 }
 
 #[derive(Args)]
@@ -331,9 +336,8 @@ struct LockArgs {
     /// and record the key's fingerprint with each signature it verifies; repeatable
     #[arg(long = "key", value_name = "FILE")]
     keys: Vec<PathBuf>,
-    /// No progress display
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    quiet: QuietArgs,
 }
 
 fn parse_platform(s: &str) -> Result<Platform, String> {
@@ -383,7 +387,7 @@ fn run(command: Command) -> Result<ExitStatus, Error> {
     match command {
         Command::Verify(mut a) => {
             let report = verify::run(&verify_options(&mut a)?)?;
-            print_report(&report, a.common.json, false, "verify");
+            print_report(&report, &a.common, false, "verify");
             Ok(report.exit_status())
         }
         Command::Inspect(a) => run_inspect(a),
@@ -434,6 +438,7 @@ fn verify_trust(
 /// verify's options from its flags: the lock, checksum lists and keys read, `-` made stdin.
 fn verify_options(a: &mut VerifyArgs) -> Result<verify::Options, Error> {
     flags::stdin_input(&mut a.common.inputs, !a.checksums.is_empty()).map_err(Error::Usage)?;
+    a.common.quiet.check_json(a.common.json)?;
     let lock = a.lock.as_deref().map(crate::lock::read).transpose()?;
     let mut checksums = Vec::new();
     for f in &a.checksums {
@@ -444,7 +449,7 @@ fn verify_options(a: &mut VerifyArgs) -> Result<verify::Options, Error> {
         inputs: a.common.inputs.clone(),
         selection: selection(&a.common),
         expect_ids: std::mem::take(&mut a.expect_ids),
-        progress: !a.common.quiet,
+        progress: a.common.quiet.progress(),
         policy: crate::policy::Policy::new(&a.deny),
         lock,
         targets: std::mem::take(&mut a.targets),
@@ -458,17 +463,31 @@ fn selection(a: &CommonArgs) -> Selection {
     Selection { images: a.images.clone(), platform: a.platform.clone() }
 }
 
-fn print_report(report: &Report, json: bool, compact: bool, verb: &str) {
+/// The report as `--json`, `-q`, `--status` or neither ask; an input that cannot be opened
+/// is also named on stderr, whatever they ask (as sha256sum does).
+fn print_report(report: &Report, c: &CommonArgs, compact: bool, verb: &str) {
+    note_unreadable(report);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let r = if json {
-        report::json::print(report, &mut out)
-    } else {
-        let color = colored(&std::io::stdout());
-        report::human::print(report, &report::human::Style { color, compact }, verb, &mut out)
+    let r = match c.quiet.brevity() {
+        _ if c.json => report::json::print(report, &mut out),
+        Brevity::Status => Ok(()),
+        Brevity::Line => report::human::print_verdicts(report, &mut out),
+        Brevity::Full => {
+            let color = colored(&std::io::stdout());
+            report::human::print(report, &report::human::Style { color, compact }, verb, &mut out)
+        }
     };
     // A closed pipe (`airlock verify x | head`) is not an error worth a panic.
     let _ = r.and_then(|_| out.flush());
+}
+
+/// `airlock: cannot open …` on stderr for each input that could not be opened.
+fn note_unreadable(report: &Report) {
+    let unreadable = report.inputs.iter().flat_map(|i| &i.findings);
+    for f in unreadable.filter(|f| f.code == crate::finding::Code::InputUnreadable) {
+        eprintln!("airlock: {}", f.message);
+    }
 }
 
 /// Whether to colour what goes to `stream`: `--color always|never` if given (set as
@@ -478,8 +497,17 @@ fn colored(stream: &impl anstream::stream::RawStream) -> bool {
     anstream::AutoStream::choice(stream) != anstream::ColorChoice::Never
 }
 
-/// The human report of inputs a command refused (nothing written), on stderr.
-fn print_refused(report: &Report, verb: &str) {
+/// The human report of inputs a command refused (nothing written), on stderr; with `-q` one
+/// verdict line per input, with `--status` nothing.
+fn print_refused(report: &Report, verb: &str, brevity: Brevity) {
+    match brevity {
+        Brevity::Full => {}
+        Brevity::Line => {
+            let _ = report::human::print_verdicts(report, &mut std::io::stderr().lock());
+            return;
+        }
+        Brevity::Status => return,
+    }
     let style = report::human::Style { color: colored(&std::io::stderr()), compact: false };
     let _ = report::human::print(report, &style, verb, &mut std::io::stderr().lock());
 }
@@ -491,16 +519,17 @@ fn run_inspect(mut a: InspectArgs) -> Result<ExitStatus, Error> {
         return run_raw(&a);
     }
     let c = &a.common;
-    let opts = inspect::Options { inputs: c.inputs.clone(), selection: selection(c), progress: !c.quiet };
+    c.quiet.check_json(c.json)?;
+    let opts = inspect::Options { inputs: c.inputs.clone(), selection: selection(c), progress: c.quiet.progress() };
     let report = inspect::run(&opts)?;
-    print_report(&report, c.json, a.compact, "inspect");
+    print_report(&report, c, a.compact, "inspect");
     Ok(report.exit_status())
 }
 
 /// `inspect --raw` / `--config`: the bytes on stdout, nothing added.
 fn run_raw(a: &InspectArgs) -> Result<ExitStatus, Error> {
     let which = if a.raw { raw::Document::Manifest } else { raw::Document::Config };
-    let found = raw::run(&a.common.inputs, &selection(&a.common), which, !a.common.quiet)?;
+    let found = raw::run(&a.common.inputs, &selection(&a.common), which, a.common.quiet.progress())?;
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(&found.bytes).and_then(|_| out.flush());
     if !found.ok {
@@ -521,7 +550,7 @@ fn run_lock(a: LockArgs) -> Result<ExitStatus, Error> {
             inputs: a.inputs,
             selection: Selection { images: Vec::new(), platform: None },
             expect_ids: Vec::new(),
-            progress: !a.quiet,
+            progress: a.quiet.progress(),
             policy: crate::policy::Policy::default(),
             lock: None,
             targets: Vec::new(),
@@ -532,14 +561,25 @@ fn run_lock(a: LockArgs) -> Result<ExitStatus, Error> {
         output: a.output,
         force: a.force,
     };
+    let brevity = a.quiet.brevity();
     match lock::run(&opts)? {
-        Outcome::Written(notes) => {
-            let _ = report::human::print_notes(&notes, &mut std::io::stderr().lock());
+        Outcome::Written { notes, report } => {
+            let _ = match brevity {
+                Brevity::Full => report::human::print_notes(&notes, &mut std::io::stderr().lock()),
+                Brevity::Line => report::human::print_verdicts(&report, &mut std::io::stderr().lock()),
+                Brevity::Status => Ok(()),
+            };
             Ok(ExitStatus::Ok)
         }
         Outcome::Refused(report) => {
-            print_refused(&report, "lock (nothing written; --force writes anyway)");
-            Ok(ExitStatus::Failed)
+            note_unreadable(&report);
+            let verb = if report.inputs.iter().any(report::InputReport::unreadable) {
+                "lock (nothing written: a lock must hold every input, and --force does not change that)"
+            } else {
+                "lock (nothing written; --force writes anyway)"
+            };
+            print_refused(&report, verb, brevity);
+            Ok(report.exit_status())
         }
     }
 }
@@ -575,7 +615,7 @@ fn convert_options(
         compression,
         level: a.level,
         force: a.force,
-        progress: !a.quiet,
+        progress: a.quiet.progress(),
     }
 }
 
@@ -588,6 +628,7 @@ fn convert_and_print(a: &ConvertArgs, opts: &convert::Options) -> Result<(ExitSt
         Destination::Path(p) => p.display().to_string(),
         Destination::Stdout => "-".to_string(),
     };
+    a.quiet.check_json(a.json)?;
     let outcome = convert::run(opts)?;
     let written = matches!(outcome, Outcome::Written(_));
     if a.json {
@@ -604,10 +645,17 @@ fn convert_and_print(a: &ConvertArgs, opts: &convert::Options) -> Result<(ExitSt
         };
         return Ok((ExitStatus::passed(written), written));
     }
+    let brevity = a.quiet.brevity();
     match outcome {
-        Outcome::Written(s) => {
+        Outcome::Written(s) if brevity == Brevity::Full => {
             let to = if to_stdout { "stdout".to_string() } else { output_name };
-            let _ = report::human::print_written(&s, format, &to, a.quiet, &mut std::io::stderr().lock());
+            let _ = report::human::print_written(&s, format, &to, &mut std::io::stderr().lock());
+        }
+        Outcome::Written(s) => {
+            if brevity == Brevity::Line {
+                let line = report::human::verdict_line(&a.input.display().to_string(), true, &s.findings);
+                eprintln!("{line}");
+            }
         }
         Outcome::Refused { report: input, forceable } => {
             let verb = if forceable {
@@ -615,7 +663,7 @@ fn convert_and_print(a: &ConvertArgs, opts: &convert::Options) -> Result<(ExitSt
             } else {
                 "convert (nothing written, and --force does not change that)"
             };
-            print_refused(&Report::refused(vec![input]), verb);
+            print_refused(&Report::refused(vec![input]), verb, brevity);
         }
     }
     Ok((ExitStatus::passed(written), written))

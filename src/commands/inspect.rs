@@ -17,7 +17,15 @@ pub struct Options {
 pub fn run(opts: &Options) -> Result<Report, Error> {
     let mut inputs = Vec::new();
     for path in crate::input::inputs_to_read(&opts.inputs) {
-        let opened = crate::input::open(path, Depth::Documents, opts.progress)?;
+        let opened = match crate::input::open(path, Depth::Documents, opts.progress) {
+            Ok(o) => o,
+            // Reported as that input's finding; the others are still read.
+            Err(e) if e.is_input_unreadable() => {
+                inputs.push(build::unreadable(path, &e));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         inputs.extend(build::reports(opened, |p, loaded| report_input(p, loaded, &opts.selection, declared))?);
     }
     Ok(Report::new(inputs))

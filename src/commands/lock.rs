@@ -17,9 +17,10 @@ pub struct Options {
 }
 
 pub enum Outcome {
-    /// The lock was written; notes on what it could not hold.
-    Written(Vec<String>),
-    /// An input has error findings and `--force` was not given: nothing written.
+    /// The lock was written: notes on what it could not hold, and the inputs' report.
+    Written { notes: Vec<String>, report: Report },
+    /// An input has error findings and `--force` was not given, or an input cannot be
+    /// opened (whatever `--force` says): nothing written.
     Refused(Report),
 }
 
@@ -36,7 +37,9 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         (report, hashing.join().unwrap_or_default())
     });
     let report = report?;
-    if !report.ok && !opts.force {
+    // A lock that silently left out an input would pin less than was meant to cross: an
+    // input that cannot be opened refuses the lock, --force or not (exit 2).
+    if report.inputs.iter().any(crate::report::InputReport::unreadable) || (!report.ok && !opts.force) {
         return Ok(Outcome::Refused(report));
     }
     let mut notes = Vec::new();
@@ -60,7 +63,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         }
         Some(p) => write_atomic(p, &bytes).map_err(|e| Error::output(format!("cannot write {}", p.display()), e))?,
     }
-    Ok(Outcome::Written(notes))
+    Ok(Outcome::Written { notes, report })
 }
 
 /// Writes next to `p` under a unique temporary name, then renames: a reader never sees a

@@ -35,7 +35,16 @@ pub fn run(opts: &Options) -> Result<Report, Error> {
     // The input files' own sha256, for --checksums, hashed beside the verify.
     let (file_digests, result) = std::thread::scope(|s| {
         let hashing = s.spawn(|| hash_inputs(opts));
-        let result = crate::input::inputs_to_read(&opts.inputs).into_iter().try_for_each(|p| read(p, opts, &mut seen));
+        let result = crate::input::inputs_to_read(&opts.inputs).into_iter().try_for_each(|p| {
+            // An input that cannot be opened is reported as such; the others are still read.
+            match read(p, opts, &mut seen) {
+                Err(e) if e.is_input_unreadable() => {
+                    seen.inputs.push(build::unreadable(p, &e));
+                    Ok(())
+                }
+                r => r,
+            }
+        });
         (hashing.join().unwrap_or_default(), result)
     });
     result?;

@@ -66,6 +66,11 @@ pub fn open(path: &Path, selection: &Selection, progress: bool) -> Result<Side, 
     }
     let opts = inspect::Options { inputs: vec![path.to_path_buf()], selection: selection.clone(), progress };
     let report = inspect::run(&opts)?;
+    // inspect reports an input it cannot open as its `input-unreadable` finding; for diff,
+    // one side that cannot be opened ends the run (exit 2), saying why.
+    if let Some(f) = report.inputs.iter().filter(|i| i.unreadable()).flat_map(|i| &i.findings).next() {
+        return Err(Error::Usage(f.message.clone()));
+    }
     if report.inputs.iter().all(|i| i.format.is_none()) {
         return Err(Error::Usage(format!(
             "{name} is not an image archive, layout, bundle of them, or airlock lock (airlock verify {name} says why)"

@@ -49,6 +49,9 @@ pub struct Catalog {
     /// The archive has more members than `super::MAX_MEMBERS`: the rest were not recorded
     /// (a finding says so, once).
     pub members_capped: bool,
+    /// The tar ends early, inside a member's data or a header (a finding says where): the
+    /// members before the cut were read whole (`crate::report::salvage`).
+    pub cut: bool,
 }
 
 /// File names whose bytes are kept when read from a stream (Zarf's integrity data and
@@ -167,6 +170,7 @@ impl Catalog {
             source,
             kept,
             members_capped: self.members_capped,
+            cut: self.cut,
         }
     }
 

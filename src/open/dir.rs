@@ -9,6 +9,18 @@ use rayon::prelude::*;
 use std::fs::File;
 use std::path::Path;
 
+/// What a directory input must hold at its top level to be read: an OCI layout
+/// (`oci-layout`, `index.json`), a docker-save tree (`manifest.json`), or a Zarf package
+/// (`zarf.yaml`, a bundle directory). Anything else is not an image input, and is refused
+/// before the tree is walked (issue 16: `verify /etc` walked and hashed all of it).
+pub const MARKERS: [&str; 4] = ["oci-layout", "index.json", "manifest.json", "zarf.yaml"];
+
+/// Whether the directory `root` has one of the [`MARKERS`] at its top level (as any kind
+/// of entry: a symlink or a directory there is the walk's to judge).
+pub fn is_image_dir(root: &Path) -> bool {
+    MARKERS.iter().any(|m| std::fs::symlink_metadata(root.join(m)).is_ok())
+}
+
 pub fn read(root: &Path, depth: Depth, progress: &Progress) -> Catalog {
     let mut catalog =
         Catalog { is_dir: true, source: super::DataSource::Dir(root.to_path_buf()), ..Catalog::default() };

@@ -8,6 +8,7 @@
 //!   so the outer decompression overlaps with hashing and layer decompression.
 
 pub mod catalog;
+mod cut;
 mod dir;
 pub mod path;
 pub mod split;
@@ -46,6 +47,11 @@ impl Sniffed {
         let meta = std::fs::metadata(path).map_err(err)?;
         let mut head = [0u8; 512];
         if meta.is_dir() {
+            // Decided from the top level alone: `airlock verify /etc` or `~` is refused at
+            // once, never walked and hashed.
+            if !dir::is_image_dir(path) {
+                return Err(Error::NotALayout(path.to_path_buf()));
+            }
             return Ok(Sniffed { meta, file: None, head, n: 0 });
         }
         let mut file = open_input(path).map_err(err)?;

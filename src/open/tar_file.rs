@@ -5,7 +5,7 @@ use super::{Catalog, Member, MemberKind, add_member};
 use crate::finding::{Code, Finding};
 use crate::progress::Progress;
 use crate::scan::{self, Compression, Depth, DocumentBudget};
-use crate::tarstream::{Entry, EntryKind, Source, TarReader};
+use crate::tarstream::{Entry, EntryKind, Source, TarError, TarReader};
 use rayon::prelude::*;
 use std::fs::File;
 use std::io::{self, Read};
@@ -15,28 +15,7 @@ pub fn read(file: File, len: u64, depth: Depth, progress: &Progress) -> Catalog 
     let file = std::sync::Arc::new(file);
     let mut catalog =
         Catalog { outer: Some(Compression::None), source: super::DataSource::Tar(file.clone()), ..Catalog::default() };
-    let mut tar = TarReader::new(Seeking { file: &file, pos: 0, len });
-    let mut files = Vec::new();
-    loop {
-        match tar.next_entry() {
-            Ok(Some(e)) => {
-                let (kind, is_file) = member_kind(&e, &mut catalog);
-                if let Some(p) =
-                    add_member(&mut catalog, &e.path, Member { kind, size: e.size, offset: e.data_offset, scan: None })
-                    && is_file
-                {
-                    files.push((p, e.data_offset, e.size));
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                catalog.findings.push(Finding::new(Code::ArchiveCorrupt, format!("the tar archive is broken: {e}")));
-                // A member whose data runs past the end is not scanned (it would read short).
-                files.retain(|(_, off, size)| off + size <= len);
-                break;
-            }
-        }
-    }
+    let mut files = index(&mut TarReader::new(Seeking { file: &file, pos: 0, len }), len, &mut catalog);
     // A duplicate path: the later copy is the one a loader extracts (and the one recorded).
     let keep: Vec<bool> = {
         let mut last = std::collections::HashMap::with_capacity(files.len());
@@ -64,6 +43,41 @@ pub fn read(file: File, len: u64, depth: Depth, progress: &Progress) -> Catalog 
     }
     catalog.check_links();
     catalog
+}
+
+/// Reads every header, seeking past the data: the members to scan, as (path, offset, size).
+/// A tar cut short ends the index with a finding naming the member being read (`super::cut`).
+fn index<R: Source>(tar: &mut TarReader<R>, len: u64, catalog: &mut Catalog) -> Vec<(String, u64, u64)> {
+    let mut files = Vec::new();
+    let mut last = None;
+    loop {
+        match tar.next_entry() {
+            Ok(Some(e)) => {
+                let (kind, is_file) = member_kind(&e, catalog);
+                let added =
+                    add_member(catalog, &e.path, Member { kind, size: e.size, offset: e.data_offset, scan: None });
+                last = Some(super::cut::Last::new(added.as_deref().unwrap_or(&e.path), &e));
+                if let Some(p) = added
+                    && is_file
+                {
+                    files.push((p, e.data_offset, e.size));
+                }
+            }
+            Ok(None) => break,
+            Err(TarError::Truncated { offset }) => {
+                catalog.findings.push(super::cut::truncated("the tar archive", last.as_ref(), offset, ""));
+                catalog.cut = true;
+                break;
+            }
+            Err(e) => {
+                catalog.findings.push(Finding::new(Code::ArchiveCorrupt, format!("the tar archive is broken: {e}")));
+                break;
+            }
+        }
+    }
+    // A member whose data runs past the end is not scanned (it would read short).
+    files.retain(|(_, off, size)| off + size <= len);
+    files
 }
 
 /// Members scanned between two recordings into the catalog. Large members come first and
@@ -116,7 +130,7 @@ impl Read for Seeking<'_> {
 impl Source for Seeking<'_> {
     fn skip(&mut self, n: u64) -> io::Result<()> {
         if self.pos.checked_add(n).is_none_or(|end| end > self.len) {
-            return Err(io::ErrorKind::UnexpectedEof.into());
+            return Err(crate::tarstream::ShortSkip::error(self.len.saturating_sub(self.pos)));
         }
         self.pos += n;
         Ok(())

@@ -21,6 +21,16 @@ use std::path::Path;
 /// included, with its verdict. `--image` / `--platform` pick images across a bundle: an
 /// archive without them is left out, unless none has them (then the usage error stands).
 /// `check` reports one image archive.
+/// The report of an input that cannot be opened (`Error::is_input_unreadable`): no format,
+/// no images, one `input-unreadable` finding saying why. The run's exit status is then 2
+/// (`Report::exit_status`).
+pub fn unreadable(path: &Path, e: &Error) -> InputReport {
+    let finding = Finding::new(crate::finding::Code::InputUnreadable, e.to_string());
+    let mut report = InputReport { path: path.display().to_string(), findings: vec![finding], ..Default::default() };
+    report.settle();
+    report
+}
+
 pub fn reports(
     opened: Opened,
     mut check: impl FnMut(&Path, &Loaded) -> Result<InputReport, Error>,
@@ -139,6 +149,12 @@ pub fn report_input(
         artifacts,
         ..Default::default()
     };
+    if model.format.is_none() {
+        // Cut short before its manifest: the images read whole before the cut.
+        let (images, findings) = super::salvage::images(catalog);
+        report.images = images;
+        report.findings.extend(findings);
+    }
     report.settle();
     Ok(report)
 }

@@ -60,12 +60,14 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+/// The input's first line: what it is, and how many images or archives it holds.
+fn print_heading(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     // A bundle's report lists what else it holds (`other_count`), even when no image
     // archive was found in it.
     let bundle = input.format.is_none() && (!input.contains.is_empty() || input.other_count.is_some());
     let format = match input.format {
         Some(f) => f.as_str(),
+        None if input.unreadable() => "cannot be opened",
         None if bundle => "bundle",
         None => "not an image archive",
     };
@@ -77,9 +79,24 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
     if bundle {
         let k = input.contains.len();
         writeln!(out, "{}: {format}{wrap}, {k} image archive{}", style.bold(&input.path), plural(k))?;
+    } else if input.unreadable() {
+        writeln!(out, "{}: {format}", style.bold(&input.path))?;
+    } else if input.format.is_none() && n > 0 {
+        // A tar cut short before its manifest: the images found whole before the cut.
+        let p = style.bold(&input.path);
+        writeln!(
+            out,
+            "{p}: cut short{wrap}, {n} image{} read whole before the cut (untagged: the tags were in the manifest)",
+            plural(n)
+        )?;
     } else {
         writeln!(out, "{}: {format}{wrap}, {n} image{}", style.bold(&input.path), plural(n))?;
     }
+    Ok(())
+}
+
+fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    print_heading(input, style, out)?;
     if style.compact {
         super::view::print_compact(&input.images, out)?;
     }
@@ -244,24 +261,20 @@ fn print_finding(f: &Finding, style: &Style, out: &mut dyn Write) -> io::Result<
     writeln!(out, "    {sev}{place}: {}", f.message)
 }
 
-/// What `convert` wrote, on one line (unless quiet and nothing is wrong), then its notes and
-/// the input's findings, each a line of its own: `format` is the output format, `to` where.
-pub fn print_written(s: &ConvertSummary, format: &str, to: &str, quiet: bool, out: &mut dyn Write) -> io::Result<()> {
-    let warnings = s.findings.iter().filter(|f| !f.is_error()).count();
-    let errors = s.findings.len() - warnings;
-    if !quiet || errors > 0 {
-        let blobs = s.copied + s.recompressed;
-        writeln!(
-            out,
-            "airlock: wrote {format} {to}: {} image{}, {blobs} layer blob{} ({} copied, {} re-compressed), {}",
-            s.images,
-            plural(s.images),
-            plural(blobs),
-            s.copied,
-            s.recompressed,
-            human_size(s.output_bytes)
-        )?;
-    }
+/// What `convert` wrote, on one line, then its notes and the input's findings, each a line
+/// of its own: `format` is the output format, `to` where.
+pub fn print_written(s: &ConvertSummary, format: &str, to: &str, out: &mut dyn Write) -> io::Result<()> {
+    let blobs = s.copied + s.recompressed;
+    writeln!(
+        out,
+        "airlock: wrote {format} {to}: {} image{}, {blobs} layer blob{} ({} copied, {} re-compressed), {}",
+        s.images,
+        plural(s.images),
+        plural(blobs),
+        s.copied,
+        s.recompressed,
+        human_size(s.output_bytes)
+    )?;
     print_notes(&s.notes, out)?;
     for f in &s.findings {
         writeln!(out, "airlock: {}[{}]: {}", if f.is_error() { "error" } else { "warning" }, f.code, f.message)?;
@@ -273,6 +286,39 @@ pub fn print_written(s: &ConvertSummary, format: &str, to: &str, quiet: bool, ou
 pub fn print_notes(notes: &[String], out: &mut dyn Write) -> io::Result<()> {
     for n in notes {
         writeln!(out, "airlock: note: {n}")?;
+    }
+    Ok(())
+}
+
+/// One verdict on one line, as `sha256sum -c` prints it (`-q`): `PATH: OK`,
+/// `PATH: OK (1 warning)`, `PATH: FAILED (2 errors)`, `PATH: FAILED (1 denied warning)`, and
+/// `PATH: FAILED (cannot be opened)` for an input that could not be read at all.
+pub fn verdict_line(path: &str, ok: bool, findings: &[Finding]) -> String {
+    if findings.iter().any(|f| f.code == crate::finding::Code::InputUnreadable) {
+        return format!("{path}: FAILED (cannot be opened)");
+    }
+    let count = |n: usize, what: &str| (n > 0).then(|| format!("{n} {what}{}", plural(n)));
+    let errors = findings.iter().filter(|f| f.is_error()).count();
+    let denied = findings.iter().filter(|f| !f.is_error() && f.denied).count();
+    let warnings = findings.iter().filter(|f| !f.is_error() && !f.denied).count();
+    let counts: Vec<String> = if ok {
+        count(warnings, "warning").into_iter().collect()
+    } else {
+        [count(errors, "error"), count(denied, "denied warning")].into_iter().flatten().collect()
+    };
+    let verdict = if ok { "OK" } else { "FAILED" };
+    if counts.is_empty() { format!("{path}: {verdict}") } else { format!("{path}: {verdict} ({})", counts.join(", ")) }
+}
+
+/// `-q`: one verdict line per input (and one for the findings about the inputs together,
+/// when there are some), nothing else.
+pub fn print_verdicts(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    for input in &report.inputs {
+        writeln!(out, "{}", verdict_line(&input.path, input.ok, &input.findings))?;
+    }
+    if !report.findings.is_empty() {
+        let ok = super::verdict::passes(&report.findings);
+        writeln!(out, "{}", verdict_line("all inputs", ok, &report.findings))?;
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 pub mod build;
 pub mod human;
 pub mod json;
+pub mod salvage;
 pub mod signatures;
 pub mod verdict;
 pub mod view;

@@ -13,6 +13,11 @@ pub fn passes(findings: &[Finding]) -> bool {
 }
 
 impl InputReport {
+    /// Whether the input could not be opened at all (its `input-unreadable` finding).
+    pub fn unreadable(&self) -> bool {
+        self.findings.iter().any(|f| f.code == crate::finding::Code::InputUnreadable)
+    }
+
     /// Sets `ok` from the findings.
     pub fn settle(&mut self) {
         self.ok = passes(&self.findings);
@@ -41,8 +46,10 @@ impl Report {
         self.ok = self.inputs.iter().all(|i| i.ok) && passes(&self.findings);
     }
 
+    /// The worst of the inputs': 2 when an input could not be opened at all (as when it is
+    /// the only one), else 1 when a check failed, else 0.
     pub fn exit_status(&self) -> ExitStatus {
-        ExitStatus::passed(self.ok)
+        if self.inputs.iter().any(InputReport::unreadable) { ExitStatus::Usage } else { ExitStatus::passed(self.ok) }
     }
 }
 

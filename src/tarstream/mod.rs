@@ -25,14 +25,43 @@ pub const MAX_META: u64 = 1 << 20;
 /// Where to skip entry data: a seekable file skips with a seek, a stream reads and discards
 /// (and so hashes) the bytes.
 pub trait Source: Read + Sized {
+    /// Skips `n` bytes; a stream that ends first is a [`ShortSkip`] error saying how many
+    /// bytes were there.
     fn skip(&mut self, n: u64) -> io::Result<()> {
         let copied = io::copy(&mut self.by_ref().take(n), &mut io::sink())?;
         if copied < n {
-            return Err(io::ErrorKind::UnexpectedEof.into());
+            return Err(ShortSkip::error(copied));
         }
         Ok(())
     }
 }
+
+/// A skip that reached the end of the stream after `got` of the bytes it was to skip: the
+/// payload of an `UnexpectedEof` error, read back by type, so a truncated archive's report can
+/// say where the stream was cut.
+#[derive(Debug, Clone, Copy)]
+pub struct ShortSkip {
+    pub got: u64,
+}
+
+impl ShortSkip {
+    pub fn error(got: u64) -> io::Error {
+        io::Error::new(io::ErrorKind::UnexpectedEof, ShortSkip { got })
+    }
+
+    /// The bytes a failed skip got past, when the error is a [`ShortSkip`].
+    fn of(e: &io::Error) -> u64 {
+        e.get_ref().and_then(|inner| inner.downcast_ref::<ShortSkip>()).map_or(0, |s| s.got)
+    }
+}
+
+impl std::fmt::Display for ShortSkip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the stream ends {} bytes into the data skipped", self.got)
+    }
+}
+
+impl std::error::Error for ShortSkip {}
 
 /// One entry's header, after PAX and GNU extensions are applied.
 #[derive(Debug, Clone)]
@@ -69,7 +98,8 @@ pub enum TarError {
         offset: u64,
         error: io::Error,
     },
-    /// The stream ended inside a header or inside an entry's data.
+    /// The stream ended inside a header or inside an entry's data: `offset` is where it
+    /// ended (the cut), counted in tar bytes.
     Truncated {
         offset: u64,
     },
@@ -83,7 +113,7 @@ impl std::fmt::Display for TarError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TarError::Io { offset, error } => write!(f, "read error at byte {offset}: {error}"),
-            TarError::Truncated { offset } => write!(f, "it ends early, {offset} bytes into the tar"),
+            TarError::Truncated { offset } => write!(f, "it ends early, at byte {offset} of the tar"),
             TarError::Header { offset, error } => {
                 write!(f, "invalid tar header at byte {offset}: {error}")
             }
@@ -290,7 +320,7 @@ impl<R: Source> TarReader<R> {
     fn skip_pending(&mut self) -> Result<bool, TarError> {
         if self.pending_data > 0 {
             let at = self.offset;
-            self.inner.skip(self.pending_data).map_err(|e| map_io(at, e))?;
+            self.inner.skip(self.pending_data).map_err(|e| map_io(at + ShortSkip::of(&e), e))?;
             self.offset += self.pending_data;
             self.pending_data = 0;
         }

@@ -215,3 +215,9 @@ fn descriptor_json(d: &crate::model::oci::Descriptor) -> Value {
         "platform": d.platform.as_ref().map(|p| json!({"os": p.os, "architecture": p.architecture, "variant": p.variant})),
     })
 }
+
+/// A reference as the reports and the lock spell it (`airlock/app:1` is
+/// `docker.io/airlock/app:1`), for tests that compare with what the real tools print.
+pub fn normalize_reference(r: &str) -> String {
+    crate::model::reference::normalize(r)
+}

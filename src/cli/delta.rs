@@ -4,8 +4,8 @@ use crate::convert::target::Target;
 use crate::delta::{self, apply};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::finding::Finding;
 use crate::report::human::human_size;
+use crate::report::json::Kind;
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
@@ -102,9 +102,9 @@ pub fn run_delta(a: DeltaArgs) -> Result<ExitStatus, Error> {
     let opts = delta::Options { inputs: a.inputs, have: a.have, output: a.output, force: a.force, progress: !a.quiet };
     let mut stdout = std::io::stdout().lock();
     let result = match delta::run(&opts)? {
-        delta::Outcome::Planned(s) if a.json => print_json(&s, &mut stdout),
+        delta::Outcome::Planned(s) if a.json => print_json(Kind::Delta, &s, &mut stdout),
         delta::Outcome::Planned(s) => print_plan(&s, &mut stdout),
-        delta::Outcome::Written(s) if a.json => print_json(&s, &mut stdout),
+        delta::Outcome::Written(s) if a.json => print_json(Kind::Delta, &s, &mut stdout),
         delta::Outcome::Written(s) => {
             if !a.quiet {
                 let _ = print_plan(&s, &mut std::io::stderr().lock());
@@ -120,9 +120,8 @@ pub fn run_delta(a: DeltaArgs) -> Result<ExitStatus, Error> {
     Ok(ExitStatus::Ok)
 }
 
-fn print_json(v: &impl Serialize, out: &mut dyn Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, v)?;
-    writeln!(out)
+fn print_json(kind: Kind, v: &impl Serialize, out: &mut dyn Write) -> std::io::Result<()> {
+    crate::report::json::print_document(kind, v, out)
 }
 
 fn percent(part: u64, whole: u64) -> String {
@@ -172,13 +171,6 @@ fn print_plan(s: &delta::Summary, out: &mut dyn Write) -> std::io::Result<()> {
     }
 }
 
-#[derive(Serialize)]
-struct ApplyReport<'a> {
-    ok: bool,
-    #[serde(flatten)]
-    applied: Option<&'a apply::Applied>,
-    findings: &'a [Finding],
-}
 
 pub fn run_apply(a: ApplyArgs) -> Result<ExitStatus, Error> {
     let opts = apply::Options {
@@ -193,7 +185,7 @@ pub fn run_apply(a: ApplyArgs) -> Result<ExitStatus, Error> {
     match apply::run(&opts)? {
         apply::Outcome::Written(s) => {
             if a.json {
-                let _ = print_json(&ApplyReport { ok: true, applied: Some(&s), findings: &[] }, &mut stdout);
+                let _ = print_json(Kind::Apply, &apply::ApplyReport { ok: true, applied: Some(&s), findings: &[] }, &mut stdout);
             } else if !a.quiet {
                 let images: usize = s.archives.iter().map(|x| x.images.len()).sum();
                 let fetched: Vec<&apply::FetchedBlob> = s.archives.iter().flat_map(|x| &x.fetched).collect();
@@ -217,7 +209,7 @@ pub fn run_apply(a: ApplyArgs) -> Result<ExitStatus, Error> {
         }
         apply::Outcome::Failed(findings) => {
             if a.json {
-                let _ = print_json(&ApplyReport { ok: false, applied: None, findings: &findings }, &mut stdout);
+                let _ = print_json(Kind::Apply, &apply::ApplyReport { ok: false, applied: None, findings: &findings }, &mut stdout);
             }
             for f in &findings {
                 let sev = if f.is_error() { "error" } else { "warning" };

@@ -143,6 +143,12 @@ enum Command {
         #[arg(value_enum)]
         shell: CompletionShell,
     },
+    /// Print the JSON Schema of a kind of JSON document airlock prints (verify --json, …)
+    #[command(after_help = SCHEMA_HELP)]
+    Schema {
+        #[arg(value_enum, value_name = "KIND")]
+        kind: report::json::Kind,
+    },
     /// Print the man page, or write every page (airlock.1, airlock-verify.1, …) into a directory
     #[command(after_help = MAN_HELP)]
     Man {
@@ -167,6 +173,15 @@ Examples:
   airlock completions bash | install -D -m 0644 /dev/stdin /usr/share/bash-completion/completions/airlock
   airlock completions zsh  | install -D -m 0644 /dev/stdin /usr/local/share/zsh/site-functions/_airlock
   airlock completions fish | install -D -m 0644 /dev/stdin /usr/share/fish/vendor_completions.d/airlock.fish";
+
+const SCHEMA_HELP: &str = "\
+Examples:
+  airlock schema verify > airlock.verify.schema.json
+  airlock verify app.tar --json | check-jsonschema --schemafile airlock.verify.schema.json -
+
+Prints the JSON Schema (draft 2020-12) generated from the types airlock serializes. Every JSON
+document carries \"schema\" (its kind and version, e.g. \"airlock.verify/v2\") and
+\"airlock_version\"; within a version fields are only added, never renamed or removed.";
 
 const MAN_HELP: &str = "\
 Examples:
@@ -359,7 +374,7 @@ fn run(command: Command) -> Result<ExitStatus, Error> {
     match command {
         Command::Verify(mut a) => {
             let report = verify::run(&verify_options(&mut a)?)?;
-            print_report(&report, a.common.json, false, "verify");
+            print_report(&report, a.common.json.then_some(report::json::Kind::Verify), false, "verify");
             Ok(report.exit_status())
         }
         Command::Inspect(a) => run_inspect(a),
@@ -375,6 +390,12 @@ fn run(command: Command) -> Result<ExitStatus, Error> {
                 CompletionShell::Fish => clap_complete::Shell::Fish,
             };
             docs::completions(shell, &mut std::io::stdout().lock());
+            Ok(ExitStatus::Ok)
+        }
+        Command::Schema { kind } => {
+            let mut out = std::io::stdout().lock();
+            let schema = report::json::schema(kind);
+            let _ = serde_json::to_writer_pretty(&mut out, &schema).map_err(std::io::Error::from).and_then(|_| writeln!(out));
             Ok(ExitStatus::Ok)
         }
         Command::Man { dir: None } => match docs::man(&mut std::io::stdout().lock()) {
@@ -432,11 +453,12 @@ fn selection(a: &CommonArgs) -> Selection {
     Selection { images: a.images.clone(), platform: a.platform.clone() }
 }
 
-fn print_report(report: &Report, json: bool, compact: bool, verb: &str) {
+/// The report on stdout: as a JSON document of `json`'s kind, or for people.
+fn print_report(report: &Report, json: Option<report::json::Kind>, compact: bool, verb: &str) {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let r = if json {
-        report::json::print(report, &mut out)
+    let r = if let Some(kind) = json {
+        report::json::print(kind, report, &mut out)
     } else {
         let color = colored(&std::io::stdout());
         report::human::print(report, &report::human::Style { color, compact }, verb, &mut out)
@@ -467,7 +489,7 @@ fn run_inspect(mut a: InspectArgs) -> Result<ExitStatus, Error> {
     let c = &a.common;
     let opts = inspect::Options { inputs: c.inputs.clone(), selection: selection(c), progress: !c.quiet };
     let report = inspect::run(&opts)?;
-    print_report(&report, c.json, a.compact, "inspect");
+    print_report(&report, c.json.then_some(report::json::Kind::Inspect), a.compact, "inspect");
     Ok(report.exit_status())
 }
 

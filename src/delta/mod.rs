@@ -38,7 +38,7 @@ pub struct Options {
 }
 
 /// `delta --plan`, and the summary of a delta written (`--json`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// The delta archive written (absent with `--plan`).
     pub output: Option<String>,

@@ -21,7 +21,7 @@ use serde::Serialize;
 use std::collections::HashSet;
 
 /// The one verdict each member of an input gets ([`decide`] decides it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Read as part of an image in the report: a document, config or layer of an image
@@ -52,7 +52,7 @@ impl Verdict {
 }
 
 /// How many members got each verdict, and the ones that are not part of an image or artifact.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Coverage {
     /// Every member but directories, of the input and of every archive opened in it.
     pub members: usize,
@@ -69,7 +69,7 @@ pub struct Coverage {
 /// Members listed in a coverage, at most this many.
 pub const MAX_LISTED: usize = 1000;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct CoveredMember {
     /// The member's path, `ARCHIVE!MEMBER` inside an archive of the input.
     pub member: String,

@@ -41,7 +41,7 @@ pub fn compare(lock: &Lock, report: &Report, keys: &[Digest]) -> Vec<(Place, Fin
         }
     }
     let same = |l: &LockImage, im: &ImageReport| {
-        im.config_digest == Some(l.image_id)
+        im.image_id == Some(l.image_id)
             && (l.platform.is_none() || im.platform.is_none() || im.platform == l.platform)
     };
     for l in &lock.images {
@@ -57,7 +57,7 @@ pub fn compare(lock: &Lock, report: &Report, keys: &[Digest]) -> Vec<(Place, Fin
                 out.push(here(Finding::new(Code::LockTagMismatch, format!("{what}: tag {t} is not in the inputs"))));
             } else if !holders.iter().any(|(_, h)| same(l, h)) {
                 let ids: Vec<String> =
-                    holders.iter().filter_map(|(_, h)| h.config_digest.map(|d| d.to_string())).collect();
+                    holders.iter().filter_map(|(_, h)| h.image_id.map(|d| d.to_string())).collect();
                 out.push(here(Finding::new(
                     Code::LockTagMismatch,
                     format!("{what}: tag {t} names {} instead", ids.join(", ")),
@@ -91,7 +91,7 @@ pub fn compare(lock: &Lock, report: &Report, keys: &[Digest]) -> Vec<(Place, Fin
     out.extend(unpinned_holders(lock, &by_tag, same));
     // Images the lock does not list.
     for (n, im) in &all {
-        let Some(id) = im.config_digest else { continue };
+        let Some(id) = im.image_id else { continue };
         if !lock.images.iter().any(|l| same(l, im)) {
             let plat = im.platform.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
             out.push((
@@ -119,7 +119,7 @@ fn unpinned_holders(
             continue;
         }
         for (n, h) in holders.iter().filter(|(_, h)| !pinned.iter().any(|l| same(l, h))) {
-            let id = h.config_digest.map_or_else(|| "an image of unknown ID".to_string(), |d| d.to_string());
+            let id = h.image_id.map_or_else(|| "an image of unknown ID".to_string(), |d| d.to_string());
             let plat = h.platform.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
             let f = Finding::new(
                 Code::LockTagMismatch,

@@ -49,6 +49,10 @@ pub struct Catalog {
     /// The archive has more members than `super::MAX_MEMBERS`: the rest were not recorded
     /// (a finding says so, once).
     pub members_capped: bool,
+    /// The input file's size, and its sha256 where the one pass that read it read it front to
+    /// back (a compressed file, a pipe), not for a plain tar on disk (read at its members'
+    /// offsets, in parallel); `None` for a directory and a split input.
+    pub whole: Option<crate::digest::Whole>,
 }
 
 /// File names whose bytes are kept when read from a stream (Zarf's integrity data and
@@ -167,6 +171,7 @@ impl Catalog {
             source,
             kept,
             members_capped: self.members_capped,
+            whole: None,
         }
     }
 

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::finding::Finding;
 use crate::input::{Loaded, Opened, bundle::Part};
 use crate::model::select::{self, Selection};
-use crate::model::{BlobRef, Image, Model};
+use crate::model::{BlobRef, Image, Model, reference};
 use crate::open::Catalog;
 use crate::scan::{Compression, Content, Depth};
 use std::path::Path;
@@ -49,6 +49,8 @@ pub fn reports(
     let (other, other_count) = found.others();
     let mut bundle = InputReport {
         path: display,
+        size: top.catalog.whole.map(|w| w.size),
+        sha256: top.catalog.whole.and_then(|w| w.sha256),
         compression: top.catalog.outer.unwrap_or_default(),
         findings,
         contains,
@@ -132,6 +134,8 @@ pub fn report_input(
         .collect();
     let mut report = InputReport {
         path: path.display().to_string(),
+        size: catalog.whole.map(|w| w.size),
+        sha256: catalog.whole.and_then(|w| w.sha256),
         format: model.format,
         compression: catalog.outer.unwrap_or(Compression::None),
         images,
@@ -169,6 +173,24 @@ pub fn image_id(catalog: &Catalog, image: &Image) -> Option<Digest> {
     catalog.scan_of(&image.config.member).and_then(|s| s.digest).or(image.config.digest)
 }
 
+/// The tags as every report and the lock spell them: normalized (`airlock/app:1` is
+/// `docker.io/airlock/app:1`, what containerd, podman and skopeo name it), each once; one
+/// that is not a valid reference (a finding names it) as stored.
+pub fn shown_tags(tags: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(tags.len());
+    for t in tags {
+        let shown = if reference::is_valid(t, false) && reference::names_repository(t) {
+            reference::normalize(t)
+        } else {
+            t.clone()
+        };
+        if !out.contains(&shown) {
+            out.push(shown);
+        }
+    }
+    out
+}
+
 /// What verify shows of an image: digests, diffIDs and chainIDs recomputed from the bytes.
 pub fn recomputed(catalog: &Catalog, index: usize, image: &Image) -> ImageReport {
     let layers: Vec<LayerReport> = image.layers.iter().map(|l| layer_report(catalog, l)).collect();
@@ -185,8 +207,9 @@ pub fn recomputed(catalog: &Catalog, index: usize, image: &Image) -> ImageReport
         .collect();
     ImageReport {
         index,
-        tags: image.tags.clone(),
+        tags: shown_tags(&image.tags),
         platform: select::platform_of(image).map(|p| p.to_string()),
+        image_id: image_id(catalog, image),
         config_digest: image_id(catalog, image),
         manifest_digest: image.manifest_digest,
         config_member: image.config.member.clone(),
@@ -240,8 +263,9 @@ pub fn declared(catalog: &Catalog, index: usize, image: &Image) -> ImageReport {
     });
     ImageReport {
         index,
-        tags: image.tags.clone(),
+        tags: shown_tags(&image.tags),
         platform: select::platform_of(image).map(|p| p.to_string()),
+        image_id: image_id(catalog, image),
         config_digest: image_id(catalog, image),
         manifest_digest: image.manifest_digest,
         config_member: image.config.member.clone(),

@@ -171,7 +171,7 @@ fn print_image(image: &ImageReport, style: &Style, out: &mut dyn Write) -> io::R
     writeln!(out, "  {} {tags}", style.bold(&format!("image @{}", image.index)))?;
     let opt = |d: Option<String>| d.unwrap_or_else(|| "-".into());
     writeln!(out, "    platform:  {}", opt(image.platform.clone()))?;
-    writeln!(out, "    image ID:  {}", opt(image.config_digest.map(|d| d.to_string())))?;
+    writeln!(out, "    image ID:  {}", opt(image.image_id.map(|d| d.to_string())))?;
     writeln!(out, "    manifest:  {}", opt(image.manifest_digest.map(|d| d.to_string())))?;
     if let Some(run) = &image.config {
         super::view::print_run(image, run, out)?;

@@ -16,7 +16,10 @@ fn run_in_fixtures(args: &[&str]) -> String {
 
 /// The airlock version in a JSON document, which changes with every release, not with the report.
 fn redact_version(text: String) -> String {
-    text.replace(&format!("\"airlock_version\": \"{}\"", env!("CARGO_PKG_VERSION")), "\"airlock_version\": \"[VERSION]\"")
+    text.replace(
+        &format!("\"airlock_version\": \"{}\"", env!("CARGO_PKG_VERSION")),
+        "\"airlock_version\": \"[VERSION]\"",
+    )
 }
 
 #[test]

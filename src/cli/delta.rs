@@ -171,7 +171,6 @@ fn print_plan(s: &delta::Summary, out: &mut dyn Write) -> std::io::Result<()> {
     }
 }
 
-
 pub fn run_apply(a: ApplyArgs) -> Result<ExitStatus, Error> {
     let opts = apply::Options {
         delta: a.delta,
@@ -185,7 +184,11 @@ pub fn run_apply(a: ApplyArgs) -> Result<ExitStatus, Error> {
     match apply::run(&opts)? {
         apply::Outcome::Written(s) => {
             if a.json {
-                let _ = print_json(Kind::Apply, &apply::ApplyReport { ok: true, applied: Some(&s), findings: &[] }, &mut stdout);
+                let _ = print_json(
+                    Kind::Apply,
+                    &apply::ApplyReport { ok: true, applied: Some(&s), findings: &[] },
+                    &mut stdout,
+                );
             } else if !a.quiet {
                 let images: usize = s.archives.iter().map(|x| x.images.len()).sum();
                 let fetched: Vec<&apply::FetchedBlob> = s.archives.iter().flat_map(|x| &x.fetched).collect();
@@ -209,7 +212,11 @@ pub fn run_apply(a: ApplyArgs) -> Result<ExitStatus, Error> {
         }
         apply::Outcome::Failed(findings) => {
             if a.json {
-                let _ = print_json(Kind::Apply, &apply::ApplyReport { ok: false, applied: None, findings: &findings }, &mut stdout);
+                let _ = print_json(
+                    Kind::Apply,
+                    &apply::ApplyReport { ok: false, applied: None, findings: &findings },
+                    &mut stdout,
+                );
             }
             for f in &findings {
                 let sev = if f.is_error() { "error" } else { "warning" };

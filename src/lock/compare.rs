@@ -41,8 +41,7 @@ pub fn compare(lock: &Lock, report: &Report, keys: &[Digest]) -> Vec<(Place, Fin
         }
     }
     let same = |l: &LockImage, im: &ImageReport| {
-        im.image_id == Some(l.image_id)
-            && (l.platform.is_none() || im.platform.is_none() || im.platform == l.platform)
+        im.image_id == Some(l.image_id) && (l.platform.is_none() || im.platform.is_none() || im.platform == l.platform)
     };
     for l in &lock.images {
         let what = describe(l);
@@ -56,8 +55,7 @@ pub fn compare(lock: &Lock, report: &Report, keys: &[Digest]) -> Vec<(Place, Fin
             if holders.is_empty() {
                 out.push(here(Finding::new(Code::LockTagMismatch, format!("{what}: tag {t} is not in the inputs"))));
             } else if !holders.iter().any(|(_, h)| same(l, h)) {
-                let ids: Vec<String> =
-                    holders.iter().filter_map(|(_, h)| h.image_id.map(|d| d.to_string())).collect();
+                let ids: Vec<String> = holders.iter().filter_map(|(_, h)| h.image_id.map(|d| d.to_string())).collect();
                 out.push(here(Finding::new(
                     Code::LockTagMismatch,
                     format!("{what}: tag {t} names {} instead", ids.join(", ")),

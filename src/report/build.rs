@@ -26,7 +26,7 @@ pub fn reports(
     mut check: impl FnMut(&Path, &Loaded) -> Result<InputReport, Error>,
 ) -> Result<Vec<InputReport>, Error> {
     let Opened { display, depth, top, mut found, zarf } = opened;
-    let coverage = Some(std::mem::take(&mut found.coverage));
+    let coverage = Some(Box::new(std::mem::take(&mut found.coverage)));
     let contains: Vec<String> = found.parts.iter().map(|p| p.name.clone()).collect();
     if top.model.format.is_some() || (!found.is_bundle() && !zarf) {
         // An image archive (or no archive at all): its own report, and what it holds beside.

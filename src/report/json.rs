@@ -105,7 +105,10 @@ pub fn schema(kind: Kind) -> serde_json::Value {
     // The title and `schema`'s one value name this kind.
     s.insert("title".into(), format!("airlock {} --json", kind.name()).into());
     if let Some(props) = s.get_mut("properties").and_then(|p| p.as_object_mut()) {
-        props.insert("schema".into(), serde_json::json!({"const": kind.id(), "description": "The kind of document and its version."}));
+        props.insert(
+            "schema".into(),
+            serde_json::json!({"const": kind.id(), "description": "The kind of document and its version."}),
+        );
     }
     s.to_value()
 }

@@ -71,7 +71,7 @@ pub struct InputReport {
     /// What became of every member of the input, nested archives included (present on each
     /// input as given; the archives found in a bundle are counted in their bundle's).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub coverage: Option<Coverage>,
+    pub coverage: Option<Box<Coverage>>,
     /// `verify --key` on a Zarf package: its `zarf.yaml` and the signature files over it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub signed_files: Vec<signatures::SignedFile>,

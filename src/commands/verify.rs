@@ -10,6 +10,9 @@ use crate::report::{InputReport, Report};
 use crate::scan::Depth;
 use std::path::PathBuf;
 
+/// What [`crate::verify()`] checks. Start from `Default` (nothing drawn: `progress` false).
+#[derive(Default)]
+#[non_exhaustive]
 pub struct Options {
     pub inputs: Vec<PathBuf>,
     pub selection: Selection,

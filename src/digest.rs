@@ -156,14 +156,6 @@ impl<R: Read> HashReader<R> {
         HashReader { inner, hasher: Sha256::new(), count: 0 }
     }
 
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-
-    pub fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
-    }
-
     /// Reads the rest of the stream (so the digest covers all of it) and returns the digest
     /// and the total byte count.
     pub fn finish(mut self) -> io::Result<(Digest, u64)> {

@@ -45,31 +45,37 @@
 // count).
 #![warn(clippy::too_many_lines)]
 
-pub mod checks;
-pub mod checksums;
-pub mod cli;
-pub mod commands;
-pub mod convert;
-pub mod delta;
-pub mod digest;
+pub(crate) mod checks;
+pub(crate) mod checksums;
+pub(crate) mod cli;
+pub(crate) mod commands;
+pub(crate) mod convert;
+pub(crate) mod delta;
+pub(crate) mod digest;
 pub mod error;
-pub mod exit;
-pub mod export;
+pub(crate) mod exit;
+pub(crate) mod export;
 pub mod finding;
-pub mod input;
-pub mod lock;
-pub mod model;
-pub mod open;
-pub mod output;
-pub mod policy;
-pub mod progress;
+pub(crate) mod input;
+pub(crate) mod lock;
+pub(crate) mod model;
+pub(crate) mod open;
+pub(crate) mod output;
+pub(crate) mod policy;
+pub(crate) mod progress;
 pub mod report;
-pub mod scan;
-pub mod signatures;
-pub mod targets;
-pub mod tarstream;
+pub(crate) mod scan;
+pub(crate) mod signatures;
+pub(crate) mod targets;
+pub(crate) mod tarstream;
 #[doc(hidden)]
 pub mod testing;
+
+/// The command line (`src/main.rs`): runs it and returns the exit status.
+#[doc(hidden)]
+pub fn cli_main() -> i32 {
+    cli::main()
+}
 
 pub use commands::inspect::Options as InspectOptions;
 pub use commands::lock::{Options as LockOptions, Outcome as LockOutcome};

@@ -6,7 +6,7 @@ use common::*;
 
 /// (subcommand, its long options) of the real command line.
 fn surface() -> Vec<(String, Vec<String>)> {
-    let cmd = airlock::cli::command();
+    let cmd = airlock::testing::command();
     cmd.get_subcommands()
         .map(|s| {
             let longs = s.get_arguments().filter_map(|a| a.get_long()).map(|l| format!("--{l}")).collect();
@@ -109,4 +109,18 @@ fn man_pages_carry_examples_exit_status_codes_and_json() {
     }
     assert!(section(&page("airlock-verify"), "JSON OUTPUT").contains("airlock.verify/v2"));
     assert!(!page("airlock-inspect").contains("FINDING CODES"), "inspect's page points to verify's");
+    // The rule tables reach users with their sources: --target's and export's.
+    let esc = |s: &str| s.replace('\\', "\\e").replace('-', "\\-").replace('\'', "\\*(Aq");
+    let rules = section(&page("airlock-verify"), "TARGET RULES");
+    for r in airlock::testing::TARGET_RULES {
+        assert!(rules.contains(&esc(r.id)), "airlock-verify.1: rule {}", r.id);
+        assert!(rules.contains(&esc(r.source)), "airlock-verify.1: the source of {}", r.id);
+    }
+    let overlay = section(&page("airlock-export"), "OVERLAY RULES");
+    for r in airlock::testing::OVERLAY_RULES {
+        assert!(overlay.contains(&esc(r.name)) && overlay.contains(&esc(r.source)), "airlock-export.1: {}", r.name);
+    }
+    assert!(
+        section(&page("airlock-verify"), "SIGNATURES").contains("application/vnd.dev.cosign.simplesigning.v1+json")
+    );
 }

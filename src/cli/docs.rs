@@ -104,6 +104,14 @@ fn render(page: &clap::Command, sub: Option<&str>, out: &mut dyn Write) -> io::R
         finding_codes(&mut r);
     }
     json_output(&mut r, sub);
+    match sub {
+        Some("verify") => {
+            target_rules(&mut r);
+            signature_forms(&mut r);
+        }
+        Some("export") => overlay_rules(&mut r),
+        _ => {}
+    }
     see_also(&mut r, sub);
     r.to_writer(out)?;
     if page.get_version().or(page.get_long_version()).is_some() {
@@ -185,4 +193,45 @@ fn see_also(r: &mut Roff, sub: Option<&str>) {
         pages.push("airlock-verify(1)".into());
     }
     r.control("PP", []).text([roman(pages.join(", "))]);
+}
+
+/// `--target`: each rule, what lifts it, where it comes from, what it was measured with.
+fn target_rules(r: &mut Roff) {
+    r.control("SH", ["TARGET RULES"]);
+    r.control("PP", []).text([roman(
+        "What --target predicts with: each rule, the finding code it gives, what lifts it, its source, \
+         and the real runtimes it was measured with (none: from the source only).",
+    )]);
+    for rule in crate::targets::rules::RULES {
+        r.control("TP", []).text([bold(rule.id), roman(" ("), italic(rule.code.as_str()), roman(")")]);
+        let measured = if rule.measured.is_empty() { "not measured".to_string() } else { rule.measured.join(", ") };
+        r.text([roman(format!("Lifted: {}. Source: {}. Measured with: {measured}.", rule.lifted, rule.source))]);
+    }
+}
+
+/// `--key`: the signature layers read and the schemes tried, with their sources.
+fn signature_forms(r: &mut Roff) {
+    use crate::signatures::rules::{FORMS, SCHEMES};
+    r.control("SH", ["SIGNATURES"]);
+    r.control("PP", []).text([roman("The signature layers --key reads, by media type:")]);
+    for f in FORMS {
+        r.control("TP", []).text([bold(f.media_type), roman(format!(" ({})", f.format.name()))]);
+        r.text([roman(format!("{}. Source: {}.", f.what, f.source))]);
+    }
+    r.control("PP", []).text([roman("The schemes tried for each kind of key, in order:")]);
+    for s in SCHEMES {
+        r.control("TP", []).text([bold(format!("{}: {}", s.key.name(), s.alg.name()))]);
+        r.text([roman(format!("Source: {}.", s.source))]);
+    }
+}
+
+/// `export`: the overlay rules it applies, each with its source.
+fn overlay_rules(r: &mut Roff) {
+    r.control("SH", ["OVERLAY RULES"]);
+    r.control("PP", [])
+        .text([roman("How export applies a layer over the ones below it, and where each rule comes from:")]);
+    for rule in crate::export::rules::RULES {
+        r.control("TP", []).text([bold(rule.name)]);
+        r.text([roman(format!("{}. Source: {}.", rule.rule, rule.source))]);
+    }
 }

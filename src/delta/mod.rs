@@ -18,7 +18,7 @@ pub mod format;
 pub mod plan;
 mod write;
 
-pub use format::{DeltaDoc, MANIFEST, VERSION};
+pub use format::{DeltaDoc, VERSION};
 
 use crate::error::Error;
 use crate::output::{Destination, Staging, StagingError};

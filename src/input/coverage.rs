@@ -20,7 +20,7 @@ use crate::scan::{Compression, Content, Depth};
 use serde::Serialize;
 use std::collections::HashSet;
 
-/// The one verdict each member of an input gets ([`decide`] decides it).
+/// The one verdict each member of an input gets (`decide` decides it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
@@ -124,15 +124,6 @@ pub fn holds_nothing_loadable(m: &Member) -> bool {
     match m.scan.as_ref().map(|s| &s.content) {
         Some(Content::Layer(ls)) => ls.tar.as_ref().is_ok_and(|t| !t.image_like && !t.has_archives),
         _ => false,
-    }
-}
-
-/// Whether a runtime could load what an archive holds without another step (an image
-/// document in it, or not known): what decides whether leaving it unopened is an error.
-pub fn could_hold_an_image(m: &Member) -> bool {
-    match m.scan.as_ref().map(|s| &s.content) {
-        Some(Content::Layer(ls)) => ls.tar.as_ref().map_or(true, |t| t.image_like),
-        _ => true,
     }
 }
 

@@ -207,13 +207,6 @@ pub fn reopen_input(path: &Path) -> io::Result<(Box<dyn io::Read + Send>, Compre
     Ok((Box::new(io::Cursor::new(head[..n].to_vec()).chain(src)), Compression::sniff(&head[..n])))
 }
 
-/// Re-reads one member of a streamed input: the input is decompressed again up to that
-/// member, whose data the returned reader yields. No temporary copy is made.
-pub fn reopen_streamed_member(path: &Path, member: &str) -> io::Result<Box<dyn io::Read + Send>> {
-    let (src, compression) = reopen_input(path)?;
-    member_of_stream(src, compression, member)
-}
-
 /// The data of `member` in the tar that `src` holds (compressed as `compression`), read up
 /// to it as a stream.
 pub fn member_of_stream<'a>(

@@ -4,12 +4,12 @@
 //! types (`airlock schema verify`): within a version, fields may be added, never renamed or
 //! removed. A [`Report`] reads back from its own JSON (`serde::Deserialize`).
 
-pub mod build;
-pub mod human;
+pub(crate) mod build;
+pub(crate) mod human;
 pub mod json;
 pub mod signatures;
-pub mod verdict;
-pub mod view;
+pub(crate) mod verdict;
+pub(crate) mod view;
 
 use crate::digest::Digest;
 use crate::finding::Finding;

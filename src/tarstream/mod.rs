@@ -132,10 +132,6 @@ impl<R: Source> TarReader<R> {
         self.inner
     }
 
-    pub fn offset(&self) -> u64 {
-        self.offset
-    }
-
     /// Reads the next entry's header(s). `Ok(None)` once the archive has ended.
     ///
     /// Go's order (reader.go `next`): metadata headers (`x`, `L`, `K`) apply to the next

@@ -62,19 +62,6 @@ pub fn codes(json: &Value) -> Vec<String> {
     out
 }
 
-/// Asserts the run failed with exit 1 and reported `code` as an error.
-#[track_caller]
-pub fn assert_error(run: &Run, code: &str) {
-    let c = codes(&run.json);
-    assert_eq!(run.code, 1, "exit status; codes {c:?}; stderr {}", run.stderr);
-    assert_eq!(run.json["ok"], Value::Bool(false));
-    assert!(
-        c.iter().any(|x| x == code),
-        "expected {code} among {c:?}\n{}",
-        serde_json::to_string_pretty(&run.json).unwrap()
-    );
-}
-
 /// The distinct codes of one severity, of every input and the top level, sorted.
 pub fn codes_of(json: &Value, severity: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

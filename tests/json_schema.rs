@@ -186,3 +186,54 @@ fn a_report_reads_back_from_its_json() {
         }
     }
 }
+
+/// Each input's `size` and `sha256`: hashed in the pass that reads it where that pass reads
+/// it in order (a compressed file, a pipe, an archive inside a bundle), `null` where no pass
+/// does (a plain tar, read at its members' offsets; a directory), and a plain tar's given
+/// where `--checksums` hashed the file anyway.
+#[test]
+fn each_input_has_its_size_and_sha256() {
+    let whole = |p: &std::path::Path| {
+        let b = std::fs::read(p).unwrap();
+        (b.len() as u64, format!("sha256:{}", sha256_hex(&b)))
+    };
+    let gz = fixture("docker-save-legacy.tar.gz");
+    let r = verify(&gz, &[]);
+    let (n, h) = whole(&gz);
+    assert_eq!((&r.json["inputs"][0]["size"], &r.json["inputs"][0]["sha256"]), (&n.into(), &h.clone().into()));
+
+    let tar = fixture("docker-29-save.tar");
+    let (n, h) = whole(&tar);
+    let r = verify(&tar, &[]);
+    assert_eq!((&r.json["inputs"][0]["size"], &r.json["inputs"][0]["sha256"]), (&n.into(), &Value::Null));
+    let d = tempdir();
+    let sums = d.path().join("SHA256SUMS");
+    std::fs::write(
+        &sums,
+        format!("{}  {}\n", h.trim_start_matches("sha256:"), tar.file_name().unwrap().to_str().unwrap()),
+    )
+    .unwrap();
+    let r = verify(&tar, &["--checksums", sums.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    assert_eq!(r.json["inputs"][0]["sha256"], h.as_str(), "--checksums hashed it");
+
+    // A pipe: read once, hashed in that read.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["verify", "--json", "-q", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &std::fs::read(&tar).unwrap()).unwrap();
+    let out: Value = serde_json::from_slice(&child.wait_with_output().unwrap().stdout).unwrap();
+    assert_eq!((&out["inputs"][0]["size"], &out["inputs"][0]["sha256"]), (&n.into(), &h.into()));
+
+    let dir = verify(&fixture("skopeo-oci-gzip"), &[]);
+    assert_eq!((&dir.json["inputs"][0]["size"], &dir.json["inputs"][0]["sha256"]), (&Value::Null, &Value::Null));
+
+    // The archive inside a bundle, read as a stream: the member's bytes.
+    let harbor = verify(&fixture("bundles/harbor-offline-installer-v2.10.0.tgz"), &[]);
+    let inner =
+        harbor.json["inputs"].as_array().unwrap().iter().find(|i| i["format"].is_string()).expect("the archive");
+    assert!(inner["sha256"].as_str().is_some_and(|s| s.starts_with("sha256:")), "{inner}");
+}

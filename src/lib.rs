@@ -32,7 +32,8 @@
 //!
 //! The data flow, one folder per step:
 //! `open` (read an input into a catalog of members, scanning each blob once with `scan`) →
-//! `model` (detect the format and build images from manifests) → `input` (the opened input:
+//! `formats` (detect the format and build the format-neutral `model` from its documents;
+//! the same modules write them for `convert`) → `input` (the opened input:
 //! what it holds, nested archives, every member's verdict) → `checks` (compare claims with
 //! bytes) → `report` (built from the opened input; the verdict; human or JSON), or for
 //! `convert` and `export`, → `output` (staged, atomic). `tarstream` is the bounded tar
@@ -56,6 +57,7 @@ pub mod error;
 pub(crate) mod exit;
 pub(crate) mod export;
 pub mod finding;
+pub(crate) mod formats;
 pub(crate) mod input;
 pub(crate) mod lock;
 pub(crate) mod model;
@@ -84,8 +86,10 @@ pub use convert::{Options as ConvertOptions, Outcome as ConvertOutcome};
 pub use digest::Digest;
 pub use error::Error;
 pub use finding::{Code, Finding, Severity};
+pub use formats::output::{CompressionChoice, OutputFormat};
 pub use model::select::Selection;
 pub use model::{Format, Platform};
+pub use output::Destination;
 pub use policy::{Deny, Policy};
 pub use report::Report;
 

@@ -148,7 +148,7 @@ pub enum Json {
 /// (`None` for a field Go leaves empty), restricted to the fields airlock uses; or why it
 /// refuses the document.
 pub fn read_json(kind: Json, bytes: &[u8]) -> Result<Value, String> {
-    use crate::model::{config, docker, json_keys, oci::Descriptor};
+    use crate::formats::{config, docker, json_keys, oci::Descriptor};
     let shape = match kind {
         Json::ManifestJson => &json_keys::MANIFEST_JSON,
         Json::Index | Json::Manifest => &json_keys::OCI_DOCUMENT,
@@ -161,7 +161,7 @@ pub fn read_json(kind: Json, bytes: &[u8]) -> Result<Value, String> {
     let descriptor = |d: &Descriptor| descriptor_json(d);
     match kind {
         Json::ManifestJson => {
-            let entries: Vec<docker::Entry> = json_keys::parse(bytes, &json_keys::MANIFEST_JSON).value?;
+            let entries: Vec<docker::ManifestJsonEntry> = json_keys::parse(bytes, &json_keys::MANIFEST_JSON).value?;
             Ok(Value::Array(
                 entries
                     .iter()
@@ -211,7 +211,7 @@ pub fn read_json(kind: Json, bytes: &[u8]) -> Result<Value, String> {
 }
 
 /// The annotations airlock reads (see [`NOTED_ANNOTATIONS`]), as a map, or null when none.
-fn notes_json(n: &crate::model::oci::Notes) -> Value {
+fn notes_json(n: &crate::formats::oci::Notes) -> Value {
     let values = [&n.image_name, &n.ref_name, &n.kind, &n.reference_type, &n.reference_digest];
     let map: serde_json::Map<String, Value> = NOTED_ANNOTATIONS
         .iter()
@@ -230,7 +230,7 @@ pub const NOTED_ANNOTATIONS: [&str; 5] = [
     "vnd.docker.reference.digest",
 ];
 
-fn descriptor_json(d: &crate::model::oci::Descriptor) -> Value {
+fn descriptor_json(d: &crate::formats::oci::Descriptor) -> Value {
     json!({
         "mediaType": d.media_type, "digest": d.digest, "size": d.size, "urls": d.urls.as_ref().map(|u| &u.0),
         "annotations": notes_json(&d.annotations),

@@ -228,7 +228,7 @@ fn a_cosign_save_layout_and_an_oci_subject_link_an_artifact_to_its_image() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Image or artifact: what the manifest is, never what its annotations say (model::artifacts)
+// Image or artifact: what the manifest is, never what its annotations say (formats::artifacts)
 // ---------------------------------------------------------------------------------------------
 
 fn expected_diff_ids() -> Vec<Value> {

@@ -20,9 +20,9 @@ pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>)
         // An image's layer declared as something else than a filesystem layer (a JSON
         // payload's type beside tar layers): containerd 1.6 cannot unpack it ("failed to
         // get stream processor"), 1.7, 2.1 and docker's containerd store skip it, so the
-        // layers no longer line up with the diff_ids (measured; see model::artifacts).
+        // layers no longer line up with the diff_ids (measured; see formats::artifacts).
         if let Some(mt) = &layer.media_type
-            && !crate::model::artifacts::is_layer_type(mt)
+            && !crate::formats::media_types::is_layer(mt)
         {
             out.push(at(Finding::new(
                 Code::MediaTypeMismatch,
@@ -42,24 +42,8 @@ pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>)
             }
             Content::Sniffed(_) => continue,
         };
-        if let Some(mt) = &layer.media_type
-            && let Some(claimed) = Compression::from_media_type(mt)
-            && claimed != ls.compression
-        {
-            // Stored uncompressed under a compressed label (skopeo 1.9's
-            // --dest-oci-accept-uncompressed-layers): every runtime sniffs the bytes and
-            // loads it. A compressed layer under another compression's label is not: a
-            // gzip-only consumer fails on zstd.
-            let code =
-                if ls.compression == Compression::None { Code::MediaTypeUncompressed } else { Code::MediaTypeMismatch };
-            out.push(at(Finding::new(
-                code,
-                format!(
-                    "layer {l} ({member}) is declared {mt} ({}), but its bytes are {}",
-                    claimed.as_str(),
-                    ls.compression.as_str()
-                ),
-            )));
+        if let Some(mt) = &layer.media_type {
+            compression_claim(l, member, mt, ls.compression, &at, out);
         }
         let summary = match &ls.tar {
             Ok(s) => s,
@@ -73,26 +57,66 @@ pub fn check(catalog: &Catalog, i: usize, image: &Image, out: &mut Vec<Finding>)
                 continue;
             }
         };
-        if let Some(want) = diff_ids.and_then(|d| d.get(l))
-            && *want != summary.diff_id
-        {
-            out.push(at(Finding::new(
-                Code::DiffIdMismatch,
-                format!(
-                    "layer {l} ({member}) decompresses to diffID {}, but the config's rootfs.diff_ids[{l}] is {want}",
-                    summary.diff_id
-                ),
-            )));
-        }
-        if let Some(why) = &summary.trailing_ignored {
-            out.push(at(Finding::new(
-                Code::ArchiveTrailerIgnored,
-                format!(
-                    "layer {l} ({member}) goes on after its tar's end-of-archive marker with bytes that are not a gzip member ({why}); docker, containerd and podman stop at the marker and load the layer, and its diffID covers the tar before them"
-                ),
-            )));
-        }
+        tar_findings(l, member, summary, diff_ids.and_then(|d| d.get(l)), &at, out);
         entries(l, member, summary, &at, out);
+    }
+}
+
+/// A layer whose media type claims another compression than its bytes have.
+fn compression_claim(
+    l: usize,
+    member: &str,
+    mt: &str,
+    actual: Compression,
+    at: &dyn Fn(Finding) -> Finding,
+    out: &mut Vec<Finding>,
+) {
+    if let Some(claimed) = crate::formats::media_types::compression_of(mt)
+        && claimed != actual
+    {
+        // Stored uncompressed under a compressed label (skopeo 1.9's
+        // --dest-oci-accept-uncompressed-layers): every runtime sniffs the bytes and
+        // loads it. A compressed layer under another compression's label is not: a
+        // gzip-only consumer fails on zstd.
+        let code = if actual == Compression::None { Code::MediaTypeUncompressed } else { Code::MediaTypeMismatch };
+        out.push(at(Finding::new(
+            code,
+            format!(
+                "layer {l} ({member}) is declared {mt} ({}), but its bytes are {}",
+                claimed.as_str(),
+                actual.as_str()
+            ),
+        )));
+    }
+}
+
+/// What a layer's tar says against its claims: its diffID, bytes after its end.
+fn tar_findings(
+    l: usize,
+    member: &str,
+    summary: &TarSummary,
+    want: Option<&crate::digest::Digest>,
+    at: &dyn Fn(Finding) -> Finding,
+    out: &mut Vec<Finding>,
+) {
+    if let Some(want) = want
+        && *want != summary.diff_id
+    {
+        out.push(at(Finding::new(
+            Code::DiffIdMismatch,
+            format!(
+                "layer {l} ({member}) decompresses to diffID {}, but the config's rootfs.diff_ids[{l}] is {want}",
+                summary.diff_id
+            ),
+        )));
+    }
+    if let Some(why) = &summary.trailing_ignored {
+        out.push(at(Finding::new(
+            Code::ArchiveTrailerIgnored,
+            format!(
+                "layer {l} ({member}) goes on after its tar's end-of-archive marker with bytes that are not a gzip member ({why}); docker, containerd and podman stop at the marker and load the layer, and its diffID covers the tar before them"
+            ),
+        )));
     }
 }
 

@@ -2,7 +2,8 @@
 //! blobs nothing refers to are pointed out (`unreferenced-blob`).
 
 use crate::finding::{Code, Finding};
-use crate::model::{Format, Model, named_digest};
+use crate::formats::named_digest;
+use crate::model::{Format, Model};
 use crate::open::{Catalog, MemberKind};
 
 pub fn check(catalog: &Catalog, model: &Model, out: &mut Vec<Finding>) {
@@ -25,7 +26,7 @@ pub fn check(catalog: &Catalog, model: &Model, out: &mut Vec<Finding>) {
                 .member(path.clone()),
             );
         }
-        if oci && !referenced && !crate::model::is_docker_legacy_json(model, m.scan.as_ref().map(|s| &s.content)) {
+        if oci && !referenced && !crate::formats::is_docker_legacy_json(model, m.scan.as_ref().map(|s| &s.content)) {
             out.push(
                 Finding::new(
                     Code::UnreferencedBlob,

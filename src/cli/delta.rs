@@ -1,9 +1,9 @@
 //! `airlock delta` and `airlock apply`: their arguments, help, and what they print.
 
-use crate::convert::target::Target;
 use crate::delta::{self, apply};
 use crate::error::Error;
 use crate::exit::ExitStatus;
+use crate::formats::output::OutputFormat;
 use crate::report::human::human_size;
 use crate::report::json::Kind;
 use clap::Args;
@@ -86,7 +86,7 @@ pub struct ApplyArgs {
     output: PathBuf,
     /// Write another format instead of NEW's own, as convert does
     #[arg(long = "to", value_enum, value_name = "FORMAT")]
-    to: Option<Target>,
+    to: Option<OutputFormat>,
     /// Replace an existing output
     #[arg(long)]
     force: bool,

@@ -1,13 +1,13 @@
 //! Flag combinations that would silently do nothing, refused before any work with a hint of
 //! what does what the user meant (exit 2).
 
-use crate::convert::target::{CompressionChoice, Target};
+use crate::formats::output::{CompressionChoice, OutputFormat};
 use std::path::{Path, PathBuf};
 
 /// `--to`, `--compression` and `--level` together: crane archives hold gzip layers only, and a
 /// level needs a compression that re-compresses (`keep` mostly copies layers as they are).
-pub fn convert_compression(to: Target, compression: CompressionChoice, level: Option<i32>) -> Result<(), String> {
-    if to == Target::Crane && matches!(compression, CompressionChoice::Zstd | CompressionChoice::None) {
+pub fn convert_compression(to: OutputFormat, compression: CompressionChoice, level: Option<i32>) -> Result<(), String> {
+    if to == OutputFormat::Crane && matches!(compression, CompressionChoice::Zstd | CompressionChoice::None) {
         let c = if compression == CompressionChoice::Zstd { "zstd" } else { "none" };
         return Err(format!(
             "--compression {c}: crane archives hold gzip layers only; use --compression gzip (or keep), or --to oci-archive for {c} layers"
@@ -86,17 +86,19 @@ mod tests {
     #[test]
     fn refuses_what_does_nothing() {
         use CompressionChoice::{Gzip, Keep, None as Plain, Zstd};
-        assert!(convert_compression(Target::Crane, Zstd, None).unwrap_err().contains("gzip layers only"));
-        assert!(convert_compression(Target::Crane, Plain, None).is_err());
-        assert_eq!(convert_compression(Target::Crane, Gzip, Some(9)), Ok(()));
-        assert_eq!(convert_compression(Target::Crane, Keep, None), Ok(()));
-        assert!(convert_compression(Target::Oci, Keep, Some(9)).unwrap_err().starts_with("--level 9 does nothing"));
-        assert!(convert_compression(Target::Oci, Plain, Some(1)).is_err());
-        assert!(convert_compression(Target::Oci, Gzip, Some(13)).unwrap_err().contains("gzip levels are 0-12"));
-        assert_eq!(convert_compression(Target::Oci, Gzip, Some(12)), Ok(()));
-        assert!(convert_compression(Target::Oci, Zstd, Some(0)).unwrap_err().contains("zstd levels are 1-19"));
-        assert_eq!(convert_compression(Target::Oci, Zstd, Some(19)), Ok(()));
-        assert_eq!(convert_compression(Target::Docker, Gzip, Some(1)), Ok(()));
+        assert!(convert_compression(OutputFormat::Crane, Zstd, None).unwrap_err().contains("gzip layers only"));
+        assert!(convert_compression(OutputFormat::Crane, Plain, None).is_err());
+        assert_eq!(convert_compression(OutputFormat::Crane, Gzip, Some(9)), Ok(()));
+        assert_eq!(convert_compression(OutputFormat::Crane, Keep, None), Ok(()));
+        assert!(
+            convert_compression(OutputFormat::Oci, Keep, Some(9)).unwrap_err().starts_with("--level 9 does nothing")
+        );
+        assert!(convert_compression(OutputFormat::Oci, Plain, Some(1)).is_err());
+        assert!(convert_compression(OutputFormat::Oci, Gzip, Some(13)).unwrap_err().contains("gzip levels are 0-12"));
+        assert_eq!(convert_compression(OutputFormat::Oci, Gzip, Some(12)), Ok(()));
+        assert!(convert_compression(OutputFormat::Oci, Zstd, Some(0)).unwrap_err().contains("zstd levels are 1-19"));
+        assert_eq!(convert_compression(OutputFormat::Oci, Zstd, Some(19)), Ok(()));
+        assert_eq!(convert_compression(OutputFormat::Docker, Gzip, Some(1)), Ok(()));
     }
 
     #[test]

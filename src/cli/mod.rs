@@ -8,13 +8,11 @@ mod flags;
 mod raw;
 
 use crate::commands::{inspect, verify};
-use crate::convert::{
-    self, Outcome,
-    target::{CompressionChoice, Target},
-};
+use crate::convert::{self, Outcome};
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::exit::ExitStatus;
+use crate::formats::output::{CompressionChoice, OutputFormat};
 use crate::model::Platform;
 use crate::model::select::Selection;
 use crate::output::Destination;
@@ -203,7 +201,7 @@ struct ConvertArgs {
     input: PathBuf,
     /// Output format
     #[arg(long = "to", value_enum, value_name = "FORMAT")]
-    to: Target,
+    to: OutputFormat,
     /// Output path (a directory for `oci`), or - for stdout (tar targets)
     #[arg(short = 'o', long = "output", value_name = "OUTPUT")]
     output: PathBuf,
@@ -549,7 +547,7 @@ fn run_convert(a: ConvertArgs) -> Result<ExitStatus, Error> {
     let to_stdout = a.output.as_os_str() == "-";
     let opts = convert::Options {
         input: a.input.clone(),
-        target: a.to,
+        format: a.to,
         output: if to_stdout { Destination::Stdout } else { Destination::Path(a.output.clone()) },
         selection: Selection { images: a.images, platform: a.platform },
         tags: a.tags,

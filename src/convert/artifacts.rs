@@ -1,13 +1,13 @@
-//! Signatures, attestations and SBOMs travel with their image (`oci` and `oci-archive`
-//! targets). An artifact is carried when the manifest (or index) it is about is written with
+//! Signatures, attestations and SBOMs travel with their image (the output formats that
+//! carry them: `oci` and `oci-archive`). An artifact is carried when the manifest (or index) it is about is written with
 //! its bytes unchanged, so its digest, which the signature names, still holds; its manifest
 //! and blobs are copied byte for byte, each hashed as it is copied. One about an image whose
 //! manifest changed (re-compressed layers, a rewritten index) is not carried: it would vouch
 //! for a digest that is no longer there. Which image an artifact is about comes from the model
-//! (`model::artifacts::subject`).
+//! (`formats::artifacts::subject`).
 
-use super::target::{Role, Target};
 use crate::digest::{Digest, HashWriter};
+use crate::formats::output::{BlobKind, OutputFormat};
 use crate::model::Artifact;
 use crate::open::Catalog;
 use crate::output::Staging;
@@ -16,10 +16,15 @@ use std::io::{self, BufWriter};
 
 /// Copies the artifact's manifest and blobs into the output. `Ok(Err(why))`: a blob is not
 /// what its digest says (reported by verify; carried by nothing), so the artifact is left out.
-pub fn copy(catalog: &Catalog, staging: &Staging, target: Target, a: &Artifact) -> io::Result<Result<(), String>> {
+pub fn copy(
+    catalog: &Catalog,
+    staging: &Staging,
+    format: OutputFormat,
+    a: &Artifact,
+) -> io::Result<Result<(), String>> {
     let Some(digest) = a.digest else { return Ok(Err(format!("{} has no digest", a.member))) };
-    let members = std::iter::once((a.member.as_str(), Some(digest), Role::Document))
-        .chain(a.blobs.iter().map(|b| (b.member.as_str(), b.digest, Role::Layer)));
+    let members = std::iter::once((a.member.as_str(), Some(digest), BlobKind::Document))
+        .chain(a.blobs.iter().map(|b| (b.member.as_str(), b.digest, BlobKind::Layer)));
     for (member, want, role) in members {
         let Some(want) = want else { return Ok(Err(format!("{member} has no digest"))) };
         let tmp = staging.file(&format!(".partial/artifact-{}", want.hex()))?;
@@ -34,7 +39,7 @@ pub fn copy(catalog: &Catalog, staging: &Staging, target: Target, a: &Artifact) 
             let _ = fs::remove_file(&tmp);
             return Ok(Err(format!("{member} hashes to {got}, not {want}")));
         }
-        fs::rename(&tmp, staging.file(&target.blob_path(role, &got))?)?;
+        fs::rename(&tmp, staging.file(&format.blob_path(role, &got))?)?;
     }
     Ok(Ok(()))
 }

@@ -1,8 +1,8 @@
 //! Writing layer blobs: each is read once, and that read both verifies it (the same scan
 //! `verify` runs) and writes it, byte for byte or re-compressed.
 
-use super::target::{Role, Target};
 use crate::digest::{Digest, HashWriter};
+use crate::formats::output::{BlobKind, OutputFormat};
 use crate::open::Catalog;
 use crate::output::Staging;
 use crate::progress::Progress;
@@ -43,7 +43,7 @@ pub enum JobError {
 pub struct Writer<'a> {
     pub catalog: &'a Catalog,
     pub staging: &'a Staging,
-    pub target: Target,
+    pub format: OutputFormat,
     pub level: Option<i32>,
     pub progress: &'a Progress,
     pub counter: AtomicUsize,
@@ -87,7 +87,7 @@ impl Writer<'_> {
             }
         };
         let (digest, size) = out.finish().map_err(JobError::Output)?;
-        let dest = self.staging.file(&self.target.blob_path(Role::Layer, &digest)).map_err(JobError::Output)?;
+        let dest = self.staging.file(&self.format.blob_path(BlobKind::Layer, &digest)).map_err(JobError::Output)?;
         fs::rename(&tmp, &dest).map_err(JobError::Output)?;
         Ok(Written { digest, size, compression, recompressed: job.recompress.is_some(), input: scan })
     }
@@ -186,10 +186,3 @@ pub const DEFAULT_GZIP_LEVEL: i32 = 1;
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 const ZSTD_WORKERS: u32 = 2;
 const ZSTD_JOB: u32 = 2 << 20;
-
-/// Writes a document or config blob with the bytes given.
-pub fn write_bytes(staging: &Staging, target: Target, role: Role, bytes: &[u8]) -> io::Result<Digest> {
-    let d = Digest::of(bytes);
-    fs::write(staging.file(&target.blob_path(role, &d))?, bytes)?;
-    Ok(d)
-}

@@ -1,22 +1,26 @@
-//! Writing the output's documents: configs verbatim, manifests (their original bytes where
+//! Planning the output's documents: configs verbatim, manifests (their original bytes where
 //! nothing changed), the index (rewritten only where the selection or the blobs changed),
-//! the artifacts that go along, and the target's small files (`manifest.json`,
-//! `repositories`, `oci-layout`).
+//! and the output format's own files (`manifest.json`, `repositories`, `oci-layout`), each
+//! as the `OutputFormat` says it holds them, into a `plan::Documents` that `run` writes;
+//! the artifacts that go along are copied as they are decided.
 
 use super::artifacts;
-use super::blobs::{self, Written};
-use super::documents::{self, Descriptor, OutLayer};
-use super::target::{self, Role, Target};
+use super::blobs::Written;
+use super::plan::Documents;
 use super::{Options, Summary};
 use crate::digest::Digest;
 use crate::error::Error;
+use crate::formats::docker;
+use crate::formats::oci::write::{self as documents, OutLayer};
+use crate::formats::oci::{Descriptor, Notes};
+use crate::formats::output::{BlobKind, IndexJson, OutputFormat};
 use crate::model::select;
 use crate::model::{Image, reference};
 use crate::output::Staging;
 use crate::report::{ConvertedImage, ConvertedLayer};
 use crate::scan::Content;
-use std::collections::{BTreeMap, HashMap};
-use std::fs;
+use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// Writes the documents of the output.
 pub(super) struct Emit<'a> {
@@ -33,6 +37,8 @@ pub(super) struct Emit<'a> {
     pub unchanged: std::cell::RefCell<std::collections::HashSet<Digest>>,
     /// Artifacts written, by digest.
     pub carried: std::cell::RefCell<std::collections::HashSet<Digest>>,
+    /// The configs, manifests, indexes and the format's own files to write.
+    pub plan: std::cell::RefCell<Documents<'a>>,
 }
 
 struct OutImage {
@@ -52,7 +58,7 @@ impl Emit<'_> {
     }
 
     pub fn documents(&self, images: &[&Image], tags: Option<&[String]>) -> Result<Summary, Error> {
-        let t = self.opts.target;
+        let t = self.opts.format;
         let mut outs = Vec::new();
         let mut detail = Vec::new();
         let mut manifests_by_member: HashMap<String, (Digest, u64, String)> = HashMap::new();
@@ -66,7 +72,7 @@ impl Emit<'_> {
                 ));
                 continue;
             };
-            let config = blobs::write_bytes(self.staging, t, Role::Config, cfg).map_err(Self::err)?;
+            let config = self.plan.borrow_mut().blob(BlobKind::Config, Cow::Borrowed(cfg));
             let mut layers = Vec::new();
             let mut detail_layers = Vec::new();
             for l in &image.layers {
@@ -80,13 +86,13 @@ impl Emit<'_> {
                 layers.push(OutLayer { digest: w.digest, size: w.size, compression: w.compression });
                 detail_layers.push(converted_layer(l, w, t));
             }
-            let manifest = if t == Target::Crane {
+            let manifest = if !t.has_manifests() {
                 None
             } else {
                 let src = image.manifest_member.as_deref().and_then(|m| self.catalog.document(m));
                 let bytes = documents::manifest(src, (&config, cfg.len() as u64), &layers);
-                let d = blobs::write_bytes(self.staging, t, Role::Document, &bytes).map_err(Self::err)?;
-                let entry = (d, bytes.len() as u64, documents::manifest_media_type(&bytes));
+                let entry = (Digest::of(&bytes), bytes.len() as u64, documents::manifest_media_type(&bytes));
+                self.plan.borrow_mut().blob(BlobKind::Document, Cow::Owned(bytes));
                 if let Some(m) = &image.manifest_member {
                     manifests_by_member.insert(m.clone(), entry.clone());
                 }
@@ -95,7 +101,7 @@ impl Emit<'_> {
             let (tags, ref_names) = self.names(image, tags);
             detail.push(ConvertedImage {
                 tags: tags.clone(),
-                ref_names: if t.has_oci_layout() && t != Target::Docker { ref_names.clone() } else { Vec::new() },
+                ref_names: if !t.one_platform_per_tag() { ref_names.clone() } else { Vec::new() },
                 platform: select::platform_of(image).map(|p| p.to_string()),
                 image_id: config,
                 config_digest: config,
@@ -127,7 +133,7 @@ impl Emit<'_> {
     /// a tag ("1", "app-1") names no repository: it stays a ref name, and a docker or crane
     /// archive gets the image untagged (as skopeo does), with a note.
     fn names(&self, image: &Image, tags: Option<&[String]>) -> (Vec<String>, Vec<String>) {
-        let t = self.opts.target;
+        let t = self.opts.format;
         let (tags, ref_names): (Vec<String>, Vec<String>) = match tags {
             Some(t) => (t.iter().map(|x| select::normalize(x)).collect(), Vec::new()),
             None => {
@@ -157,35 +163,28 @@ impl Emit<'_> {
         outs: &[OutImage],
         manifests_by_member: &HashMap<String, (Digest, u64, String)>,
     ) -> Result<(), Error> {
-        match self.opts.target {
-            Target::Oci | Target::OciArchive => {
-                let tree = if tags.is_none() && images.iter().all(|i| i.manifest_member.is_some()) {
-                    self.catalog
-                        .document("index.json")
-                        .and_then(|b| self.rewrite_index(b, manifests_by_member, 0).transpose())
-                        .transpose()?
-                } else {
-                    None
-                };
-                let index = match tree {
-                    Some((bytes, _)) => bytes,
-                    None => documents::index(&flat_descriptors(outs)),
-                };
-                fs::write(self.staging.file("index.json").map_err(Self::err)?, index).map_err(Self::err)?;
-                fs::write(self.staging.file("oci-layout").map_err(Self::err)?, documents::OCI_LAYOUT)
-                    .map_err(Self::err)?;
-            }
-            Target::Docker => {
-                fs::write(
-                    self.staging.file("index.json").map_err(Self::err)?,
-                    documents::index(&flat_descriptors(outs)),
-                )
-                .map_err(Self::err)?;
-                fs::write(self.staging.file("oci-layout").map_err(Self::err)?, documents::OCI_LAYOUT)
-                    .map_err(Self::err)?;
-                self.manifest_json(outs)?;
-            }
-            Target::Crane => self.manifest_json(outs)?,
+        let t = self.opts.format;
+        if let Some(how) = t.index_json() {
+            let whole = tags.is_none() && images.iter().all(|i| i.manifest_member.is_some());
+            let from_input = match how {
+                IndexJson::FromInput if whole => self
+                    .catalog
+                    .document("index.json")
+                    .and_then(|b| self.rewrite_index(b, manifests_by_member, 0).transpose())
+                    .transpose()?,
+                _ => None,
+            };
+            let index = match from_input {
+                Some((bytes, _)) => bytes,
+                None => documents::index(&flat_descriptors(outs)),
+            };
+            self.plan.borrow_mut().file("index.json", index);
+        }
+        if t.has_oci_layout() {
+            self.plan.borrow_mut().file("oci-layout", documents::OCI_LAYOUT.to_vec());
+        }
+        if t.has_manifest_json() {
+            self.manifest_json(outs)?;
         }
         Ok(())
     }
@@ -211,11 +210,13 @@ impl Emit<'_> {
             .filter(|a| a.subject.is_some_and(|s| selected.contains(&s)))
             .filter(|a| a.digest.is_none_or(|d| !carried.contains(&d)))
             .collect();
-        let why = match self.opts.target {
-            Target::Docker | Target::Crane => {
-                format!("the {} format holds images only (convert to oci or oci-archive to keep them)", self.opts.target.as_str())
-            }
-            _ => "the manifest they are about was not written unchanged (re-compressed layers, or new tags), so they would vouch for a digest that is not there".to_string(),
+        let why = if self.opts.format.carries_artifacts() {
+            "the manifest they are about was not written unchanged (re-compressed layers, or new tags), so they would vouch for a digest that is not there".to_string()
+        } else {
+            format!(
+                "the {} format holds images only (convert to oci or oci-archive to keep them)",
+                self.opts.format.as_str()
+            )
         };
         if let Some(n) = artifacts::dropped_note(&dropped, &why) {
             self.notes.borrow_mut().push(n);
@@ -223,7 +224,7 @@ impl Emit<'_> {
     }
 
     /// Writes the artifact (index entry of digest `d`) if what it is about was written
-    /// unchanged (only the oci targets reach here: docker and crane list images only).
+    /// unchanged (only the formats that carry artifacts reach here: docker and crane list images only).
     fn carry_artifact(&self, a: &crate::model::Artifact, d: Digest) -> Result<bool, Error> {
         if !a.subject.is_some_and(|s| self.unchanged.borrow().contains(&s)) {
             return Ok(false);
@@ -231,7 +232,7 @@ impl Emit<'_> {
         if self.carried.borrow().contains(&d) {
             return Ok(true);
         }
-        match artifacts::copy(self.catalog, self.staging, self.opts.target, a).map_err(Self::err)? {
+        match artifacts::copy(self.catalog, self.staging, self.opts.format, a).map_err(Self::err)? {
             Ok(()) => {
                 self.carried.borrow_mut().insert(d);
                 Ok(true)
@@ -341,31 +342,35 @@ impl Emit<'_> {
         let Some((nb, _)) = self.rewrite_index(doc, manifests, depth + 1)? else {
             return Ok(None);
         };
-        let nd = blobs::write_bytes(self.staging, self.opts.target, Role::Document, &nb).map_err(Self::err)?;
-        let mt = documents::field::<String>(c, "mediaType").unwrap_or_else(|| target::OCI_INDEX.to_string());
-        Ok(Some((nd, nb.len() as u64, mt)))
+        let size = nb.len() as u64;
+        let nd = self.plan.borrow_mut().blob(BlobKind::Document, Cow::Owned(nb));
+        let mt = documents::field::<String>(c, "mediaType")
+            .unwrap_or_else(|| crate::formats::media_types::OCI_INDEX.to_string());
+        Ok(Some((nd, size, mt)))
     }
 
     fn manifest_json(&self, outs: &[OutImage]) -> Result<(), Error> {
-        let t = self.opts.target;
-        let entries: Vec<documents::ManifestJsonEntry> = outs
+        let t = self.opts.format;
+        let entries: Vec<docker::ManifestJsonEntry> = outs
             .iter()
-            .map(|o| documents::ManifestJsonEntry {
-                config: t.blob_path(Role::Config, &o.config),
-                repo_tags: o.tags.iter().map(|x| documents::familiar(x)).collect(),
-                layers: o.layers.iter().map(|l| t.blob_path(Role::Layer, &l.digest)).collect(),
+            .map(|o| {
+                docker::ManifestJsonEntry::new(
+                    t.blob_path(BlobKind::Config, &o.config),
+                    o.tags.iter().map(|x| docker::familiar(x)).collect(),
+                    o.layers.iter().map(|l| t.blob_path(BlobKind::Layer, &l.digest)).collect(),
+                )
             })
             .collect();
-        let bytes = serde_json::to_vec(&entries).expect("serializes");
-        fs::write(self.staging.file("manifest.json").map_err(Self::err)?, bytes).map_err(Self::err)?;
-        if t == Target::Docker {
+        let bytes = docker::manifest_json(&entries);
+        self.plan.borrow_mut().file("manifest.json", bytes);
+        if t.has_repositories() {
             let repos: Vec<(String, Digest)> = outs
                 .iter()
                 .filter_map(|o| o.layers.last().map(|l| (o, l.digest)))
-                .flat_map(|(o, top)| o.tags.iter().map(move |x| (documents::familiar(x), top)))
+                .flat_map(|(o, top)| o.tags.iter().map(move |x| (docker::familiar(x), top)))
                 .collect();
-            if let Some(r) = documents::repositories(&repos) {
-                fs::write(self.staging.file("repositories").map_err(Self::err)?, r).map_err(Self::err)?;
+            if let Some(r) = docker::repositories(&repos) {
+                self.plan.borrow_mut().file("repositories", r);
             }
         }
         Ok(())
@@ -379,29 +384,22 @@ fn flat_descriptors(outs: &[OutImage]) -> Vec<Descriptor> {
         let Some((d, size, mt)) = &o.manifest else {
             continue;
         };
-        let base = Descriptor {
-            media_type: mt.clone(),
-            digest: *d,
-            size: *size,
-            platform: o.platform.as_ref().map(documents::platform_value),
-            annotations: BTreeMap::new(),
-        };
+        let base = Descriptor { platform: o.platform.clone(), ..Descriptor::new(mt, d, *size) };
         if o.tags.is_empty() && o.ref_names.is_empty() {
             v.push(base.clone());
         }
         for t in &o.tags {
-            v.push(Descriptor { annotations: documents::tag_annotations(t), ..base.clone() });
+            v.push(Descriptor { annotations: Notes::for_tag(t), ..base.clone() });
         }
         for r in &o.ref_names {
-            let annotations = BTreeMap::from([("org.opencontainers.image.ref.name".to_string(), r.clone())]);
-            v.push(Descriptor { annotations, ..base.clone() });
+            v.push(Descriptor { annotations: Notes::ref_name(r), ..base.clone() });
         }
     }
     v
 }
 
 /// What convert --json says of one layer written.
-fn converted_layer(l: &crate::model::BlobRef, w: &Written, t: Target) -> ConvertedLayer {
+fn converted_layer(l: &crate::model::BlobRef, w: &Written, t: OutputFormat) -> ConvertedLayer {
     ConvertedLayer {
         action: if w.recompressed { "recompressed" } else { "copied" },
         member: l.member.clone(),
@@ -416,6 +414,6 @@ fn converted_layer(l: &crate::model::BlobRef, w: &Written, t: Target) -> Convert
         },
         compression_after: w.compression,
         media_type_before: l.media_type.clone(),
-        media_type_after: (t != Target::Crane).then(|| target::layer_media_type(w.compression).to_string()),
+        media_type_after: t.has_manifests().then(|| crate::formats::media_types::oci_layer(w.compression).to_string()),
     }
 }

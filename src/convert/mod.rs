@@ -1,20 +1,21 @@
 //! `airlock convert`: rewrite an image between archive formats without changing it.
 //!
 //! The flow: read the documents (cheap) → model → select → structural checks → write every
-//! layer once, verifying it in the same read → full checks → write configs (verbatim),
-//! manifests (original bytes where nothing changed), indexes and the target's small files →
-//! commit atomically. An input with error findings is refused before anything is committed.
+//! layer once (the layer plan: `Job`s), verifying it in the same read → full checks → plan
+//! configs (verbatim), manifests (original bytes where nothing changed), indexes and the
+//! output format's own files (`plan::Documents`), then write them in one loop → commit
+//! atomically. An input with error findings is refused before anything is committed.
 
 mod artifacts;
 mod blobs;
-mod documents;
 mod emit;
 mod pargz;
-pub mod target;
+mod plan;
 
 use crate::checks::{self, Selected};
 use crate::error::Error;
 use crate::finding::{Code, Finding};
+use crate::formats::output::{CompressionChoice, OutputFormat};
 use crate::input::{Loaded, reread};
 use crate::model::select::{self, Selection};
 use crate::model::{Image, reference};
@@ -31,11 +32,13 @@ use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::PathBuf;
-use target::{CompressionChoice, Target};
 
+/// What [`crate::convert()`] reads, writes and how: start from [`Options::new`] (the input's
+/// compression kept, nothing selected, nothing drawn).
+#[non_exhaustive]
 pub struct Options {
     pub input: PathBuf,
-    pub target: Target,
+    pub format: OutputFormat,
     pub output: Destination,
     pub selection: Selection,
     pub tags: Vec<String>,
@@ -45,6 +48,24 @@ pub struct Options {
     pub progress: bool,
 }
 
+impl Options {
+    /// `input` written as `format` to `output`: every image, each layer's compression kept.
+    pub fn new(input: impl Into<PathBuf>, format: OutputFormat, output: Destination) -> Options {
+        Options {
+            input: input.into(),
+            format,
+            output,
+            selection: Selection::default(),
+            tags: Vec::new(),
+            compression: CompressionChoice::Keep,
+            level: None,
+            force: false,
+            progress: false,
+        }
+    }
+}
+
+/// What [`crate::convert()`] did.
 pub enum Outcome {
     Written(Summary),
     /// The input has error findings and `--force` was not given, or it is one `--force`
@@ -105,12 +126,14 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         artifacts: &model.artifacts,
         unchanged: Default::default(),
         carried: Default::default(),
+        plan: std::cell::RefCell::new(plan::Documents::new(opts.format)),
     };
     let summary = out.documents(&images, tags.as_deref())?;
+    out.plan.into_inner().write(&staging).map_err(|e| Error::output("cannot write the output", e))?;
     let _ = fs::remove_dir_all(staging.dir.join(".partial"));
     reread::remove_spools(&staging);
     let commit = match &opts.output {
-        Destination::Path(p) if !opts.target.is_tar() => staging.commit_dir(p, opts.force),
+        Destination::Path(p) if !opts.format.is_tar() => staging.commit_dir(p, opts.force),
         dest => staging.commit_tar(dest, opts.force),
     };
     let output_bytes = commit.map_err(|e| Error::output("cannot write the output", e))?;
@@ -121,19 +144,19 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
 fn prepare_output(opts: &Options) -> Result<Staging, Error> {
     if let Destination::Path(p) = &opts.output {
         crate::output::paths::check_output(&opts.input, p)?;
-        // A tar target is a file: a directory standing at -o is never deleted to put it
+        // A tar output is a file: a directory standing at -o is never deleted to put it
         // there, --force or not.
-        if opts.target.is_tar() && p.is_dir() {
+        if opts.format.is_tar() && p.is_dir() {
             return Err(Error::Usage(format!(
                 "{} is a directory and {} writes a file; airlock never deletes a directory to replace it (not even with --force): remove it yourself or choose another -o",
                 p.display(),
-                opts.target.as_str()
+                opts.format.as_str()
             )));
         }
         if p.exists() && !opts.force {
             return Err(Error::Usage(format!("{} exists; give --force to replace it", p.display())));
         }
-    } else if !opts.target.is_tar() {
+    } else if !opts.format.is_tar() {
         return Err(Error::Usage("-o - (stdout) needs a tar target: oci-archive, docker or crane".into()));
     }
     let staging = Staging::new(&opts.output).map_err(|e| match e {
@@ -161,7 +184,7 @@ fn plan_layers(opts: &Options, catalog: &Catalog, images: &[&Image]) -> Result<V
                 Some(Content::Sniffed(c)) => *c,
                 _ => continue, // not a layer blob: the checks have reported it
             };
-            let want = opts.target.layer_compression(opts.compression, now);
+            let want = opts.format.layer_compression(opts.compression, now);
             let recompress = (want != now).then_some(want);
             if recompress.is_some() && matches!(now, Compression::Bzip2 | Compression::Xz) {
                 return Err(Error::Usage(format!(
@@ -187,12 +210,12 @@ fn write_layers(
     staging: &Staging,
     jobs: &[Job],
 ) -> Result<(HashMap<String, Written>, Vec<Finding>), Error> {
-    let (progress, handle) = Progress::start(format!("convert to {}", opts.target.as_str()), opts.progress);
+    let (progress, handle) = Progress::start(format!("convert to {}", opts.format.as_str()), opts.progress);
     progress.set_total(jobs.iter().map(|j| j.size).sum());
     let writer = Writer {
         catalog,
         staging,
-        target: opts.target,
+        format: opts.format,
         level: opts.level,
         progress: &progress,
         counter: Default::default(),
@@ -224,7 +247,7 @@ fn write_layers(
 
 /// docker and crane hold one platform per tag: refuse a multi-platform selection there.
 fn check_platforms(opts: &Options, model: &crate::model::Model, images: &[&Image]) -> Result<(), Error> {
-    if !opts.target.one_platform_per_tag() || images.len() < 2 {
+    if !opts.format.one_platform_per_tag() || images.len() < 2 {
         return Ok(());
     }
     let mut by_tag: HashMap<String, Vec<String>> = HashMap::new();
@@ -247,7 +270,7 @@ fn check_platforms(opts: &Options, model: &crate::model::Model, images: &[&Image
     if by_tag.values().any(|ps| ps.len() > 1) {
         return Err(Error::Usage(format!(
             "the {} format holds one platform per tag, and the selection has several: {}. Pick one with --platform",
-            opts.target.as_str(),
+            opts.format.as_str(),
             select::describe(model)
         )));
     }

@@ -5,10 +5,10 @@
 
 use super::base::{Bases, Fetched};
 use super::format::{self, Archive, DeltaDoc, MANIFEST, ROOT};
-use crate::convert::target::Target;
 use crate::digest::{Digest, HashWriter};
 use crate::error::Error;
 use crate::finding::{Code, Finding};
+use crate::formats::output::OutputFormat;
 use crate::open::{Catalog, MemberKind};
 use crate::output::{Destination, Staging, StagingError};
 use crate::scan::Depth;
@@ -27,7 +27,7 @@ pub struct Options {
     pub delta: PathBuf,
     pub bases: Vec<PathBuf>,
     pub output: PathBuf,
-    pub to: Option<Target>,
+    pub to: Option<OutputFormat>,
     pub force: bool,
     pub progress: bool,
 }
@@ -411,18 +411,18 @@ fn aside_path(output: &Path) -> PathBuf {
 
 fn convert_aside(
     opts: &Options,
-    to: Target,
+    to: OutputFormat,
     rebuilt: &Path,
     mut applied: Applied,
     aside: Option<Aside>,
 ) -> Result<Outcome, Error> {
     let copts = crate::convert::Options {
         input: rebuilt.to_path_buf(),
-        target: to,
+        format: to,
         output: Destination::Path(opts.output.clone()),
         selection: crate::model::select::Selection { images: Vec::new(), platform: None },
         tags: Vec::new(),
-        compression: crate::convert::target::CompressionChoice::Keep,
+        compression: crate::formats::output::CompressionChoice::Keep,
         level: None,
         force: opts.force,
         progress: opts.progress,

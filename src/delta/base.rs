@@ -93,7 +93,7 @@ impl Bases {
                     Origin::Layout { within, .. } if within.is_empty() => part.loaded,
                     Origin::Layout { within, root } => {
                         let catalog = unwrap(within)?.catalog.subtree(root);
-                        let model = crate::model::build(&catalog);
+                        let model = crate::formats::build(&catalog);
                         Loaded { catalog, model }
                     }
                     Origin::Member { chain } => unwrap(chain)?,
@@ -125,7 +125,7 @@ impl Bases {
         }
         for (path, m) in &base.loaded.catalog.members {
             if matches!(m.kind, MemberKind::File)
-                && let Some(d) = crate::model::named_digest(path)
+                && let Some(d) = crate::formats::named_digest(path)
             {
                 self.by_digest.entry(d).or_default().push(cand(path, false));
             }

@@ -16,7 +16,6 @@
 use super::coverage::{Coverage, Verdict};
 use super::{Loaded, coverage, pass, zarf};
 use crate::finding::{Code, Finding};
-use crate::model;
 use crate::open::{self, Catalog, DataSource};
 use crate::scan::{Compression, Depth};
 use coverage::Decision;
@@ -160,7 +159,7 @@ impl Search<'_> {
         }
         for root in coverage::layout_roots(catalog) {
             let sub = catalog.subtree(&root);
-            let model = model::build(&sub);
+            let model = crate::formats::build(&sub);
             if model.format.is_none() {
                 continue;
             }
@@ -235,7 +234,7 @@ impl Search<'_> {
         let compression = w.chain.last().map_or(Compression::None, |s| s.compression);
         let (verdict, wants) = match result {
             pass::Opened::Archive(catalog) => {
-                let loaded = Loaded { model: model::build(&catalog), catalog };
+                let loaded = Loaded { model: crate::formats::build(&catalog), catalog };
                 let wants = self.look(&node, &w.chain, &loaded);
                 let verdict = if loaded.model.format.is_some() {
                     let origin = Origin::Member { chain: w.chain.clone() };

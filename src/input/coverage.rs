@@ -169,7 +169,7 @@ impl Used {
             // Docker 25+'s legacy v1 json blobs, which nothing refers to.
             let legacy_blob = model.format == Some(Format::DockerOci)
                 && k.starts_with("blobs/")
-                && crate::model::is_docker_legacy_json(model, m.scan.as_ref().map(|s| &s.content));
+                && crate::formats::is_docker_legacy_json(model, m.scan.as_ref().map(|s| &s.content));
             if legacy_layer_file || legacy_blob {
                 self.image.insert(at(k));
             }

@@ -12,7 +12,7 @@ pub mod reread;
 pub mod zarf;
 
 use crate::error::Error;
-use crate::model::{self, Model};
+use crate::model::Model;
 use crate::open::{self, Catalog};
 use crate::progress::Progress;
 use crate::scan::Depth;
@@ -36,7 +36,7 @@ pub fn load_sniffed(path: &Path, sniffed: open::Sniffed, depth: Depth, show_prog
     let catalog = open::read_sniffed(path, sniffed, depth, &progress);
     progress.finish(handle);
     let catalog = catalog?;
-    let model = model::build(&catalog);
+    let model = crate::formats::build(&catalog);
     Ok(Loaded { catalog, model })
 }
 

@@ -113,7 +113,7 @@ fn pick(
         Origin::Layout { within, root } => {
             let archive = unwrap(within)?;
             let catalog = archive.catalog.subtree(root);
-            let model = crate::model::build(&catalog);
+            let model = crate::formats::build(&catalog);
             Loaded { catalog, model }
         }
         Origin::Member { chain } => unwrap(chain)?,

@@ -2,27 +2,19 @@
 //! platforms, manifests, configs and layers, each as a reference to an archive member.
 //! Nothing here compares bytes with claims; that is the checks' work.
 
-pub mod artifacts;
-mod bounded;
 pub mod config;
-pub mod descriptor;
-mod detect;
-pub(crate) mod docker;
-pub mod json_keys;
-pub(crate) mod oci;
+pub mod format;
 pub mod platform;
 pub mod reference;
-pub mod runtime;
 pub mod select;
 pub mod selector;
 
 pub use config::{ConfigError, ImageConfig};
-pub use detect::{Format, is_docker_legacy_json};
+pub use format::Format;
 pub use platform::Platform;
 
 use crate::digest::Digest;
 use crate::finding::Finding;
-use crate::open::Catalog;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,7 +39,7 @@ pub const MAX_MODEL_COST: usize = 48 << 20;
 const IMAGE_COST: usize = 2048;
 const REFERENCE_COST: usize = 1024;
 const TAG_COST: usize = 512;
-const HISTORY_COST: usize = 256;
+pub(crate) const HISTORY_COST: usize = 256;
 /// Findings the model keeps (each is a line of the report); past it, one says how many more.
 pub const MAX_FINDINGS: usize = 10_000;
 /// What the models alive in the process cost now (see `Model::charge`).
@@ -165,12 +157,12 @@ pub struct Model {
     holder_keys: HashSet<Digest>,
     ref_keys: HashSet<Digest>,
     /// Configs parsed, by member: each is read once, whatever refers to it.
-    configs: HashMap<String, Result<Arc<ImageConfig>, ConfigError>>,
+    pub(crate) configs: HashMap<String, Result<Arc<ImageConfig>, ConfigError>>,
     /// What the model costs (`MAX_MODEL_COST`); `full` once a limit was reached.
     cost: usize,
     full: bool,
     /// Findings not kept past `MAX_FINDINGS`.
-    unlisted: usize,
+    pub(crate) unlisted: usize,
 }
 
 /// One place a tag is given: a manifest.json entry's `RepoTags`, or an index entry's name
@@ -225,93 +217,16 @@ fn image_key(image: &Image) -> Digest {
     )
 }
 
-/// Builds the model from a catalog.
-pub fn build(catalog: &Catalog) -> Model {
-    let mut model = Model::default();
-    model.format = detect::detect(catalog);
-    match model.format {
-        // A broken container, or one not read at all (a split file missing a part), is
-        // already reported; "no manifest" would only repeat it.
-        None if catalog.findings.iter().any(|f| f.code == crate::finding::Code::ArchiveCorrupt) => {}
-        None if catalog.members.is_empty() && catalog.findings.iter().any(Finding::is_error) => {}
-        None => model.findings.push(detect::not_an_image(catalog)),
-        Some(Format::DockerArchive | Format::CraneTarball) => docker::read(catalog, &mut model),
-        Some(Format::DockerOci) => {
-            docker::read(catalog, &mut model);
-            oci::read(catalog, &mut model);
-        }
-        Some(Format::OciLayout | Format::OciArchive) => oci::read(catalog, &mut model),
-    }
-    for i in 0..model.images.len() {
-        let member = model.images[i].config.member.clone();
-        model.images[i].config_doc = model.config_of(catalog, &member);
-    }
-    let mut referenced = BTreeSet::new();
-    let refs = model.images.iter().flat_map(|i| i.references().map(|(_, _, b)| &b.member));
-    for r in refs.chain(model.documents.iter().map(|d| &d.blob.member)) {
-        if let Ok((real, _)) = catalog.resolve(r) {
-            referenced.insert(real.to_string());
-        }
-        referenced.insert(r.clone());
-    }
-    model.referenced = referenced;
-    if model.unlisted > 0 {
-        let n = model.unlisted;
-        model.findings.push(Finding::new(
-            crate::finding::Code::ManifestInvalid,
-            format!("{n} more findings about the input's documents are not listed"),
-        ));
-    }
-    model
-}
-
 impl Model {
-    /// Refuses a document whose keys Go would read differently (see `json_keys`): `true`
-    /// when it is ambiguous, after reporting it.
-    fn refuse_ambiguous(&mut self, ambiguous: &[String], member: &str) -> bool {
-        let Some(f) = json_keys::finding(ambiguous, member) else {
-            return false;
-        };
-        self.note(f);
-        self.ambiguous.push(member.to_string());
-        true
-    }
-
-    /// The config at `member`, parsed once however many images or manifests refer to it;
-    /// `None` if it is not in the archive.
-    fn config_of(&mut self, catalog: &Catalog, member: &str) -> Option<Result<Arc<ImageConfig>, ConfigError>> {
-        if let Some(c) = self.configs.get(member) {
-            return Some(c.clone());
-        }
-        let parsed = match catalog.document(member) {
-            Some(bytes) => match config::parse(bytes) {
-                Ok(c) if !self.charge(c.history.as_ref().map_or(0, |h| h.len()) * HISTORY_COST + 2 * c.weight()) => {
-                    Err(ConfigError::Invalid(format!(
-                        "its history takes the input's documents past the {} MiB airlock models of them",
-                        MAX_MODEL_COST >> 20
-                    )))
-                }
-                Ok(c) => Ok(Arc::new(c)),
-                Err(e) => Err(e),
-            },
-            None => Err(ConfigError::Invalid(config::not_a_document(catalog.scan_of(member)?))),
-        };
-        if matches!(parsed, Err(ConfigError::Ambiguous(_))) {
-            self.ambiguous.push(member.to_string());
-        }
-        self.configs.insert(member.to_string(), parsed.clone());
-        Some(parsed)
-    }
-
     /// Counts `cost` against [`MAX_MODEL_COST`]; `false` past it. The budget is the
     /// process's: the models of every archive in a bundle, which live together, share it.
-    fn charge(&mut self, cost: usize) -> bool {
+    pub(crate) fn charge(&mut self, cost: usize) -> bool {
         self.cost += cost;
         MODELLED.fetch_add(cost, Ordering::Relaxed) + cost <= MAX_MODEL_COST
     }
 
     /// Keeps a finding, up to [`MAX_FINDINGS`].
-    fn note(&mut self, f: Finding) {
+    pub(crate) fn note(&mut self, f: Finding) {
         if self.findings.len() < MAX_FINDINGS {
             self.findings.push(f);
         } else {
@@ -340,7 +255,7 @@ impl Model {
 
     /// Adds an image, or merges it into an identical one already read from another document;
     /// returns its index, or `None` once the model is full (`limit`).
-    fn add_image(&mut self, mut image: Image, from: &str) -> Option<usize> {
+    pub(crate) fn add_image(&mut self, mut image: Image, from: &str) -> Option<usize> {
         if self.full {
             return None;
         }
@@ -395,7 +310,7 @@ impl Model {
 
     /// Adds tags to an image, once per reference: Docker 25+ names each image twice, `app:1`
     /// in manifest.json and `docker.io/library/app:1` in index.json. One reference, one tag.
-    fn add_tags(&mut self, at: usize, tags: Vec<String>, from: &str) {
+    pub(crate) fn add_tags(&mut self, at: usize, tags: Vec<String>, from: &str) {
         for t in tags {
             if self.full {
                 return;
@@ -412,7 +327,7 @@ impl Model {
 
     /// Records that `from` (in document `member`) gives `tag` to `images`, once per tag and
     /// set of images.
-    fn hold_tag(&mut self, tag: &str, from: &str, mut images: Vec<usize>, member: &str) {
+    pub(crate) fn hold_tag(&mut self, tag: &str, from: &str, mut images: Vec<usize>, member: &str) {
         if self.full {
             return;
         }
@@ -431,7 +346,7 @@ impl Model {
     }
 
     /// An artifact and its blobs, charged like an image's references.
-    fn add_artifact(&mut self, artifact: Artifact, from: &str) -> bool {
+    pub(crate) fn add_artifact(&mut self, artifact: Artifact, from: &str) -> bool {
         if self.full {
             return false;
         }
@@ -445,7 +360,7 @@ impl Model {
 
     /// Forgets the images read so far (a manifest.json found ambiguous after its entries were
     /// read): the model is as before `docker::read`.
-    fn forget_images(&mut self, findings: usize) {
+    pub(crate) fn forget_images(&mut self, findings: usize) {
         self.images.clear();
         self.image_keys.clear();
         self.tag_keys.clear();
@@ -465,21 +380,4 @@ impl BlobRef {
                 + self.media_type.as_ref().map_or(0, String::len)
                 + self.urls.iter().map(String::len).sum::<usize>())
     }
-}
-
-/// The digest a member's own name gives: `blobs/sha256/<hex>`, crane's `sha256:<hex>`,
-/// docker's `<hex>.json` config, crane's `<hex>.tar.gz` and skopeo's `<hex>.tar` layers.
-pub fn named_digest(member: &str) -> Option<Digest> {
-    if let Some(hex) = member.strip_prefix("blobs/sha256/") {
-        return Digest::from_hex(hex);
-    }
-    if member.contains('/') {
-        return None;
-    }
-    let hex = member
-        .strip_prefix("sha256:")
-        .or_else(|| member.strip_suffix(".json"))
-        .or_else(|| member.strip_suffix(".tar.gz"))
-        .or_else(|| member.strip_suffix(".tar"))?;
-    Digest::from_hex(hex)
 }

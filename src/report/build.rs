@@ -238,7 +238,7 @@ pub fn declared(catalog: &Catalog, index: usize, image: &Image) -> ImageReport {
             // The magic bytes were read; the media type is only a claim.
             compression: match catalog.scan_of(&l.member).map(|s| &s.content) {
                 Some(Content::Sniffed(c)) => Some(*c),
-                _ => l.media_type.as_deref().and_then(Compression::from_media_type),
+                _ => l.media_type.as_deref().and_then(crate::formats::media_types::compression_of),
             },
             diff_id: diff_ids.get(i).copied(),
             chain_id: chain.get(i).copied(),
@@ -273,7 +273,7 @@ pub fn declared(catalog: &Catalog, index: usize, image: &Image) -> ImageReport {
         history,
         signatures: None,
         signatures_not_checked: None,
-        config: catalog.document(&image.config.member).and_then(crate::model::runtime::read),
+        config: catalog.document(&image.config.member).and_then(crate::formats::runtime::read),
     }
 }
 

@@ -137,7 +137,7 @@ pub struct ImageReport {
     /// `inspect` only: what the image runs with (Env, Cmd, Entrypoint, Labels, User,
     /// WorkingDir, ExposedPorts) and when it was created, as its config says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<crate::model::runtime::RunConfig>,
+    pub config: Option<crate::formats::runtime::RunConfig>,
 }
 
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]

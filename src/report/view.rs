@@ -3,7 +3,7 @@
 //! the human report writes them (`human_size`).
 
 use super::ImageReport;
-use crate::model::runtime::RunConfig;
+use crate::formats::runtime::RunConfig;
 use std::io::{self, Write};
 
 /// Text from an archive, shown whole on one line: control characters (a newline in a

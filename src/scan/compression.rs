@@ -287,45 +287,11 @@ impl Compression {
             Compression::Lz4 => "lz4",
         }
     }
-
-    /// What a layer media type claims, if it says anything about compression.
-    pub fn from_media_type(mt: &str) -> Option<Compression> {
-        let layer_like = mt.contains(".layer.") || mt.contains(".rootfs.") || mt.contains("diff.tar");
-        if !layer_like {
-            return None;
-        }
-        Some(if mt.ends_with("+gzip") || mt.ends_with(".tar.gzip") || mt.ends_with("tar.gzip") {
-            Compression::Gzip
-        } else if mt.ends_with("+zstd") || mt.ends_with(".tar.zstd") {
-            Compression::Zstd
-        } else if mt.ends_with(".tar") || mt.ends_with("diff.tar") {
-            Compression::None
-        } else {
-            return None;
-        })
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn media_types() {
-        use Compression::*;
-        let cases = [
-            ("application/vnd.oci.image.layer.v1.tar", Some(None)),
-            ("application/vnd.oci.image.layer.v1.tar+gzip", Some(Gzip)),
-            ("application/vnd.oci.image.layer.v1.tar+zstd", Some(Zstd)),
-            ("application/vnd.docker.image.rootfs.diff.tar.gzip", Some(Gzip)),
-            ("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", Some(Gzip)),
-            ("application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", Some(Gzip)),
-            ("application/vnd.oci.image.config.v1+json", Option::None),
-        ];
-        for (mt, want) in cases {
-            assert_eq!(Compression::from_media_type(mt), want, "{mt}");
-        }
-    }
 
     fn frame(data: &[u8], window_log: u32) -> Vec<u8> {
         use std::io::Write;

@@ -3,7 +3,7 @@
 //! A signature is attached to a manifest or an index by digest:
 //! - a cosign `sha256-<hex>.sig` tag, a `cosign save` entry of `kind`
 //!   `dev.cosignproject.cosign/sigs`, a Hauler `sigs` entry, an OCI 1.1 `subject` (the model's
-//!   `Artifact.subject` reads all of them: `model::artifacts::subject`);
+//!   `Artifact.subject` reads all of them: `formats::artifacts::subject`);
 //! - an OCI 1.1 referrer that index.json does not list, left in `blobs/` the way cosign 3.1.1's
 //!   `save` leaves its bundles (measured: cosign 3 then finds them there by their `subject`).
 //!
@@ -113,7 +113,7 @@ fn unlisted(catalog: &Catalog, model: &Model, seen: &HashSet<String>, out: &mut 
         let Some(bytes) = catalog.document(member) else { continue };
         let Ok(m) = serde_json::from_slice::<Manifest>(bytes) else { continue };
         let Some(about) = m.subject.as_ref().and_then(|s| Digest::parse(&s.digest)) else { continue };
-        let digest = crate::model::named_digest(member);
+        let digest = crate::formats::named_digest(member);
         push(out, &m, member, digest, Attachment::UnlistedReferrer, about);
     }
 }

@@ -64,8 +64,9 @@ pub const FORMS: &[Form] = &[
     },
 ];
 
-pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
-pub const BUNDLE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+pub use crate::formats::media_types::{
+    COSIGN_SIMPLE_SIGNING as SIMPLE_SIGNING, IN_TOTO, SIGSTORE_BUNDLE_V03 as BUNDLE_V03,
+};
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 /// cosign 2's Rekor bundle beside a simple-signing signature (its SET and entry).
 pub const REKOR_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
@@ -73,7 +74,6 @@ pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
 pub const TIMESTAMP_ANNOTATION: &str = "dev.sigstore.cosign/rfc3161timestamp";
 pub const SIMPLE_SIGNING_TYPE: &str = "cosign container image signature";
 pub const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
-pub const IN_TOTO: &str = "application/vnd.in-toto+json";
 
 /// The format of a signature layer, by its media type.
 pub fn format_of(media_type: &str) -> Option<Format> {

@@ -1,15 +1,15 @@
-//! Manifests, indexes, manifest.json and the small files of each target. A document that
-//! needs no change keeps its original bytes (and so its digest); one is synthesized, with
-//! OCI media types matching the real compression, only where the source has none or a
-//! change requires it.
+//! Writing OCI documents: manifests, indexes and `oci-layout`. A document that needs no
+//! change keeps its original bytes (and so its digest); one is synthesized, with OCI media
+//! types matching the real compression, only where the source has none or a change
+//! requires it.
 
-use super::target::{OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, layer_media_type};
+use super::Descriptor;
 use crate::digest::Digest;
-use crate::model::Platform;
+use crate::formats::media_types::{self, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST};
 use crate::scan::Compression;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// A layer as written.
@@ -18,18 +18,6 @@ pub struct OutLayer {
     pub digest: Digest,
     pub size: u64,
     pub compression: Compression,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Descriptor {
-    #[serde(rename = "mediaType")]
-    pub media_type: String,
-    pub digest: Digest,
-    pub size: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub platform: Option<Value>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
 }
 
 /// What `manifest` reads of a source manifest: its descriptors and annotations, the rest
@@ -61,8 +49,8 @@ struct SourceDescriptor {
 struct NewManifest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     annotations: Option<&'a RawValue>,
-    config: Value,
-    layers: Vec<Value>,
+    config: Descriptor,
+    layers: Vec<Descriptor>,
     #[serde(rename = "mediaType")]
     media_type: &'static str,
     #[serde(rename = "schemaVersion")]
@@ -78,13 +66,11 @@ pub fn manifest(source: Option<&[u8]>, config: (&Digest, u64), layers: &[OutLaye
     {
         return bytes.to_vec();
     }
-    let layer_descs: Vec<Value> = layers
-        .iter()
-        .map(|l| json!({"mediaType": layer_media_type(l.compression), "digest": l.digest, "size": l.size}))
-        .collect();
+    let layer_descs: Vec<Descriptor> =
+        layers.iter().map(|l| Descriptor::new(media_types::oci_layer(l.compression), &l.digest, l.size)).collect();
     let m = NewManifest {
         annotations: src.as_ref().and_then(|s| s.annotations.as_deref()),
-        config: json!({"mediaType": OCI_CONFIG, "digest": config.0, "size": config.1}),
+        config: Descriptor::new(OCI_CONFIG, config.0, config.1),
         layers: layer_descs,
         media_type: OCI_MANIFEST,
         schema_version: 2,
@@ -103,7 +89,7 @@ fn unchanged(v: &Source, config: (&Digest, u64), layers: &[OutLayer]) -> bool {
         && src_layers.len() == layers.len()
         && src_layers.iter().zip(layers).all(|(d, l)| {
             same(d, &l.digest, l.size)
-                && d.media_type.as_deref().and_then(Compression::from_media_type).is_some_and(|c| c == l.compression)
+                && d.media_type.as_deref().and_then(media_types::compression_of).is_some_and(|c| c == l.compression)
         })
 }
 
@@ -136,84 +122,9 @@ pub fn same_object(a: &RawObject, b: &RawObject) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|((ka, va), (kb, vb))| ka == kb && va.get() == vb.get())
 }
 
-/// `org.opencontainers.image.ref.name` (the tag) and `io.containerd.image.name` (the full
-/// name), as Docker 25+ and containerd write them.
-pub fn tag_annotations(full: &str) -> BTreeMap<String, String> {
-    let mut a = BTreeMap::new();
-    a.insert("io.containerd.image.name".to_string(), full.to_string());
-    let last = full.rsplit('/').next().unwrap_or(full);
-    let tag = match (full.split_once('@'), last.rsplit_once(':')) {
-        (Some((_, d)), _) => d.to_string(),
-        (None, Some((_, t))) => t.to_string(),
-        (None, None) => "latest".to_string(),
-    };
-    a.insert("org.opencontainers.image.ref.name".to_string(), tag);
-    a
-}
-
-pub fn platform_value(p: &Platform) -> Value {
-    let mut v = json!({"architecture": p.architecture, "os": p.os});
-    if let Some(var) = &p.variant {
-        v["variant"] = json!(var);
-    }
-    v
-}
-
 pub fn index(descriptors: &[Descriptor]) -> Vec<u8> {
     serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descriptors}))
         .expect("serializes")
 }
 
 pub const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
-
-/// docker's familiar form: `docker.io/library/nginx:1` → `nginx:1`.
-pub fn familiar(full: &str) -> String {
-    let s = full.strip_prefix("docker.io/").unwrap_or(full);
-    s.strip_prefix("library/").filter(|r| !r.contains('/')).unwrap_or(s).to_string()
-}
-
-#[derive(Serialize)]
-pub struct ManifestJsonEntry {
-    #[serde(rename = "Config")]
-    pub config: String,
-    #[serde(rename = "RepoTags")]
-    pub repo_tags: Vec<String>,
-    #[serde(rename = "Layers")]
-    pub layers: Vec<String>,
-}
-
-/// `repositories`: familiar name → tag → the top layer's hex, as Docker 25+ writes it.
-pub fn repositories(entries: &[(String, Digest)]) -> Option<Vec<u8>> {
-    let mut repos: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    for (tag_ref, top) in entries {
-        if tag_ref.contains('@') {
-            continue;
-        }
-        let last_slash = tag_ref.rfind('/').map_or(0, |i| i + 1);
-        let Some(colon) = tag_ref[last_slash..].rfind(':') else {
-            continue;
-        };
-        let (name, tag) = tag_ref.split_at(last_slash + colon);
-        repos.entry(name.to_string()).or_default().insert(tag[1..].to_string(), top.hex());
-    }
-    (!repos.is_empty()).then(|| serde_json::to_vec(&repos).expect("serializes"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn familiar_names() {
-        assert_eq!(familiar("docker.io/library/nginx:1"), "nginx:1");
-        assert_eq!(familiar("docker.io/local/app:1"), "local/app:1");
-        assert_eq!(familiar("quay.io/x/y:2"), "quay.io/x/y:2");
-    }
-
-    #[test]
-    fn annotations() {
-        let a = tag_annotations("docker.io/local/app:1");
-        assert_eq!(a["org.opencontainers.image.ref.name"], "1");
-        assert_eq!(a["io.containerd.image.name"], "docker.io/local/app:1");
-    }
-}

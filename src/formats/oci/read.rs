@@ -1,11 +1,12 @@
 //! OCI image layouts: `oci-layout`, `index.json`, `blobs/<alg>/<hex>`. Indexes may nest; the
 //! walk is bounded in depth and refuses cycles, so a hostile layout ends in a finding.
 
-use super::bounded::{AnyString, Capped};
-pub use super::descriptor::{Descriptor, Notes, Subject};
-use super::{BlobRef, Image, Model, Platform, Reference, Role, json_keys};
+use super::{Descriptor, Notes, Subject};
 use crate::digest::Digest;
 use crate::finding::{Code, Finding};
+use crate::formats::bounded::{AnyString, Capped};
+use crate::formats::{artifacts, config, docker, json_keys, named_digest};
+use crate::model::{AbsentPlatform, Artifact, BlobRef, Image, MAX_LAYERS, Model, Platform, Reference, Role};
 use crate::open::Catalog;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -13,8 +14,6 @@ use std::collections::HashMap;
 /// Deeper than any real layout (they nest two or three levels).
 const MAX_DEPTH: usize = 16;
 
-pub const INDEX_TYPES: &[&str] =
-    &["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
 /// An index or a manifest, as read: the fields airlock uses. Which one it is depends on the
 /// keys present (and CVE-2021-41190 on their not being mixed).
 #[derive(Deserialize)]
@@ -26,7 +25,7 @@ struct Document {
     #[serde(default)]
     config: Option<Descriptor>,
     #[serde(default)]
-    layers: Option<Capped<Descriptor, { super::MAX_LAYERS }>>,
+    layers: Option<Capped<Descriptor, MAX_LAYERS>>,
     #[serde(default)]
     subject: Option<Subject>,
     #[serde(default)]
@@ -73,7 +72,7 @@ pub const MAX_VISITS: usize = 20_000;
 
 pub fn read(catalog: &Catalog, model: &mut Model) {
     check_layout_file(catalog, model);
-    let index = match super::docker::document(catalog, "index.json") {
+    let index = match docker::document(catalog, "index.json") {
         Ok(b) => b,
         Err(f) => {
             model.note(f);
@@ -94,7 +93,7 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
     walk.document(index, "index.json", None, &[], None, 0);
     walk.referrers();
     let top = std::mem::take(&mut walk.top);
-    super::artifacts::link_cosign_layout(&top, &mut model.artifacts);
+    artifacts::link_cosign_layout(&top, &mut model.artifacts);
 }
 
 /// `oci-layout` (specs-go v1 ImageLayout).
@@ -111,7 +110,7 @@ fn check_layout_file(catalog: &Catalog, model: &mut Model) {
     if !catalog.has("oci-layout") && catalog.has("manifest.json") {
         return;
     }
-    let bad = match super::docker::document(catalog, "oci-layout") {
+    let bad = match docker::document(catalog, "oci-layout") {
         Err(f) => Some(f.message),
         Ok(b) => {
             let parsed = json_keys::parse::<Layout>(b, &json_keys::OCI_LAYOUT);
@@ -123,6 +122,11 @@ fn check_layout_file(catalog: &Catalog, model: &mut Model) {
     if let Some(msg) = bad {
         model.note(Finding::new(Code::ManifestInvalid, msg).member("oci-layout"));
     }
+}
+
+/// The walk's budget is spent.
+fn too_many(member: &str) -> Finding {
+    invalid(member, format!("the indexes lead to more than {MAX_VISITS} documents; the rest is not read"))
 }
 
 fn invalid(member: &str, msg: String) -> Finding {
@@ -235,26 +239,12 @@ impl Walk<'_> {
         platform: Option<&Platform>,
         depth: usize,
     ) -> bool {
-        let role = if d.media_type.as_deref().is_some_and(|m| INDEX_TYPES.contains(&m)) {
+        let role = if d.media_type.as_deref().is_some_and(crate::formats::media_types::is_index) {
             Role::Index
         } else {
             Role::Manifest
         };
-        // A platform's manifest that is not in the archive at all: the other platforms
-        // of a partial export. Reported once per manifest (platform-absent), not as a
-        // broken reference; a manifest that is present but incomplete stays an error.
-        if role == Role::Manifest
-            && let Some(p) = d.platform.as_ref()
-            && !self.catalog.has(&blob.member)
-        {
-            let digest = blob.digest.expect("blob_ref only returns sha256 references");
-            if self.absent_seen.insert(digest) {
-                self.model.absent.push(super::AbsentPlatform {
-                    platform: p.clone(),
-                    digest,
-                    index: member.to_string(),
-                });
-            }
+        if role == Role::Manifest && self.absent_platform(d, &blob, member) {
             return true;
         }
         self.model.documents.push(Reference { role, blob: blob.clone(), image: None, layer: None });
@@ -269,33 +259,18 @@ impl Walk<'_> {
             self.model.note(invalid(member, format!("index cycle: {member} leads back to {digest}")));
             return true;
         }
-        let too_many =
-            || invalid(member, format!("the indexes lead to more than {MAX_VISITS} documents; the rest is not read"));
         if let Some(images) = self.seen.get(&digest).cloned() {
-            // Read before: its images take this path's tags too, nothing is parsed again.
-            // Each image merged counts against the budget, so repeats stay bounded.
-            self.visits += images.len().max(1);
-            if !tags.is_empty() {
-                for &i in &images {
-                    self.model.add_tags(i, tags.clone(), member);
-                }
-            }
-            self.reached.extend(images);
-            if self.visits > MAX_VISITS {
-                self.model.note(too_many());
-                return false;
-            }
-            return true;
+            return self.seen_before(images, &tags, member);
         }
         self.visits += 1;
         if self.visits > MAX_VISITS {
-            self.model.note(too_many());
+            self.model.note(too_many(member));
             return false;
         }
         // A missing or unreadable document is reported by the blob checks.
         let Some(bytes) = self.catalog.document(&blob.member) else {
             if let Some(s) = self.catalog.scan_of(&blob.member) {
-                let why = super::config::not_a_document(s);
+                let why = config::not_a_document(s);
                 self.model.note(invalid(&blob.member, format!("manifest {digest} is {why}")));
             }
             return true;
@@ -305,6 +280,38 @@ impl Walk<'_> {
         self.document(bytes, &blob.member, Some(d), &tags, platform, depth + 1);
         self.stack.pop();
         self.seen.insert(digest, self.reached[from..].to_vec());
+        true
+    }
+
+    /// A platform's manifest that is not in the archive at all: the other platforms of a
+    /// partial export. Reported once per manifest (platform-absent), not as a broken
+    /// reference; a manifest that is present but incomplete stays an error. `true` when so.
+    fn absent_platform(&mut self, d: &Descriptor, blob: &BlobRef, member: &str) -> bool {
+        let Some(p) = d.platform.as_ref().filter(|_| !self.catalog.has(&blob.member)) else {
+            return false;
+        };
+        let digest = blob.digest.expect("blob_ref only returns sha256 references");
+        if self.absent_seen.insert(digest) {
+            self.model.absent.push(AbsentPlatform { platform: p.clone(), digest, index: member.to_string() });
+        }
+        true
+    }
+
+    /// A document read before: its images take this path's tags too, nothing is parsed
+    /// again. Each image merged counts against the budget, so repeats stay bounded; `false`
+    /// when the walk must stop.
+    fn seen_before(&mut self, images: Vec<usize>, tags: &[String], member: &str) -> bool {
+        self.visits += images.len().max(1);
+        if !tags.is_empty() {
+            for &i in &images {
+                self.model.add_tags(i, tags.to_vec(), member);
+            }
+        }
+        self.reached.extend(images);
+        if self.visits > MAX_VISITS {
+            self.model.note(too_many(member));
+            return false;
+        }
         true
     }
 
@@ -328,7 +335,7 @@ impl Walk<'_> {
             };
             layer_refs.push(r);
         }
-        if !super::artifacts::is_image(self.catalog, self.model, &config_ref, layers) {
+        if !artifacts::is_image(self.catalog, self.model, &config_ref, layers) {
             return self.artifact(config, layers, subject, at, config_ref, layer_refs);
         }
         let image = Image {
@@ -360,12 +367,12 @@ impl Walk<'_> {
         layer_refs: Vec<BlobRef>,
     ) {
         let (member, desc) = (at.member, at.desc);
-        let known = super::artifacts::kind(layers, desc, at.notes);
-        let artifact = super::Artifact {
+        let known = artifacts::kind(layers, desc, at.notes);
+        let artifact = Artifact {
             kind: known.unwrap_or("artifact").to_string(),
             member: member.to_string(),
             digest: desc.and_then(|d| Digest::parse(&d.digest)),
-            subject: super::artifacts::subject(subject, desc),
+            subject: artifacts::subject(subject, desc),
             blobs: std::iter::once(config_ref.clone()).chain(layer_refs.iter().cloned()).collect(),
         };
         if !self.model.add_artifact(artifact, member) {
@@ -404,7 +411,7 @@ impl Walk<'_> {
         let unread: Vec<(String, Digest)> = (self.catalog.members.range(start.to_string()..))
             .take_while(|(k, _)| k.starts_with(start))
             .filter(|(k, _)| !configs.contains(k.as_str()))
-            .filter_map(|(k, _)| Some((k.clone(), super::named_digest(k)?)))
+            .filter_map(|(k, _)| Some((k.clone(), named_digest(k)?)))
             .filter(|(_, d)| !self.seen.contains_key(d))
             .collect();
         for (member, digest) in unread {
@@ -436,7 +443,7 @@ impl Walk<'_> {
             ) else {
                 continue;
             };
-            if super::artifacts::is_image(self.catalog, self.model, &config_ref, &layers.0) {
+            if artifacts::is_image(self.catalog, self.model, &config_ref, &layers.0) {
                 continue;
             }
             let desc = Descriptor {

@@ -33,15 +33,16 @@
 //! | SBOM | a layer `…spdx+json`, `…cyclonedx+json`, or `text/spdx` | `cosign attach sbom`, syft |
 //! | Hauler artifact | index annotation `kind` other than an image or image index | hauler (files, charts, sigs, atts, sboms) |
 
-use super::descriptor::{Descriptor, Notes, Subject};
-use super::{BlobRef, ConfigError, Model};
+use super::oci::{Descriptor, Notes, Subject};
 use crate::digest::Digest;
+use crate::formats::media_types;
+use crate::model::{BlobRef, ConfigError, Model};
 use crate::open::Catalog;
 
 /// Whether a manifest is an image (see the module documentation); `config` is its config
 /// reference, `layers` its layer descriptors.
 pub fn is_image(catalog: &Catalog, model: &mut Model, config: &BlobRef, layers: &[Descriptor]) -> bool {
-    let unpacks = layers.is_empty() || layers.iter().any(|l| l.media_type.as_deref().is_none_or(is_layer_type));
+    let unpacks = layers.is_empty() || layers.iter().any(|l| l.media_type.as_deref().is_none_or(media_types::is_layer));
     unpacks && !matches!(model.config_of(catalog, &config.member), Some(Err(ConfigError::NoRootfs)))
 }
 
@@ -53,17 +54,17 @@ pub fn kind(layers: &[Descriptor], desc: Option<&Descriptor>, own: &Notes) -> Op
     }
     // What the payload is says most; a Hauler or cosign `kind` names the rest.
     let types = || layers.iter().filter_map(|l| l.media_type.as_deref());
-    if types().any(|t| t == "application/vnd.dev.cosign.simplesigning.v1+json") {
+    if types().any(|t| t == media_types::COSIGN_SIMPLE_SIGNING) {
         return Some("signature");
     }
     // cosign 3: a sigstore bundle, a signature unless its predicate type says otherwise.
-    if types().any(|t| t.starts_with("application/vnd.dev.sigstore.bundle.") && t.ends_with("+json")) {
+    if types().any(media_types::is_sigstore_bundle) {
         return match own.predicate_type.as_deref() {
             None | Some("https://sigstore.dev/cosign/sign/v1") => Some("signature"),
             Some(_) => Some("attestation"),
         };
     }
-    if types().any(|t| matches!(t, "application/vnd.dsse.envelope.v1+json" | "application/vnd.in-toto+json")) {
+    if types().any(|t| t == media_types::DSSE_ENVELOPE || t == media_types::IN_TOTO) {
         return Some("attestation");
     }
     if types().any(|t| t.contains("spdx") || t.contains("cyclonedx")) {
@@ -82,26 +83,6 @@ pub fn kind(layers: &[Descriptor], desc: Option<&Descriptor>, own: &Notes) -> Op
         Some("dev.cosignproject.cosign/sboms" | "dev.hauler/sboms") => Some("sbom"),
         Some(_) => Some("hauler artifact"),
     }
-}
-
-/// A filesystem layer's media type, as containerd's `images.IsLayerType` reads it (core/images
-/// mediatypes.go): any `application/vnd.oci.image.layer.` type (tar, gzip, zstd,
-/// non-distributable, `+encrypted`), docker's layer types with any `+` suffix, and the EROFS
-/// layer of containerd 2.2.
-pub fn is_layer_type(mt: &str) -> bool {
-    if mt.starts_with("application/vnd.oci.image.layer.") {
-        return true;
-    }
-    let base = mt.split('+').next().unwrap_or(mt);
-    matches!(
-        base,
-        "application/vnd.docker.image.rootfs.diff.tar"
-            | "application/vnd.docker.image.rootfs.diff.tar.gzip"
-            | "application/vnd.docker.image.rootfs.diff.tar.zstd"
-            | "application/vnd.docker.image.rootfs.foreign.diff.tar"
-            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
-            | "application/vnd.erofs.layer.v1"
-    )
 }
 
 /// The manifest (or index) an artifact is about, by the first of these it carries:

@@ -1,5 +1,5 @@
 //! Lists read from a document with a bound on what they keep: at most `N` items and at most
-//! [`super::MAX_KEPT_BYTES`] of text. A JSON element can be two bytes (`0,`, `{}`) and the
+//! [`crate::model::MAX_KEPT_BYTES`] of text. A JSON element can be two bytes (`0,`, `{}`) and the
 //! value it becomes a hundred; without a bound, memory would grow with the document many
 //! times over. A list over the bound fails the read of its document, which is then refused.
 
@@ -7,7 +7,7 @@ use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 use std::fmt;
 use std::marker::PhantomData;
 
-/// Bytes of text an item keeps (its strings); counted against [`super::MAX_KEPT_BYTES`].
+/// Bytes of text an item keeps (its strings); counted against [`crate::model::MAX_KEPT_BYTES`].
 pub trait Weigh {
     fn weight(&self) -> usize;
 }
@@ -18,9 +18,16 @@ impl Weigh for String {
     }
 }
 
-/// A JSON array of at most `N` items (and [`super::MAX_KEPT_BYTES`] of their text).
+/// A JSON array of at most `N` items (and [`crate::model::MAX_KEPT_BYTES`] of their text).
 #[derive(Debug, Clone)]
 pub struct Capped<T, const N: usize>(pub Vec<T>);
+
+/// Written, it is the array it holds.
+impl<T: serde::Serialize, const N: usize> serde::Serialize for Capped<T, N> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
 
 impl<'de, T: Deserialize<'de> + Weigh, const N: usize> Deserialize<'de> for Capped<T, N> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -38,10 +45,10 @@ impl<'de, T: Deserialize<'de> + Weigh, const N: usize> Deserialize<'de> for Capp
                     if out.len() == N {
                         return Err(serde::de::Error::custom(format!("an array of more than {N} items")));
                     }
-                    if bytes > super::MAX_KEPT_BYTES {
+                    if bytes > crate::model::MAX_KEPT_BYTES {
                         return Err(serde::de::Error::custom(format!(
                             "an array holding more than {} MiB of text",
-                            super::MAX_KEPT_BYTES >> 20
+                            crate::model::MAX_KEPT_BYTES >> 20
                         )));
                     }
                     out.push(x);

@@ -2,23 +2,25 @@
 //! `[{"Config": path, "RepoTags": [..], "Layers": [paths], "Parent"?, "LayerSources"?}]`
 
 use super::bounded::Capped;
-use super::{BlobRef, Format, Image, Model, json_keys, named_digest};
+use super::{json_keys, named_digest};
 use crate::digest::Digest;
 use crate::finding::{Code, Finding};
+use crate::model::{BlobRef, Format, Image, MAX_LAYERS, Model};
 use crate::open::{Catalog, path};
-use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
-use std::collections::BTreeSet;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 
-/// One entry of manifest.json, as read: the fields airlock uses.
-#[derive(Deserialize)]
-pub(crate) struct Entry {
+/// One entry of manifest.json: the fields airlock reads, and all it writes (in this order,
+/// as docker does).
+#[derive(Deserialize, Serialize)]
+pub struct ManifestJsonEntry {
     #[serde(rename = "Config")]
-    pub(crate) config: String,
+    pub config: String,
     #[serde(rename = "RepoTags", default)]
-    pub(crate) repo_tags: Option<Capped<String, 100_000>>,
+    pub repo_tags: Option<Capped<String, 100_000>>,
     #[serde(rename = "Layers")]
-    pub(crate) layers: Capped<String, { super::MAX_LAYERS }>,
+    pub layers: Capped<String, MAX_LAYERS>,
 }
 
 pub fn read(catalog: &Catalog, model: &mut Model) {
@@ -95,7 +97,7 @@ impl<'de> Visitor<'de> for &mut Entries<'_> {
         f.write_str("a list of {Config, RepoTags, Layers}")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(e) = seq.next_element::<Entry>()? {
+        while let Some(e) = seq.next_element::<ManifestJsonEntry>()? {
             self.entry(e);
             self.n += 1;
         }
@@ -104,7 +106,7 @@ impl<'de> Visitor<'de> for &mut Entries<'_> {
 }
 
 impl Entries<'_> {
-    fn entry(&mut self, e: Entry) {
+    fn entry(&mut self, e: ManifestJsonEntry) {
         let from: std::sync::Arc<str> = format!("manifest.json entry {}", self.n).into();
         self.crane |= e.config.starts_with("sha256:");
         let Some(config) = self.reference(&e.config, &from) else {
@@ -115,7 +117,7 @@ impl Entries<'_> {
             let Some(r) = self.reference(l, &from) else {
                 return; // an unsafe reference: already reported, the image is not checked further
             };
-            if legacy_dir(&r.member).is_some() && self.legacy_ids.len() < super::MAX_LAYERS {
+            if legacy_dir(&r.member).is_some() && self.legacy_ids.len() < MAX_LAYERS {
                 self.legacy_ids.insert(r.member.clone());
             }
             layers.push(r);
@@ -149,7 +151,7 @@ impl Entries<'_> {
                 from: from.clone(),
             }),
             Err(why) => {
-                if self.unsafe_refs.len() < super::MAX_LAYERS && self.unsafe_refs.insert(raw.to_string()) {
+                if self.unsafe_refs.len() < MAX_LAYERS && self.unsafe_refs.insert(raw.to_string()) {
                     self.model.note(
                         Finding::new(
                             Code::UnsafePath,
@@ -269,5 +271,87 @@ impl<'de> Visitor<'de> for Level<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Docker 25+ stores each layer's legacy v1 `json` as a blob nothing refers to: normal.
+pub fn is_docker_legacy_json(model: &Model, content: Option<&crate::scan::Content>) -> bool {
+    let Some(crate::scan::Content::Document(doc)) = content else {
+        return false;
+    };
+    if model.format != Some(Format::DockerOci) {
+        return false;
+    }
+    /// The keys that tell a v1 json from an OCI document; nothing else is read or kept.
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        id: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "mediaType")]
+        media_type: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "schemaVersion")]
+        schema_version: Option<serde::de::IgnoredAny>,
+    }
+    let Ok(p) = serde_json::from_slice::<Probe>(&doc[..]) else {
+        return false;
+    };
+    p.id.is_some() && p.media_type.is_none() && p.schema_version.is_none()
+}
+
+/// docker's familiar form: `docker.io/library/nginx:1` → `nginx:1`.
+pub fn familiar(full: &str) -> String {
+    let s = full.strip_prefix("docker.io/").unwrap_or(full);
+    s.strip_prefix("library/").filter(|r| !r.contains('/')).unwrap_or(s).to_string()
+}
+
+impl ManifestJsonEntry {
+    /// An entry to write: the config's and layers' paths, and the image's familiar names.
+    pub fn new(config: String, repo_tags: Vec<String>, layers: Vec<String>) -> ManifestJsonEntry {
+        ManifestJsonEntry { config, repo_tags: Some(Capped(repo_tags)), layers: Capped(layers) }
+    }
+}
+
+/// manifest.json's bytes.
+pub fn manifest_json(entries: &[ManifestJsonEntry]) -> Vec<u8> {
+    serde_json::to_vec(entries).expect("serializes")
+}
+
+/// `repositories`: familiar name → tag → the top layer's hex, as Docker 25+ writes it.
+pub fn repositories(entries: &[(String, Digest)]) -> Option<Vec<u8>> {
+    let mut repos: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (tag_ref, top) in entries {
+        if tag_ref.contains('@') {
+            continue;
+        }
+        let last_slash = tag_ref.rfind('/').map_or(0, |i| i + 1);
+        let Some(colon) = tag_ref[last_slash..].rfind(':') else {
+            continue;
+        };
+        let (name, tag) = tag_ref.split_at(last_slash + colon);
+        repos.entry(name.to_string()).or_default().insert(tag[1..].to_string(), top.hex());
+    }
+    (!repos.is_empty()).then(|| serde_json::to_vec(&repos).expect("serializes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn familiar_names() {
+        assert_eq!(familiar("docker.io/library/nginx:1"), "nginx:1");
+        assert_eq!(familiar("docker.io/local/app:1"), "local/app:1");
+        assert_eq!(familiar("quay.io/x/y:2"), "quay.io/x/y:2");
+    }
+
+    #[test]
+    fn manifest_json_reads_what_it_writes() {
+        let e = ManifestJsonEntry::new("c.json".into(), vec!["app:1".into()], vec!["l/layer.tar".into()]);
+        let bytes = manifest_json(&[e]);
+        assert_eq!(bytes, br#"[{"Config":"c.json","RepoTags":["app:1"],"Layers":["l/layer.tar"]}]"#);
+        let back: Vec<ManifestJsonEntry> = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            (back[0].config.as_str(), back[0].layers.0.as_slice()),
+            ("c.json", &["l/layer.tar".to_string()][..])
+        );
     }
 }

@@ -7,7 +7,8 @@
 #   airlock-<version>-x86_64-linux          statically linked (glibc static-pie), stripped
 #   airlock-<version>-x86_64-linux.sha256   for `sha256sum -c`
 #   completions/airlock.bash, completions/_airlock (zsh), completions/airlock.fish
-#   man/airlock.1, man/airlock-<subcommand>.1
+#   man/airlock.1, man/airlock-<subcommand>.1 (with EXAMPLES, EXIT STATUS, FINDING CODES)
+#   schema/airlock.<kind>.schema.json     the JSON Schema of each --json document
 #   LICENSE-APACHE, LICENSE-MIT
 # Then checks what it built, and fails if any check fails: `file` says statically linked,
 # `ldd` finds no libraries, the checksum verifies, and the binary verifies a fixture when run
@@ -39,7 +40,7 @@ RUSTFLAGS="-C target-feature=+crt-static" \
 built="target/dist/$target/release/airlock"
 
 rm -rf dist
-mkdir -p dist/completions dist/man
+mkdir -p dist/completions dist/man dist/schema
 cp "$built" "dist/$name"
 cp LICENSE-APACHE LICENSE-MIT dist/
 strip "dist/$name"
@@ -48,6 +49,10 @@ strip "dist/$name"
 "dist/$name" completions zsh >dist/completions/_airlock
 "dist/$name" completions fish >dist/completions/airlock.fish
 "dist/$name" man --dir dist/man 2>/dev/null
+kinds="verify inspect convert delta apply"
+for k in $kinds; do
+    "dist/$name" schema "$k" >"dist/schema/airlock.$k.schema.json"
+done
 
 echo "== checks"
 fail() { echo "dist: FAILED: $*" >&2; exit 1; }
@@ -76,5 +81,9 @@ grep -q "OK verify" "$empty/verify.out" || fail "unexpected verify output: $(cat
 [ -s dist/completions/airlock.bash ] && [ -s dist/completions/_airlock ] && [ -s dist/completions/airlock.fish ] \
     || fail "empty completions"
 [ -s dist/man/airlock.1 ] || fail "no man page"
+grep -q '^\.SH "EXIT STATUS"' dist/man/airlock-verify.1 || fail "airlock-verify.1 has no EXIT STATUS"
+for k in $kinds; do
+    grep -q "\"const\": \"airlock.$k/v" "dist/schema/airlock.$k.schema.json" || fail "schema/airlock.$k.schema.json"
+done
 
-echo "dist: ok: dist/$name ($(stat -c %s "dist/$name") bytes), $(ls dist/man | wc -l) man pages, 3 completion scripts"
+echo "dist: ok: dist/$name ($(stat -c %s "dist/$name") bytes), $(ls dist/man | wc -l) man pages, 3 completion scripts, $(ls dist/schema | wc -l) JSON Schemas"

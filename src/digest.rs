@@ -106,6 +106,16 @@ impl serde::Serialize for Digest {
     }
 }
 
+/// In the JSON Schema: `sha256:` and 64 lowercase hex digits.
+impl schemars::JsonSchema for Digest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Digest".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"})
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for Digest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Digest, D::Error> {
         let s = String::deserialize(d)?;
@@ -126,6 +136,13 @@ pub fn file_sha256(p: &std::path::Path) -> io::Result<Option<(Digest, u64)>> {
     HashReader::new(std::fs::File::open(p)?).finish().map(Some)
 }
 
+/// An input's bytes as a whole: how many, and their sha256 where they were read in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Whole {
+    pub size: u64,
+    pub sha256: Option<Digest>,
+}
+
 /// Hashes and counts every byte read through it. Wrapping the raw input in one of these is
 /// how a blob's digest comes out of the same single read that decompresses it.
 pub struct HashReader<R> {
@@ -137,14 +154,6 @@ pub struct HashReader<R> {
 impl<R: Read> HashReader<R> {
     pub fn new(inner: R) -> Self {
         HashReader { inner, hasher: Sha256::new(), count: 0 }
-    }
-
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-
-    pub fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
     }
 
     /// Reads the rest of the stream (so the digest covers all of it) and returns the digest

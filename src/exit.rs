@@ -27,4 +27,21 @@ impl ExitStatus {
     pub fn code(self) -> i32 {
         self as i32
     }
+
+    /// Each status and what it means, for the man pages (README, "Exit status").
+    pub const TABLE: [(i32, &'static str); 4] = [
+        (
+            ExitStatus::Ok as i32,
+            "every input is a valid archive and every check passed (warnings allowed); convert, export, lock, delta or apply wrote its output",
+        ),
+        (
+            ExitStatus::Failed as i32,
+            "a check failed (an error, or a warning --deny made fail), or an input is not a valid archive; convert, export, lock, delta or apply refused it and wrote nothing",
+        ),
+        (
+            ExitStatus::Usage as i32,
+            "usage error, an input path that cannot be opened, a lock, key or checksum file that cannot be read, or an output that cannot be written",
+        ),
+        (ExitStatus::Interrupted as i32, "interrupted (Ctrl-C, SIGTERM); a temporary output was removed"),
+    ];
 }

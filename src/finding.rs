@@ -1,10 +1,10 @@
 //! Findings and their stable codes. A code, once shipped, is never renamed: scripts match on
 //! it. Every check module produces findings through [`Finding::new`] with one of these.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -148,8 +148,42 @@ impl Serialize for Code {
     }
 }
 
+impl Code {
+    /// The code named `s` (as `as_str` spells it).
+    pub fn parse(s: &str) -> Option<Code> {
+        Code::ALL.iter().copied().find(|c| c.as_str() == s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Code, D::Error> {
+        let s = String::deserialize(d)?;
+        Code::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not a finding code")))
+    }
+}
+
+/// In the JSON Schema: one of the codes, each with its severity and meaning.
+impl schemars::JsonSchema for Code {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Code".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let one_of: Vec<serde_json::Value> = Code::ALL
+            .iter()
+            .map(|c| {
+                let sev = match c.severity() {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                };
+                serde_json::json!({"const": c.as_str(), "description": format!("{sev}: {}", c.description())})
+            })
+            .collect();
+        schemars::json_schema!({"type": "string", "description": "A finding code (stable: never renamed).", "oneOf": one_of})
+    }
+}
+
 /// One finding. `image` and `layer` are indexes into the report's image and layer lists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
     pub severity: Severity,
     pub code: Code,
@@ -158,7 +192,7 @@ pub struct Finding {
     pub layer: Option<usize>,
     pub member: Option<String>,
     /// A warning that `--deny` turned into a failure (present in JSON only when true).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub denied: bool,
 }
 

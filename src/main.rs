@@ -1,3 +1,3 @@
 fn main() {
-    std::process::exit(airlock::cli::main());
+    std::process::exit(airlock::cli_main());
 }

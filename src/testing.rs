@@ -1,9 +1,31 @@
 //! What airlock reads from given bytes, for the differential tests against Go
-//! (tests/differential_fuzz.rs and its oracle, tests/go-oracle). Not an API: hidden from the
-//! docs, and kept to this one module so the rest of the crate can stay crate-private.
+//! (tests/differential_fuzz.rs and its oracle, tests/go-oracle), and the few internals other
+//! integration tests reach (the re-exports below). Not an API: hidden from the docs, and kept
+//! to this one module so the rest of the crate can stay crate-private.
 //!
 //! Each function reads the bytes with the very readers verify uses (the tar reader, the gzip
 //! reader, the JSON readers of the model) and says what they yield, or that they refuse.
+
+/// tests/cli_docs.rs: the clap definition the completions and man pages come from.
+pub use crate::cli::command;
+/// tests/cli_docs.rs: the overlay rules export applies (its man page lists them).
+pub use crate::export::rules::RULES as OVERLAY_RULES;
+/// tests/signatures.rs: an input opened as verify opens it, and what a bundle holds.
+pub use crate::input::{bundle::expand, load};
+/// tests/shared_blobs.rs: how many bytes one read of an input takes.
+pub use crate::open::read_input;
+pub use crate::progress::Progress;
+pub use crate::scan::Depth;
+/// tests/interop.rs: the rules `--target` predicts with, and the runtimes each was measured with.
+pub use crate::targets::rules::RULES as TARGET_RULES;
+
+/// tests/signatures.rs: the signature checks, below the report.
+pub mod signatures {
+    pub use crate::signatures::{
+        Alg, Attachment, Format, ImageSignatures, MAX_PER_IMAGE, PublicKey, Trust, Unchecked, Verdict, Why, blob,
+        check, findings,
+    };
+}
 
 use crate::digest::Digest;
 use crate::tarstream::gzip::GzipReader;
@@ -214,4 +236,10 @@ fn descriptor_json(d: &crate::formats::oci::Descriptor) -> Value {
         "annotations": notes_json(&d.annotations),
         "platform": d.platform.as_ref().map(|p| json!({"os": p.os, "architecture": p.architecture, "variant": p.variant})),
     })
+}
+
+/// A reference as the reports and the lock spell it (`airlock/app:1` is
+/// `docker.io/airlock/app:1`), for tests that compare with what the real tools print.
+pub fn normalize_reference(r: &str) -> String {
+    crate::model::reference::normalize(r)
 }

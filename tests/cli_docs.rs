@@ -6,7 +6,7 @@ use common::*;
 
 /// (subcommand, its long options) of the real command line.
 fn surface() -> Vec<(String, Vec<String>)> {
-    let cmd = airlock::cli::command();
+    let cmd = airlock::testing::command();
     cmd.get_subcommands()
         .map(|s| {
             let longs = s.get_arguments().filter_map(|a| a.get_long()).map(|l| format!("--{l}")).collect();
@@ -74,4 +74,53 @@ fn man_pages_cover_every_subcommand_and_option() {
     }
     // `airlock man` prints the top page.
     assert_eq!(stdout(&["man"]), top);
+}
+
+/// The pages carry what the README had alone: EXAMPLES (from each command's help), EXIT
+/// STATUS, the finding codes with their severities, and where the JSON Schema is.
+#[test]
+fn man_pages_carry_examples_exit_status_codes_and_json() {
+    let d = tempdir();
+    assert_eq!(airlock(&["man", "--dir", d.path().to_str().unwrap()]).status.code(), Some(0));
+    let page = |name: &str| std::fs::read_to_string(d.path().join(format!("{name}.1"))).unwrap();
+    let section = |text: &str, title: &str| -> String {
+        let start = text.find(&format!(".SH \"{title}\"")).or_else(|| text.find(&format!(".SH {title}")));
+        let start = start.unwrap_or_else(|| panic!("no {title} section"));
+        let rest = &text[start + 4..];
+        rest[..rest.find("\n.SH ").unwrap_or(rest.len())].to_string()
+    };
+    for name in ["airlock", "airlock-verify", "airlock-convert", "airlock-lock"] {
+        let text = page(name);
+        let codes = section(&text, "FINDING CODES");
+        for c in airlock::finding::Code::ALL {
+            let escaped = c.as_str().replace('-', "\\-");
+            assert!(codes.contains(&escaped), "{name}.1: no {}", c.as_str());
+        }
+        assert!(codes.contains("error") && codes.contains("warning"), "{name}.1: severities");
+    }
+    for name in ["airlock", "airlock-verify", "airlock-inspect", "airlock-convert", "airlock-delta", "airlock-apply"] {
+        let text = page(name);
+        let exit = section(&text, "EXIT STATUS");
+        for code in ["0", "1", "2", "130"] {
+            assert!(exit.contains(&format!("\n.TP\n\\fB{code}\\fR")), "{name}.1: exit status {code}: {exit}");
+        }
+        assert!(section(&text, "EXAMPLES").contains("airlock"), "{name}.1: examples");
+        assert!(section(&text, "JSON OUTPUT").contains("airlock schema"), "{name}.1: the schema command");
+    }
+    assert!(section(&page("airlock-verify"), "JSON OUTPUT").contains("airlock.verify/v2"));
+    assert!(!page("airlock-inspect").contains("FINDING CODES"), "inspect's page points to verify's");
+    // The rule tables reach users with their sources: --target's and export's.
+    let esc = |s: &str| s.replace('\\', "\\e").replace('-', "\\-").replace('\'', "\\*(Aq");
+    let rules = section(&page("airlock-verify"), "TARGET RULES");
+    for r in airlock::testing::TARGET_RULES {
+        assert!(rules.contains(&esc(r.id)), "airlock-verify.1: rule {}", r.id);
+        assert!(rules.contains(&esc(r.source)), "airlock-verify.1: the source of {}", r.id);
+    }
+    let overlay = section(&page("airlock-export"), "OVERLAY RULES");
+    for r in airlock::testing::OVERLAY_RULES {
+        assert!(overlay.contains(&esc(r.name)) && overlay.contains(&esc(r.source)), "airlock-export.1: {}", r.name);
+    }
+    assert!(
+        section(&page("airlock-verify"), "SIGNATURES").contains("application/vnd.dev.cosign.simplesigning.v1+json")
+    );
 }

@@ -1477,7 +1477,7 @@ fn target_predictions_match_the_real_runtimes() {
     assert!(wrong.is_empty(), "wrong predictions:\n{}", wrong.join("\n"));
     // Each rule says which of these runtimes it was measured with: exactly those where it fired.
     if names.len() == real_tools::EXPECTED.len() {
-        let claimed: BTreeSet<(String, String)> = airlock::targets::rules::RULES
+        let claimed: BTreeSet<(String, String)> = airlock::testing::TARGET_RULES
             .iter()
             .filter(|r| r.code != airlock::finding::Code::TargetLoadChanges)
             .flat_map(|r| r.measured.iter().map(|m| (r.id.to_string(), m.to_string())))

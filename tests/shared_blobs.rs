@@ -5,8 +5,7 @@
 mod common;
 use common::*;
 
-use airlock::progress::Progress;
-use airlock::scan::Depth;
+use airlock::testing::{Depth, Progress};
 use std::path::Path;
 
 const IMAGES: usize = 40;
@@ -56,7 +55,7 @@ fn fleet(path: &Path) -> (Vec<u8>, u64) {
 /// Bytes read through the scan pipeline when `input` is opened for verify.
 fn bytes_read(input: &Path) -> u64 {
     let progress = Progress::default();
-    airlock::open::read_input(input, Depth::Full, &progress).unwrap();
+    airlock::testing::read_input(input, Depth::Full, &progress).unwrap();
     progress.done()
 }
 

@@ -5,7 +5,9 @@
 
 mod common;
 use airlock::finding::Code;
-use airlock::signatures::{self, Alg, Attachment, Format, ImageSignatures, PublicKey, Trust, Unchecked, Verdict, Why};
+use airlock::testing::signatures::{
+    self, Alg, Attachment, Format, ImageSignatures, PublicKey, Trust, Unchecked, Verdict, Why,
+};
 use common::*;
 use serde_json::Value;
 use std::path::Path;
@@ -33,7 +35,7 @@ fn image(name: &str) -> String {
 }
 
 fn check_path(path: &Path, trust: &Trust) -> Vec<ImageSignatures> {
-    let loaded = airlock::input::load(path, airlock::scan::Depth::Full, false).unwrap();
+    let loaded = airlock::testing::load(path, airlock::testing::Depth::Full, false).unwrap();
     assert!(loaded.model.format.is_some(), "{} is not read as an image archive", path.display());
     signatures::check(&loaded.catalog, &loaded.model, trust)
 }
@@ -286,8 +288,8 @@ fn tar_member(tar: &Path, name: &str) -> Vec<u8> {
 #[test]
 fn in_a_zarf_package_images_signed_both_ways_and_zarf_yaml_sig() {
     let pkg = fixture("signed/zarf-package-signed-amd64-0.0.1.tar");
-    let loaded = airlock::input::load(&pkg, airlock::scan::Depth::Full, false).unwrap();
-    let expansion = airlock::input::bundle::expand(&pkg, "pkg", &loaded, airlock::scan::Depth::Full);
+    let loaded = airlock::testing::load(&pkg, airlock::testing::Depth::Full, false).unwrap();
+    let expansion = airlock::testing::expand(&pkg, "pkg", &loaded, airlock::testing::Depth::Full);
     let codes: Vec<&str> = expansion.findings.iter().map(|f| f.code.as_str()).collect();
     assert_eq!(codes, Vec::<&str>::new());
     let parts = expansion.parts;

@@ -192,3 +192,61 @@ pub fn conflicts(catalog: &Catalog, model: &Model, selected: &[(usize, &Image)],
         });
     }
 }
+
+/// `across` and `Merged`, the rule of one tag, one image, case by case.
+#[cfg(test)]
+mod tests {
+    use super::{Merged, Named, across};
+    use crate::digest::Digest;
+    use crate::finding::Code;
+    use crate::model::Platform;
+
+    fn named(id: u8, platform: Option<&str>) -> Named {
+        Named { platform: platform.and_then(Platform::parse), id: Some(Digest::of(&[id])) }
+    }
+
+    fn input(name: &str, tags: &[(&str, Named)]) -> (String, Vec<(String, Named)>) {
+        (name.to_string(), tags.iter().map(|(t, n)| (t.to_string(), n.clone())).collect())
+    }
+
+    #[test]
+    fn one_image_under_one_tag_in_two_inputs_is_no_conflict() {
+        let a = named(1, Some("linux/amd64"));
+        let got = across(&[
+            input("a.tar", &[("airlock/app:1", a.clone())]),
+            input("b.tar", &[("docker.io/airlock/app:1", a)]),
+        ]);
+        assert_eq!(got, []);
+    }
+
+    #[test]
+    fn two_images_under_one_tag_spelled_two_ways_conflict_once() {
+        let got = across(&[
+            input("a.tar", &[("airlock/app:1", named(1, Some("linux/amd64")))]),
+            input("b.tar", &[("docker.io/airlock/app:1", named(2, Some("linux/amd64")))]),
+            input("c.tar", &[("airlock/app:1", named(3, Some("linux/amd64")))]),
+        ]);
+        assert_eq!(got.iter().map(|f| f.code).collect::<Vec<_>>(), [Code::TagConflict]);
+        assert!(got[0].message.contains("a.tar") && got[0].message.contains("b.tar"), "{}", got[0].message);
+    }
+
+    /// Two single-platform archives under one tag: a runtime that holds one image per tag
+    /// (docker, ctr) keeps the one loaded last, so it is a conflict, not a multi-platform tag.
+    #[test]
+    fn one_tag_on_two_platforms_in_two_inputs_conflicts() {
+        let got = across(&[
+            input("amd64.tar", &[("app:1", named(1, Some("linux/amd64")))]),
+            input("arm64.tar", &[("app:1", named(2, Some("linux/arm64")))]),
+        ]);
+        assert_eq!(got.iter().map(|f| f.code).collect::<Vec<_>>(), [Code::TagConflict]);
+    }
+
+    #[test]
+    fn merged_names_the_earlier_place_of_a_platform_named_twice() {
+        let mut m: Merged<&str> = Merged::new();
+        assert!(m.add(&[named(1, Some("linux/amd64")), named(2, Some("linux/arm64"))], &"index.json").is_none());
+        assert!(m.add(&[named(2, Some("linux/arm64"))], &"manifest.json").is_none());
+        let (earlier, later) = m.add(&[named(3, Some("linux/arm64"))], &"again").expect("a conflict");
+        assert_eq!((earlier.where_, earlier.named.id, later.id), ("index.json", named(2, None).id, named(3, None).id));
+    }
+}

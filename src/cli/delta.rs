@@ -4,9 +4,9 @@ use super::quiet::{Brevity, QuietArgs};
 use crate::delta::{self, apply};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::finding::Finding;
 use crate::formats::output::OutputFormat;
 use crate::report::human::{human_size, verdict_line};
+use crate::report::json::Kind;
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
@@ -126,8 +126,8 @@ pub fn run_delta(a: DeltaArgs) -> Result<ExitStatus, Error> {
             super::print_refused(&report, "delta (nothing written)", brevity);
             return Ok(report.exit_status());
         }
-        delta::Outcome::Planned(s) | delta::Outcome::Written(s) if a.json => print_json(&s, &mut stdout),
-        delta::Outcome::Thin(s) if a.json => print_json(&s, &mut stdout),
+        delta::Outcome::Planned(s) | delta::Outcome::Written(s) if a.json => print_json(Kind::Delta, &s, &mut stdout),
+        delta::Outcome::Thin(s) if a.json => print_json(Kind::Thin, &s, &mut stdout),
         // The plan is what --plan asks for: printed whatever -q says (--status prints nothing).
         delta::Outcome::Planned(s) if brevity != Brevity::Status => print_plan(&s, &mut stdout),
         delta::Outcome::Written(s) if brevity == Brevity::Full => print_plan(&s, &mut std::io::stderr().lock()),
@@ -163,9 +163,8 @@ fn print_thin(s: &delta::thin::ThinSummary, out: &mut dyn Write) -> std::io::Res
     )
 }
 
-fn print_json(v: &impl Serialize, out: &mut dyn Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, v)?;
-    writeln!(out)
+fn print_json(kind: Kind, v: &impl Serialize, out: &mut dyn Write) -> std::io::Result<()> {
+    crate::report::json::print_document(kind, v, out)
 }
 
 fn percent(part: u64, whole: u64) -> String {
@@ -215,14 +214,6 @@ fn print_plan(s: &delta::Summary, out: &mut dyn Write) -> std::io::Result<()> {
     }
 }
 
-#[derive(Serialize)]
-struct ApplyReport<'a> {
-    ok: bool,
-    #[serde(flatten)]
-    applied: Option<&'a apply::Applied>,
-    findings: &'a [Finding],
-}
-
 pub fn run_apply(a: ApplyArgs) -> Result<ExitStatus, Error> {
     let opts = apply::Options {
         delta: a.delta,
@@ -238,7 +229,11 @@ pub fn run_apply(a: ApplyArgs) -> Result<ExitStatus, Error> {
     match apply::run(&opts)? {
         apply::Outcome::Written(s) => {
             if a.json {
-                let _ = print_json(&ApplyReport { ok: true, applied: Some(&s), findings: &[] }, &mut stdout);
+                let _ = print_json(
+                    Kind::Apply,
+                    &apply::ApplyReport { ok: true, applied: Some(&s), findings: &[] },
+                    &mut stdout,
+                );
             } else if brevity == Brevity::Line {
                 eprintln!("{}", verdict_line(&delta_path, true, &[]));
             } else if brevity == Brevity::Full {
@@ -264,7 +259,11 @@ pub fn run_apply(a: ApplyArgs) -> Result<ExitStatus, Error> {
         }
         apply::Outcome::Failed(findings) => {
             if a.json {
-                let _ = print_json(&ApplyReport { ok: false, applied: None, findings: &findings }, &mut stdout);
+                let _ = print_json(
+                    Kind::Apply,
+                    &apply::ApplyReport { ok: false, applied: None, findings: &findings },
+                    &mut stdout,
+                );
             }
             match brevity {
                 Brevity::Full => {

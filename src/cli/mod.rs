@@ -169,6 +169,12 @@ enum Command {
         #[arg(value_enum)]
         shell: CompletionShell,
     },
+    /// Print the JSON Schema of a kind of JSON document airlock prints (verify --json, …)
+    #[command(after_help = SCHEMA_HELP)]
+    Schema {
+        #[arg(value_enum, value_name = "KIND")]
+        kind: report::json::Kind,
+    },
     /// Print the man page, or write every page (airlock.1, airlock-verify.1, …) into a directory
     #[command(after_help = MAN_HELP)]
     Man {
@@ -193,6 +199,15 @@ Examples:
   airlock completions bash | install -D -m 0644 /dev/stdin /usr/share/bash-completion/completions/airlock
   airlock completions zsh  | install -D -m 0644 /dev/stdin /usr/local/share/zsh/site-functions/_airlock
   airlock completions fish | install -D -m 0644 /dev/stdin /usr/share/fish/vendor_completions.d/airlock.fish";
+
+const SCHEMA_HELP: &str = "\
+Examples:
+  airlock schema verify > airlock.verify.schema.json
+  airlock verify app.tar --json | check-jsonschema --schemafile airlock.verify.schema.json -
+
+Prints the JSON Schema (draft 2020-12) generated from the types airlock serializes. Every JSON
+document carries \"schema\" (its kind and version, e.g. \"airlock.verify/v2\") and
+\"airlock_version\"; within a version fields are only added, never renamed or removed.";
 
 const MAN_HELP: &str = "\
 Examples:
@@ -387,7 +402,7 @@ fn run(command: Command) -> Result<ExitStatus, Error> {
     match command {
         Command::Verify(mut a) => {
             let report = verify::run(&verify_options(&mut a)?)?;
-            print_report(&report, &a.common, false, "verify");
+            print_report(&report, &a.common, report::json::Kind::Verify, false, "verify");
             Ok(report.exit_status())
         }
         Command::Inspect(a) => run_inspect(a),
@@ -405,6 +420,14 @@ fn run(command: Command) -> Result<ExitStatus, Error> {
                 CompletionShell::Fish => clap_complete::Shell::Fish,
             };
             docs::completions(shell, &mut std::io::stdout().lock());
+            Ok(ExitStatus::Ok)
+        }
+        Command::Schema { kind } => {
+            let mut out = std::io::stdout().lock();
+            let schema = report::json::schema(kind);
+            let _ = serde_json::to_writer_pretty(&mut out, &schema)
+                .map_err(std::io::Error::from)
+                .and_then(|_| writeln!(out));
             Ok(ExitStatus::Ok)
         }
         Command::Man { dir: None } => match docs::man(&mut std::io::stdout().lock()) {
@@ -463,14 +486,14 @@ fn selection(a: &CommonArgs) -> Selection {
     Selection { images: a.images.clone(), platform: a.platform.clone() }
 }
 
-/// The report as `--json`, `-q`, `--status` or neither ask; an input that cannot be opened
+/// The report as `--json` (a document of `kind`), `-q`, `--status` or neither ask; an input that cannot be opened
 /// is also named on stderr, whatever they ask (as sha256sum does).
-fn print_report(report: &Report, c: &CommonArgs, compact: bool, verb: &str) {
+fn print_report(report: &Report, c: &CommonArgs, kind: report::json::Kind, compact: bool, verb: &str) {
     note_unreadable(report);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let r = match c.quiet.brevity() {
-        _ if c.json => report::json::print(report, &mut out),
+        _ if c.json => report::json::print(kind, report, &mut out),
         Brevity::Status => Ok(()),
         Brevity::Line => report::human::print_verdicts(report, &mut out),
         Brevity::Full => {
@@ -522,7 +545,7 @@ fn run_inspect(mut a: InspectArgs) -> Result<ExitStatus, Error> {
     c.quiet.check_json(c.json)?;
     let opts = inspect::Options { inputs: c.inputs.clone(), selection: selection(c), progress: c.quiet.progress() };
     let report = inspect::run(&opts)?;
-    print_report(&report, c, a.compact, "inspect");
+    print_report(&report, c, report::json::Kind::Inspect, a.compact, "inspect");
     Ok(report.exit_status())
 }
 

@@ -8,6 +8,9 @@ use crate::report::build::{self, declared, report_input};
 use crate::scan::Depth;
 use std::path::PathBuf;
 
+/// What [`crate::inspect()`] reads. Start from `Default` (nothing drawn: `progress` false).
+#[derive(Default)]
+#[non_exhaustive]
 pub struct Options {
     pub inputs: Vec<PathBuf>,
     pub selection: Selection,

@@ -10,12 +10,17 @@ use crate::report::Report;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+/// What [`crate::lock()`] pins and where it writes (`output` `None`: stdout). Start from
+/// `Default`.
+#[derive(Default)]
+#[non_exhaustive]
 pub struct Options {
     pub verify: verify::Options,
     pub output: Option<PathBuf>,
     pub force: bool,
 }
 
+/// What [`crate::lock()`] did.
 pub enum Outcome {
     /// The lock was written: notes on what it could not hold, and the inputs' report.
     Written { notes: Vec<String>, report: Report },

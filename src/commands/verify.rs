@@ -10,6 +10,9 @@ use crate::report::{InputReport, Report};
 use crate::scan::Depth;
 use std::path::PathBuf;
 
+/// What [`crate::verify()`] checks. Start from `Default` (nothing drawn: `progress` false).
+#[derive(Default)]
+#[non_exhaustive]
 pub struct Options {
     pub inputs: Vec<PathBuf>,
     pub selection: Selection,
@@ -50,6 +53,10 @@ pub fn run(opts: &Options) -> Result<Report, Error> {
     result?;
     let mut report = Report::new(seen.inputs);
     settle(&mut report, opts, (&seen.present, &seen.manifests), &file_digests, &seen.members);
+    // A plain tar's sha256, which its own read cannot give, where --checksums hashed it.
+    for input in report.inputs.iter_mut().filter(|i| i.sha256.is_none()) {
+        input.sha256 = file_digests.iter().find(|(p, _)| *p == input.path).and_then(|(_, d)| *d);
+    }
     Ok(report)
 }
 
@@ -156,7 +163,7 @@ fn tag_conflicts(report: &Report) -> Vec<Finding> {
                 .flat_map(|im| {
                     let named = Named {
                         platform: im.platform.as_deref().and_then(crate::model::Platform::parse),
-                        id: im.config_digest,
+                        id: im.image_id,
                     };
                     im.tags.iter().map(move |t| (t.clone(), named.clone()))
                 })
@@ -315,7 +322,7 @@ fn checked_input(path: &std::path::Path, loaded: &Loaded, opts: &Options) -> Res
             let found = crate::targets::rules::evaluate(t, &profile);
             let loads = crate::report::verdict::passes(&found);
             input.findings.extend(found);
-            let measured_with = t.measured_with();
+            let measured_with = t.measured_with().into_iter().map(Into::into).collect();
             input.targets.push(crate::report::TargetVerdict { target: t.to_string(), loads, measured_with });
         }
     }

@@ -103,6 +103,7 @@ impl Emit<'_> {
                 tags: tags.clone(),
                 ref_names: if !t.one_platform_per_tag() { ref_names.clone() } else { Vec::new() },
                 platform: select::platform_of(image).map(|p| p.to_string()),
+                image_id: config,
                 config_digest: config,
                 manifest_digest_before: image.manifest_digest,
                 manifest_digest_after: manifest.as_ref().map(|m| m.0),

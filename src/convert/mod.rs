@@ -35,6 +35,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::PathBuf;
 
+/// What [`crate::convert()`] reads, writes and how: start from [`Options::new`] (the input's
+/// compression kept, nothing selected, nothing drawn).
+#[non_exhaustive]
 pub struct Options {
     pub input: PathBuf,
     pub format: OutputFormat,
@@ -47,6 +50,24 @@ pub struct Options {
     pub progress: bool,
 }
 
+impl Options {
+    /// `input` written as `format` to `output`: every image, each layer's compression kept.
+    pub fn new(input: impl Into<PathBuf>, format: OutputFormat, output: Destination) -> Options {
+        Options {
+            input: input.into(),
+            format,
+            output,
+            selection: Selection::default(),
+            tags: Vec::new(),
+            compression: CompressionChoice::Keep,
+            level: None,
+            force: false,
+            progress: false,
+        }
+    }
+}
+
+/// What [`crate::convert()`] did.
 pub enum Outcome {
     Written(Summary),
     /// The input has error findings and `--force` was not given, or it is one `--force`

@@ -34,7 +34,7 @@ pub struct Options {
 }
 
 /// What was rebuilt (`apply --json`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Applied {
     pub output: String,
     pub bytes: u64,
@@ -42,7 +42,7 @@ pub struct Applied {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AppliedArchive {
     pub name: String,
     pub format: String,
@@ -54,13 +54,22 @@ pub struct AppliedArchive {
     pub fetched: Vec<FetchedBlob>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct FetchedBlob {
     pub path: String,
     pub digest: Digest,
     pub size: u64,
     /// `BASE!MEMBER`.
     pub from: String,
+}
+
+/// `apply --json`: what was rebuilt (`ok`), or why nothing was (`findings`).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ApplyReport<'a> {
+    pub ok: bool,
+    #[serde(flatten)]
+    pub applied: Option<&'a Applied>,
+    pub findings: &'a [Finding],
 }
 
 pub enum Outcome {

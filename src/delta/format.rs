@@ -25,7 +25,7 @@ pub struct DeltaDoc {
     pub archives: Vec<Archive>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HaveLock {
     /// The lock's file name.
     pub name: String,
@@ -53,7 +53,7 @@ pub struct Archive {
     pub needs: Vec<Need>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Image {
     pub image_id: Digest,
     pub platform: Option<String>,

@@ -19,7 +19,7 @@ pub mod plan;
 pub mod thin;
 mod write;
 
-pub use format::{DeltaDoc, MANIFEST, VERSION};
+pub use format::{DeltaDoc, VERSION};
 
 use crate::error::Error;
 use crate::output::{Destination, Staging, StagingError};
@@ -42,7 +42,7 @@ pub struct Options {
 }
 
 /// `delta --plan`, and the summary of a delta written (`--json`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// The delta archive written (absent with `--plan`).
     pub output: Option<String>,

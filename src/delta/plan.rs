@@ -84,7 +84,7 @@ pub struct Planned {
 }
 
 /// `delta --plan` (and the summary after writing): bytes to ship against the full archive.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ArchivePlan {
     pub name: String,
     pub format: String,
@@ -97,7 +97,7 @@ pub struct ArchivePlan {
     pub images: Vec<ImagePlan>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ImagePlan {
     pub tags: Vec<String>,
     pub image_id: Digest,
@@ -142,7 +142,7 @@ pub fn plan(
     let mut images = Vec::new();
     let mut image_plans = Vec::new();
     for (i, image) in loaded.model.images.iter().enumerate() {
-        let id = input.images[i].config_digest.ok_or_else(|| usage(format!("{name}: image @{i} has no config")))?;
+        let id = input.images[i].image_id.ok_or_else(|| usage(format!("{name}: image @{i} has no config")))?;
         let mut ip = ImagePlan {
             tags: input.images[i].tags.iter().map(|t| crate::model::reference::normalize(t)).collect(),
             image_id: id,

@@ -35,7 +35,7 @@ use std::io;
 use std::path::{Component, Path};
 
 /// What a thin archive holds, against the full one.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ThinSummary {
     pub output: String,
     pub bytes: u64,

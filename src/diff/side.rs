@@ -41,21 +41,6 @@ pub struct Layer {
     pub size: Option<u64>,
 }
 
-impl Img {
-    /// How messages name it: its first tag, else its image ID, and its platform.
-    pub fn label(&self) -> String {
-        let name = match (self.tags.first(), self.image_id) {
-            (Some(t), _) => t.clone(),
-            (None, Some(d)) => d.short(),
-            (None, None) => format!("{}@{}", self.input, self.index),
-        };
-        match &self.platform {
-            Some(p) => format!("{name} ({p})"),
-            None => name,
-        }
-    }
-}
-
 /// Opens one side: a lock file, or anything inspect reads (archive, layout, bundle).
 pub fn open(path: &Path, selection: &Selection, progress: bool) -> Result<Side, Error> {
     let name = path.display().to_string();

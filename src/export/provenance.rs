@@ -1,8 +1,10 @@
 //! `--provenance FILE`: one JSON line per path of the exported filesystem, in walk order,
 //! naming the layer that last wrote it (its index in the image, lowest 0, and its diffID):
 //!
-//!     {"path":"etc/motd","type":"file","layer":2,"diff_id":"sha256:…"}
-//!     {"path":"opt","type":"dir","layer":3,"diff_id":"sha256:…","implicit":true}
+//! ```text
+//! {"path":"etc/motd","type":"file","layer":2,"diff_id":"sha256:…"}
+//! {"path":"opt","type":"dir","layer":3,"diff_id":"sha256:…","implicit":true}
+//! ```
 //!
 //! `type` is `dir`, `file`, `symlink`, `char`, `block` or `fifo` (a hard link is the file it
 //! names); `implicit` (only when true) marks a directory no layer has an entry for, made

@@ -210,6 +210,7 @@ impl Tree {
     }
 
     /// A tree with other bounds (tests).
+    #[cfg(test)]
     pub fn with_bounds(max_paths: usize, max_path_bytes: usize) -> Tree {
         Tree { max_paths, max_path_bytes, ..Tree::new() }
     }
@@ -226,10 +227,6 @@ impl Tree {
 
     pub fn len(&self) -> usize {
         self.nodes.len() - 1
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     pub fn inode(&self, i: u32) -> &Inode {

@@ -49,7 +49,6 @@ pub struct Summary {
     pub layers: usize,
     /// The new layer's diffID, and its blob's size.
     pub diff_id: Digest,
-    pub layer_size: u64,
     pub paths: usize,
     pub files: usize,
     /// The input's warnings.
@@ -113,7 +112,6 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         image: produced.label,
         layers: produced.image.layers.len(),
         diff_id: layer.diff_id,
-        layer_size: layer.blob.size,
         paths: produced.tree.len(),
         files: produced.files,
         findings: produced.findings,

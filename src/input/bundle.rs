@@ -99,7 +99,7 @@ impl Expansion {
 /// Searches `loaded` (read from `path`, shown as `display`) for everything a runtime could
 /// load: layouts in its directories at any depth, and every member that is an archive, read
 /// from its bytes (a tar header or a compression magic), opened level by level, one pass per
-/// level, within [`Bounds::default`]. Every member ends with one verdict
+/// level, within `Bounds::default`. Every member ends with one verdict
 /// (`coverage::decide`).
 pub fn expand(path: &Path, display: &str, loaded: &Loaded, depth: Depth) -> Expansion {
     expand_within(path, display, loaded, depth, Bounds::default())

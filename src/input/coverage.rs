@@ -20,8 +20,8 @@ use crate::scan::{Compression, Content, Depth};
 use serde::Serialize;
 use std::collections::HashSet;
 
-/// The one verdict each member of an input gets ([`decide`] decides it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The one verdict each member of an input gets (`decide` decides it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Read as part of an image in the report: a document, config or layer of an image
@@ -52,7 +52,7 @@ impl Verdict {
 }
 
 /// How many members got each verdict, and the ones that are not part of an image or artifact.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Coverage {
     /// Every member but directories, of the input and of every archive opened in it.
     pub members: usize,
@@ -69,7 +69,7 @@ pub struct Coverage {
 /// Members listed in a coverage, at most this many.
 pub const MAX_LISTED: usize = 1000;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct CoveredMember {
     /// The member's path, `ARCHIVE!MEMBER` inside an archive of the input.
     pub member: String,
@@ -124,15 +124,6 @@ pub fn holds_nothing_loadable(m: &Member) -> bool {
     match m.scan.as_ref().map(|s| &s.content) {
         Some(Content::Layer(ls)) => ls.tar.as_ref().is_ok_and(|t| !t.image_like && !t.has_archives),
         _ => false,
-    }
-}
-
-/// Whether a runtime could load what an archive holds without another step (an image
-/// document in it, or not known): what decides whether leaving it unopened is an error.
-pub fn could_hold_an_image(m: &Member) -> bool {
-    match m.scan.as_ref().map(|s| &s.content) {
-        Some(Content::Layer(ls)) => ls.tar.as_ref().map_or(true, |t| t.image_like),
-        _ => true,
     }
 }
 

@@ -41,8 +41,7 @@ pub fn compare(lock: &Lock, report: &Report, keys: &[Digest]) -> Vec<(Place, Fin
         }
     }
     let same = |l: &LockImage, im: &ImageReport| {
-        im.config_digest == Some(l.image_id)
-            && (l.platform.is_none() || im.platform.is_none() || im.platform == l.platform)
+        im.image_id == Some(l.image_id) && (l.platform.is_none() || im.platform.is_none() || im.platform == l.platform)
     };
     for l in &lock.images {
         let what = describe(l);
@@ -56,8 +55,7 @@ pub fn compare(lock: &Lock, report: &Report, keys: &[Digest]) -> Vec<(Place, Fin
             if holders.is_empty() {
                 out.push(here(Finding::new(Code::LockTagMismatch, format!("{what}: tag {t} is not in the inputs"))));
             } else if !holders.iter().any(|(_, h)| same(l, h)) {
-                let ids: Vec<String> =
-                    holders.iter().filter_map(|(_, h)| h.config_digest.map(|d| d.to_string())).collect();
+                let ids: Vec<String> = holders.iter().filter_map(|(_, h)| h.image_id.map(|d| d.to_string())).collect();
                 out.push(here(Finding::new(
                     Code::LockTagMismatch,
                     format!("{what}: tag {t} names {} instead", ids.join(", ")),
@@ -91,7 +89,7 @@ pub fn compare(lock: &Lock, report: &Report, keys: &[Digest]) -> Vec<(Place, Fin
     out.extend(unpinned_holders(lock, &by_tag, same));
     // Images the lock does not list.
     for (n, im) in &all {
-        let Some(id) = im.config_digest else { continue };
+        let Some(id) = im.image_id else { continue };
         if !lock.images.iter().any(|l| same(l, im)) {
             let plat = im.platform.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
             out.push((
@@ -119,7 +117,7 @@ fn unpinned_holders(
             continue;
         }
         for (n, h) in holders.iter().filter(|(_, h)| !pinned.iter().any(|l| same(l, h))) {
-            let id = h.config_digest.map_or_else(|| "an image of unknown ID".to_string(), |d| d.to_string());
+            let id = h.image_id.map_or_else(|| "an image of unknown ID".to_string(), |d| d.to_string());
             let plat = h.platform.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
             let f = Finding::new(
                 Code::LockTagMismatch,
@@ -172,4 +170,94 @@ fn describe(l: &LockImage) -> String {
     let tag = l.tags.first().map(|t| format!(" {t}")).unwrap_or_default();
     let plat = l.platform.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
     format!("locked image{tag} {}{plat}", l.image_id.short())
+}
+
+/// The rule table above, rule by rule, on reports and locks written out as their JSON.
+#[cfg(test)]
+mod tests {
+    use super::{Lock, Place, compare};
+    use crate::finding::{Code, Severity};
+    use crate::report::Report;
+    use serde_json::{Value, json};
+
+    fn d(c: char) -> String {
+        format!("sha256:{}", c.to_string().repeat(64))
+    }
+
+    fn image(id: char, tags: &[&str], manifest: char, layer: char) -> Value {
+        json!({"index": 0, "tags": tags, "platform": "linux/amd64", "image_id": d(id), "config_digest": d(id),
+            "manifest_digest": d(manifest), "config_member": "c",
+            "layers": [{"digest": d(layer), "size": 1, "media_type": null, "compression": "none",
+                "diff_id": d('f'), "chain_id": d('f'), "uncompressed_size": 1, "member": "l"}]})
+    }
+
+    fn report(images: Vec<Value>) -> Report {
+        let input = json!({"path": "app.tar", "format": "docker-archive", "compression": "none", "ok": true,
+            "images": images, "findings": []});
+        serde_json::from_value(json!({"ok": true, "inputs": [input]})).unwrap()
+    }
+
+    fn lock(id: char, tags: &[&str], manifest: char, layer: char) -> Lock {
+        serde_json::from_value(json!({"version": 1, "inputs": [{"name": "app.tar", "format": "docker-archive",
+            "size": null, "sha256": null}],
+            "images": [{"image_id": d(id), "platform": "linux/amd64", "tags": tags, "manifest_digest": d(manifest),
+                "input": "app.tar", "layers": [{"diff_id": d('f'), "digest": d(layer), "size": 1, "media_type": null}]}]}))
+        .unwrap()
+    }
+
+    /// (code, severity, for the set rather than an input) of each finding.
+    fn found(lock: &Lock, report: &Report) -> Vec<(Code, Severity, bool)> {
+        compare(lock, report, &[]).into_iter().map(|(p, f)| (f.code, f.severity, matches!(p, Place::Set))).collect()
+    }
+
+    const TAG: &str = "docker.io/airlock/app:1";
+
+    #[test]
+    fn the_same_images_compare_equal_whatever_the_tag_spelling() {
+        let l = lock('a', &[TAG], 'b', 'c');
+        assert_eq!(found(&l, &report(vec![image('a', &[TAG], 'b', 'c')])), []);
+        // A report of an older airlock spelled the tag as the archive did: still equal.
+        assert_eq!(found(&l, &report(vec![image('a', &["airlock/app:1"], 'b', 'c')])), []);
+    }
+
+    #[test]
+    fn a_missing_image_is_an_error_of_the_set() {
+        let l = lock('a', &[TAG], 'b', 'c');
+        let got = found(&l, &report(vec![image('e', &["other:1"], 'b', 'c')]));
+        assert_eq!(
+            got,
+            [(Code::LockImageMissing, Severity::Error, true), (Code::LockImageUnlisted, Severity::Warning, false)]
+        );
+    }
+
+    #[test]
+    fn a_locked_tag_absent_or_on_another_image_is_an_error() {
+        let l = lock('a', &[TAG], 'b', 'c');
+        assert_eq!(
+            found(&l, &report(vec![image('a', &[], 'b', 'c')])),
+            [(Code::LockTagMismatch, Severity::Error, false)]
+        );
+        let got = found(&l, &report(vec![image('a', &[], 'b', 'c'), image('e', &[TAG], 'b', 'c')]));
+        assert_eq!(
+            got,
+            [
+                (Code::LockTagMismatch, Severity::Error, false),
+                (Code::LockTagMismatch, Severity::Error, false),
+                (Code::LockImageUnlisted, Severity::Warning, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_converted_image_is_the_same_image_with_a_warning() {
+        let l = lock('a', &[TAG], 'b', 'c');
+        let got = found(&l, &report(vec![image('a', &[TAG], '9', '8')]));
+        assert_eq!(
+            got,
+            [
+                (Code::LockManifestChanged, Severity::Warning, false),
+                (Code::LockManifestChanged, Severity::Warning, false)
+            ]
+        );
+    }
 }

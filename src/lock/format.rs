@@ -36,7 +36,7 @@ pub fn build(report: &Report, file_digests: &[(String, Option<(Digest, u64)>)]) 
                     })
                 })
                 .collect();
-            let (Some(image_id), Some(layers)) = (im.config_digest, layers) else {
+            let (Some(image_id), Some(layers)) = (im.image_id, layers) else {
                 notes.push(format!(
                     "{}: image @{} is not locked: its config or a layer could not be read",
                     input.path, im.index

@@ -52,6 +52,10 @@ pub struct Catalog {
     /// The tar ends early, inside a member's data or a header (a finding says where): the
     /// members before the cut were read whole (`crate::report::salvage`).
     pub cut: bool,
+    /// The input file's size, and its sha256 where the one pass that read it read it front to
+    /// back (a compressed file, a pipe), not for a plain tar on disk (read at its members'
+    /// offsets, in parallel); `None` for a directory and a split input.
+    pub whole: Option<crate::digest::Whole>,
 }
 
 /// File names whose bytes are kept when read from a stream (Zarf's integrity data and
@@ -171,6 +175,7 @@ impl Catalog {
             kept,
             members_capped: self.members_capped,
             cut: self.cut,
+            whole: None,
         }
     }
 

@@ -112,9 +112,11 @@ pub fn read_sniffed(
     match compression {
         Compression::None if plain_tar => {
             if seekable {
-                Ok(tar_file::read(file, meta.len(), depth, progress))
+                let mut catalog = tar_file::read(file, meta.len(), depth, progress);
+                catalog.whole = Some(crate::digest::Whole { size: meta.len(), sha256: None });
+                Ok(catalog)
             } else {
-                Ok(tar_stream::read(stream(file), compression, depth, progress))
+                Ok(read_hashed(stream(file), compression, false, depth, progress))
             }
         }
         Compression::None => {
@@ -125,9 +127,38 @@ pub fn read_sniffed(
             Ok(catalog)
         }
         c @ (Compression::Gzip | Compression::Zstd | Compression::Bzip2 | Compression::Lz4 | Compression::Xz) => {
-            Ok(tar_stream::read(stream(file), c, depth, progress))
+            Ok(read_hashed(stream(file), c, seekable, depth, progress))
         }
     }
+}
+
+/// Reads a stream (the whole input, from its first byte) and hashes it in the same pass: the
+/// catalog's `whole`. What the tar reader leaves unread at its end (a compressed stream's
+/// trailer, padding) is hashed after it; a file that broke early is hashed to its end, since
+/// its bytes are still to be read once. A pipe is hashed only if at most [`PIPE_TAIL`] more
+/// bytes follow, so an endless one cannot hold the verify.
+fn read_hashed<'a>(
+    src: Box<dyn io::Read + Send + 'a>,
+    compression: Compression,
+    seekable: bool,
+    depth: Depth,
+    progress: &crate::progress::Progress,
+) -> Catalog {
+    let mut hashed = crate::digest::HashReader::new(src);
+    let mut catalog = tar_stream::read(Box::new(&mut hashed), compression, depth, progress);
+    if seekable || drain_at_most(&mut hashed, PIPE_TAIL).is_some() {
+        catalog.whole = hashed.finish().ok().map(|(d, size)| crate::digest::Whole { size, sha256: Some(d) });
+    }
+    catalog
+}
+
+/// At most this many bytes of a pipe are read after its tar ends, to hash it whole.
+pub const PIPE_TAIL: u64 = 1 << 20;
+
+/// Reads `r` to its end if that comes within `limit` bytes.
+fn drain_at_most(r: &mut impl io::Read, limit: u64) -> Option<u64> {
+    let n = io::copy(&mut r.take(limit + 1), &mut io::sink()).ok()?;
+    (n <= limit).then_some(n)
 }
 
 /// How long an input that is a FIFO may wait for a writer.
@@ -156,14 +187,15 @@ pub fn open_input(path: &Path) -> io::Result<File> {
     })
 }
 
-/// Reads an archive from a stream (a member of a bundle), compressed as `outer` says.
+/// Reads an archive from a stream (a member of a bundle, which ends with the member),
+/// compressed as `outer` says, hashing it whole in the same pass.
 pub fn read_stream<'a>(
     src: Box<dyn io::Read + Send + 'a>,
     outer: Compression,
     depth: Depth,
     progress: &crate::progress::Progress,
 ) -> Catalog {
-    tar_stream::read(src, outer, depth, progress)
+    read_hashed(src, outer, true, depth, progress)
 }
 
 /// A streamed input's bytes again, from the start, and their whole-file compression: a
@@ -179,13 +211,6 @@ pub fn reopen_input(path: &Path) -> io::Result<(Box<dyn io::Read + Send>, Compre
     let mut head = [0u8; 8];
     let n = crate::digest::read_full(&mut src, &mut head)?;
     Ok((Box::new(io::Cursor::new(head[..n].to_vec()).chain(src)), Compression::sniff(&head[..n])))
-}
-
-/// Re-reads one member of a streamed input: the input is decompressed again up to that
-/// member, whose data the returned reader yields. No temporary copy is made.
-pub fn reopen_streamed_member(path: &Path, member: &str) -> io::Result<Box<dyn io::Read + Send>> {
-    let (src, compression) = reopen_input(path)?;
-    member_of_stream(src, compression, member)
 }
 
 /// The data of `member` in the tar that `src` holds (compressed as `compression`), read up

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::finding::Finding;
 use crate::input::{Loaded, Opened, bundle::Part};
 use crate::model::select::{self, Selection};
-use crate::model::{BlobRef, Image, Model};
+use crate::model::{BlobRef, Image, Model, reference};
 use crate::open::Catalog;
 use crate::scan::{Compression, Content, Depth};
 use std::path::Path;
@@ -36,7 +36,7 @@ pub fn reports(
     mut check: impl FnMut(&Path, &Loaded) -> Result<InputReport, Error>,
 ) -> Result<Vec<InputReport>, Error> {
     let Opened { display, depth, top, mut found, zarf } = opened;
-    let coverage = Some(std::mem::take(&mut found.coverage));
+    let coverage = Some(Box::new(std::mem::take(&mut found.coverage)));
     let contains: Vec<String> = found.parts.iter().map(|p| p.name.clone()).collect();
     if top.model.format.is_some() || (!found.is_bundle() && !zarf) {
         // An image archive (or no archive at all): its own report, and what it holds beside.
@@ -59,6 +59,8 @@ pub fn reports(
     let (other, other_count) = found.others();
     let mut bundle = InputReport {
         path: display,
+        size: top.catalog.whole.map(|w| w.size),
+        sha256: top.catalog.whole.and_then(|w| w.sha256),
         compression: top.catalog.outer.unwrap_or_default(),
         findings,
         contains,
@@ -142,6 +144,8 @@ pub fn report_input(
         .collect();
     let mut report = InputReport {
         path: path.display().to_string(),
+        size: catalog.whole.map(|w| w.size),
+        sha256: catalog.whole.and_then(|w| w.sha256),
         format: model.format,
         compression: catalog.outer.unwrap_or(Compression::None),
         images,
@@ -185,6 +189,24 @@ pub fn image_id(catalog: &Catalog, image: &Image) -> Option<Digest> {
     catalog.scan_of(&image.config.member).and_then(|s| s.digest).or(image.config.digest)
 }
 
+/// The tags as every report and the lock spell them: normalized (`airlock/app:1` is
+/// `docker.io/airlock/app:1`, what containerd, podman and skopeo name it), each once; one
+/// that is not a valid reference (a finding names it) as stored.
+pub fn shown_tags(tags: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(tags.len());
+    for t in tags {
+        let shown = if reference::is_valid(t, false) && reference::names_repository(t) {
+            reference::normalize(t)
+        } else {
+            t.clone()
+        };
+        if !out.contains(&shown) {
+            out.push(shown);
+        }
+    }
+    out
+}
+
 /// What verify shows of an image: digests, diffIDs and chainIDs recomputed from the bytes.
 pub fn recomputed(catalog: &Catalog, index: usize, image: &Image) -> ImageReport {
     let layers: Vec<LayerReport> = image.layers.iter().map(|l| layer_report(catalog, l)).collect();
@@ -201,8 +223,9 @@ pub fn recomputed(catalog: &Catalog, index: usize, image: &Image) -> ImageReport
         .collect();
     ImageReport {
         index,
-        tags: image.tags.clone(),
+        tags: shown_tags(&image.tags),
         platform: select::platform_of(image).map(|p| p.to_string()),
+        image_id: image_id(catalog, image),
         config_digest: image_id(catalog, image),
         manifest_digest: image.manifest_digest,
         config_member: image.config.member.clone(),
@@ -256,8 +279,9 @@ pub fn declared(catalog: &Catalog, index: usize, image: &Image) -> ImageReport {
     });
     ImageReport {
         index,
-        tags: image.tags.clone(),
+        tags: shown_tags(&image.tags),
         platform: select::platform_of(image).map(|p| p.to_string()),
+        image_id: image_id(catalog, image),
         config_digest: image_id(catalog, image),
         manifest_digest: image.manifest_digest,
         config_member: image.config.member.clone(),

@@ -46,9 +46,11 @@ pub fn print(report: &Report, style: &Style, verb: &str, out: &mut dyn Write) ->
         + report.findings.iter().filter(|f| f.is_error()).count();
     let warnings: usize = report.inputs.iter().map(|i| i.warnings()).sum::<usize>()
         + report.findings.iter().filter(|f| !f.is_error()).count();
+    let denied: usize =
+        report.inputs.iter().flat_map(|i| &i.findings).chain(&report.findings).filter(|f| f.denied).count();
     let n = report.inputs.len();
     let inputs = if n == 1 { "1 input".to_string() } else { format!("{n} inputs") };
-    let counts = format!("{errors} error{}, {warnings} warning{}", plural(errors), plural(warnings));
+    let counts = counts(errors, warnings, denied);
     if report.ok {
         writeln!(out, "{} {verb}: {inputs}, {counts}", style.green("OK"))
     } else {
@@ -58,6 +60,29 @@ pub fn print(report: &Report, style: &Style, verb: &str, out: &mut dyn Write) ->
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+/// "1 error, 2 warnings", and how many of the warnings `--deny` made fail: a report that
+/// fails with no error says why.
+fn counts(errors: usize, warnings: usize, denied: usize) -> String {
+    let mut s = format!("{errors} error{}, {warnings} warning{}", plural(errors), plural(warnings));
+    if denied > 0 {
+        s.push_str(&format!(", {denied} of them failing because of --deny"));
+    }
+    s
+}
+
+/// What was checked of an artifact beside the images, and what was not.
+fn artifact_checks(kind: &str, signatures_checked: bool) -> &'static str {
+    match kind {
+        "signature" if signatures_checked => {
+            "its blobs' digests and sizes checked; the signature is checked under the image it signs"
+        }
+        "signature" => {
+            "its blobs' digests and sizes checked; the signature itself not verified: verify --key does that"
+        }
+        _ => "its blobs' digests and sizes checked; what it says is not checked",
+    }
 }
 
 /// The input's first line: what it is, and how many images or archives it holds.
@@ -109,6 +134,7 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
     for f in &input.signed_files {
         writeln!(out, "  signed: {}", f.line())?;
     }
+    let signatures_checked = input.images.iter().any(|i| i.signatures.is_some());
     for a in &input.artifacts {
         let about = match (a.image, a.about) {
             (Some(i), _) => format!(" about image @{i}"),
@@ -116,7 +142,7 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
             (None, None) => String::new(),
         };
         let digest = a.manifest_digest.map(|d| format!(" {}", d.short())).unwrap_or_default();
-        writeln!(out, "  {}{digest}{about} (checked as blobs)", a.kind)?;
+        writeln!(out, "  {}{digest}{about} ({})", a.kind, artifact_checks(&a.kind, signatures_checked))?;
     }
     if let Some(total) = input.other_count.filter(|&n| n > 0) {
         writeln!(out, "  also holds {total} other file{}:", plural(total))?;
@@ -149,7 +175,8 @@ fn print_input(input: &InputReport, style: &Style, out: &mut dyn Write) -> io::R
         }
     }
     let verdict = if input.ok { style.green("ok") } else { style.red("FAILED") };
-    writeln!(out, "  verdict: {verdict} ({} errors, {} warnings)", input.errors(), input.warnings())?;
+    let denied = input.findings.iter().filter(|f| f.denied).count();
+    writeln!(out, "  verdict: {verdict} ({})", counts(input.errors(), input.warnings(), denied))?;
     writeln!(out)
 }
 
@@ -188,7 +215,7 @@ fn print_image(image: &ImageReport, style: &Style, out: &mut dyn Write) -> io::R
     writeln!(out, "  {} {tags}", style.bold(&format!("image @{}", image.index)))?;
     let opt = |d: Option<String>| d.unwrap_or_else(|| "-".into());
     writeln!(out, "    platform:  {}", opt(image.platform.clone()))?;
-    writeln!(out, "    image ID:  {}", opt(image.config_digest.map(|d| d.to_string())))?;
+    writeln!(out, "    image ID:  {}", opt(image.image_id.map(|d| d.to_string())))?;
     writeln!(out, "    manifest:  {}", opt(image.manifest_digest.map(|d| d.to_string())))?;
     if let Some(run) = &image.config {
         super::view::print_run(image, run, out)?;

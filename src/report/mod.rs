@@ -1,35 +1,49 @@
 //! Step 6 of the flow: the report. One data structure, one printer per output format
-//! (`human`, `json`). The JSON shape is documented in the README and is stable: fields may be
-//! added, never renamed or removed.
+//! (`human`, `json`). The JSON shape is versioned (`json::Kind`: `"schema":
+//! "airlock.verify/v2"`), documented in the README and by the JSON Schema generated from these
+//! types (`airlock schema verify`): within a version, fields may be added, never renamed or
+//! removed. A [`Report`] reads back from its own JSON (`serde::Deserialize`).
 
-pub mod build;
-pub mod human;
+pub(crate) mod build;
+pub(crate) mod human;
 pub mod json;
 pub mod salvage;
 pub mod signatures;
-pub mod verdict;
-pub mod view;
+pub(crate) mod verdict;
+pub(crate) mod view;
 
 use crate::digest::Digest;
 use crate::finding::Finding;
 pub use crate::input::coverage::{Coverage, CoveredMember, MAX_LISTED, Verdict};
 use crate::model::Format;
 use crate::scan::Compression;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     pub ok: bool,
     pub inputs: Vec<InputReport>,
     /// Findings about the inputs together (an `--expect-id` found in none of several inputs).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
 }
 
 /// Fields only some inputs have (a bundle's, `--target`'s) default to empty.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(default)]
 pub struct InputReport {
     pub path: String,
+    /// The input's size in bytes: the file's, or the member's for `BUNDLE!MEMBER`; `null` for
+    /// a directory (a layout is many files), a split or chunked input (several files), and
+    /// an archive or layout read in place inside a bundle.
+    pub size: Option<u64>,
+    /// sha256 of the input's bytes, computed in the one pass that reads them front to back: a
+    /// compressed file, a pipe, a bundle's member read as a stream. `null` where `size` is,
+    /// and for a plain tar file, which is read at its members' offsets in parallel rather than
+    /// front to back: no pass sees its bytes in order (`sha256sum`, `lock` and `--checksums`
+    /// hash the file; with `--checksums` the value is given here).
+    pub sha256: Option<Digest>,
     /// `null` when the input is not an image archive at all.
     pub format: Option<Format>,
     /// The whole-archive wrapping: "none", "gzip" or "zstd".
@@ -58,13 +72,13 @@ pub struct InputReport {
     /// What became of every member of the input, nested archives included (present on each
     /// input as given; the archives found in a bundle are counted in their bundle's).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub coverage: Option<Coverage>,
+    pub coverage: Option<Box<Coverage>>,
     /// `verify --key` on a Zarf package: its `zarf.yaml` and the signature files over it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub signed_files: Vec<signatures::SignedFile>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ArtifactReport {
     /// "signature", "attestation", "sbom", "attestation manifest", "hauler artifact", "artifact".
     pub kind: String,
@@ -76,13 +90,13 @@ pub struct ArtifactReport {
     pub image: Option<usize>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OtherFile {
     pub path: String,
     pub size: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TargetVerdict {
     /// The rule set used, e.g. "docker@24" for `--target docker@24.0.7`.
     pub target: String,
@@ -90,38 +104,44 @@ pub struct TargetVerdict {
     pub loads: bool,
     /// The real runtimes this rule set was measured with (tests/interop.rs); empty: its
     /// rules come from the runtime's sources only.
-    pub measured_with: Vec<&'static str>,
+    pub measured_with: Vec<Cow<'static, str>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ImageReport {
     /// The image's index in its input (`@N`): what `--image @N` selects and what findings
     /// name it by, also under `--image` / `--platform` (which leave others out of `images`).
     pub index: usize,
+    /// The references the image is tagged with, normalized as the lock and convert write them
+    /// (`airlock/app:1` is `docker.io/airlock/app:1`); one that is not a valid reference is
+    /// shown as stored.
     pub tags: Vec<String>,
     pub platform: Option<String>,
-    /// The image ID: sha256 of the config bytes as stored.
+    /// The image ID: sha256 of the config bytes as stored (the lock's `image_id`).
+    pub image_id: Option<Digest>,
+    /// Deprecated alias of `image_id` (the same value), kept in version 2 for the consumers
+    /// of version 1; removed in version 3.
     pub config_digest: Option<Digest>,
     pub manifest_digest: Option<Digest>,
     /// The archive member holding the config.
     pub config_member: String,
     pub layers: Vec<LayerReport>,
     /// `inspect` only: the history aligned to the layers.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<HistoryReport>>,
     /// `verify --key` (or a lock that records signatures): the signatures about this image.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signatures: Option<Vec<signatures::SignatureReport>>,
     /// With `signatures`: signature layers past airlock's bounds, counted, not checked.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signatures_not_checked: Option<usize>,
     /// `inspect` only: what the image runs with (Env, Cmd, Entrypoint, Labels, User,
     /// WorkingDir, ExposedPorts) and when it was created, as its config says.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<crate::formats::runtime::RunConfig>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LayerReport {
     /// sha256 of the blob as stored (recomputed by verify; as declared by inspect).
     pub digest: Option<Digest>,
@@ -135,7 +155,7 @@ pub struct LayerReport {
     pub member: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HistoryReport {
     /// The layer this entry made, or `null` for an empty-layer entry.
     pub layer: Option<usize>,
@@ -163,7 +183,7 @@ pub struct ConvertSummary {
 }
 
 /// `convert --json`: what was written, image by image and layer by layer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ConvertReport {
     /// The output was written.
     pub ok: bool,
@@ -196,7 +216,7 @@ impl ConvertReport {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ConvertedImage {
     /// Full references the output names the image by.
     pub tags: Vec<String>,
@@ -204,6 +224,9 @@ pub struct ConvertedImage {
     pub ref_names: Vec<String>,
     pub platform: Option<String>,
     /// The image ID, the same before and after (config bytes are copied verbatim).
+    pub image_id: Digest,
+    /// Deprecated alias of `image_id` (the same value), kept in version 2 for the consumers
+    /// of version 1; removed in version 3.
     pub config_digest: Digest,
     pub manifest_digest_before: Option<Digest>,
     /// `null` for crane (no manifest).
@@ -211,7 +234,7 @@ pub struct ConvertedImage {
     pub layers: Vec<ConvertedLayer>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ConvertedLayer {
     /// "copied" (byte for byte) or "recompressed".
     pub action: &'static str,

@@ -50,6 +50,7 @@ pub fn images(catalog: &Catalog) -> (Vec<ImageReport>, Vec<Finding>) {
             index: i,
             tags: Vec::new(),
             platform,
+            image_id: scan.digest,
             config_digest: scan.digest,
             manifest_digest: None,
             config_member: member.to_string(),

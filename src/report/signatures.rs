@@ -3,10 +3,11 @@
 //! (Zarf's `zarf.yaml.sig`). Plain data, serialized as the README's JSON section documents it.
 
 use crate::digest::Digest;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// One signature of an image, as the report shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SignatureReport {
     /// The signature manifest's digest (`null` where it has none, e.g. a blob left unlisted
     /// under a name that is not a digest).
@@ -18,9 +19,9 @@ pub struct SignatureReport {
     /// The payload's or bundle's digest: what a copy that rewrites the manifest keeps.
     pub blob: Option<Digest>,
     /// "cosign simple signing" or "sigstore bundle v0.3".
-    pub format: &'static str,
+    pub format: Cow<'static, str>,
     /// How it is attached to what it signs.
-    pub attached: &'static str,
+    pub attached: Cow<'static, str>,
     /// The digest it is attached to: the image's manifest, or an index that lists it.
     pub about: Digest,
     /// The fingerprint (sha256 of the SubjectPublicKeyInfo) of the key it verified with.
@@ -28,12 +29,12 @@ pub struct SignatureReport {
     /// That key's file, as given.
     pub key_file: Option<String>,
     /// The signature scheme, e.g. "ECDSA with SHA-256".
-    pub alg: Option<&'static str>,
+    pub alg: Option<Cow<'static, str>>,
     /// Why it does not count, when it does not.
     pub why: Option<String>,
     /// What it carries that was not checked (a tlog entry without --rekor-key, a certificate,
     /// an RFC 3161 timestamp).
-    pub not_checked: Vec<&'static str>,
+    pub not_checked: Vec<Cow<'static, str>>,
 }
 
 impl SignatureReport {
@@ -45,7 +46,7 @@ impl SignatureReport {
             (Some(key), _) => format!(
                 "{what}: verified with {key}{} ({})",
                 self.key_file.as_deref().map(|n| format!(" {n}")).unwrap_or_default(),
-                self.alg.unwrap_or("?")
+                self.alg.as_deref().unwrap_or("?")
             ),
             (None, Some(why)) => format!("{what}: {why}"),
             (None, None) => what,
@@ -59,7 +60,7 @@ impl SignatureReport {
 }
 
 /// A file of a bundle checked against a detached signature (Zarf's `zarf.yaml.sig`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SignedFile {
     /// The signed file, e.g. "zarf.yaml".
     pub file: String,
@@ -67,7 +68,7 @@ pub struct SignedFile {
     pub signature: Option<String>,
     pub verified_with: Option<String>,
     pub key_file: Option<String>,
-    pub alg: Option<&'static str>,
+    pub alg: Option<Cow<'static, str>>,
     pub why: Option<String>,
 }
 
@@ -79,7 +80,7 @@ impl SignedFile {
                 "{} ({sig}): signature verified with {k}{} ({})",
                 self.file,
                 self.key_file.as_deref().map(|n| format!(" {n}")).unwrap_or_default(),
-                self.alg.unwrap_or("?")
+                self.alg.as_deref().unwrap_or("?")
             ),
             (None, Some(why)) => format!("{} ({sig}): {why}", self.file),
             (None, None) => format!("{} ({sig})", self.file),

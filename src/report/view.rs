@@ -70,7 +70,7 @@ pub fn print_compact(images: &[ImageReport], out: &mut dyn Write) -> io::Result<
             "  {:>4}  {:<14}  {:<12}  {:>6}  {:>10}  {tags}",
             format!("@{}", im.index),
             im.platform.as_deref().map_or("-".to_string(), shown),
-            im.config_digest.map_or("-".to_string(), |d| d.short()),
+            im.image_id.map_or("-".to_string(), |d| d.short()),
             im.layers.len(),
             layers_size(im).map_or("-".to_string(), human_size),
         )?;
@@ -111,6 +111,7 @@ mod tests {
             index: 0,
             tags: vec![],
             platform: None,
+            image_id: None,
             config_digest: None,
             manifest_digest: None,
             config_member: String::new(),

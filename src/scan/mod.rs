@@ -5,5 +5,5 @@ pub mod chunks;
 pub mod compression;
 pub mod layer_entries;
 
-pub use blob::{BlobScan, Content, Depth, DocumentBudget, LayerError, LayerScan, TarSummary};
+pub use blob::{BlobScan, Content, Depth, DocumentBudget, LayerError, TarSummary};
 pub use compression::Compression;

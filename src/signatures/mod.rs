@@ -49,7 +49,7 @@ pub mod rules;
 pub mod simple;
 
 pub use find::{Attachment, Candidate};
-pub use keys::{Fingerprint, KeyError, PublicKey};
+pub use keys::{Fingerprint, PublicKey};
 pub use rules::{Alg, Format};
 
 use crate::digest::Digest;
@@ -190,7 +190,7 @@ pub struct ImageSignatures {
     pub image: usize,
     pub manifest: Option<Digest>,
     pub signatures: Vec<Signature>,
-    /// Signature layers found past the bounds ([`MAX_PER_IMAGE`], [`MAX_PER_INPUT`]), not
+    /// Signature layers found past the bounds ([`MAX_PER_IMAGE`], `MAX_PER_INPUT`), not
     /// checked.
     pub not_checked: usize,
 }
@@ -268,7 +268,7 @@ pub const MAX_PER_INPUT: usize = 4096;
 /// Checks every image of `model` (read from `catalog`): its signatures and how each fares.
 /// Each signature is checked once however many images it covers (an index's signature covers
 /// every platform): the work is one verification per signature layer and digest, plus one
-/// read of each index, within [`MAX_PER_IMAGE`] and [`MAX_PER_INPUT`].
+/// read of each index, within [`MAX_PER_IMAGE`] and `MAX_PER_INPUT`.
 pub fn check(catalog: &Catalog, model: &Model, trust: &Trust) -> Vec<ImageSignatures> {
     let found = find::candidates(catalog, model);
     let parents = find::parents(catalog, model);

@@ -39,7 +39,7 @@ pub fn check_zarf(catalog: &Catalog, trust: &Trust) -> (Vec<SignedFile>, Option<
                 Verdict::Verified { key, alg } => {
                     file.verified_with = Some(key.to_string());
                     file.key_file = trust.keys.iter().find(|k| k.fingerprint == key).map(|k| k.name.clone());
-                    file.alg = Some(alg.name());
+                    file.alg = Some(alg.name().into());
                 }
                 Verdict::Invalid(why) => file.why = Some(why.describe(&trust.keys)),
             },

@@ -11,7 +11,7 @@ impl SignatureReport {
         let (verified_with, key_file, alg, why) = match &s.checked.verdict {
             Verdict::Verified { key, alg } => {
                 let file = trust.keys.iter().find(|k| k.fingerprint == *key).map(|k| k.name.clone());
-                (Some(key.to_string()), file, Some(alg.name()), None)
+                (Some(key.to_string()), file, Some(alg.name().into()), None)
             }
             Verdict::Invalid(why) => (None, None, None, Some(why.describe(&trust.keys))),
         };
@@ -20,14 +20,14 @@ impl SignatureReport {
             member: f.manifest_member.clone(),
             layer: f.layer,
             blob: f.blob,
-            format: f.format.name(),
-            attached: f.attachment.name(),
+            format: f.format.name().into(),
+            attached: f.attachment.name().into(),
             about: f.about,
             verified_with,
             key_file,
             alg,
             why,
-            not_checked: s.checked.unchecked.iter().map(|u| u.name()).collect(),
+            not_checked: s.checked.unchecked.iter().map(|u| u.name().into()).collect(),
         }
     }
 }

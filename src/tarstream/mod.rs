@@ -162,16 +162,17 @@ impl<R: Source> TarReader<R> {
         self.inner
     }
 
-    pub fn offset(&self) -> u64 {
-        self.offset
-    }
-
     /// Reads the next entry's header(s). `Ok(None)` once the archive has ended.
     ///
     /// Go's order (reader.go `next`): metadata headers (`x`, `L`, `K`) apply to the next
     /// regular header; a later one of a kind replaces an earlier one. The PAX path replaces
     /// the header's name, a non-empty GNU long name replaces that (an empty one is kept
     /// but not used), and a PAX-format sparse file's `GNU.sparse.name` replaces both.
+    /// How many bytes of the tar stream were read so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
     pub fn next_entry(&mut self) -> Result<Option<Entry>, TarError> {
         if self.end.is_some() {
             return Ok(None);

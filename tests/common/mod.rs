@@ -62,17 +62,42 @@ pub fn codes(json: &Value) -> Vec<String> {
     out
 }
 
-/// Asserts the run failed with exit 1 and reported `code` as an error.
+/// The distinct codes of one severity, of every input and the top level, sorted.
+pub fn codes_of(json: &Value, severity: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut take = |fs: &Value| {
+        for f in fs.as_array().into_iter().flatten().filter(|f| f["severity"] == severity) {
+            out.push(f["code"].as_str().unwrap_or("").to_string());
+        }
+    };
+    take(&json["findings"]);
+    for i in json["inputs"].as_array().into_iter().flatten() {
+        take(&i["findings"]);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Asserts the exact sets of error and warning codes the run reported (each code once,
+/// however many findings have it), and the exit status they mean: 1 with an error, else 0
+/// (a run with `--deny` checks its status itself).
 #[track_caller]
-pub fn assert_error(run: &Run, code: &str) {
-    let c = codes(&run.json);
-    assert_eq!(run.code, 1, "exit status; codes {c:?}; stderr {}", run.stderr);
-    assert_eq!(run.json["ok"], Value::Bool(false));
-    assert!(
-        c.iter().any(|x| x == code),
-        "expected {code} among {c:?}\n{}",
-        serde_json::to_string_pretty(&run.json).unwrap()
-    );
+pub fn assert_codes(run: &Run, errors: &[&str], warnings: &[&str]) {
+    let sorted = |c: &[&str]| {
+        let mut v: Vec<String> = c.iter().map(|s| s.to_string()).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let pretty = serde_json::to_string_pretty(&run.json).unwrap();
+    assert_eq!(codes_of(&run.json, "error"), sorted(errors), "error codes; stderr {}\n{pretty}", run.stderr);
+    assert_eq!(codes_of(&run.json, "warning"), sorted(warnings), "warning codes\n{pretty}");
+    let denied = pretty.contains("\"denied\": true");
+    if !denied {
+        assert_eq!(run.code, if errors.is_empty() { 0 } else { 1 }, "exit status; stderr {}", run.stderr);
+        assert_eq!(run.json["ok"], Value::Bool(errors.is_empty()));
+    }
 }
 
 pub fn sha256_hex(b: &[u8]) -> String {

@@ -405,6 +405,7 @@ fn thin_docker_leaves_out_the_layers_the_locked_images_hold() {
     let r = ok(&["delta", "-q", "--json", s(&new), "--have", s(&lock), "--thin-docker", "-o", s(&out)]);
     let bytes = std::fs::metadata(&out).unwrap().len();
     let want = serde_json::json!({
+        "schema": "airlock.delta-thin/v1", "airlock_version": env!("CARGO_PKG_VERSION"),
         "output": s(&out), "bytes": bytes, "images": 1, "layer_files": 7, "omitted_files": 6, "omitted_bytes": 22528
     });
     assert_eq!(r.json, want);

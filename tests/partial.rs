@@ -155,7 +155,8 @@ fn every_input_of_a_batch_is_reported_and_the_status_is_the_worst() {
     assert_eq!((inputs.len(), &inputs[0]["ok"], &inputs[0]["format"]), (2, &json!(true), &json!("docker-archive")));
     assert_eq!(
         inputs[1],
-        json!({"path": "missing.tar", "format": null, "compression": "none", "ok": false, "images": [],
+        json!({"path": "missing.tar", "format": null, "compression": "none", "size": null, "sha256": null,
+               "ok": false, "images": [],
                "findings": [{"severity": "error", "code": "input-unreadable",
                              "message": "cannot open missing.tar: No such file or directory (os error 2)",
                              "image": null, "layer": null, "member": null}]})
@@ -165,7 +166,7 @@ fn every_input_of_a_batch_is_reported_and_the_status_is_the_worst() {
     assert_eq!(code, 2);
     assert!(
         out.ends_with(
-            "missing.tar: cannot be opened\n  findings:\n    error[input-unreadable]: cannot open missing.tar: No such file or directory (os error 2)\n  verdict: FAILED (1 errors, 0 warnings)\n\nFAILED verify: 2 inputs, 1 error, 0 warnings\n"
+            "missing.tar: cannot be opened\n  findings:\n    error[input-unreadable]: cannot open missing.tar: No such file or directory (os error 2)\n  verdict: FAILED (1 error, 0 warnings)\n\nFAILED verify: 2 inputs, 1 error, 0 warnings\n"
         ),
         "{out}"
     );

@@ -21,7 +21,7 @@ pub struct RunConfig {
     /// `80/tcp`, as the keys of `ExposedPorts`.
     pub exposed_ports: Vec<String>,
     /// The keys of `Volumes` (present only when there are some).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<String>,
 }
 

@@ -54,7 +54,7 @@ fn the_release_pair_shares_its_base_layers() {
     assert_eq!(text(&o), want);
     let (c, v) = diff_json(&a, &b, &[]);
     assert_eq!(c, 1);
-    assert_eq!((v["version"].clone(), v["equal"].clone()), (json!(1), json!(false)));
+    assert_eq!((v["schema"].clone(), v["equal"].clone()), (json!("airlock.diff/v1"), json!(false)));
     let img = &v["images"][0];
     assert_eq!(v["images"].as_array().unwrap().len(), 1);
     assert_eq!(img["status"], "changed");

@@ -237,3 +237,36 @@ fn each_input_has_its_size_and_sha256() {
         harbor.json["inputs"].as_array().unwrap().iter().find(|i| i["format"].is_string()).expect("the archive");
     assert!(inner["sha256"].as_str().is_some_and(|s| s.starts_with("sha256:")), "{inner}");
 }
+
+#[test]
+fn diff_and_thin_delta_documents_match_their_schemas() {
+    let d = tempdir();
+    let (a, b) = (fixture("release/app-1.oci.tar"), fixture("release/app-2.docker.tar"));
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let diff = schema("diff");
+    for extra in [&[][..], &["--files"][..]] {
+        let out = airlock(&[&["diff", "--json", a, b], extra].concat());
+        assert_eq!(out.status.code(), Some(1), "diff {extra:?}: the releases differ");
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        header(&doc, "diff", 1);
+        assert_valid(&diff, &doc, &format!("diff {extra:?}"));
+    }
+    let lock = d.path().join("app-1.lock");
+    let o = airlock(&["lock", a, "-o", lock.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let thin = d.path().join("thin.tar");
+    let out = airlock(&[
+        "delta",
+        "--json",
+        b,
+        "--have",
+        lock.to_str().unwrap(),
+        "--thin-docker",
+        "-o",
+        thin.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    header(&doc, "delta-thin", 1);
+    assert_valid(&schema("delta-thin"), &doc, "delta --thin-docker");
+}

@@ -21,7 +21,7 @@ use std::io;
 use std::path::Path;
 
 /// One path of a final filesystem.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Rec {
     /// "file", "dir", "symlink", "char", "block" or "fifo".
     #[serde(rename = "type")]
@@ -31,12 +31,12 @@ pub struct Rec {
     pub uid: i64,
     pub gid: i64,
     /// A symlink's target; a device's numbers (`major,minor`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     /// A file's size and the sha256 of its bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<Digest>,
 }
 
@@ -125,13 +125,13 @@ fn read_rootfs(r: io::PipeReader) -> Result<Files, String> {
 }
 
 /// One path that differs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FileChange {
     pub path: String,
     /// "added", "removed" or "modified".
     pub change: &'static str,
     /// For "modified": what differs: "type", "content", "mode", "owner", "link".
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub what: Vec<&'static str>,
     pub a: Option<Rec>,
     pub b: Option<Rec>,

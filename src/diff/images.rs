@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// The same image ID, manifest and layer blobs, under the same tags.
@@ -104,18 +104,18 @@ fn same_image(a: &Img, b: &Img) -> bool {
 }
 
 /// One layer in a diff.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LayerEntry {
     pub diff_id: Option<crate::digest::Digest>,
     pub digest: Option<crate::digest::Digest>,
     pub size: Option<u64>,
     /// Shared layers: whether B stores it in the same blob as A (a delta ships nothing for
     /// it); absent where a blob digest is not declared.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub same_blob: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Layers {
     /// B's layers whose content A has (by diffID; by blob digest where a diffID is unknown).
     pub shared: Vec<LayerEntry>,
@@ -167,7 +167,7 @@ pub fn layers(a: &Img, b: &Img) -> Layers {
 }
 
 /// One config field that differs: its name and both values.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ConfigChange {
     pub field: &'static str,
     pub a: Value,

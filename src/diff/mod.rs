@@ -22,9 +22,6 @@ use side::{Img, Side};
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
-/// The version of `diff --json`'s shape.
-pub const JSON_VERSION: u32 = 1;
-
 pub struct Options {
     pub a: PathBuf,
     pub b: PathBuf,
@@ -33,9 +30,8 @@ pub struct Options {
     pub progress: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Diff {
-    pub version: u32,
     /// Nothing differs (exit 0).
     pub equal: bool,
     pub a: SideSummary,
@@ -45,7 +41,7 @@ pub struct Diff {
     pub blobs: Blobs,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SideSummary {
     pub path: String,
     pub images: usize,
@@ -53,7 +49,7 @@ pub struct SideSummary {
     pub lock: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ImageRef {
     /// The archive it is in (`BUNDLE!MEMBER` in a bundle; a lock names the input it pinned).
     pub input: String,
@@ -64,7 +60,7 @@ pub struct ImageRef {
     pub manifest_digest: Option<Digest>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ImageDiff {
     pub status: Status,
     pub platform: Option<String>,
@@ -75,12 +71,12 @@ pub struct ImageDiff {
     /// A pair's config fields that differ; `null` when a side is a lock (it records none).
     pub config: Option<Vec<ConfigChange>>,
     /// `--files`, a changed pair: the paths that differ, in walk order.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<files::FileChange>>,
 }
 
 /// B's layer blobs against A's, by digest: what a delta from A to B reuses and ships.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct Blobs {
     pub b_blobs: usize,
     pub b_bytes: u64,
@@ -131,14 +127,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     });
     let equal = out.iter().all(|d| d.status == Status::Same);
     let summary = |s: &Side| SideSummary { path: s.name.clone(), images: s.images.len(), lock: s.lock };
-    Ok(Outcome::Compared(Diff {
-        version: JSON_VERSION,
-        equal,
-        a: summary(&a),
-        b: summary(&b),
-        images: out,
-        blobs: blobs(&a, &b),
-    }))
+    Ok(Outcome::Compared(Diff { equal, a: summary(&a), b: summary(&b), images: out, blobs: blobs(&a, &b) }))
 }
 
 fn image_ref(x: &Img) -> ImageRef {

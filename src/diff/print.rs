@@ -8,10 +8,9 @@ use crate::report::view::{human_size, shown};
 use serde_json::Value;
 use std::io::{self, Write};
 
+/// `diff --json`: a JSON document of kind `airlock.diff/v1`.
 pub fn json(d: &Diff, w: &mut dyn Write) -> io::Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(d).map_err(io::Error::other)?;
-    bytes.push(b'\n');
-    w.write_all(&bytes)
+    crate::report::json::print_document(crate::report::json::Kind::Diff, d, w)
 }
 
 pub fn human(d: &Diff, w: &mut dyn Write) -> io::Result<()> {

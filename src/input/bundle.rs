@@ -47,19 +47,15 @@ impl Default for Bounds {
     }
 }
 
+/// One step into a bundle (defined with the pass that reads through the steps).
+pub use super::pass::Step;
+
 /// One image archive found in a bundle.
 pub struct Part {
     /// `bundle.tgz!harbor/harbor.v2.tar.gz`, or `pkg.tar.zst!images/` for a layout inside.
     pub name: String,
     pub loaded: Loaded,
     pub origin: Origin,
-}
-
-/// One step into a bundle: a member that is an archive, and its compression.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Step {
-    pub member: String,
-    pub compression: Compression,
 }
 
 /// Where a part's bytes are, which decides how its blobs are read again (`super::reread`).

@@ -6,7 +6,6 @@
 //! archives it holds (it used to be once more per archive). A seekable input (a plain tar,
 //! a directory) has its first-level members read in place instead.
 
-use super::bundle::Step;
 use crate::open::{self, Catalog, DataSource};
 use crate::progress::Progress;
 use crate::scan::compression::outer_decoder;
@@ -16,6 +15,13 @@ use std::collections::BTreeMap;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// One step into a bundle: a member that is an archive, and its compression.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub member: String,
+    pub compression: Compression,
+}
 
 /// What reading one archive gave.
 pub enum Opened {

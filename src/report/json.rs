@@ -31,10 +31,13 @@ pub enum Kind {
     /// `delta --thin-docker --json`.
     #[value(name = "delta-thin")]
     Thin,
+    /// `diff --json`.
+    Diff,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [Kind::Verify, Kind::Inspect, Kind::Convert, Kind::Delta, Kind::Apply, Kind::Thin];
+    pub const ALL: [Kind; 7] =
+        [Kind::Verify, Kind::Inspect, Kind::Convert, Kind::Delta, Kind::Apply, Kind::Thin, Kind::Diff];
 
     /// The value of `"schema"`: `airlock.KIND/vN`. Version 2 of verify, inspect and convert
     /// added `schema`, `airlock_version`, `image_id` and the input's `size` and `sha256`, and
@@ -47,6 +50,7 @@ impl Kind {
             Kind::Delta => "airlock.delta/v1",
             Kind::Apply => "airlock.apply/v1",
             Kind::Thin => "airlock.delta-thin/v1",
+            Kind::Diff => "airlock.diff/v1",
         }
     }
 
@@ -58,6 +62,7 @@ impl Kind {
             Kind::Delta => "delta",
             Kind::Apply => "apply",
             Kind::Thin => "delta-thin",
+            Kind::Diff => "diff",
         }
     }
 }
@@ -107,6 +112,7 @@ pub fn schema(kind: Kind) -> serde_json::Value {
         Kind::Delta => schemars::schema_for!(Document<crate::delta::Summary>),
         Kind::Apply => schemars::schema_for!(Document<crate::delta::apply::ApplyReport>),
         Kind::Thin => schemars::schema_for!(Document<crate::delta::thin::ThinSummary>),
+        Kind::Diff => schemars::schema_for!(Document<crate::diff::Diff>),
     };
     // The title and `schema`'s one value name this kind.
     s.insert("title".into(), format!("airlock {} --json", kind.name()).into());

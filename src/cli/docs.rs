@@ -10,7 +10,8 @@
 
 use super::Cli;
 use crate::finding::{Code, Severity};
-use crate::report::json::Kind;
+use crate::report;
+use crate::report::json::{Document, Kind};
 use clap::CommandFactory;
 use clap_complete::Shell;
 use roff::{Roff, bold, italic, roman};
@@ -165,7 +166,8 @@ fn finding_codes(r: &mut Roff) {
 }
 
 fn json_output(r: &mut Roff, sub: Option<&str>) {
-    let kinds: Vec<Kind> = Kind::ALL.into_iter().filter(|k| sub.is_none_or(|s| s == k.name())).collect();
+    let kinds: Vec<Kind> =
+        Kind::ALL.into_iter().filter(|k| sub.is_none_or(|s| k.command().split(' ').next() == Some(s))).collect();
     if kinds.is_empty() {
         return;
     }
@@ -176,7 +178,7 @@ fn json_output(r: &mut Roff, sub: Option<&str>) {
          meaning; anything else bumps the version. The JSON Schema of each kind is printed by airlock schema KIND.",
     )]);
     for k in kinds {
-        r.control("TP", []).text([bold(format!("airlock {} --json", k.name()))]);
+        r.control("TP", []).text([bold(format!("airlock {} --json", k.command()))]);
         r.text([roman(format!("\"schema\": \"{}\"; its JSON Schema: airlock schema {}", k.id(), k.name()))]);
     }
 }
@@ -185,7 +187,7 @@ fn see_also(r: &mut Roff, sub: Option<&str>) {
     r.control("SH", ["SEE ALSO"]);
     let mut pages = vec!["airlock(1)".to_string()];
     if sub.is_none() {
-        pages = ["verify", "inspect", "convert", "export", "lock", "delta", "apply", "schema"]
+        pages = ["verify", "inspect", "convert", "export", "flatten", "diff", "lock", "delta", "apply", "schema"]
             .iter()
             .map(|s| format!("airlock-{s}(1)"))
             .collect();
@@ -234,4 +236,26 @@ fn overlay_rules(r: &mut Roff) {
         r.control("TP", []).text([bold(rule.name)]);
         r.text([roman(format!("{}. Source: {}.", rule.rule, rule.source))]);
     }
+}
+
+/// The JSON Schema (draft 2020-12) of a kind of document, generated from the types it is
+/// printed from (here, above the commands whose types they are).
+pub fn schema(kind: Kind) -> serde_json::Value {
+    let mut s = match kind {
+        Kind::Verify | Kind::Inspect => schemars::schema_for!(Document<report::Report>),
+        Kind::Convert => schemars::schema_for!(Document<report::ConvertReport>),
+        Kind::Delta => schemars::schema_for!(Document<crate::delta::Summary>),
+        Kind::Apply => schemars::schema_for!(Document<crate::delta::apply::ApplyReport>),
+        Kind::Thin => schemars::schema_for!(Document<crate::delta::thin::ThinSummary>),
+        Kind::Diff => schemars::schema_for!(Document<crate::diff::Diff>),
+    };
+    // The title and `schema`'s one value name this kind.
+    s.insert("title".into(), format!("airlock {} --json", kind.command()).into());
+    if let Some(props) = s.get_mut("properties").and_then(|p| p.as_object_mut()) {
+        props.insert(
+            "schema".into(),
+            serde_json::json!({"const": kind.id(), "description": "The kind of document and its version."}),
+        );
+    }
+    s.to_value()
 }

@@ -424,7 +424,7 @@ fn run(command: Command) -> Result<ExitStatus, Error> {
         }
         Command::Schema { kind } => {
             let mut out = std::io::stdout().lock();
-            let schema = report::json::schema(kind);
+            let schema = docs::schema(kind);
             let _ = serde_json::to_writer_pretty(&mut out, &schema)
                 .map_err(std::io::Error::from)
                 .and_then(|_| writeln!(out));

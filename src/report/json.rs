@@ -5,7 +5,7 @@
 //! The compatibility rule (README, "JSON output"): within one version of a kind, fields are
 //! only added, never renamed, removed or given another type or meaning; a consumer ignores
 //! fields it does not know. Anything else bumps the version. The JSON Schema of each kind is
-//! generated from the very types serialized here ([`schema`], `airlock schema KIND`), and the
+//! generated from the very types serialized here (`airlock schema KIND`, in `crate::cli`), and the
 //! tests validate real reports against it.
 
 use super::{ConvertReport, Report};
@@ -51,6 +51,14 @@ impl Kind {
             Kind::Apply => "airlock.apply/v1",
             Kind::Thin => "airlock.delta-thin/v1",
             Kind::Diff => "airlock.diff/v1",
+        }
+    }
+
+    /// The subcommand that prints it (`delta --thin-docker` for delta-thin).
+    pub fn command(self) -> &'static str {
+        match self {
+            Kind::Thin => "delta --thin-docker",
+            k => k.name(),
         }
     }
 
@@ -102,25 +110,4 @@ pub fn print_convert(report: &ConvertReport, out: &mut dyn Write) -> io::Result<
 /// Reads verify's or inspect's JSON back into a report (any version-2 document of theirs).
 pub fn read(bytes: &[u8]) -> Result<Document<Report>, serde_json::Error> {
     serde_json::from_slice(bytes)
-}
-
-/// The JSON Schema (draft 2020-12) of a kind of document, generated from its types.
-pub fn schema(kind: Kind) -> serde_json::Value {
-    let mut s = match kind {
-        Kind::Verify | Kind::Inspect => schemars::schema_for!(Document<Report>),
-        Kind::Convert => schemars::schema_for!(Document<ConvertReport>),
-        Kind::Delta => schemars::schema_for!(Document<crate::delta::Summary>),
-        Kind::Apply => schemars::schema_for!(Document<crate::delta::apply::ApplyReport>),
-        Kind::Thin => schemars::schema_for!(Document<crate::delta::thin::ThinSummary>),
-        Kind::Diff => schemars::schema_for!(Document<crate::diff::Diff>),
-    };
-    // The title and `schema`'s one value name this kind.
-    s.insert("title".into(), format!("airlock {} --json", kind.name()).into());
-    if let Some(props) = s.get_mut("properties").and_then(|p| p.as_object_mut()) {
-        props.insert(
-            "schema".into(),
-            serde_json::json!({"const": kind.id(), "description": "The kind of document and its version."}),
-        );
-    }
-    s.to_value()
 }

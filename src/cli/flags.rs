@@ -2,15 +2,21 @@
 //! what does what the user meant (exit 2).
 
 use crate::formats::output::{CompressionChoice, OutputFormat};
+use crate::scan::Compression;
 use std::path::{Path, PathBuf};
 
 /// `--to`, `--compression` and `--level` together: crane archives hold gzip layers only, and a
 /// level needs a compression that re-compresses (`keep` mostly copies layers as they are).
 pub fn convert_compression(to: OutputFormat, compression: CompressionChoice, level: Option<i32>) -> Result<(), String> {
-    if to == OutputFormat::Crane && matches!(compression, CompressionChoice::Zstd | CompressionChoice::None) {
-        let c = if compression == CompressionChoice::Zstd { "zstd" } else { "none" };
+    let asked = match compression {
+        CompressionChoice::Zstd => Some((Compression::Zstd, "zstd")),
+        CompressionChoice::None => Some((Compression::None, "none")),
+        CompressionChoice::Gzip | CompressionChoice::Keep => None,
+    };
+    if let Some((_, c)) = asked.filter(|(want, _)| !to.holds_layers(*want)) {
         return Err(format!(
-            "--compression {c}: crane archives hold gzip layers only; use --compression gzip (or keep), or --to oci-archive for {c} layers"
+            "--compression {c}: {} archives hold gzip layers only; use --compression gzip (or keep), or --to oci-archive for {c} layers",
+            to.as_str()
         ));
     }
     match (compression, level) {

@@ -41,10 +41,19 @@ pub(super) struct Emit<'a> {
     pub plan: std::cell::RefCell<Documents<'a>>,
 }
 
+/// A document written to the output (a manifest, or an index rewritten): what a descriptor
+/// of it says.
+#[derive(Clone, Debug)]
+struct WrittenDoc {
+    digest: Digest,
+    size: u64,
+    media_type: String,
+}
+
 struct OutImage {
     config: Digest,
     layers: Vec<OutLayer>,
-    manifest: Option<(Digest, u64, String)>,
+    manifest: Option<WrittenDoc>,
     /// Full references, normalized.
     tags: Vec<String>,
     /// OCI ref names that are only tags.
@@ -61,7 +70,7 @@ impl Emit<'_> {
         let t = self.opts.format;
         let mut outs = Vec::new();
         let mut detail = Vec::new();
-        let mut manifests_by_member: HashMap<String, (Digest, u64, String)> = HashMap::new();
+        let mut manifests_by_member: HashMap<String, WrittenDoc> = HashMap::new();
         for image in images {
             // Only reachable with --force: say what could not be carried.
             let Some(cfg) = self.catalog.document(&image.config.member) else {
@@ -91,7 +100,11 @@ impl Emit<'_> {
             } else {
                 let src = image.manifest_member.as_deref().and_then(|m| self.catalog.document(m));
                 let bytes = documents::manifest(src, (&config, cfg.len() as u64), &layers);
-                let entry = (Digest::of(&bytes), bytes.len() as u64, documents::manifest_media_type(&bytes));
+                let entry = WrittenDoc {
+                    digest: Digest::of(&bytes),
+                    size: bytes.len() as u64,
+                    media_type: documents::manifest_media_type(&bytes),
+                };
                 self.plan.borrow_mut().blob(BlobKind::Document, Cow::Owned(bytes));
                 if let Some(m) = &image.manifest_member {
                     manifests_by_member.insert(m.clone(), entry.clone());
@@ -106,7 +119,7 @@ impl Emit<'_> {
                 image_id: config,
                 config_digest: config,
                 manifest_digest_before: image.manifest_digest,
-                manifest_digest_after: manifest.as_ref().map(|m| m.0),
+                manifest_digest_after: manifest.as_ref().map(|m| m.digest),
                 layers: detail_layers,
             });
             outs.push(OutImage { config, layers, manifest, tags, ref_names, platform: select::platform_of(image) });
@@ -161,7 +174,7 @@ impl Emit<'_> {
         images: &[&Image],
         tags: Option<&[String]>,
         outs: &[OutImage],
-        manifests_by_member: &HashMap<String, (Digest, u64, String)>,
+        manifests_by_member: &HashMap<String, WrittenDoc>,
     ) -> Result<(), Error> {
         let t = self.opts.format;
         if let Some(how) = t.index_json() {
@@ -249,7 +262,7 @@ impl Emit<'_> {
     fn rewrite_index(
         &self,
         bytes: &[u8],
-        manifests: &HashMap<String, (Digest, u64, String)>,
+        manifests: &HashMap<String, WrittenDoc>,
         depth: usize,
     ) -> Result<Option<(Vec<u8>, bool)>, Error> {
         use documents::{RawObject, field, same_object, set_field};
@@ -280,7 +293,7 @@ impl Emit<'_> {
             }
             let replacement = self.replacement(c, d, manifests, depth)?;
             match replacement {
-                Some((nd, size, mt)) => {
+                Some(WrittenDoc { digest: nd, size, media_type: mt }) => {
                     if nd == d {
                         self.unchanged.borrow_mut().insert(d);
                     }
@@ -322,16 +335,16 @@ impl Emit<'_> {
         &self,
         c: &documents::RawObject,
         d: Digest,
-        manifests: &HashMap<String, (Digest, u64, String)>,
+        manifests: &HashMap<String, WrittenDoc>,
         depth: usize,
-    ) -> Result<Option<(Digest, u64, String)>, Error> {
+    ) -> Result<Option<WrittenDoc>, Error> {
         #[derive(serde::Deserialize)]
         struct Probe {
             manifests: Option<serde::de::IgnoredAny>,
         }
         let member = format!("blobs/sha256/{}", d.hex());
-        if let Some((nd, size, mt)) = manifests.get(&member) {
-            return Ok(Some((*nd, *size, mt.clone())));
+        if let Some(written) = manifests.get(&member) {
+            return Ok(Some(written.clone()));
         }
         let Some(doc) = self.catalog.document(&member).filter(|_| depth < 16) else {
             return Ok(None);
@@ -346,7 +359,7 @@ impl Emit<'_> {
         let nd = self.plan.borrow_mut().blob(BlobKind::Document, Cow::Owned(nb));
         let mt = documents::field::<String>(c, "mediaType")
             .unwrap_or_else(|| crate::formats::media_types::OCI_INDEX.to_string());
-        Ok(Some((nd, size, mt)))
+        Ok(Some(WrittenDoc { digest: nd, size, media_type: mt }))
     }
 
     fn manifest_json(&self, outs: &[OutImage]) -> Result<(), Error> {
@@ -381,10 +394,10 @@ impl Emit<'_> {
 fn flat_descriptors(outs: &[OutImage]) -> Vec<Descriptor> {
     let mut v = Vec::new();
     for o in outs {
-        let Some((d, size, mt)) = &o.manifest else {
+        let Some(m) = &o.manifest else {
             continue;
         };
-        let base = Descriptor { platform: o.platform.clone(), ..Descriptor::new(mt, d, *size) };
+        let base = Descriptor { platform: o.platform.clone(), ..Descriptor::new(&m.media_type, &m.digest, m.size) };
         if o.tags.is_empty() && o.ref_names.is_empty() {
             v.push(base.clone());
         }

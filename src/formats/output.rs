@@ -127,9 +127,14 @@ impl OutputFormat {
         }
     }
 
+    /// Whether this format can hold layers of this compression (crane's: gzip only).
+    pub fn holds_layers(self, c: Compression) -> bool {
+        self != OutputFormat::Crane || c == Compression::Gzip
+    }
+
     /// The compression a layer is written with, given what it has now.
     pub fn layer_compression(self, choice: CompressionChoice, now: Compression) -> Compression {
-        if self == OutputFormat::Crane {
+        if !self.holds_layers(Compression::Zstd) && !self.holds_layers(Compression::None) {
             return Compression::Gzip; // crane's format has gzip layers only
         }
         match choice {
@@ -173,6 +178,16 @@ mod tests {
             assert_eq!(f.index_json(), Some(IndexJson::FromInput));
         }
         assert!(!OutputFormat::Oci.is_tar() && OutputFormat::OciArchive.is_tar());
+    }
+
+    #[test]
+    fn which_layers_each_format_holds() {
+        let all = [Compression::Gzip, Compression::Zstd, Compression::None];
+        for f in [OutputFormat::Oci, OutputFormat::OciArchive, OutputFormat::Docker] {
+            assert!(all.iter().all(|c| f.holds_layers(*c)), "{}", f.as_str());
+        }
+        let crane: Vec<bool> = all.iter().map(|c| OutputFormat::Crane.holds_layers(*c)).collect();
+        assert_eq!(crane, [true, false, false]);
     }
 
     #[test]

@@ -95,9 +95,19 @@ pub struct Image {
     pub layers: Vec<BlobRef>,
     /// The same config and layers, referenced again by another document (Docker 25+ archives
     /// describe each image in manifest.json and in index.json); all are checked.
-    pub also: Vec<(Role, Option<usize>, BlobRef)>,
+    pub also: Vec<AlsoRef>,
     /// The parsed config, or why it could not be parsed; `None` if it is not in the archive.
     pub config_doc: Option<Result<Arc<ImageConfig>, ConfigError>>,
+}
+
+/// A config or layer referenced again by another document of the same image (Docker 25+
+/// archives describe each image in manifest.json and in index.json).
+#[derive(Debug, Clone)]
+pub struct AlsoRef {
+    pub role: Role,
+    /// Which layer, for a layer.
+    pub layer: Option<usize>,
+    pub blob: BlobRef,
 }
 
 impl Image {
@@ -105,7 +115,7 @@ impl Image {
     pub fn references(&self) -> impl Iterator<Item = (Role, Option<usize>, &BlobRef)> {
         std::iter::once((Role::Config, None, &self.config))
             .chain(self.layers.iter().enumerate().map(|(i, l)| (Role::Layer, Some(i), l)))
-            .chain(self.also.iter().map(|(r, l, b)| (*r, *l, b)))
+            .chain(self.also.iter().map(|a| (a.role, a.layer, &a.blob)))
     }
 
     pub fn config_digest(&self) -> Option<Digest> {
@@ -295,14 +305,14 @@ impl Model {
         // types beside manifest.json's paths) is kept and checked too.
         let refs = std::iter::once((Role::Config, None, image.config))
             .chain(image.layers.into_iter().enumerate().map(|(i, l)| (Role::Layer, Some(i), l)))
-            .chain(image.also);
+            .chain(image.also.into_iter().map(|a| (a.role, a.layer, a.blob)));
         for (role, layer, b) in refs {
             if self.ref_keys.insert(ref_key(at, layer, &b)) {
                 if !self.charge(b.cost()) {
                     self.over_budget(from, from);
                     return None;
                 }
-                self.images[at].also.push((role, layer, b));
+                self.images[at].also.push(AlsoRef { role, layer, blob: b });
             }
         }
         Some(at)

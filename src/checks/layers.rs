@@ -154,3 +154,99 @@ pub fn entries(l: usize, member: &str, summary: &TarSummary, at: &dyn Fn(Finding
         )));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::tests::{Shape, at, config, gzip, image, layer_tar, put, reference, shapes};
+    use crate::digest::Digest;
+
+    const TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+    const GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+    /// Checks image 2, whose one layer is `bytes` declared as `media_type`, against diffID
+    /// `diff_id`.
+    fn one_layer(bytes: &[u8], media_type: Option<&str>, diff_id: Digest) -> Vec<Shape> {
+        let mut c = Catalog::default();
+        put(&mut c, "l.tar", bytes);
+        let mut l = reference("l.tar", None);
+        l.media_type = media_type.map(str::to_string);
+        let img = image(reference("cfg", None), vec![l], Some(Ok(config(vec![diff_id], None))));
+        let mut out = Vec::new();
+        check(&c, 2, &img, &mut out);
+        shapes(&out)
+    }
+
+    fn tar() -> Vec<u8> {
+        layer_tar(&[("etc/motd", b"hello\n")])
+    }
+
+    #[test]
+    fn a_layer_that_is_what_it_says_is_sound() {
+        let t = tar();
+        assert_eq!(one_layer(&t, Some(TAR), Digest::of(&t)), []);
+        assert_eq!(one_layer(&gzip(&t), Some(GZIP), Digest::of(&t)), []);
+        // The diffID is the uncompressed tar's, not the stored bytes'.
+        assert_eq!(
+            one_layer(&gzip(&t), None, Digest::of(&gzip(&t))),
+            [at(Code::DiffIdMismatch, Some(2), Some(0), "l.tar")]
+        );
+    }
+
+    #[test]
+    fn compression_claims_against_the_bytes() {
+        let t = tar();
+        // Plain bytes under a gzip label load everywhere (a warning); gzip under a plain label
+        // does not.
+        assert_eq!(
+            one_layer(&t, Some(GZIP), Digest::of(&t)),
+            [at(Code::MediaTypeUncompressed, Some(2), Some(0), "l.tar")]
+        );
+        assert_eq!(Code::MediaTypeUncompressed.severity(), crate::finding::Severity::Warning);
+        assert_eq!(
+            one_layer(&gzip(&t), Some(TAR), Digest::of(&t)),
+            [at(Code::MediaTypeMismatch, Some(2), Some(0), "l.tar")]
+        );
+        // Not a filesystem layer's type at all.
+        assert_eq!(
+            one_layer(&t, Some("application/vnd.in-toto+json"), Digest::of(&t)),
+            [at(Code::MediaTypeMismatch, Some(2), Some(0), "l.tar")]
+        );
+    }
+
+    #[test]
+    fn a_json_document_or_broken_gzip_is_a_corrupt_layer() {
+        assert_eq!(
+            one_layer(b"{\"a\":1}", Some(TAR), Digest::of(b"")),
+            [at(Code::LayerCorrupt, Some(2), Some(0), "l.tar")]
+        );
+        let mut broken = gzip(&tar());
+        let n = broken.len();
+        broken.truncate(n / 2);
+        assert_eq!(
+            one_layer(&broken, Some(GZIP), Digest::of(&tar())),
+            [at(Code::LayerCorrupt, Some(2), Some(0), "l.tar")]
+        );
+    }
+
+    #[test]
+    fn an_entry_that_leaves_the_root_is_named_once_per_entry() {
+        let t = layer_tar(&[("../../etc/cron.d/x", b"* * * * * root id\n"), ("ok", b""), ("/abs", b"")]);
+        assert_eq!(
+            one_layer(&t, Some(TAR), Digest::of(&t)),
+            [
+                at(Code::UnsafeLayerEntry, Some(2), Some(0), "l.tar"),
+                at(Code::UnsafeLayerEntry, Some(2), Some(0), "l.tar")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_layer_not_in_the_archive_is_left_to_the_blob_check() {
+        let c = Catalog::default();
+        let img = image(reference("cfg", None), vec![reference("gone", None)], None);
+        let mut out = Vec::new();
+        check(&c, 0, &img, &mut out);
+        assert_eq!(shapes(&out), []);
+    }
+}

@@ -51,3 +51,57 @@ pub fn selected_absent(model: &Model, want: &crate::model::Platform) -> Option<F
         .member(format!("blobs/sha256/{}", a.digest.hex())),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::tests::{one_image, shapes};
+    use crate::digest::Digest;
+    use crate::model::{AbsentPlatform, Platform};
+
+    fn absent(model: &mut Model, platform: &str, seed: u8) -> String {
+        let digest = Digest::of(&[seed]);
+        let platform = Platform::parse(platform).unwrap();
+        model.absent.push(AbsentPlatform { platform, digest, index: "index.json".into() });
+        format!("blobs/sha256/{}", digest.hex())
+    }
+
+    #[test]
+    fn each_absent_platform_is_one_warning_while_one_is_present() {
+        let (_, mut model, _) = one_image();
+        let arm = absent(&mut model, "linux/arm64", 1);
+        let s390 = absent(&mut model, "linux/s390x", 2);
+        let mut out = Vec::new();
+        check(&model, &mut out);
+        assert_eq!(
+            shapes(&out),
+            [(Code::PlatformAbsent, None, None, Some(arm)), (Code::PlatformAbsent, None, None, Some(s390))]
+        );
+        assert!(out.iter().all(|f| !f.is_error()));
+    }
+
+    #[test]
+    fn no_platform_present_is_an_error() {
+        let mut model = Model::default();
+        let arm = absent(&mut model, "linux/arm64", 1);
+        let mut out = Vec::new();
+        check(&model, &mut out);
+        assert_eq!(
+            shapes(&out),
+            [(Code::PlatformAbsent, None, None, Some(arm)), (Code::BlobMissing, None, None, None)]
+        );
+        // Nothing absent, nothing present: not this check's to say.
+        let mut out = Vec::new();
+        check(&Model::default(), &mut out);
+        assert_eq!(shapes(&out), []);
+    }
+
+    #[test]
+    fn asking_for_an_absent_platform() {
+        let mut model = Model::default();
+        let arm = absent(&mut model, "linux/arm64/v8", 1);
+        let f = selected_absent(&model, &Platform::parse("linux/arm64").unwrap()).expect("absent");
+        assert_eq!((f.code, f.member), (Code::BlobMissing, Some(arm)));
+        assert!(selected_absent(&model, &Platform::parse("linux/amd64").unwrap()).is_none());
+    }
+}

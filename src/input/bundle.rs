@@ -465,4 +465,35 @@ mod tests {
         let (parts, findings, _) = search(&t, Bounds { bytes: 4 << 20, ..Bounds::default() });
         assert_eq!((parts, findings), (vec!["in!a.tar".to_string(), "in!b.tar".to_string()], vec![]));
     }
+
+    /// An archive in an archive in a compressed archive, beside an image archive and files
+    /// that are not: every member of every level gets exactly one verdict.
+    #[test]
+    fn every_member_of_every_level_is_accounted_for() {
+        let crane = fixture("crane-tarball.tar");
+        let files = tar(&[("etc/motd", b"hello".to_vec())]);
+        let inner = tar(&[("img.tar", crane.clone()), ("notes.txt", b"read me".to_vec()), ("files.tar", files)]);
+        let t = gzip(&tar(&[
+            ("readme.txt", b"not an archive".to_vec()),
+            ("nested/inner.tar", inner),
+            ("app.tar.gz", gzip(&crane)),
+        ]));
+        let (parts, findings, c) = search(&t, Bounds::default());
+        assert_eq!(parts, ["in!app.tar.gz", "in!nested/inner.tar!img.tar"]);
+        assert_eq!(findings, []);
+        let listed: Vec<(&str, Verdict)> = c.listed.iter().map(|m| (m.member.as_str(), m.verdict)).collect();
+        // The input's own first; an archive opened gets its verdict once its members have theirs.
+        assert_eq!(
+            listed,
+            [
+                ("readme.txt", Verdict::Other),
+                ("nested/inner.tar!files.tar", Verdict::Archive),
+                ("nested/inner.tar!notes.txt", Verdict::Other),
+                ("nested/inner.tar", Verdict::Archive),
+            ]
+        );
+        // Each image archive counts as one member and its eight members each.
+        assert_eq!((c.members, c.image, c.artifact, c.archive, c.other, c.error), (22, 18, 0, 2, 2, 0), "{c:?}");
+        assert_eq!(c.members, c.image + c.artifact + c.archive + c.other + c.error);
+    }
 }

@@ -239,3 +239,150 @@ pub fn layout_roots(catalog: &Catalog) -> Vec<String> {
     roots.dedup();
     roots
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::{DocumentBudget, blob::scan};
+
+    fn tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in files {
+            let mut h = tar::Header::new_ustar();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            b.append_data(&mut h, name, *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn gzip(b: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(b).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn file(c: &mut Catalog, path: &str, bytes: &[u8], depth: Depth) {
+        let s = scan(bytes, bytes.len() as u64, depth, &DocumentBudget::new()).unwrap();
+        c.insert(path.into(), Member { kind: MemberKind::File, size: bytes.len() as u64, offset: 0, scan: Some(s) });
+    }
+
+    fn other(c: &mut Catalog, path: &str, kind: MemberKind) {
+        c.insert(path.into(), Member { kind, size: 0, offset: 0, scan: None });
+    }
+
+    /// An input holding one of each kind of member.
+    fn input(depth: Depth) -> Catalog {
+        let mut c = Catalog::default();
+        let image_like = tar(&[("manifest.json", b"[]")]);
+        file(&mut c, "notes.txt", b"not an archive", depth);
+        file(&mut c, "files.tar", &tar(&[("etc/motd", b"hello")]), depth);
+        file(&mut c, "image.tar", &image_like, depth);
+        file(&mut c, "image.tar.gz", &gzip(&image_like), depth);
+        file(&mut c, "layout/index.json", b"{}", depth);
+        file(&mut c, "sig.json", b"{}", depth);
+        other(&mut c, "unread.tar", MemberKind::File);
+        other(&mut c, "dir", MemberKind::Dir);
+        other(&mut c, "layout", MemberKind::Dir);
+        other(&mut c, "fifo", MemberKind::Other);
+        other(&mut c, "to-image", MemberKind::Symlink("image.tar.gz".into()));
+        other(&mut c, "to-layout", MemberKind::Symlink("layout".into()));
+        other(&mut c, "to-dir", MemberKind::Symlink("dir".into()));
+        other(&mut c, "dangling", MemberKind::Symlink("nothing".into()));
+        other(&mut c, "out", MemberKind::Symlink("../../etc/passwd".into()));
+        c
+    }
+
+    fn used() -> Used {
+        Used {
+            image: ["layout/index.json".to_string()].into(),
+            artifact: ["sig.json".to_string()].into(),
+            roots: ["layout".to_string()].into(),
+        }
+    }
+
+    fn decisions(depth: Depth) -> Vec<(String, Option<Decision>)> {
+        let c = input(depth);
+        let used = used();
+        c.members.iter().map(|(k, m)| (k.clone(), decide(&c, k, m, &used, depth))).collect()
+    }
+
+    fn verdict(v: Verdict) -> Option<Decision> {
+        Some(Decision::Verdict(v))
+    }
+
+    fn open(data: &str, compression: Compression) -> Option<Decision> {
+        Some(Decision::Open { data: data.into(), compression })
+    }
+
+    #[test]
+    fn every_member_gets_one_decision_from_its_bytes() {
+        let want = [
+            ("dangling", verdict(Verdict::Other)),
+            ("dir", None),
+            ("fifo", verdict(Verdict::Other)),
+            ("files.tar", Some(Decision::Searched)),
+            ("image.tar", open("image.tar", Compression::None)),
+            ("image.tar.gz", open("image.tar.gz", Compression::Gzip)),
+            ("layout", None),
+            ("layout/index.json", verdict(Verdict::Image)),
+            ("notes.txt", verdict(Verdict::Other)),
+            ("out", verdict(Verdict::Error)),
+            ("sig.json", verdict(Verdict::Artifact)),
+            ("to-dir", verdict(Verdict::Other)),
+            ("to-image", open("image.tar.gz", Compression::Gzip)),
+            ("to-layout", verdict(Verdict::Image)),
+            ("unread.tar", verdict(Verdict::Error)),
+        ];
+        let want: Vec<(String, Option<Decision>)> = want.into_iter().map(|(k, d)| (k.to_string(), d)).collect();
+        assert_eq!(decisions(Depth::Full), want);
+    }
+
+    #[test]
+    fn reading_documents_only_every_archive_is_opened() {
+        // Layer data is not read, so nothing is known to hold nothing loadable.
+        let got: Vec<(String, Option<Decision>)> =
+            decisions(Depth::Documents).into_iter().filter(|(k, _)| k.contains(".tar")).collect();
+        assert_eq!(
+            got,
+            [
+                ("files.tar".to_string(), open("files.tar", Compression::None)),
+                ("image.tar".to_string(), open("image.tar", Compression::None)),
+                ("image.tar.gz".to_string(), open("image.tar.gz", Compression::Gzip)),
+                ("unread.tar".to_string(), verdict(Verdict::Error)),
+            ]
+        );
+    }
+
+    #[test]
+    fn coverage_counts_every_verdict_and_lists_those_outside_images() {
+        let mut c = Coverage::default();
+        for (v, name) in [
+            (Verdict::Image, "a"),
+            (Verdict::Artifact, "b"),
+            (Verdict::Archive, "c"),
+            (Verdict::Other, "d"),
+            (Verdict::Error, "e"),
+            (Verdict::Image, "f"),
+        ] {
+            c.add(v, 1, || name.to_string());
+        }
+        assert_eq!((c.members, c.image, c.artifact, c.archive, c.other, c.error), (6, 2, 1, 1, 1, 1));
+        let listed: Vec<(&str, Verdict)> = c.listed.iter().map(|m| (m.member.as_str(), m.verdict)).collect();
+        assert_eq!(listed, [("c", Verdict::Archive), ("d", Verdict::Other), ("e", Verdict::Error)]);
+        for _ in 0..MAX_LISTED {
+            c.add(Verdict::Other, 0, || "more".into());
+        }
+        assert_eq!((c.members, c.other, c.listed.len()), (6 + MAX_LISTED, 1 + MAX_LISTED, MAX_LISTED));
+    }
+
+    #[test]
+    fn layout_roots_are_directories_with_an_index_or_manifest() {
+        let mut c = Catalog::default();
+        for p in ["index.json", "a/index.json", "a/b/manifest.json", "a/manifest.json", "c/oci-layout", "d/x.json"] {
+            other(&mut c, p, MemberKind::File);
+        }
+        assert_eq!(layout_roots(&c), ["a", "a/b"]);
+    }
+}

@@ -67,3 +67,33 @@ impl ImageConfig {
         self.history.as_ref().map_or(0, |h| h.iter().map(HistoryEntry::weight).sum())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(empty_layer: bool, created_by: &str) -> HistoryEntry {
+        HistoryEntry { created: None, created_by: Some(created_by.into()), comment: None, empty_layer }
+    }
+
+    #[test]
+    fn layer_history_skips_empty_layers_in_order() {
+        let c = ImageConfig {
+            os: None,
+            architecture: None,
+            variant: None,
+            diff_ids: vec![],
+            history: Some(vec![entry(true, "ENV a"), entry(false, "ADD x"), entry(true, "CMD"), entry(false, "RUN y")]),
+        };
+        let made: Vec<&str> = c.layer_history().unwrap().iter().map(|e| e.created_by.as_deref().unwrap()).collect();
+        assert_eq!(made, ["ADD x", "RUN y"]);
+        assert_eq!(c.weight(), "ENV a".len() + "ADD x".len() + "CMD".len() + "RUN y".len());
+        assert!(ImageConfig { history: None, ..c }.layer_history().is_none());
+    }
+
+    #[test]
+    fn errors_say_what_was_wrong() {
+        assert_eq!(ConfigError::Ambiguous(vec!["a".into(), "b".into()]).to_string(), "ambiguous, refused: a; b");
+        assert_eq!(ConfigError::NoRootfs.to_string(), "no rootfs");
+    }
+}

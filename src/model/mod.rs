@@ -391,3 +391,128 @@ impl BlobRef {
                 + self.urls.iter().map(String::len).sum::<usize>())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blob(member: &str, from: &str) -> BlobRef {
+        BlobRef {
+            member: member.into(),
+            digest: None,
+            size: None,
+            media_type: None,
+            urls: vec![],
+            from: Arc::from(from),
+        }
+    }
+
+    fn image(tags: &[&str], config: &str, layers: &[&str], from: &str) -> Image {
+        Image {
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            platform: None,
+            manifest_digest: None,
+            manifest_member: None,
+            config: blob(config, from),
+            layers: layers.iter().map(|l| blob(l, from)).collect(),
+            also: vec![],
+            config_doc: None,
+        }
+    }
+
+    #[test]
+    fn the_same_image_from_two_documents_is_one_image_with_both_claims() {
+        let mut m = Model::default();
+        let a = image(&["app:1"], "cfg", &["l0", "l1"], "manifest.json entry 0");
+        assert_eq!(m.add_image(a.clone(), "manifest.json"), Some(0));
+        // The same claims again add nothing.
+        assert_eq!(m.add_image(a, "manifest.json"), Some(0));
+        assert!(m.images[0].also.is_empty());
+        // index.json's view: the same members, with sizes and a manifest digest, and the tag
+        // spelled in full.
+        let mut b = image(&["docker.io/library/app:1", "app:2"], "cfg", &["l0", "l1"], "index.json");
+        b.layers[1].size = Some(7);
+        b.manifest_digest = Some(Digest::of(b"m"));
+        b.platform = Platform::parse("linux/amd64");
+        assert_eq!(m.add_image(b, "index.json"), Some(0));
+        assert_eq!(m.images.len(), 1);
+        let img = &m.images[0];
+        assert_eq!(img.tags, ["app:1", "app:2"], "one tag per reference, as first spelled");
+        assert_eq!(
+            (img.manifest_digest, img.platform.clone()),
+            (Some(Digest::of(b"m")), Platform::parse("linux/amd64"))
+        );
+        let also: Vec<(Role, Option<usize>, Option<u64>)> =
+            img.also.iter().map(|a| (a.role, a.layer, a.blob.size)).collect();
+        assert_eq!(also, [(Role::Layer, Some(1), Some(7))], "only the claim that says something new");
+        // Every reference is checked: the three of the image, and the new claim.
+        assert_eq!(img.references().count(), 4);
+    }
+
+    #[test]
+    fn other_members_are_another_image() {
+        let mut m = Model::default();
+        assert_eq!(m.add_image(image(&["a:1"], "cfg", &["l0"], "x"), "x"), Some(0));
+        assert_eq!(m.add_image(image(&["a:1"], "cfg", &["l0", "l1"], "x"), "x"), Some(1));
+        assert_eq!(m.add_image(image(&[], "cfg2", &["l0"], "x"), "x"), Some(2));
+        assert_eq!(m.images.iter().map(|i| i.tags.len()).collect::<Vec<_>>(), [1, 1, 0]);
+    }
+
+    #[test]
+    fn tag_holders_are_kept_once_per_tag_and_images() {
+        let mut m = Model::default();
+        m.hold_tag("app:1", "manifest.json entry 0", vec![1, 0, 1], "manifest.json");
+        m.hold_tag("docker.io/library/app:1", "index.json entry 0", vec![0, 1], "index.json");
+        m.hold_tag("app:1", "manifest.json entry 2", vec![2], "manifest.json");
+        let held: Vec<(&str, &[usize])> = m.holders.iter().map(|h| (h.from.as_str(), &h.images[..])).collect();
+        assert_eq!(held, [("manifest.json entry 0", &[0, 1][..]), ("manifest.json entry 2", &[2][..])]);
+    }
+
+    #[test]
+    fn a_full_model_takes_nothing_more() {
+        let mut m = Model::default();
+        m.limit("manifest.json", "manifest.json entry 9", "10000 images".into());
+        m.limit("manifest.json", "manifest.json entry 10", "10000 images".into());
+        assert_eq!(
+            m.findings.iter().map(|f| (f.code, f.member.as_deref())).collect::<Vec<_>>(),
+            [(crate::finding::Code::ManifestInvalid, Some("manifest.json"))]
+        );
+        assert_eq!(m.add_image(image(&["a:1"], "cfg", &[], "x"), "x"), None);
+        m.hold_tag("a:1", "x", vec![0], "x");
+        assert!(m.images.is_empty() && m.holders.is_empty());
+        // Forgetting the images read so far opens it again, and drops the later findings.
+        m.forget_images(0);
+        assert!(m.findings.is_empty());
+        assert_eq!(m.add_image(image(&["a:1"], "cfg", &[], "x"), "x"), Some(0));
+    }
+
+    #[test]
+    fn findings_past_the_cap_are_counted() {
+        let mut m = Model::default();
+        for _ in 0..MAX_FINDINGS + 3 {
+            m.note(Finding::new(crate::finding::Code::BlobMissing, "x"));
+        }
+        assert_eq!((m.findings.len(), m.unlisted), (MAX_FINDINGS, 3));
+    }
+
+    #[test]
+    fn the_platform_is_the_index_s_else_the_config_s() {
+        let mut i = image(&[], "cfg", &[], "x");
+        assert_eq!(i.platform_or_config(), None);
+        let cfg = ImageConfig {
+            os: Some("linux".into()),
+            architecture: Some("arm".into()),
+            variant: Some("v7".into()),
+            diff_ids: vec![],
+            history: None,
+        };
+        i.config_doc = Some(Ok(Arc::new(cfg.clone())));
+        assert_eq!(i.platform_or_config(), Platform::parse("linux/arm/v7"));
+        i.platform = Platform::parse("linux/amd64");
+        assert_eq!(i.platform_or_config(), Platform::parse("linux/amd64"));
+        // A config without an architecture names no platform.
+        i.platform = None;
+        i.config_doc = Some(Ok(Arc::new(ImageConfig { architecture: None, ..cfg })));
+        assert_eq!(i.platform_or_config(), None);
+    }
+}

@@ -133,7 +133,7 @@ pub fn normalize(r: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_valid, normalize};
+    use super::{is_valid, names_repository, normalize};
 
     #[test]
     fn references() {
@@ -156,5 +156,42 @@ mod tests {
         assert_eq!(normalize("localhost:5000/app"), "localhost:5000/app:latest");
         assert_eq!(normalize("docker.io/library/nginx:1.25"), "docker.io/library/nginx:1.25");
         assert!(!is_valid("app 1", true));
+    }
+
+    #[test]
+    fn digests_in_references() {
+        let d = format!("sha256:{}", "a".repeat(64));
+        assert!(is_valid(&format!("app@{d}"), false));
+        assert!(is_valid(&format!("registry.example.com:5000/app:1@{d}"), false));
+        assert!(!is_valid("app@sha256:abc", false), "a short digest");
+        assert!(!is_valid(&format!("app@{}", "a".repeat(64)), false), "no algorithm");
+        // A digest reference keeps its digest and gets no `:latest`.
+        assert_eq!(normalize(&format!("app@{d}")), format!("docker.io/library/app@{d}"));
+        assert_eq!(normalize(&format!("team/app:2@{d}")), format!("docker.io/team/app:2@{d}"));
+    }
+
+    #[test]
+    fn domains_ports_and_lengths() {
+        assert!(is_valid("Registry.Example.com/app", false), "a domain may have upper case");
+        assert!(!is_valid("registry.example.com:/app", false), "an empty port");
+        assert!(!is_valid("registry.example.com:x/app", false), "a port that is not a number");
+        assert!(!is_valid("-bad.example.com/app", false));
+        assert!(is_valid(&format!("app:{}", "t".repeat(128)), false));
+        assert!(!is_valid(&format!("app:{}", "t".repeat(129)), false));
+        // `localhost` alone is a repository, not a domain (nothing follows it).
+        assert_eq!(normalize("localhost"), "docker.io/library/localhost:latest");
+        assert_eq!(normalize("localhost/app"), "localhost/app:latest");
+        assert_eq!(normalize("example.com:5000/app"), "example.com:5000/app:latest");
+    }
+
+    #[test]
+    fn bare_ref_names_are_not_repositories() {
+        for bare in ["1", "app-1", "latest"] {
+            assert!(is_valid(bare, true) && !names_repository(bare), "{bare}");
+        }
+        for repo in ["app:1", "team/app", "app@sha256:x"] {
+            assert!(names_repository(repo), "{repo}");
+        }
+        assert!(!is_valid(".hidden", true));
     }
 }

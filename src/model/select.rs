@@ -170,4 +170,67 @@ mod tests {
         assert_eq!(pick(&model, "sha256:ab").unwrap_err(), err.replace("--image ab ", "--image sha256:ab "));
         assert!(pick(&model, "ffffffffffff").unwrap_err().starts_with("--image ffffffffffff matches no image"));
     }
+
+    fn platformed(tag: &str, seed: &[u8], platform: &str) -> Image {
+        let mut i = image(tag, Digest::of(seed), None);
+        i.platform = Platform::parse(platform);
+        i
+    }
+
+    fn three_platforms() -> Model {
+        let mut model = Model::default();
+        model.images.push(platformed("app:1", b"a", "linux/amd64"));
+        model.images.push(platformed("app:1", b"b", "linux/arm64/v8"));
+        model.images.push(platformed("tool:1", b"c", "linux/arm/v7"));
+        model
+    }
+
+    fn sel(images: &[&str], platform: Option<&str>) -> Selection {
+        Selection {
+            images: images.iter().map(|s| s.to_string()).collect(),
+            platform: platform.and_then(Platform::parse),
+        }
+    }
+
+    #[test]
+    fn at_n_numbers_the_whole_input_whatever_the_platform() {
+        let model = three_platforms();
+        assert_eq!(select(&model, &sel(&[], None)), Ok(vec![0, 1, 2]));
+        assert_eq!(select(&model, &sel(&["@1"], None)), Ok(vec![1]));
+        // `@1` is the arm64 image with or without --platform: the selection does not renumber.
+        assert_eq!(select(&model, &sel(&["@1"], Some("linux/arm64"))), Ok(vec![1]));
+        assert_eq!(select(&model, &sel(&[], Some("linux/arm64"))), Ok(vec![1]));
+        let err = select(&model, &sel(&["@0"], Some("linux/arm64"))).unwrap_err();
+        assert!(
+            err.starts_with("--platform linux/arm64 matches no image; the input has: @0 app:1 [linux/amd64]"),
+            "{err}"
+        );
+        assert_eq!(select(&model, &sel(&["@3"], None)), Err("--image @3: the input has images @0 to @2".to_string()));
+        assert!(select(&model, &sel(&["@x"], None)).is_err());
+        assert!(select(&model, &sel(&["@-1"], None)).is_err());
+    }
+
+    #[test]
+    fn several_specs_are_one_sorted_selection_without_repeats() {
+        let model = three_platforms();
+        assert_eq!(select(&model, &sel(&["tool:1", "@0", "app:1"], None)), Ok(vec![0, 1, 2]));
+        // A tag names every platform it is given to; the normalised spelling too.
+        assert_eq!(select(&model, &sel(&["docker.io/library/app:1"], None)), Ok(vec![0, 1]));
+        assert_eq!(select(&model, &sel(&["app:1"], Some("linux/amd64"))), Ok(vec![0]));
+        assert_eq!(
+            select(&model, &sel(&["app"], None)).unwrap_err(),
+            format!("--image app matches no image; the input has: {}", describe(&model))
+        );
+    }
+
+    #[test]
+    fn describe_lists_each_image_by_number() {
+        let mut model = three_platforms();
+        model.images[2].tags.clear();
+        model.images[2].platform = None;
+        assert_eq!(describe(&model), "@0 app:1 [linux/amd64], @1 app:1 [linux/arm64/v8], @2 <untagged>");
+        assert_eq!(describe(&Model::default()), "no images");
+        let err = select(&Model::default(), &sel(&["@0"], None)).unwrap_err();
+        assert_eq!(err, "--image @0: the input has images @0 to @0");
+    }
 }

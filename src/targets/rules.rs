@@ -367,4 +367,275 @@ mod tests {
             }
         }
     }
+
+    /// A plain docker archive on a file: no rule fires on it for any target.
+    fn plain() -> Profile {
+        Profile {
+            name: "app.tar".into(),
+            is_dir: false,
+            dir_path: None,
+            outer: Compression::None,
+            outer_zstd_window: None,
+            outer_zstd_skippable_first: false,
+            manifest_json: true,
+            index_json: false,
+            index_entries: 0,
+            zstd_layers: 0,
+            zstd_layers_over_go_limit: 0,
+            absent_platforms: vec![],
+            artifacts: 0,
+            untagged: 0,
+        }
+    }
+
+    fn oci_archive(p: &mut Profile) {
+        p.manifest_json = false;
+        p.index_json = true;
+        p.index_entries = 1;
+    }
+
+    const TARGETS: &[&str] = &[
+        "docker@20.10",
+        "docker@23",
+        "docker@24",
+        "docker@25",
+        "docker@29",
+        "containerd@1.6",
+        "containerd@1.7",
+        "containerd@2",
+        "k3s",
+        "rke2",
+        "podman@4",
+        "podman@5",
+    ];
+
+    /// The rules that fire for `target` on `p`, by id.
+    fn fired(target: &str, p: &Profile) -> Vec<&'static str> {
+        let t = Target::parse(target).unwrap();
+        let got: Vec<&str> =
+            RULES.iter().filter(|r| (r.applies)(&t) && (r.check)(&t, p).is_some()).map(|r| r.id).collect();
+        // `evaluate` reports exactly those, each with its id and its code.
+        let findings = evaluate(&t, p);
+        assert_eq!(findings.len(), got.len(), "{target}");
+        for (f, id) in findings.iter().zip(&got) {
+            let rule = RULES.iter().find(|r| r.id == *id).unwrap();
+            assert_eq!(f.code, rule.code, "{target} {id}");
+            assert!(f.message.contains(&format!("[{id}; ")), "{target}: {}", f.message);
+        }
+        got
+    }
+
+    #[test]
+    fn a_plain_docker_archive_fires_no_rule() {
+        for t in TARGETS {
+            assert_eq!(fired(t, &plain()), Vec::<&str>::new(), "{t}");
+        }
+    }
+
+    /// A minimal input that triggers a rule: what changes from [`plain`], and for some targets
+    /// the rule applies to and some it does not, exactly the rules that fire.
+    struct Case {
+        what: &'static str,
+        change: fn(&mut Profile),
+        fires: &'static [(&'static str, &'static [&'static str])],
+    }
+
+    const CASES: &[Case] = &[
+        Case {
+            what: "a layout directory",
+            change: |p| {
+                oci_archive(p);
+                p.is_dir = true;
+                p.dir_path = Some("/srv/app-oci".into());
+            },
+            fires: &[
+                ("docker@20.10", &["stream-not-directory"]),
+                ("containerd@2", &["stream-not-directory"]),
+                ("k3s", &["stream-not-directory"]),
+                ("podman@4", &[]),
+            ],
+        },
+        Case {
+            what: "a layout directory podman 4 cannot name",
+            change: |p| {
+                p.is_dir = true;
+                p.dir_path = Some("/tmp/.tmpk1H3pL/layout".into());
+            },
+            fires: &[("podman@4", &["podman4-layout-directory-name"]), ("podman@5", &[])],
+        },
+        Case {
+            what: "an OCI archive",
+            change: oci_archive,
+            fires: &[
+                ("docker@25", &["docker-needs-manifest-json"]),
+                ("docker@29", &[]),
+                ("podman@4", &[]),
+                ("containerd@1.6", &[]),
+            ],
+        },
+        Case {
+            what: "an OCI archive of two images",
+            change: |p| {
+                oci_archive(p);
+                p.index_entries = 2;
+            },
+            fires: &[
+                ("podman@5", &["podman-oci-archive-one-image"]),
+                ("docker@20.10", &["docker-needs-manifest-json"]),
+                ("containerd@2", &[]),
+            ],
+        },
+        Case {
+            what: "a zstd-wrapped archive",
+            change: |p| zstd_wrapped(p, 8 << 20),
+            fires: &[
+                ("docker@20.10", &["docker-zstd-archive"]),
+                ("docker@23", &[]),
+                ("containerd@1.7", &["ctr-plain-tar-only"]),
+                ("containerd@2", &[]),
+                ("k3s", &[]),
+                ("podman@5", &[]),
+            ],
+        },
+        Case {
+            what: "a zstd frame with a 64 MiB window",
+            change: |p| zstd_wrapped(p, 64 << 20),
+            fires: &[("k3s", &["k3s-zstd-window"]), ("rke2", &["k3s-zstd-window"]), ("containerd@2", &[])],
+        },
+        Case {
+            what: "a zstd stream that starts with a skippable frame",
+            change: |p| {
+                zstd_wrapped(p, 8 << 20);
+                p.outer_zstd_skippable_first = true;
+            },
+            fires: &[
+                ("podman@4", &["podman-zstd-skippable-frame"]),
+                ("podman@5", &["podman-zstd-skippable-frame"]),
+                ("docker@29", &[]),
+            ],
+        },
+        Case {
+            what: "an lz4-wrapped archive",
+            change: |p| {
+                p.name = "app.tar.lz4".into();
+                p.outer = Compression::Lz4;
+            },
+            fires: &[
+                ("docker@29", &["docker-lz4-archive"]),
+                ("podman@5", &["podman-lz4-archive"]),
+                ("containerd@2", &["ctr2-gzip-zstd-only"]),
+                ("k3s", &[]),
+            ],
+        },
+        Case {
+            what: "a gzip-wrapped docker archive",
+            change: gzip_wrapped,
+            fires: &[
+                ("podman@4", &["podman4-gzip-docker-archive"]),
+                ("podman@5", &[]),
+                ("containerd@1.6", &["ctr-plain-tar-only"]),
+                ("containerd@2", &[]),
+                ("docker@20.10", &[]),
+            ],
+        },
+        Case {
+            what: "a gzip-wrapped archive of one image, with manifest.json and index.json",
+            change: |p| {
+                gzip_wrapped(p);
+                p.index_json = true;
+                p.index_entries = 1;
+            },
+            fires: &[("podman@4", &[])],
+        },
+        Case {
+            what: "zstd layers beside manifest.json only",
+            change: |p| p.zstd_layers = 2,
+            fires: &[
+                ("docker@20.10", &["docker-zstd-layers"]),
+                ("docker@23", &[]),
+                ("containerd@1.7", &["manifest-json-zstd-labelled-gzip"]),
+                ("k3s", &["manifest-json-zstd-labelled-gzip"]),
+                ("podman@5", &[]),
+            ],
+        },
+        Case {
+            what: "zstd layers with an index",
+            change: |p| {
+                p.zstd_layers = 2;
+                p.index_json = true;
+            },
+            fires: &[("containerd@1.7", &[]), ("docker@20.10", &["docker-zstd-layers"])],
+        },
+        Case {
+            what: "a zstd layer with a window over Go's limit",
+            change: |p| p.zstd_layers_over_go_limit = 1,
+            fires: &[
+                ("docker@25", &["zstd-layer-window-over-go-limit"]),
+                ("docker@29", &[]),
+                ("containerd@2", &["zstd-layer-window-over-go-limit"]),
+                ("podman@5", &["zstd-layer-window-over-go-limit"]),
+            ],
+        },
+        Case {
+            what: "a partial multi-platform export",
+            change: |p| p.absent_platforms = vec!["linux/arm64".into()],
+            fires: &[
+                ("containerd@1.6", &["all-platforms-partial-index"]),
+                ("rke2", &["all-platforms-partial-index"]),
+                ("docker@29", &[]),
+                ("podman@5", &[]),
+            ],
+        },
+        Case {
+            what: "a name k3s does not load",
+            change: |p| p.name = "app.img".into(),
+            fires: &[("k3s", &["k3s-extension"]), ("rke2", &["k3s-extension"]), ("docker@29", &[])],
+        },
+        Case {
+            what: "a plain tar named .tar.gz",
+            change: |p| p.name = "app.tar.gz".into(),
+            fires: &[("k3s", &["k3s-extension"]), ("containerd@2", &[])],
+        },
+        Case {
+            what: "signatures beside the images",
+            change: |p| p.artifacts = 2,
+            fires: &[("docker@25", &["docker-skips-artifacts"]), ("docker@29", &[]), ("containerd@2", &[])],
+        },
+        Case {
+            what: "an untagged image",
+            change: |p| p.untagged = 1,
+            fires: &[
+                ("docker@20.10", &["docker-untagged"]),
+                ("docker@29", &["docker-untagged"]),
+                ("containerd@2", &[]),
+                ("podman@5", &[]),
+            ],
+        },
+    ];
+
+    fn zstd_wrapped(p: &mut Profile, window: u64) {
+        p.name = "app.tar.zst".into();
+        p.outer = Compression::Zstd;
+        p.outer_zstd_window = Some(window);
+    }
+
+    fn gzip_wrapped(p: &mut Profile) {
+        p.name = "app.tar.gz".into();
+        p.outer = Compression::Gzip;
+    }
+
+    #[test]
+    fn each_rule_fires_on_its_input_and_nowhere_else() {
+        let mut seen = std::collections::BTreeSet::new();
+        for case in CASES {
+            let mut p = plain();
+            (case.change)(&mut p);
+            for (target, want) in case.fires {
+                assert_eq!(fired(target, &p), *want, "{}, {target}", case.what);
+                seen.extend(want.iter().copied());
+            }
+        }
+        let all: std::collections::BTreeSet<&str> = RULES.iter().map(|r| r.id).collect();
+        assert_eq!(seen, all, "every rule has a case that fires it");
+    }
 }

@@ -6,7 +6,7 @@
 
 mod common;
 use common::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use common::tar_cases::{cases, end, file, hidden_manifest};
 
@@ -25,19 +25,19 @@ fn messages(run: &Run) -> String {
 fn gnu_long_name_wins_over_pax_path() {
     let c = cases();
     let run = verify_layer(&c[0].layer);
-    assert_eq!(run.code, 1, "{}", run.json);
-    assert!(messages(&run).contains("unsafe-layer-entry") && messages(&run).contains("cron.d"), "{}", messages(&run));
+    assert_codes(&run, &["unsafe-layer-entry"], &[]);
+    assert!(messages(&run).contains("cron.d"), "{}", messages(&run));
     // And the PAX path is not what Go uses: an escaping PAX path under a safe GNU name is
     // what docker extracts as safe.txt, no false alarm.
     let run = verify_layer(&c[1].layer);
-    assert_eq!(run.code, 0, "{}", run.json);
+    assert_codes(&run, &[], &[]);
 }
 
 #[test]
 fn an_empty_gnu_long_name_hides_no_layer_entry() {
     let c = cases().into_iter().find(|c| c.name == "empty-gnu-long-name").unwrap();
     let run = verify_layer(&c.layer);
-    assert_eq!(run.code, 1, "{}", run.json);
+    assert_codes(&run, &["unsafe-layer-entry"], &[]);
     let unsafe_entries: Vec<&Value> = run.json["inputs"][0]["findings"]
         .as_array()
         .unwrap()
@@ -81,25 +81,24 @@ fn a_manifest_behind_an_empty_long_name_is_the_one_reported() {
 #[test]
 fn nul_typeflag_directory_has_no_data() {
     let run = verify_layer(&cases()[2].layer);
-    assert_eq!(run.code, 1, "{}", run.json);
-    assert!(messages(&run).contains("unsafe-layer-entry"), "{}", messages(&run));
+    assert_codes(&run, &["unsafe-layer-entry"], &[]);
 }
 
 #[test]
 fn one_zero_block_then_more_headers_fails() {
     let run = verify_layer(&cases()[3].layer);
-    assert_eq!(run.code, 1);
-    assert!(messages(&run).contains("layer-corrupt") && messages(&run).contains("zero block"), "{}", messages(&run));
+    assert_codes(&run, &["layer-corrupt"], &[]);
+    assert!(messages(&run).contains("zero block"), "{}", messages(&run));
     // Two zero blocks then junk: Go stops at the end marker, so does airlock (and the diffID
     // still covers the junk).
     let layer = [file("a.txt", b"a"), end(), b"trailing junk".to_vec()].concat();
-    assert_eq!(verify_layer(&layer).code, 0);
+    assert_codes(&verify_layer(&layer), &[], &[]);
 }
 
 #[test]
 fn gnu_sparse_name_is_the_name() {
     let run = verify_layer(&cases()[5].layer);
-    assert_eq!(run.code, 1, "{}", run.json);
+    assert_codes(&run, &["unsafe-layer-entry"], &[]);
     assert!(messages(&run).contains("cron.d"), "{}", messages(&run));
 }
 
@@ -111,12 +110,13 @@ fn size_fields_read_as_go_reads_them() {
     let h = raw_header(b"a.txt", b'0', 0, false, |b| b[124..136].copy_from_slice(b"0000\x000001\0\0\0"));
     let layer = [h.to_vec(), hidden.to_vec(), end()].concat();
     let run = verify_layer(&layer);
-    assert_eq!(run.code, 1, "{}", run.json);
+    assert_codes(&run, &["unsafe-layer-entry"], &[]);
     assert!(messages(&run).contains("../../../evil"), "{}", messages(&run));
     // A mode Go cannot parse fails the load: not a pass.
     let bad = raw_header(b"a.txt", b'0', 0, false, |b| b[100..108].copy_from_slice(b"06x4\0\0\0\0"));
     let run = verify_layer(&[bad.to_vec(), end()].concat());
-    assert!(messages(&run).contains("layer-corrupt") && messages(&run).contains("mode"), "{}", messages(&run));
+    assert_codes(&run, &["layer-corrupt"], &[]);
+    assert!(messages(&run).contains("mode"), "{}", messages(&run));
 }
 
 #[test]
@@ -131,9 +131,11 @@ fn star_prefix_is_131_bytes() {
         })
     };
     let layer = [star(b"00000000000\x0000000000000\x00").to_vec(), end()].concat();
-    assert_eq!(verify_layer(&layer).code, 0, "the name is ppp…/x, inside the root");
+    // The name is ppp…/x, inside the root.
+    assert_codes(&verify_layer(&layer), &[], &[]);
     let run = verify_layer(&[star(b"./////////////////////\0\0").to_vec(), end()].concat());
-    assert!(messages(&run).contains("layer-corrupt") && messages(&run).contains("atime"), "{}", messages(&run));
+    assert_codes(&run, &["layer-corrupt"], &[]);
+    assert!(messages(&run).contains("atime"), "{}", messages(&run));
     // The same bytes as USTAR (no STAR trailer): the 155-byte prefix holds "/..//…": the
     // name starts with 131 'p's and then climbs out.
     let h = raw_header(b"x", b'0', 0, false, |b| {
@@ -141,7 +143,7 @@ fn star_prefix_is_131_bytes() {
         b[347..476].fill(b'/');
     });
     let run = verify_layer(&[h.to_vec(), end()].concat());
-    assert!(messages(&run).contains("unsafe-layer-entry"), "{}", messages(&run));
+    assert_codes(&run, &["unsafe-layer-entry"], &[]);
 }
 
 /// GNU tar writes 'S' headers with extension blocks for a file with many holes. airlock reads
@@ -175,10 +177,10 @@ fn a_real_old_gnu_sparse_layer_is_read_and_refused() {
     assert_eq!(layer[156], b'S', "GNU tar wrote an old GNU sparse header");
     assert_eq!(layer[482], 1, "with extension blocks");
     let run = verify_layer(&layer);
-    assert_eq!(run.code, 1, "{}", run.json);
+    // Read correctly (not a corrupt layer), and refused for the entry no runtime unpacks.
+    assert_codes(&run, &["unpackable-layer-entry"], &[]);
     let m = messages(&run);
-    assert!(m.contains("unpackable-layer-entry") && m.contains("sparse.bin"), "{m}");
-    assert!(!m.contains("layer-corrupt"), "read correctly: {m}");
+    assert!(m.contains("sparse.bin"), "{m}");
     assert!(!m.contains("after.txt"), "the entry after it is read as a normal file: {m}");
 }
 
@@ -193,7 +195,11 @@ fn member_written_through_a_symlink_is_flagged() {
     let p = d.path().join("app.tar");
     write_tar(&p, &ms);
     let run = verify(&p, &[]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 1, "{}", run.json);
+    // The archive's own finding, and only that. (The directory `x/` is also searched as a
+    // layout of its own, and its blobs reported missing, 8 blob-missing errors: they are
+    // there, through the link. Not asserted here: a false alarm on an archive refused anyway.)
+    assert_eq!(codes(&json!({"inputs": [run.json["inputs"][0]]})), ["unsafe-path"], "{}", run.json);
     assert!(messages(&run).contains("written through symlink"), "{}", messages(&run));
 }
 
@@ -225,7 +231,7 @@ fn non_utf8_names_are_compared_as_bytes() {
     let p = d.path().join("app.tar");
     std::fs::write(&p, &bytes).unwrap();
     let run = verify(&p, &[]);
-    assert_eq!(run.code, 0, "{}", run.json);
+    assert_codes(&run, &[], &[]);
 }
 
 #[test]
@@ -237,7 +243,7 @@ fn a_member_under_a_file_fails_extraction() {
     let p = d.path().join("app.tar");
     write_tar(&p, &ms);
     let run = verify(&p, &[]);
-    assert_eq!(run.code, 1);
+    assert_codes(&run, &["archive-corrupt"], &[]);
     assert!(messages(&run).contains("which is a file"), "{}", messages(&run));
 }
 
@@ -261,6 +267,5 @@ fn gzip_damage_after_the_tar_is_a_warning() {
     let good = std::fs::read(fixture("docker-save-legacy.tar.gz")).unwrap();
     std::fs::write(&p, &good[..good.len() / 2]).unwrap();
     let run = verify(&p, &[]);
-    assert_eq!(run.code, 1);
     assert_codes(&run, &["archive-corrupt"], &[]);
 }

@@ -421,7 +421,8 @@ fn a_lock_records_the_signatures_and_verify_lock_catches_them_left_behind() {
     // `lock --key` refuses an image without a signature that verifies, like verify.
     let o = airlock(&["lock", signed("unsigned-save").to_str().unwrap(), "--key", &key("p256")]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("error[signature-missing]"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(text_codes(&err), (vec!["signature-missing".to_string()], vec![]), "{err}");
     // An input without signatures still gives a version 1 lock, without the field.
     let (_, v) = lock_of(d.path(), &signed("unsigned-save"), &[]);
     assert_eq!(v["version"], 1);

@@ -138,8 +138,7 @@ fn one_image_under_one_tag_is_no_conflict() {
     find(&mut ms, "manifest.json").data = serde_json::to_vec(&man).unwrap();
     write_tar(&p, &ms);
     let r = verify(&p, &[]);
-    assert_eq!(r.code, 0, "{}", r.json);
-    assert!(codes(&r.json).is_empty(), "{}", r.json);
+    assert_codes(&r, &[], &[]);
     // The same image under the same tag in two inputs: an archive and its OCI conversion.
     let oci = d.path().join("oci");
     let (code, stderr) = convert_to(&fixture("docker-save-legacy.tar"), &oci, &["--to", "oci"]);

@@ -100,6 +100,23 @@ pub fn assert_codes(run: &Run, errors: &[&str], warnings: &[&str]) {
     }
 }
 
+/// The codes of the `error[CODE]` and `warning[CODE]` lines of a text report (a command's
+/// stderr), each set sorted and without repeats: (errors, warnings).
+pub fn text_codes(text: &str) -> (Vec<String>, Vec<String>) {
+    let of = |severity: &str| {
+        let open = format!("{severity}[");
+        let mut out: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix(open.as_str()))
+            .filter_map(|rest| rest.split_once(']').map(|(code, _)| code.to_string()))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    };
+    (of("error"), of("warning"))
+}
+
 pub fn sha256_hex(b: &[u8]) -> String {
     Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
 }

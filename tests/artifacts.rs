@@ -109,6 +109,7 @@ fn a_haul_without_oci_layout_is_read() {
     let p = d.path().join("haul.tar");
     write_tar(&p, &ms);
     let r = verify(&p, &[]);
+    assert_codes(&r, &[], &[]);
     assert_eq!(r.code, 0, "{}", r.json);
     // An OCI archive without manifest.json still needs its oci-layout.
     let ms: Vec<M> =

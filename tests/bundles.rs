@@ -54,6 +54,7 @@ fn a_harbor_installer_is_opened_and_its_images_verified() {
     let (tgz, tar) = harbor(d.path(), &std::fs::read(fixture("docker-save-multi.tar")).unwrap());
     for outer in [&tgz, &tar] {
         let r = verify(outer, &[]);
+        assert_codes(&r, &[], &[]);
         assert_eq!(r.code, 0, "{}", r.json);
         let inputs = r.json["inputs"].as_array().unwrap();
         assert_eq!(inputs.len(), 2, "the bundle and the archive in it");
@@ -85,6 +86,7 @@ fn a_broken_layer_inside_a_bundle_is_named() {
     write_tar(&inner, &ms);
     let (tgz, _) = harbor(d.path(), &std::fs::read(&inner).unwrap());
     let r = verify(&tgz, &[]);
+    assert_codes(&r, &["layer-corrupt"], &[]);
     assert_eq!(r.code, 1);
     let part = &r.json["inputs"][1];
     assert!(part["path"].as_str().unwrap().ends_with("!harbor/harbor.v2.10.0.tar.gz"));
@@ -200,6 +202,7 @@ fn a_tar_of_archives_and_a_lock_across_it() {
     let tar = d.path().join("images.tar");
     tar_c(&fixture(""), &tar, &["docker-save-legacy.tar", "crane-tarball.tar"]);
     let r = verify(&tar, &[]);
+    assert_codes(&r, &[], &[]);
     assert_eq!(r.code, 0, "{}", r.json);
     assert_eq!(r.json["inputs"].as_array().unwrap().len(), 3);
     // A lock made from the bundle holds for the archives carried loose.
@@ -317,6 +320,7 @@ fn a_chunked_haul_is_read_as_one_stream_and_a_lost_chunk_is_named() {
     let parts = chunks(&zst, 500);
     assert!(parts.len() >= 4, "{}", parts.len());
     let r = verify(&parts[0], &[]);
+    assert_codes(&r, &[], &[]);
     assert_eq!(r.code, 0, "{}", r.json);
     assert_eq!(ids(&r.json, 0), expected_ids("multi-platform-oci"));
     // The glob `haul.tar.zst.*`: one input, not one per chunk.
@@ -367,6 +371,7 @@ fn convert_takes_an_image_out_of_a_bundle() {
         let (code, stderr) = convert_to(bundle, &out, &["-q", "--image", "airlock/tool:1", "--to", "oci"]);
         assert_eq!(code, 0, "{stderr}");
         let r = verify(&out, &[]);
+        assert_codes(&r, &[], &[]);
         assert_eq!(r.code, 0, "{}", r.json);
         assert_eq!(ids(&r.json, 0), vec![want.clone()], "the config, so the image ID, is kept");
     }
@@ -391,6 +396,7 @@ fn convert_takes_an_image_out_of_a_bundle() {
     let (code, stderr) = convert_to(&zst, &out, &["-q", "--platform", "linux/arm64", "--to", "docker"]);
     assert_eq!(code, 0, "{stderr}");
     let r = verify(&out, &[]);
+    assert_codes(&r, &[], &[]);
     assert_eq!(r.code, 0, "{}", r.json);
     assert!(expected_ids("multi-platform-oci").contains(&ids(&r.json, 0)[0]));
 
@@ -418,6 +424,7 @@ fn bundles_inside_a_bundle_are_opened_to_the_depth_bound() {
         ],
     );
     let r = verify(&usb, &[]);
+    assert_codes(&r, &["diff-id-mismatch"], &[]);
     assert_eq!(r.code, 1, "the broken installer fails the whole: {}", r.json);
     let contains: Vec<&str> =
         r.json["inputs"][0]["contains"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
@@ -490,6 +497,7 @@ fn an_archive_nested_past_the_bound_is_an_error_not_verified() {
     assert_eq!(bundle["coverage"]["error"], 1, "{}", bundle["coverage"]);
     // Six deep is within the bound: the installer's archive is verified.
     let r = verify(&d.path().join("level5.tar"), &[]);
+    assert_codes(&r, &[], &[]);
     assert_eq!(r.code, 0, "{}", r.json);
     assert_eq!(r.json["inputs"].as_array().unwrap().len(), 2, "{}", r.json);
 }
@@ -691,6 +699,7 @@ fn an_image_archive_holding_another_archive_reports_both() {
     let t = d.path().join("app.tar");
     write_tar(&t, &ms);
     let r = verify(&t, &[]);
+    assert_codes(&r, &[], &[]);
     assert_eq!(r.code, 0, "{}", r.json);
     assert_eq!(paths(&r.json), [t.display().to_string(), format!("{}!extra.tar", t.display())]);
     assert_eq!(r.json["inputs"][0]["format"], "docker-archive");

@@ -215,6 +215,7 @@ fn converting_an_input_onto_itself_with_force_is_atomic() {
     let (code, stderr) = convert(&[s(&oci), "--to", "oci", "--compression", "gzip", "--force", "-o", s(&oci)]);
     assert_eq!(code, 0, "{stderr}");
     let run = verify(&oci, &[]);
+    assert_codes(&run, &[], &[]);
     assert_eq!(run.code, 0, "{}", run.json);
     assert_eq!(run.json["inputs"][0]["images"][0]["config_digest"], want);
     assert_eq!(run.json["inputs"][0]["images"][0]["layers"][0]["compression"], "gzip");

@@ -214,6 +214,7 @@ fn each_input_has_its_size_and_sha256() {
     )
     .unwrap();
     let r = verify(&tar, &["--checksums", sums.to_str().unwrap()]);
+    assert_codes(&r, &[], &[]);
     assert_eq!(r.code, 0, "{}", r.json);
     assert_eq!(r.json["inputs"][0]["sha256"], h.as_str(), "--checksums hashed it");
 

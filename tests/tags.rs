@@ -35,6 +35,7 @@ fn two_manifest_json_entries_with_one_tag() {
     let d = tempdir();
     let p = multi_tagged(d.path(), "dup.tar", [&["airlock/dup:1"], &["airlock/dup:1"]]);
     let r = verify(&p, &[]);
+    assert_codes(&r, &["tag-conflict"], &[]);
     assert_eq!(r.code, 1, "{}", r.json);
     assert_eq!(
         findings(&r),
@@ -50,6 +51,7 @@ fn tags_are_compared_normalised() {
     let d = tempdir();
     let p = multi_tagged(d.path(), "dup.tar", [&["airlock/dup:1"], &["docker.io/airlock/dup:1"]]);
     let r = verify(&p, &[]);
+    assert_codes(&r, &["tag-conflict"], &[]);
     assert_eq!(r.code, 1, "{}", r.json);
     assert_eq!(
         findings(&r),
@@ -59,6 +61,7 @@ fn tags_are_compared_normalised() {
     );
     let p = multi_tagged(d.path(), "nginx.tar", [&["nginx"], &["docker.io/library/nginx:latest"]]);
     let r = verify(&p, &[]);
+    assert_codes(&r, &["tag-conflict"], &[]);
     assert_eq!(r.code, 1, "{}", r.json);
     assert_eq!(findings(&r).len(), 1, "{}", r.json);
     assert!(findings(&r)[0].1.starts_with("tag docker.io/library/nginx:latest names two different images"));
@@ -69,6 +72,7 @@ fn two_index_entries_with_one_name() {
     let d = tempdir();
     let dir = index_with_two_names(d.path());
     let r = verify(&dir, &[]);
+    assert_codes(&r, &["tag-conflict"], &[]);
     assert_eq!(r.code, 1, "{}", r.json);
     let images = r.json["inputs"][0]["images"].as_array().unwrap();
     let ids: Vec<String> = images.iter().map(|i| i["config_digest"].as_str().unwrap()[7..19].to_string()).collect();
@@ -110,6 +114,7 @@ fn two_archives_of_a_bundle_with_one_tag() {
     let bundle = d.path().join("images.tar");
     tar_c(d.path(), &bundle, &["app.tar", "tool.tar"]);
     let r = verify(&bundle, &[]);
+    assert_codes(&r, &["tag-conflict"], &[]);
     assert_eq!(r.code, 1, "{}", r.json);
     let b = bundle.display();
     assert_eq!(

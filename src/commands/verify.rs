@@ -80,7 +80,7 @@ fn read(path: &std::path::Path, opts: &Options, seen: &mut Seen) -> Result<(), E
     if !opened.is_image_archive() {
         let catalog = &opened.top.catalog;
         if let Some(trust) = opts.signatures.as_ref().filter(|t| !t.keys.is_empty())
-            && crate::input::zarf::is_package(catalog)
+            && crate::formats::zarf::is_package(catalog)
         {
             package = Some(crate::signatures::package::check_zarf(catalog, trust));
         }
@@ -281,20 +281,8 @@ fn check_checksums(
             );
             continue;
         }
-        for (bundle, member, digest) in hits {
-            if let Some(d) = digest
-                && !matches(e, d)
-            {
-                push(
-                    report,
-                    Some(bundle),
-                    Finding::new(
-                        Code::ChecksumMismatch,
-                        format!("{bundle}!{member} hashes to {d}, but {} says sha256:{}", e.origin, e.sha256),
-                    )
-                    .member(member.clone()),
-                );
-            }
+        for (bundle, f) in member_mismatches(e, &hits) {
+            push(report, Some(bundle), f);
         }
     }
     if ignore_missing && ignored == entries.len() {
@@ -308,6 +296,28 @@ fn check_checksums(
         );
         report.push_set_finding(f);
     }
+}
+
+/// The bundle members a checksum line names that hash to something else, each with the
+/// bundle it is in.
+fn member_mismatches<'a>(
+    e: &crate::checksums::Entry,
+    hits: &[&'a (String, String, Option<Digest>)],
+) -> Vec<(&'a str, Finding)> {
+    let mut out = Vec::new();
+    for (bundle, member, digest) in hits.iter().copied() {
+        if let Some(d) = digest
+            && !crate::checksums::matches(e, d)
+        {
+            let f = Finding::new(
+                Code::ChecksumMismatch,
+                format!("{bundle}!{member} hashes to {d}, but {} says sha256:{}", e.origin, e.sha256),
+            )
+            .member(member.clone());
+            out.push((bundle.as_str(), f));
+        }
+    }
+    out
 }
 
 /// One input (or one archive of a bundle), checked, with its `--target` verdicts.

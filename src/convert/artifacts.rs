@@ -1,47 +1,96 @@
 //! Signatures, attestations and SBOMs travel with their image (the output formats that
 //! carry them: `oci` and `oci-archive`). An artifact is carried when the manifest (or index) it is about is written with
 //! its bytes unchanged, so its digest, which the signature names, still holds; its manifest
-//! and blobs are copied byte for byte, each hashed as it is copied. One about an image whose
+//! and blobs are copied byte for byte, each hashed as it is copied, before the documents are
+//! planned (`stage_all`), and placed by the plan if it goes along. One about an image whose
 //! manifest changed (re-compressed layers, a rewritten index) is not carried: it would vouch
 //! for a digest that is no longer there. Which image an artifact is about comes from the model
 //! (`formats::artifacts::subject`).
 
 use crate::digest::{Digest, HashWriter};
 use crate::formats::output::{BlobKind, OutputFormat};
-use crate::model::Artifact;
+use crate::model::{Artifact, Image};
 use crate::open::Catalog;
 use crate::output::Staging;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, BufWriter};
+use std::path::PathBuf;
 
-/// Copies the artifact's manifest and blobs into the output. `Ok(Err(why))`: a blob is not
-/// what its digest says (reported by verify; carried by nothing), so the artifact is left out.
-pub fn copy(
+/// An artifact's manifest and blobs copied into the staging area, each hashed as it was
+/// copied, waiting for the plan to place them (`plan::Documents::staged`) if the artifact
+/// goes along.
+pub struct Staged {
+    /// Where each goes in the output, and the copy waiting for it, in the order copied.
+    pub files: Vec<(String, PathBuf)>,
+    /// Why the copy stopped: a member with no digest, that cannot be read, or that is not what
+    /// its digest says (reported by verify; carried by nothing). The files before it were
+    /// copied and are placed all the same.
+    pub failed: Option<String>,
+}
+
+/// Copies, before the documents are planned, every artifact that can go along with the
+/// selected images (one about an image left out of the selection cannot), by digest (the
+/// first of a digest, as an index entry finds it: [`find`]).
+pub fn stage_all(
     catalog: &Catalog,
     staging: &Staging,
     format: OutputFormat,
-    a: &Artifact,
-) -> io::Result<Result<(), String>> {
-    let Some(digest) = a.digest else { return Ok(Err(format!("{} has no digest", a.member))) };
+    artifacts: &[Artifact],
+    all: &[Image],
+    selected: &[&Image],
+) -> io::Result<HashMap<Digest, Staged>> {
+    let chosen: HashSet<Digest> = selected.iter().filter_map(|i| i.manifest_digest).collect();
+    let left_out: HashSet<Digest> =
+        all.iter().filter_map(|i| i.manifest_digest).filter(|d| !chosen.contains(d)).collect();
+    let mut out = HashMap::new();
+    for a in artifacts {
+        let Some(d) = a.digest else { continue };
+        // Without a subject, or about an image left out, it cannot go along.
+        let can_go = a.subject.is_some_and(|s| !left_out.contains(&s));
+        if !can_go || out.contains_key(&d) {
+            continue;
+        }
+        let n = out.len();
+        out.insert(d, stage(catalog, staging, format, a, n)?);
+    }
+    Ok(out)
+}
+
+/// Copies the artifact's manifest and blobs into `.partial/` (artifact `n`), each hashed as
+/// it is copied; stops at the first that is not what its digest says.
+fn stage(catalog: &Catalog, staging: &Staging, format: OutputFormat, a: &Artifact, n: usize) -> io::Result<Staged> {
+    let mut staged = Staged { files: Vec::new(), failed: None };
+    let Some(digest) = a.digest else {
+        staged.failed = Some(format!("{} has no digest", a.member));
+        return Ok(staged);
+    };
     let members = std::iter::once((a.member.as_str(), Some(digest), BlobKind::Document))
         .chain(a.blobs.iter().map(|b| (b.member.as_str(), b.digest, BlobKind::Layer)));
-    for (member, want, role) in members {
-        let Some(want) = want else { return Ok(Err(format!("{member} has no digest"))) };
-        let tmp = staging.file(&format!(".partial/artifact-{}", want.hex()))?;
+    for (i, (member, want, role)) in members.enumerate() {
+        let Some(want) = want else {
+            staged.failed = Some(format!("{member} has no digest"));
+            return Ok(staged);
+        };
+        let tmp = staging.file(&format!(".partial/artifact-{n}-{i}"))?;
         let mut input = match catalog.open_member(member) {
             Ok(r) => r,
-            Err(e) => return Ok(Err(format!("{member} cannot be read: {e}"))),
+            Err(e) => {
+                staged.failed = Some(format!("{member} cannot be read: {e}"));
+                return Ok(staged);
+            }
         };
         let mut out = HashWriter::new(BufWriter::new(File::create(&tmp)?));
         io::copy(&mut input, &mut out)?;
         let (got, _) = out.finish()?;
         if got != want {
             let _ = fs::remove_file(&tmp);
-            return Ok(Err(format!("{member} hashes to {got}, not {want}")));
+            staged.failed = Some(format!("{member} hashes to {got}, not {want}"));
+            return Ok(staged);
         }
-        fs::rename(&tmp, staging.file(&format.blob_path(role, &got))?)?;
+        staged.files.push((format.blob_path(role, &got), tmp));
     }
-    Ok(Ok(()))
+    Ok(staged)
 }
 
 /// The artifact an index entry of digest `d` is, if any.

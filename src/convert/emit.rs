@@ -1,8 +1,8 @@
 //! Planning the output's documents: configs verbatim, manifests (their original bytes where
 //! nothing changed), the index (rewritten only where the selection or the blobs changed),
 //! and the output format's own files (`manifest.json`, `repositories`, `oci-layout`), each
-//! as the `OutputFormat` says it holds them, into a `plan::Documents` that `run` writes;
-//! the artifacts that go along are copied as they are decided.
+//! as the `OutputFormat` says it holds them, and the artifacts that go along (copied and
+//! hashed before, `artifacts::stage_all`), into a `plan::Documents` that `run` writes.
 
 use super::artifacts;
 use super::blobs::Written;
@@ -16,7 +16,6 @@ use crate::formats::oci::{Descriptor, Notes};
 use crate::formats::output::{BlobKind, IndexJson, OutputFormat};
 use crate::model::select;
 use crate::model::{Image, reference};
-use crate::output::Staging;
 use crate::report::{ConvertedImage, ConvertedLayer};
 use crate::scan::Content;
 use std::borrow::Cow;
@@ -26,18 +25,19 @@ use std::collections::HashMap;
 pub(super) struct Emit<'a> {
     pub opts: &'a Options,
     pub catalog: &'a crate::open::Catalog,
-    pub staging: &'a Staging,
     /// Layer blobs written, by resolved input member.
     pub written: &'a HashMap<String, Written>,
     /// Things the user should know about the output (printed on stderr).
     pub notes: std::cell::RefCell<Vec<String>>,
     /// Signatures, attestations and SBOMs of the input.
     pub artifacts: &'a [crate::model::Artifact],
+    /// Those that can go along, copied already, by digest.
+    pub staged: &'a HashMap<Digest, artifacts::Staged>,
     /// Manifests and indexes written with their input bytes: what an artifact can be about.
     pub unchanged: std::cell::RefCell<std::collections::HashSet<Digest>>,
     /// Artifacts written, by digest.
     pub carried: std::cell::RefCell<std::collections::HashSet<Digest>>,
-    /// The configs, manifests, indexes and the format's own files to write.
+    /// The configs, manifests, indexes, the format's own files and the artifacts to write.
     pub plan: std::cell::RefCell<Documents<'a>>,
 }
 
@@ -62,10 +62,6 @@ struct OutImage {
 }
 
 impl Emit<'_> {
-    fn err(e: std::io::Error) -> Error {
-        Error::output("cannot write the output", e)
-    }
-
     pub fn documents(&self, images: &[&Image], tags: Option<&[String]>) -> Result<Summary, Error> {
         let t = self.opts.format;
         let mut outs = Vec::new();
@@ -177,14 +173,11 @@ impl Emit<'_> {
         manifests_by_member: &HashMap<String, WrittenDoc>,
     ) -> Result<(), Error> {
         let t = self.opts.format;
-        if let Some(how) = t.index_json() {
-            let whole = tags.is_none() && images.iter().all(|i| i.manifest_member.is_some());
-            let from_input = match how {
-                IndexJson::FromInput if whole => self
-                    .catalog
-                    .document("index.json")
-                    .and_then(|b| self.rewrite_index(b, manifests_by_member, 0).transpose())
-                    .transpose()?,
+        if t.index_json().is_some() {
+            let from_input = match self.catalog.document("index.json") {
+                Some(b) if index_from_input(self.catalog, t, images, tags) => {
+                    self.rewrite_index(b, manifests_by_member, 0)?
+                }
                 _ => None,
             };
             let index = match from_input {
@@ -236,23 +229,33 @@ impl Emit<'_> {
         }
     }
 
-    /// Writes the artifact (index entry of digest `d`) if what it is about was written
-    /// unchanged (only the formats that carry artifacts reach here: docker and crane list images only).
-    fn carry_artifact(&self, a: &crate::model::Artifact, d: Digest) -> Result<bool, Error> {
+    /// Plans the artifact (index entry of digest `d`), copied already, if what it is about
+    /// was written unchanged (only the formats that carry artifacts reach here: docker and
+    /// crane list images only).
+    fn carry_artifact(&self, a: &crate::model::Artifact, d: Digest) -> bool {
         if !a.subject.is_some_and(|s| self.unchanged.borrow().contains(&s)) {
-            return Ok(false);
+            return false;
         }
         if self.carried.borrow().contains(&d) {
-            return Ok(true);
+            return true;
         }
-        match artifacts::copy(self.catalog, self.staging, self.opts.format, a).map_err(Self::err)? {
-            Ok(()) => {
+        let Some(staged) = self.staged.get(&d) else {
+            // Not copied: what it is about was left out of the selection.
+            self.notes.borrow_mut().push(format!("{} {} not carried: it was not read", a.kind, a.member));
+            return false;
+        };
+        let mut plan = self.plan.borrow_mut();
+        for (path, copy) in &staged.files {
+            plan.staged(path, copy.clone());
+        }
+        match &staged.failed {
+            None => {
                 self.carried.borrow_mut().insert(d);
-                Ok(true)
+                true
             }
-            Err(why) => {
+            Some(why) => {
                 self.notes.borrow_mut().push(format!("{} {} not carried: {why}", a.kind, a.member));
-                Ok(false)
+                false
             }
         }
     }
@@ -310,7 +313,7 @@ impl Emit<'_> {
             }
         }
         for (i, a, d) in pending {
-            let carried = self.carry_artifact(a, d)?;
+            let carried = self.carry_artifact(a, d);
             changed |= !carried;
             if carried {
                 decided[i] = Some(children[i].clone());
@@ -388,6 +391,21 @@ impl Emit<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether the output's index.json is the input's, rewritten where the selection or the
+/// blobs changed (the only index artifacts go along in): the format keeps it, the input has
+/// one, and every selected image is written under the input's names.
+pub(super) fn index_from_input(
+    catalog: &crate::open::Catalog,
+    format: OutputFormat,
+    images: &[&Image],
+    tags: Option<&[String]>,
+) -> bool {
+    format.index_json() == Some(IndexJson::FromInput)
+        && catalog.document("index.json").is_some()
+        && tags.is_none()
+        && images.iter().all(|i| i.manifest_member.is_some())
 }
 
 /// One descriptor per tag (an untagged image gets one without annotations).

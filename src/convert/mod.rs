@@ -2,8 +2,9 @@
 //!
 //! The flow: read the documents (cheap) → model → select → structural checks → write every
 //! layer once (the layer plan: `Job`s), verifying it in the same read → full checks → plan
-//! configs (verbatim), manifests (original bytes where nothing changed), indexes and the
-//! output format's own files (`plan::Documents`), then write them in one loop → commit
+//! configs (verbatim), manifests (original bytes where nothing changed), indexes, the
+//! output format's own files and the artifacts that go along (copied and hashed just before:
+//! `artifacts::stage_all`) as `plan::Documents`, then write them in one loop → commit
 //! atomically. An input with error findings is refused before anything is committed.
 
 mod artifacts;
@@ -119,13 +120,20 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         });
     }
 
+    // The artifacts that can go along, copied and hashed before the documents are planned.
+    let staged = if emit::index_from_input(&catalog, opts.format, &images, tags.as_deref()) {
+        artifacts::stage_all(&catalog, &staging, opts.format, &model.artifacts, &model.images, &images)
+            .map_err(|e| Error::output("cannot write the output", e))?
+    } else {
+        HashMap::new()
+    };
     let out = Emit {
         opts,
         catalog: &catalog,
-        staging: &staging,
         written: &written,
         notes: Default::default(),
         artifacts: &model.artifacts,
+        staged: &staged,
         unchanged: Default::default(),
         carried: Default::default(),
         plan: std::cell::RefCell::new(plan::Documents::new(opts.format)),

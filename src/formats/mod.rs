@@ -3,7 +3,8 @@
 //! (manifest.json, repositories, crane naming, legacy ids), `oci` (index, manifest, one
 //! `Descriptor`), `artifacts` (what a manifest that is not an image is), `config` and
 //! `runtime` (the image config), `json_keys` (Go's key rules, for every document),
-//! `media_types` (the one table), `output` (what each output format holds).
+//! `media_types` (the one table), `output` (what each output format holds), `zarf` (the Zarf
+//! package's root files and its integrity data).
 
 pub mod artifacts;
 pub mod bounded;
@@ -15,6 +16,7 @@ pub mod media_types;
 pub mod oci;
 pub mod output;
 pub mod runtime;
+pub mod zarf;
 
 pub use docker::is_docker_legacy_json;
 

@@ -14,8 +14,9 @@
 //! nothing is copied to disk.
 
 use super::coverage::{Coverage, Verdict};
-use super::{Loaded, coverage, pass, zarf};
+use super::{Loaded, coverage, pass};
 use crate::finding::{Code, Finding};
+use crate::formats::zarf;
 use crate::open::{self, Catalog, DataSource};
 use crate::scan::{Compression, Depth};
 use coverage::Decision;

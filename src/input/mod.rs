@@ -1,15 +1,15 @@
 //! The opened input: an input path read into a catalog and modelled ([`Loaded`]), and what
 //! it holds beside or instead of being an image archive: the image archives and layouts
 //! nested in it (`bundle`, read one pass per nesting level by `pass`), every member's one
-//! verdict (`coverage`), a Zarf package's own integrity data (`zarf`). `reread` opens an
-//! input whose blobs are read again after its documents (convert). Every command opens its
-//! inputs here; the reports are built from what this gives (`crate::report::build`).
+//! verdict (`coverage`), and whether it is a Zarf package (whose format, read in
+//! `crate::formats::zarf`, has integrity data of its own). `reread` opens an input whose
+//! blobs are read again after its documents (convert). Every command opens its inputs here;
+//! the reports are built from what this gives (`crate::report::build`).
 
 pub mod bundle;
 pub mod coverage;
 mod pass;
 pub mod reread;
-pub mod zarf;
 
 use crate::error::Error;
 use crate::model::Model;
@@ -65,7 +65,7 @@ pub fn open(path: &Path, depth: Depth, progress: bool) -> Result<Opened, Error> 
     let top = load(path, depth, progress)?;
     let display = path.display().to_string();
     let found = bundle::expand(path, &display, &top, depth);
-    let zarf = zarf::is_package(&top.catalog);
+    let zarf = crate::formats::zarf::is_package(&top.catalog);
     Ok(Opened { display, depth, top, found, zarf })
 }
 

@@ -54,7 +54,7 @@ pub fn reports(
     findings.extend(found.findings.iter().cloned());
     // The bundle's own integrity data, where it has some and the members were hashed.
     if zarf && depth == Depth::Full {
-        findings.extend(crate::input::zarf::check(&top.catalog));
+        findings.extend(crate::formats::zarf::check(&top.catalog));
     }
     let (other, other_count) = found.others();
     let mut bundle = InputReport {

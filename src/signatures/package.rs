@@ -7,12 +7,9 @@
 use super::report::SignedFile;
 use super::{Trust, Verdict};
 use crate::finding::{Code, Finding};
+use crate::formats::zarf::{self, SIGNATURES as ZARF_SIGNATURES, ZARF_YAML};
 use crate::open::Catalog;
-use std::io::Read;
 
-const ZARF_YAML: &str = "zarf.yaml";
-/// The signature files Zarf writes beside `zarf.yaml`, oldest first.
-pub const ZARF_SIGNATURES: &[&str] = &["zarf.yaml.sig", "zarf.bundle.sig"];
 /// zarf.yaml and its signatures are small; a larger member is not read.
 const MAX_READ: u64 = 4 << 20;
 
@@ -68,14 +65,5 @@ pub fn check_zarf(catalog: &Catalog, trust: &Trust) -> (Vec<SignedFile>, Option<
 
 /// A small member's bytes: kept by the catalog (`KEPT_NAMES`), or read again.
 fn read(c: &Catalog, member: &str) -> Option<Vec<u8>> {
-    if let Some(d) = c.document(member).or_else(|| c.kept.get(member).map(Vec::as_slice)) {
-        return Some(d.to_vec());
-    }
-    let m = c.members.get(member)?;
-    if m.size > MAX_READ {
-        return None;
-    }
-    let mut v = Vec::with_capacity(m.size as usize);
-    c.open_member(member).ok()?.take(MAX_READ).read_to_end(&mut v).ok()?;
-    Some(v)
+    zarf::read_small(c, member, MAX_READ)
 }

@@ -1,4 +1,6 @@
-//! A Zarf package's own integrity data, checked as `zarf package verify` checks it
+//! The Zarf package format (zarf-dev/zarf): its root files (`zarf.yaml`, the manifest;
+//! `checksums.txt`; the signatures `zarf.yaml.sig` and `zarf.bundle.sig`), and its own
+//! integrity data, checked as `zarf package verify` checks it
 //! (zarf-dev/zarf `src/pkg/packager/layout/package.go`, `validatePackageIntegrity`):
 //!
 //! | rule | code |
@@ -15,10 +17,16 @@ use crate::digest::Digest;
 use crate::finding::{Code, Finding};
 use crate::open::{Catalog, MemberKind, path};
 
-const ZARF_YAML: &str = "zarf.yaml";
+/// The package's manifest, the root of trust.
+pub const ZARF_YAML: &str = "zarf.yaml";
 const CHECKSUMS: &str = "checksums.txt";
+/// The signature files Zarf writes beside `zarf.yaml`, oldest first: cosign sign-blob's
+/// base64 signature, and a sigstore bundle (Zarf's newer format).
+pub const SIGNATURES: &[&str] = &["zarf.yaml.sig", "zarf.bundle.sig"];
 /// Never listed in checksums.txt: the root of trust and its signatures.
-const EXCLUDED: &[&str] = &[ZARF_YAML, CHECKSUMS, "zarf.yaml.sig", "zarf.bundle.sig"];
+const EXCLUDED: &[&str] = &[ZARF_YAML, CHECKSUMS, SIGNATURES[0], SIGNATURES[1]];
+/// A root file larger than this is not read for the integrity check.
+const MAX_READ: u64 = 32 << 20;
 
 /// Whether the catalog is a Zarf package (a `zarf.yaml` at its root).
 pub fn is_package(c: &Catalog) -> bool {
@@ -29,11 +37,11 @@ pub fn is_package(c: &Catalog) -> bool {
 pub fn check(c: &Catalog) -> Vec<Finding> {
     let mut out = Vec::new();
     let invalid = |msg: String| Finding::new(Code::BundleChecksumsInvalid, msg).member(CHECKSUMS);
-    let Some(yaml) = c.document(ZARF_YAML).map(<[u8]>::to_vec).or_else(|| read_small(c, ZARF_YAML)) else {
+    let Some(yaml) = c.document(ZARF_YAML).map(<[u8]>::to_vec).or_else(|| read_small(c, ZARF_YAML, MAX_READ)) else {
         out.push(Finding::new(Code::BundleChecksumsInvalid, "zarf.yaml cannot be read").member(ZARF_YAML));
         return out;
     };
-    let Some(sums) = read_small(c, CHECKSUMS) else {
+    let Some(sums) = read_small(c, CHECKSUMS, MAX_READ) else {
         out.push(invalid("the Zarf package has no checksums.txt".into()));
         return out;
     };
@@ -240,19 +248,18 @@ fn digest_of(c: &Catalog, member: &str) -> Option<Digest> {
     c.scan_of(member).and_then(|s| s.digest)
 }
 
-/// A small text member's bytes: kept if it looked like JSON, else read again (it is small,
-/// and only from a seekable input or directory).
-fn read_small(c: &Catalog, member: &str) -> Option<Vec<u8>> {
+/// A small root file's bytes: kept if it looked like JSON or is one of the package's root
+/// files, else read again (only from a seekable input or directory); `None` past `max` bytes.
+pub fn read_small(c: &Catalog, member: &str, max: u64) -> Option<Vec<u8>> {
     if let Some(d) = c.document(member).or_else(|| c.kept.get(member).map(Vec::as_slice)) {
         return Some(d.to_vec());
     }
     let m = c.members.get(member)?;
-    if m.size > 32 << 20 {
+    if m.size > max {
         return None;
     }
-    let mut r = c.open_member(member).ok()?;
     let mut v = Vec::with_capacity(m.size as usize);
-    std::io::Read::read_to_end(&mut r, &mut v).ok()?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(c.open_member(member).ok()?, max), &mut v).ok()?;
     Some(v)
 }
 

@@ -492,3 +492,71 @@ fn for_takes_the_image_out_of_a_bundle_by_the_archive_that_holds_it() {
     let r = verify(&out, &["--target", "docker@20.10"]);
     assert_eq!(r.json["inputs"][0]["targets"][0]["loads"], true, "{}", r.json);
 }
+
+/// An OCI archive (a plain tar) of one image, tagged `airlock/zw:1`, whose one layer is
+/// `stored`, declared zstd, the tar `plain` decompressed.
+fn oci_archive_with_zstd_layer(path: &Path, plain: &[u8], stored: &[u8]) {
+    let blob = |b: &[u8]| (format!("sha256:{}", sha256_hex(b)), b.len());
+    let config = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux", "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [blob(plain).0]}}))
+    .unwrap();
+    let ((cd, cs), (ld, ls)) = (blob(&config), blob(stored));
+    let manifest = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+zstd", "digest": ld, "size": ls}]}))
+    .unwrap();
+    let (md, ms) = blob(&manifest);
+    let index = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms,
+        "annotations": {"io.containerd.image.name": "docker.io/airlock/zw:1", "org.opencontainers.image.ref.name": "1"}}]}))
+    .unwrap();
+    let at = |d: &str| format!("blobs/sha256/{}", d.trim_start_matches("sha256:"));
+    write_tar(
+        path,
+        &[
+            regular("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
+            regular("index.json", index),
+            regular(&at(&md), manifest),
+            regular(&at(&cd), config),
+            regular(&at(&ld), stored.to_vec()),
+        ],
+    );
+}
+
+/// `--for` reads the frame header of each zstd layer (the convert's first pass reads documents
+/// only): a window over Go's 512 MiB, which airlock does not decode either, is no fit, said
+/// before anything is read; a large window under it (128 MiB, over zstd's usual 8 MiB) is
+/// written as gzip, and the output loads.
+#[test]
+fn for_reads_the_zstd_window_of_each_layer() {
+    let d = tempdir();
+    write_tar(&d.path().join("layer.tar"), &[regular("hello.txt", b"hello zstd window\n".repeat(100))]);
+    let plain = std::fs::read(d.path().join("layer.tar")).unwrap();
+    let big = d.path().join("w30.tar");
+    oci_archive_with_zstd_layer(&big, &plain, &zstd_window(&plain, 30));
+    let out = d.path().join("out30.tar");
+    let (code, err) = convert_for(&big, "containerd@1.6", &out, &[]);
+    assert_eq!((code, out.exists()), (2, false), "{err}");
+    assert_eq!(
+        err.lines().collect::<Vec<_>>(),
+        [
+            format!("airlock: --for containerd@1.6, before: containerd@1.6 will not load {}", big.display()).as_str(),
+            "  error[target-compression-unsupported]: containerd@1.6 will not load this: 1 zstd layer(s) need a window over 512 MiB, which Go's zstd decoder refuses ('window size exceeded') [zstd-layer-window-over-go-limit; lifted: no version; recompress the layers (zstd --long=29 or less); measured: containerd 1.6.20]",
+            "airlock: --for containerd@1.6: no output airlock can write loads there: 1 zstd layer(s) need a window over 512 MiB, which airlock, like Go's zstd decoder (docker, containerd, podman), does not decode: it cannot write them as gzip; recompress them first (zstd --long=29 or less)",
+        ]
+    );
+
+    let large = d.path().join("w27.tar");
+    oci_archive_with_zstd_layer(&large, &plain, &zstd_window(&plain, 27));
+    let out = d.path().join("out27.tar");
+    let (code, err) = convert_for(&large, "containerd@1.6", &out, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 zstd layer(s) are written as gzip"), "{err}");
+    assert!(err.ends_with(&format!("after: containerd@1.6 loads {}\n", out.display())), "{err}");
+    let r = verify(&out, &["--target", "containerd@1.6"]);
+    assert_eq!(r.code, 0, "{}", r.json);
+    let comps: Vec<&Value> =
+        r.json["inputs"][0]["images"][0]["layers"].as_array().unwrap().iter().map(|l| &l["compression"]).collect();
+    assert_eq!(comps, ["gzip"], "{}", r.json);
+}

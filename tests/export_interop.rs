@@ -67,21 +67,10 @@ fn airlock_ok(args: &[&str]) {
     assert!(out.status.success(), "airlock {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// Empties a docker's store: nothing for a load to reuse, nothing left behind.
+/// Empties a docker's store: nothing for a load to reuse, nothing left behind
+/// (`Runtime::empty_docker_store`: no container, no image, no layer on disk).
 fn empty_store(d: &Runtime) {
-    let ids = stdout_of(&run_ok(d.command().args(["ps", "-aq"])));
-    let ids: Vec<&str> = ids.split_whitespace().collect();
-    if !ids.is_empty() {
-        run_ok(d.command().args(["rm", "-f"]).args(&ids));
-    }
-    let imgs = stdout_of(&run_ok(d.command().args(["images", "-aq", "--no-trunc"])));
-    let imgs: BTreeSet<&str> = imgs.split_whitespace().collect();
-    if !imgs.is_empty() {
-        run_ok(d.command().args(["rmi", "-f"]).args(&imgs));
-    }
-    if d.name == "docker@29" {
-        run_ok(d.command().args(["system", "prune", "-af"]));
-    }
+    d.empty_docker_store();
 }
 
 /// `docker load`, `docker create`, `docker export`: the container's root filesystem. One at
@@ -231,7 +220,12 @@ fn airlock_export(src: &Path, dir: &Path, name: &str) -> (Vec<u8>, PathBuf) {
 #[test]
 fn export_equals_docker_export_file_for_file() {
     const TEST: &str = "export_equals_docker_export_file_for_file";
-    let dockers = dockers(TEST);
+    // Not docker 26.1: its `docker export` never releases the container's layer (moby#48516,
+    // fixed by moby#48517 after 26.1), so the image's layers stay in its store, used by no
+    // image, after `rm -f` and `rmi -f`, until the daemon restarts: a later load would reuse
+    // them instead of reading the archive (measured: load, create, export, rm -f, rmi -f,
+    // prune left 7 layers and 1 mount in layerdb; 20.10 and 28.5 leave none).
+    let dockers: Vec<Runtime> = dockers(TEST).into_iter().filter(|d| d.name != "docker@26.1").collect();
     if dockers.is_empty() {
         return skip(TEST, "no docker is up");
     }

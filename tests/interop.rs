@@ -593,26 +593,10 @@ impl Docker {
         stdout_of(&out).lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
     }
 
-    /// `docker rm -f $(docker ps -aq)`, then `docker rmi -f $(docker images -aq)`: nothing left
-    /// for a load to reuse. A container another test binary left behind would keep its image
-    /// (measured with docker 28.5's containerd store).
+    /// Nothing left for a load to reuse: no container, no image, no layer on disk
+    /// (`Runtime::empty_docker_store`).
     fn empty_store(&self) {
-        let out = run_ok(self.cmd().args(["ps", "-aq"]));
-        let containers: Vec<String> = stdout_of(&out).split_whitespace().map(str::to_string).collect();
-        if !containers.is_empty() {
-            run_ok(self.cmd().args(["rm", "-f"]).args(&containers));
-        }
-        let ids = self.image_ids();
-        if !ids.is_empty() {
-            run_ok(self.cmd().args(["rmi", "-f"]).args(&ids));
-        }
-        // The containerd image store keeps the blobs of a failed load until its content is
-        // collected: prune, so that a later load cannot reuse them.
-        if self.rt.name == "docker@29" {
-            run_ok(self.cmd().args(["system", "prune", "-af"]));
-        }
-        let left = self.image_ids();
-        assert!(left.is_empty(), "docker store not empty after rm -f, rmi -f (and prune): {left:?}");
+        self.rt.empty_docker_store();
     }
 
     /// `docker load -i FILE`; returns its stdout.
@@ -650,6 +634,36 @@ impl Drop for Docker {
             }
         }
     }
+}
+
+/// The check `empty_store` ends with: a layer that no image uses, in either kind of docker
+/// store, is found (laid out as docker 26.1 and docker 28.5 with the containerd store keep them).
+#[test]
+fn a_layer_left_in_an_emptied_docker_store_is_found() {
+    use real_tools::{Store, stored_layers};
+    let tmp = common::tempdir();
+    let root = tmp.path();
+    // What a daemon with nothing in it holds: the directories, no entries.
+    let layerdb = root.join("image/vfs/layerdb/sha256");
+    let content = root.join("containerd/daemon/io.containerd.content.v1.content/blobs/sha256");
+    let snapshots = root.join("containerd/daemon/io.containerd.snapshotter.v1.native/snapshots");
+    for d in [&layerdb, &content, &snapshots] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::create_dir_all(root.join("containerd/daemon/io.containerd.metadata.v1.bolt")).unwrap();
+    assert_eq!(stored_layers(root, "vfs", Store::Graph), Vec::<PathBuf>::new());
+    assert_eq!(stored_layers(root, "native", Store::Containerd), Vec::<PathBuf>::new());
+    // Not there at all (a daemon that never loaded anything): nothing either.
+    assert_eq!(stored_layers(root, "overlay2", Store::Graph), Vec::<PathBuf>::new());
+
+    let chain = layerdb.join("5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef");
+    std::fs::create_dir(&chain).unwrap();
+    assert_eq!(stored_layers(root, "vfs", Store::Graph), [chain]);
+    let blob = content.join("a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4");
+    std::fs::write(&blob, b"").unwrap();
+    let snapshot = snapshots.join("1");
+    std::fs::create_dir(&snapshot).unwrap();
+    assert_eq!(stored_layers(root, "native", Store::Containerd), [blob, snapshot]);
 }
 
 #[test]

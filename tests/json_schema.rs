@@ -17,10 +17,48 @@ fn schema(kind: &str) -> jsonschema::Validator {
     jsonschema::validator_for(&s).unwrap_or_else(|e| panic!("airlock schema {kind} is not a valid schema: {e}"))
 }
 
-/// Asserts `doc` is valid, naming every error and where.
+/// Asserts `doc` is valid, naming every error and where; and that every field written as
+/// null is required: a null is an `Option` airlock always writes (one it skips when empty is
+/// absent, never null), so a document without it is not one airlock prints.
 fn assert_valid(v: &jsonschema::Validator, doc: &Value, what: &str) {
     let errors: Vec<String> = v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "{what}: {errors:#?}");
+    let mut nulls = Vec::new();
+    null_fields(doc, String::new(), String::new(), &mut std::collections::BTreeMap::new(), &mut nulls);
+    for (parent, key) in nulls {
+        let mut less = doc.clone();
+        less.pointer_mut(&parent).and_then(Value::as_object_mut).unwrap().remove(&key);
+        assert!(!v.is_valid(&less), "{what}: the schema accepts the document without {parent}/{key}, always written");
+    }
+}
+
+/// The (object's JSON pointer, key) of each null-valued field, once per field of the shape
+/// (array items alike: `/inputs/*/sha256` once).
+fn null_fields(
+    doc: &Value,
+    at: String,
+    shape: String,
+    seen: &mut std::collections::BTreeMap<String, ()>,
+    out: &mut Vec<(String, String)>,
+) {
+    let esc = |k: &str| k.replace('~', "~0").replace('/', "~1");
+    match doc {
+        Value::Object(m) => {
+            for (k, v) in m {
+                let field = format!("{shape}/{}", esc(k));
+                if v.is_null() && seen.insert(field.clone(), ()).is_none() {
+                    out.push((at.clone(), k.clone()));
+                }
+                null_fields(v, format!("{at}/{}", esc(k)), field, seen, out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                null_fields(v, format!("{at}/{i}"), format!("{shape}/*"), seen, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn real_fixtures() -> Vec<PathBuf> {

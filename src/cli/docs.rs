@@ -241,13 +241,16 @@ fn overlay_rules(r: &mut Roff) {
 /// The JSON Schema (draft 2020-12) of a kind of document, generated from the types it is
 /// printed from (here, above the commands whose types they are).
 pub fn schema(kind: Kind) -> serde_json::Value {
+    // What airlock writes, not what it would accept: a field always written (an `Option`
+    // written as null included) is required, one skipped when empty is not.
+    let g = schemars::generate::SchemaSettings::draft2020_12().for_serialize().into_generator();
     let mut s = match kind {
-        Kind::Verify | Kind::Inspect => schemars::schema_for!(Document<report::Report>),
-        Kind::Convert => schemars::schema_for!(Document<report::ConvertReport>),
-        Kind::Delta => schemars::schema_for!(Document<crate::delta::Summary>),
-        Kind::Apply => schemars::schema_for!(Document<crate::delta::apply::ApplyReport>),
-        Kind::Thin => schemars::schema_for!(Document<crate::delta::thin::ThinSummary>),
-        Kind::Diff => schemars::schema_for!(Document<crate::diff::Diff>),
+        Kind::Verify | Kind::Inspect => g.into_root_schema_for::<Document<report::Report>>(),
+        Kind::Convert => g.into_root_schema_for::<Document<report::ConvertReport>>(),
+        Kind::Delta => g.into_root_schema_for::<Document<crate::delta::Summary>>(),
+        Kind::Apply => g.into_root_schema_for::<Document<crate::delta::apply::ApplyReport>>(),
+        Kind::Thin => g.into_root_schema_for::<Document<crate::delta::thin::ThinSummary>>(),
+        Kind::Diff => g.into_root_schema_for::<Document<crate::diff::Diff>>(),
     };
     // The title and `schema`'s one value name this kind.
     s.insert("title".into(), format!("airlock {} --json", kind.command()).into());

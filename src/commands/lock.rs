@@ -1,6 +1,9 @@
 //! `airlock lock`: verify the inputs, then write what they hold as a lock file
-//! (`crate::lock`). The sha256 of each input file as carried is computed on a thread of its
-//! own while verify runs, so the lock costs about one more read of data already in memory.
+//! (`crate::lock`). The sha256 and size of each input file as carried come from verify's own
+//! pass where it reads the file front to back (a compressed file: the report's `size` and
+//! `sha256`). A plain tar file is read at its members' offsets instead, and a directory or a
+//! split input has no one stream: those are hashed on a thread of their own while verify runs,
+//! a second read of data mostly in memory by then.
 
 use super::verify;
 use crate::digest::Digest;
@@ -30,13 +33,10 @@ pub enum Outcome {
 }
 
 pub fn run(opts: &Options) -> Result<Outcome, Error> {
-    let (report, digests) = std::thread::scope(|s| {
+    let (report, hashed) = std::thread::scope(|s| {
         let hashing = s.spawn(|| {
-            opts.verify
-                .inputs
-                .iter()
-                .map(|p| (p.display().to_string(), crate::digest::file_sha256(p)))
-                .collect::<Vec<_>>()
+            let beside = opts.verify.inputs.iter().filter(|p| !read_in_order(p));
+            beside.map(|p| (p.display().to_string(), crate::digest::file_sha256(p))).collect::<Vec<_>>()
         });
         let report = verify::run(&opts.verify);
         (report, hashing.join().unwrap_or_default())
@@ -48,13 +48,25 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         return Ok(Outcome::Refused(report));
     }
     let mut notes = Vec::new();
-    let digests: Vec<(String, Option<(Digest, u64)>)> = digests
-        .into_iter()
-        .map(|(p, d)| match d {
-            Ok(d) => (p, d),
-            Err(e) => {
-                notes.push(format!("{p}: not hashed ({e}); its sha256 is null in the lock"));
-                (p, None)
+    let digests: Vec<(String, Option<(Digest, u64)>)> = opts
+        .verify
+        .inputs
+        .iter()
+        .map(|p| {
+            let p = p.display().to_string();
+            let from_pass = report.inputs.iter().find(|i| i.path == p).and_then(|i| Some((i.sha256?, i.size?)));
+            // Predicted in order but not hashed by the pass (it found a chunked input, say):
+            // hashed now.
+            let hash = || match hashed.iter().find(|(q, _)| *q == p) {
+                Some((_, d)) => d.as_ref().copied().map_err(|e| e.to_string()),
+                None => crate::digest::file_sha256(Path::new(&p)).map_err(|e| e.to_string()),
+            };
+            match from_pass.map_or_else(hash, |d| Ok(Some(d))) {
+                Ok(d) => (p, d),
+                Err(e) => {
+                    notes.push(format!("{p}: not hashed ({e}); its sha256 is null in the lock"));
+                    (p, None)
+                }
             }
         })
         .collect();
@@ -69,6 +81,21 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         Some(p) => write_atomic(p, &bytes).map_err(|e| Error::output(format!("cannot write {}", p.display()), e))?,
     }
     Ok(Outcome::Written { notes, report })
+}
+
+/// Whether verify reads `p` front to back, hashing it as it goes: anything but a regular
+/// file that starts as a plain tar (read at its members' offsets) or as a split package's
+/// header, and but a directory. A guess from the first bytes; the report says for sure.
+fn read_in_order(p: &Path) -> bool {
+    use std::io::Read;
+    let Ok(meta) = std::fs::metadata(p) else { return false };
+    if !meta.is_file() {
+        // A pipe or device is read once, by verify, which hashes it; a directory is not hashed.
+        return !meta.is_dir();
+    }
+    let mut head = [0u8; 8];
+    let n = std::fs::File::open(p).and_then(|f| f.take(8).read(&mut head)).unwrap_or(0);
+    crate::scan::Compression::sniff(&head[..n]) != crate::scan::Compression::None
 }
 
 /// Writes next to `p` under a unique temporary name, then renames: a reader never sees a

@@ -87,6 +87,14 @@ pub fn choose(target: Target, input: &Profile, facts: &Facts) -> Result<Choice, 
             input.absent_platforms.join(", ")
         )));
     }
+    if input.zstd_layers_over_go_limit > 0 {
+        // airlock decodes zstd no further than Go does (`scan::compression::ZSTD_MAX_WINDOW_LOG`):
+        // it can neither re-compress these layers nor check them, and convert refuses them.
+        return Err(NoFit(format!(
+            "{} zstd layer(s) need a window over 512 MiB, which airlock, like Go's zstd decoder (docker, containerd, podman), does not decode: it cannot write them as gzip; recompress them first (zstd --long=29 or less)",
+            input.zstd_layers_over_go_limit
+        )));
+    }
     let docker_save_only =
         matches!(target.runtime, Runtime::Podman) || (target.runtime == Runtime::Docker && !target.at_least(29, 0));
     let mut notes = Vec::new();

@@ -55,9 +55,12 @@ pub fn read(path: &Path, loaded: &Loaded) -> Profile {
         .images
         .iter()
         .flat_map(|i| &i.layers)
-        .filter(|l| {
-            matches!(catalog.scan_of(&l.member).map(|s| &s.content),
-                Some(Content::Layer(ls)) if matches!(ls.tar, Err(crate::scan::blob::LayerError::ZstdWindow(_))))
+        .filter(|l| match catalog.scan_of(&l.member).map(|s| &s.content) {
+            Some(Content::Layer(ls)) => matches!(ls.tar, Err(crate::scan::blob::LayerError::ZstdWindow(_))),
+            // Documents only (`convert --for`): the frame header at the blob's start says.
+            Some(Content::Sniffed(Compression::Zstd)) => layer_zstd_window(catalog, &l.member)
+                .is_some_and(|w| w > 1 << crate::scan::compression::ZSTD_MAX_WINDOW_LOG),
+            _ => false,
         })
         .count();
     Profile {
@@ -76,6 +79,16 @@ pub fn read(path: &Path, loaded: &Loaded) -> Profile {
         artifacts: model.artifacts.len(),
         untagged: model.images.iter().filter(|i| i.tags.is_empty()).count(),
     }
+}
+
+/// The window the first frame of a zstd layer declares, read from the blob's first bytes
+/// where the input can be read again at the blob (a directory, a plain tar); `None` for a
+/// streamed input (its layers are read whole by whatever reads it next: convert, verify).
+fn layer_zstd_window(catalog: &crate::open::Catalog, member: &str) -> Option<u64> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(18);
+    catalog.open_member(member).ok()?.take(18).read_to_end(&mut head).ok()?;
+    crate::scan::compression::frame_window(&head)
 }
 
 fn starts_with_skippable_frame(path: &Path) -> bool {

@@ -326,3 +326,99 @@ impl Runtime {
         c
     }
 }
+
+impl Runtime {
+    /// Empties a docker's store for a load that reads every layer from the archive:
+    /// `docker rm -f` every container, `docker rmi -f` every image, `docker system prune -af`,
+    /// then checks on disk that no layer is left ([`stored_layers`]). A load skips a layer the
+    /// store already has, so one that no image uses (left by an earlier experiment in the same
+    /// state directory: docker 26.1 kept some) can make a broken archive load. Such a layer is
+    /// a panic naming it: no docker command removes it, and files are not deleted under a
+    /// running daemon.
+    #[allow(dead_code)] // not every test binary that includes common loads into docker
+    pub fn empty_docker_store(&self) {
+        let ids = |args: &[&str]| -> Vec<String> {
+            let out = ask(self.command().args(args)).unwrap_or_else(|e| panic!("{}: {e}", self.name));
+            out.split_whitespace().map(str::to_string).collect()
+        };
+        let containers = ids(&["ps", "-aq"]);
+        if !containers.is_empty() {
+            ask(self.command().args(["rm", "-f"]).args(&containers)).unwrap_or_else(|e| panic!("{}: {e}", self.name));
+        }
+        let images = ids(&["images", "-aq", "--no-trunc"]);
+        if !images.is_empty() {
+            ask(self.command().args(["rmi", "-f"]).args(&images)).unwrap_or_else(|e| panic!("{}: {e}", self.name));
+        }
+        ask(self.command().args(["system", "prune", "-af"])).unwrap_or_else(|e| panic!("{}: {e}", self.name));
+        let left = ids(&["images", "-aq", "--no-trunc"]);
+        assert!(left.is_empty(), "{}: images left after rm -f, rmi -f and prune: {left:?}", self.name);
+        let info =
+            ask(self.command().args(["info", "--format", "{{.DockerRootDir}}\t{{.Driver}}\t{{json .DriverStatus}}"]))
+                .unwrap_or_else(|e| panic!("{}: {e}", self.name));
+        let f: Vec<&str> = info.trim().splitn(3, '\t').collect();
+        let [root, driver, status] = f[..] else { panic!("{}: docker info said {info:?}", self.name) };
+        let root = Path::new(root);
+        if !root.is_dir() {
+            // An opt-in daemon whose data is not on this machine: nothing to look at.
+            return;
+        }
+        let store = if status.contains("io.containerd.snapshotter") { Store::Containerd } else { Store::Graph };
+        // The containerd store collects content after a removal: give it a moment.
+        let mut layers = stored_layers(root, driver, store);
+        for _ in 0..20 {
+            if layers.is_empty() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(250));
+            layers = stored_layers(root, driver, store);
+        }
+        panic!(
+            "{}: the store holds no image, yet keeps layers a load would reuse instead of reading the \
+             archive's: {layers:#?}\nStart from a fresh state directory: `source scripts/real-tools.sh down`, \
+             remove {}, `source scripts/real-tools.sh up`",
+            self.name,
+            root.display()
+        );
+    }
+}
+
+/// How a docker keeps layers: its graph driver's layer store, or containerd's (Docker 29's
+/// default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    Graph,
+    Containerd,
+}
+
+/// The layers a docker keeps under its data root `root`, whatever image uses them, as paths:
+/// a graph driver's layer store (`image/DRIVER/layerdb/sha256/CHAIN_ID`); with the containerd
+/// store, the content store's blobs and every snapshotter's snapshots (the containerd it
+/// manages keeps both under `containerd/daemon`).
+pub fn stored_layers(root: &Path, driver: &str, store: Store) -> Vec<PathBuf> {
+    let entries = |dir: PathBuf| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd.map(|e| e.unwrap_or_else(|e| panic!("{}: {e}", dir.display())).path()).collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => panic!("{}: {e}", dir.display()),
+        };
+        v.sort();
+        v
+    };
+    match store {
+        Store::Graph => entries(root.join("image").join(driver).join("layerdb/sha256")),
+        Store::Containerd => {
+            let daemon = root.join("containerd/daemon");
+            let mut all = entries(daemon.join("io.containerd.content.v1.content/blobs/sha256"));
+            for dir in entries(daemon.clone()) {
+                let is_snapshotter = dir
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("io.containerd.snapshotter."));
+                if is_snapshotter {
+                    all.extend(entries(dir.join("snapshots")));
+                }
+            }
+            all
+        }
+    }
+}

@@ -36,35 +36,55 @@ fn pool() -> &'static rayon::ThreadPool {
     })
 }
 
-type Piece = (u64, io::Result<Vec<u8>>);
+/// A finished block: its sequence number, its buffers (handed back for the next blocks) and
+/// the compressed length in `output`.
+type Done = (u64, Buffers, io::Result<usize>);
+
+/// One block's input and its compressed output. Both are reused from block to block, so a
+/// stream allocates (and the kernel zeroes) at most `max_in_flight + 1` of each, not two
+/// fresh megabytes per block.
+#[derive(Default)]
+struct Buffers {
+    input: Vec<u8>,
+    output: Vec<u8>,
+}
 
 pub struct ParallelGzip<W: Write> {
     out: W,
     level: libdeflater::CompressionLvl,
-    block: Vec<u8>,
+    pool: &'static rayon::ThreadPool,
+    /// The block being filled.
+    block: Buffers,
     /// Blocks handed out so far (the next one's sequence number).
     next_seq: u64,
     write_seq: u64,
-    ready: BTreeMap<u64, Vec<u8>>,
-    tx: mpsc::Sender<Piece>,
-    rx: mpsc::Receiver<Piece>,
+    ready: BTreeMap<u64, (Buffers, usize)>,
+    free: Vec<Buffers>,
+    tx: mpsc::Sender<Done>,
+    rx: mpsc::Receiver<Done>,
     max_in_flight: u64,
 }
 
 impl<W: Write> ParallelGzip<W> {
     /// `level`: libdeflate's, 0 (stored) to 12; gzip's 1-9 mean the same trade there.
     pub fn new(out: W, level: u32) -> io::Result<Self> {
+        Self::on(pool(), out, level)
+    }
+
+    fn on(pool: &'static rayon::ThreadPool, out: W, level: u32) -> io::Result<Self> {
         let level = libdeflater::CompressionLvl::new(level as i32)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("gzip level {level} (0-12)")))?;
         let (tx, rx) = mpsc::channel();
-        let threads = pool().current_num_threads() as u64;
+        let threads = pool.current_num_threads() as u64;
         Ok(ParallelGzip {
             out,
             level,
-            block: Vec::with_capacity(BLOCK),
+            pool,
+            block: Buffers { input: Vec::with_capacity(BLOCK), output: Vec::new() },
             next_seq: 0,
             write_seq: 0,
             ready: BTreeMap::new(),
+            free: Vec::new(),
             tx,
             rx,
             max_in_flight: 2 * threads,
@@ -72,11 +92,13 @@ impl<W: Write> ParallelGzip<W> {
     }
 
     fn submit(&mut self) -> io::Result<()> {
-        let data = std::mem::replace(&mut self.block, Vec::with_capacity(BLOCK));
+        let next = self.free.pop().unwrap_or_else(|| Buffers { input: Vec::with_capacity(BLOCK), output: Vec::new() });
+        let mut bufs = std::mem::replace(&mut self.block, next);
         let (seq, level, tx) = (self.next_seq, self.level, self.tx.clone());
         self.next_seq += 1;
-        pool().spawn(move || {
-            let _ = tx.send((seq, gzip_member(&data, level)));
+        self.pool.spawn(move || {
+            let n = gzip_member(&bufs.input, level, &mut bufs.output);
+            let _ = tx.send((seq, bufs, n));
         });
         while self.next_seq - self.write_seq > self.max_in_flight {
             self.collect_one()?;
@@ -86,18 +108,20 @@ impl<W: Write> ParallelGzip<W> {
 
     /// Waits for one finished block and writes out every block that is now in order.
     fn collect_one(&mut self) -> io::Result<()> {
-        let (seq, piece) = self.rx.recv().map_err(|_| io::Error::other("gzip worker stopped"))?;
-        self.ready.insert(seq, piece?);
-        while let Some(piece) = self.ready.remove(&self.write_seq) {
-            self.out.write_all(&piece)?;
+        let (seq, bufs, n) = self.rx.recv().map_err(|_| io::Error::other("gzip worker stopped"))?;
+        self.ready.insert(seq, (bufs, n?));
+        while let Some((mut bufs, n)) = self.ready.remove(&self.write_seq) {
+            self.out.write_all(&bufs.output[..n])?;
             self.write_seq += 1;
+            bufs.input.clear();
+            self.free.push(bufs);
         }
         Ok(())
     }
 
     /// Compresses what is left (an empty stream is one empty member) and returns the writer.
     pub fn finish(mut self) -> io::Result<W> {
-        if !self.block.is_empty() || self.next_seq == 0 {
+        if !self.block.input.is_empty() || self.next_seq == 0 {
             self.submit()?;
         }
         while self.write_seq < self.next_seq {
@@ -110,9 +134,9 @@ impl<W: Write> ParallelGzip<W> {
 
 impl<W: Write> Write for ParallelGzip<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = buf.len().min(BLOCK - self.block.len());
-        self.block.extend_from_slice(&buf[..n]);
-        if self.block.len() == BLOCK {
+        let n = buf.len().min(BLOCK - self.block.input.len());
+        self.block.input.extend_from_slice(&buf[..n]);
+        if self.block.input.len() == BLOCK {
             self.submit()?;
         }
         Ok(n)
@@ -122,9 +146,10 @@ impl<W: Write> Write for ParallelGzip<W> {
     }
 }
 
-/// One block as one gzip member (libdeflate's header: no name, mtime 0, OS unknown). Each
-/// worker thread keeps one compressor per level.
-fn gzip_member(data: &[u8], level: libdeflater::CompressionLvl) -> io::Result<Vec<u8>> {
+/// One block as one gzip member (libdeflate's header: no name, mtime 0, OS unknown) into
+/// `out` (grown to the bound once, then reused); returns its length. Each worker thread
+/// keeps one compressor per level.
+fn gzip_member(data: &[u8], level: libdeflater::CompressionLvl, out: &mut Vec<u8>) -> io::Result<usize> {
     thread_local! {
         static COMPRESSOR: RefCell<Option<(i32, libdeflater::Compressor)>> = const { RefCell::new(None) };
     }
@@ -134,10 +159,11 @@ fn gzip_member(data: &[u8], level: libdeflater::CompressionLvl) -> io::Result<Ve
             *slot = Some((want, libdeflater::Compressor::new(level)));
         }
         let (_, c) = slot.as_mut().expect("set above");
-        let mut out = vec![0u8; c.gzip_compress_bound(data.len())];
-        let n = c.gzip_compress(data, &mut out).map_err(io::Error::other)?;
-        out.truncate(n);
-        Ok(out)
+        let bound = c.gzip_compress_bound(data.len());
+        if out.len() < bound {
+            out.resize(bound, 0);
+        }
+        c.gzip_compress(data, &mut out[..bound]).map_err(io::Error::other)
     })
 }
 
@@ -188,5 +214,20 @@ mod tests {
         // Level 0 stores; over libdeflate's 12 is refused.
         assert!(roundtrip(&data[..1000], 0).0.len() > 1000);
         assert_eq!(ParallelGzip::new(Vec::new(), 13).err().map(|e| e.kind()), Some(io::ErrorKind::InvalidInput));
+    }
+
+    #[test]
+    fn the_bytes_do_not_depend_on_the_thread_count() {
+        let data: Vec<u8> =
+            (0..(5 * BLOCK + 999)).map(|i| (i as u32).wrapping_mul(2654435761).to_le_bytes()[i % 3] % 13).collect();
+        let (want, _) = roundtrip(&data, 1);
+        for threads in [1, 3] {
+            let pool = Box::leak(Box::new(rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap()));
+            let mut w = ParallelGzip::on(pool, Vec::new(), 1).unwrap();
+            for chunk in data.chunks(300_001) {
+                w.write_all(chunk).unwrap();
+            }
+            assert!(w.finish().unwrap() == want, "{threads} threads");
+        }
     }
 }

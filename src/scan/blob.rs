@@ -211,7 +211,7 @@ pub fn scan_into<R: Read>(
     plain: Option<&mut dyn Write>,
 ) -> io::Result<BlobScan> {
     // Hashed on a thread of its own when large and read through (see `Stored`).
-    let mut raw = Stored::new(src, if depth == Depth::Full { size } else { 0 });
+    let mut raw = Stored::new(src, size, depth == Depth::Full);
     let head = raw.fill_buf()?;
     // A tar whose first entry is named `[` or `{` starts like JSON; a valid header checksum
     // says it is a tar (no JSON document has one).

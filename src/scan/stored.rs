@@ -24,8 +24,14 @@ pub const OFFLOAD_FROM: u64 = 4 << 20;
 /// A source read in chunks of [`CHUNK`] and hashed: `BufRead` for the decompressors.
 pub struct Stored<R> {
     inner: R,
+    /// The chunk being read from (allocated once at its full length) and how much of it
+    /// holds data.
     chunk: Arc<Vec<u8>>,
+    filled: usize,
     pos: usize,
+    /// The length of the chunks: [`CHUNK`], or less for a small blob (allocated, zeroed,
+    /// per blob: a tar of 250,000 empty members must not zero 256 KiB for each).
+    chunk_len: usize,
     hash: Hashing,
 }
 
@@ -35,7 +41,7 @@ enum Hashing {
 }
 
 struct Worker {
-    to_hash: Option<SyncSender<Arc<Vec<u8>>>>,
+    to_hash: Option<SyncSender<(Arc<Vec<u8>>, usize)>>,
     hashed: Receiver<Arc<Vec<u8>>>,
     /// Chunks made so far (at most [`IN_FLIGHT`]).
     made: usize,
@@ -43,10 +49,19 @@ struct Worker {
 }
 
 impl<R: Read> Stored<R> {
-    /// `size` is what the blob is declared to hold: it decides where it is hashed.
-    pub fn new(inner: R, size: u64) -> Self {
-        let hash = if size >= OFFLOAD_FROM { Worker::start().map(Hashing::Thread) } else { None };
-        Stored { inner, chunk: Arc::new(Vec::new()), pos: 0, hash: hash.unwrap_or(Hashing::Here(Sha256::new(), 0)) }
+    /// `size` is what the blob is declared to hold: it sizes the chunks and, when `offload`
+    /// (the blob is read through), decides where it is hashed.
+    pub fn new(inner: R, size: u64, offload: bool) -> Self {
+        let hash = if offload && size >= OFFLOAD_FROM { Worker::start().map(Hashing::Thread) } else { None };
+        let chunk_len = usize::try_from(size).unwrap_or(CHUNK).saturating_add(1).clamp(8 * 1024, CHUNK);
+        Stored {
+            inner,
+            chunk: Arc::new(Vec::new()),
+            filled: 0,
+            pos: 0,
+            chunk_len,
+            hash: hash.unwrap_or(Hashing::Here(Sha256::new(), 0)),
+        }
     }
 
     /// Reads the rest of the source (so the digest covers all of it): its digest and size.
@@ -92,15 +107,15 @@ impl<R: Read> Stored<R> {
 
 impl Worker {
     fn start() -> Option<Worker> {
-        let (to_hash, rx) = sync_channel::<Arc<Vec<u8>>>(IN_FLIGHT - 2);
+        let (to_hash, rx) = sync_channel::<(Arc<Vec<u8>>, usize)>(IN_FLIGHT - 2);
         let (back, hashed) = sync_channel::<Arc<Vec<u8>>>(IN_FLIGHT);
         let handle = std::thread::Builder::new()
             .name("blob-sha256".into())
             .spawn(move || {
                 let (mut h, mut n) = (Sha256::new(), 0u64);
-                for c in rx {
-                    h.update(&c[..]);
-                    n += c.len() as u64;
+                for (c, len) in rx {
+                    h.update(&c[..len]);
+                    n += len as u64;
                     let _ = back.send(c);
                 }
                 (Digest::from_bytes(h.finalize().into()), n)
@@ -112,13 +127,15 @@ impl Worker {
 
 impl<R: Read> BufRead for Stored<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.pos == self.chunk.len() {
+        if self.pos == self.filled {
             let used = std::mem::take(&mut self.chunk);
-            self.pos = 0;
+            (self.pos, self.filled) = (0, 0);
             let mut next = self.free_chunk(used)?;
             // The hasher has given it back (or never had it): this is its only holder.
             let buf = Arc::get_mut(&mut next).expect("a free chunk has one holder");
-            buf.resize(CHUNK, 0);
+            if buf.len() != self.chunk_len {
+                *buf = vec![0; self.chunk_len];
+            }
             let n = loop {
                 match self.inner.read(buf) {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -129,30 +146,28 @@ impl<R: Read> BufRead for Stored<R> {
                 Ok(n) => n,
                 Err(e) => {
                     // Kept (empty) for the next read: a chunk the hasher never had.
-                    buf.clear();
                     self.chunk = next;
                     return Err(e);
                 }
             };
-            buf.truncate(n);
             match &mut self.hash {
                 Hashing::Here(h, total) => {
-                    h.update(&buf[..]);
+                    h.update(&buf[..n]);
                     *total += n as u64;
                 }
                 Hashing::Thread(w) if n > 0 => {
                     let tx = w.to_hash.as_ref().expect("the hasher is fed until finish");
-                    tx.send(next.clone()).map_err(|_| io::Error::other("the hashing thread failed"))?;
+                    tx.send((next.clone(), n)).map_err(|_| io::Error::other("the hashing thread failed"))?;
                 }
                 Hashing::Thread(_) => {}
             }
-            self.chunk = next;
+            (self.chunk, self.filled) = (next, n);
         }
-        Ok(&self.chunk[self.pos..])
+        Ok(&self.chunk[self.pos..self.filled])
     }
 
     fn consume(&mut self, n: usize) {
-        self.pos = (self.pos + n).min(self.chunk.len());
+        self.pos = (self.pos + n).min(self.filled);
     }
 }
 
@@ -191,8 +206,10 @@ mod tests {
         let want = (Digest::of(&d), d.len() as u64);
         for size in [0, OFFLOAD_FROM] {
             for step in [CHUNK, 1000] {
-                let mut s = Stored::new(Dribble(&d, step), size);
+                let mut s = Stored::new(Dribble(&d, step), size, true);
                 assert_eq!(matches!(s.hash, Hashing::Thread(_)), size > 0);
+                // A small blob's chunk is sized to it, not to `CHUNK`.
+                assert_eq!(s.chunk_len, if size > 0 { CHUNK } else { 8 * 1024 });
                 // Read part of it through the reader; finish reads and hashes the rest.
                 let mut head = vec![0u8; 3 * CHUNK + 7];
                 s.read_exact(&mut head).unwrap();
@@ -217,7 +234,7 @@ mod tests {
         }
         for size in [0, OFFLOAD_FROM] {
             // More chunks than are ever in flight before the error, then a retry.
-            let mut s = Stored::new(Broken(3 * IN_FLIGHT), size);
+            let mut s = Stored::new(Broken(3 * IN_FLIGHT), size, true);
             let err = io::copy(&mut s, &mut io::sink()).unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
             assert_eq!(s.finish().unwrap_err().kind(), io::ErrorKind::UnexpectedEof);

@@ -26,6 +26,11 @@ impl Digest {
         Digest(h.finalize().into())
     }
 
+    /// A digest from a finished sha256.
+    pub fn from_bytes(bytes: [u8; 32]) -> Digest {
+        Digest(bytes)
+    }
+
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }

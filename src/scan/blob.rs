@@ -5,9 +5,10 @@
 use super::chunks::ChunkReader;
 use super::compression::{Compression, ZstdFrames, window_refused, xz_decoder};
 use super::layer_entries::escape_reason;
+use super::stored::Stored;
 use crate::digest::{Digest, HashReader, drain, read_full};
 use crate::tarstream::{EntryKind, Stream, TarReader};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -21,7 +22,6 @@ pub const MAX_DOCUMENT: u64 = 32 << 20;
 pub const MAX_DOCUMENTS_TOTAL: u64 = 48 << 20;
 /// Unsafe layer entries remembered per blob (all are counted).
 const MAX_UNSAFE_LISTED: usize = 16;
-const READ_BUF: usize = 256 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Depth {
@@ -210,7 +210,8 @@ pub fn scan_into<R: Read>(
     budget: &DocumentBudget,
     plain: Option<&mut dyn Write>,
 ) -> io::Result<BlobScan> {
-    let mut raw = BufReader::with_capacity(READ_BUF, HashReader::new(src));
+    // Hashed on a thread of its own when large and read through (see `Stored`).
+    let mut raw = Stored::new(src, size, depth == Depth::Full);
     let head = raw.fill_buf()?;
     // A tar whose first entry is named `[` or `{` starts like JSON; a valid header checksum
     // says it is a tar (no JSON document has one).
@@ -252,7 +253,7 @@ pub fn scan_into<R: Read>(
         return Err(io::Error::other(OutputError(e)));
     }
     // Whatever happened inside, the stored bytes are hashed to their end.
-    let (digest, size) = raw.into_inner().finish()?;
+    let (digest, size) = raw.finish()?;
     let tar = tar.map(|mut t| {
         if compression == Compression::None {
             t.diff_id = digest;
@@ -270,19 +271,14 @@ pub fn scan_into<R: Read>(
 
 /// A blob that starts like JSON: kept whole for the model when within the bounds, else
 /// hashed (with `Depth::Full`) and marked too large.
-fn document<R: Read>(
-    mut raw: BufReader<HashReader<R>>,
-    size: u64,
-    depth: Depth,
-    budget: &DocumentBudget,
-) -> io::Result<BlobScan> {
+fn document<R: Read>(mut raw: Stored<R>, size: u64, depth: Depth, budget: &DocumentBudget) -> io::Result<BlobScan> {
     if size <= MAX_DOCUMENT && budget.take(size) {
         // Taken before reading: given back when it drops, read or not.
         let mut held = Held { bytes: Vec::new(), taken: size };
         held.bytes.reserve_exact(size as usize);
         (&mut raw).take(size).read_to_end(&mut held.bytes)?;
         drain(&mut raw)?;
-        let (digest, size) = raw.into_inner().finish()?;
+        let (digest, size) = raw.finish()?;
         return Ok(BlobScan {
             digest: Some(digest),
             size,
@@ -293,7 +289,7 @@ fn document<R: Read>(
     if depth == Depth::Documents {
         return Ok(BlobScan { digest: None, size, content: Content::OversizedDocument, tar_head: false });
     }
-    let (digest, size) = raw.into_inner().finish()?;
+    let (digest, size) = raw.finish()?;
     Ok(BlobScan { digest: Some(digest), size, content: Content::OversizedDocument, tar_head: false })
 }
 
@@ -305,12 +301,16 @@ fn decoded<D: Read>(mut decoder: D, name: &str) -> Result<TarSummary, LayerError
     std::thread::scope(|scope| {
         let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(PIPE_CHUNKS);
         let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
-        let walker = scope.spawn(move || {
+        let walk = move || {
             let mut plain = HashReader::new(ChunkReader::recycling(full_rx, empty_tx));
             let walked = walk_layer(&mut plain);
             // Drain whatever follows the tar's end: the diffID covers it too.
             (walked, plain.finish())
-        });
+        };
+        let walker = std::thread::Builder::new()
+            .name("layer-diffid".into())
+            .spawn_scoped(scope, walk)
+            .map_err(|e| LayerError::Corrupt(format!("{name} layer: cannot start the hashing thread: {e}")))?;
         let mut failed = None;
         loop {
             let mut buf = empty_rx.try_recv().unwrap_or_default();

@@ -2,7 +2,7 @@
 //! `platform-mismatch`.
 
 use crate::finding::{Code, Finding};
-use crate::model::Image;
+use crate::model::{Image, Platform};
 
 pub fn check(i: usize, image: &Image, out: &mut Vec<Finding>) {
     let member = &image.config.member;
@@ -44,9 +44,7 @@ pub fn check(i: usize, image: &Image, out: &mut Vec<Finding>) {
     }
     if let Some(p) = &image.platform
         && let (Some(os), Some(arch)) = (&cfg.os, &cfg.architecture)
-        && (&p.os != os
-            || &p.architecture != arch
-            || (p.variant.is_some() && cfg.variant.is_some() && p.variant != cfg.variant))
+        && disagree(p, &Platform { os: os.clone(), architecture: arch.clone(), variant: cfg.variant.clone() })
     {
         let cv = cfg.variant.as_deref().map(|v| format!("/{v}")).unwrap_or_default();
         out.push(
@@ -58,6 +56,17 @@ pub fn check(i: usize, image: &Image, out: &mut Vec<Finding>) {
             .member(member.clone()),
         );
     }
+}
+
+/// Whether the index's platform and the config's name different platforms, each normalised
+/// as containerd's platforms package does (`aarch64` is `arm64`, `x86_64` is `amd64`,
+/// `arm64/v8` is `arm64`): the runtimes pick an image by the normalised platform, so spellings
+/// of one platform are no disagreement. A variant given on one side only is none either.
+fn disagree(index: &Platform, config: &Platform) -> bool {
+    let (a, b) = (index.normalized(), config.normalized());
+    a.os != b.os
+        || a.architecture != b.architecture
+        || (index.variant.is_some() && config.variant.is_some() && a.variant != b.variant)
 }
 
 #[cfg(test)]
@@ -120,5 +129,30 @@ mod tests {
             [at(Code::PlatformMismatch, Some(5), None, "cfg")]
         );
         assert_eq!(run(Some(Ok(v)), 1, None), []);
+    }
+
+    #[test]
+    fn spellings_of_one_platform_agree() {
+        let with = |arch: &str, variant: Option<&str>| {
+            let mut c = config(ids(1), None);
+            c.architecture = Some(arch.into());
+            c.variant = variant.map(str::to_string);
+            Some(Ok(c))
+        };
+        assert_eq!(run(with("aarch64", None), 1, Some("linux/arm64")), []);
+        assert_eq!(run(with("arm64", Some("v8")), 1, Some("linux/arm64")), []);
+        assert_eq!(run(with("arm64", Some("v8")), 1, Some("linux/aarch64/8")), []);
+        assert_eq!(run(with("x86_64", None), 1, Some("linux/amd64")), []);
+        assert_eq!(run(with("amd64", Some("v1")), 1, Some("linux/x86-64/v1")), []);
+        assert_eq!(run(with("armhf", None), 1, Some("linux/arm/v7")), []);
+        // Spelled alike or not, different platforms still disagree.
+        assert_eq!(
+            run(with("aarch64", None), 1, Some("linux/amd64")),
+            [at(Code::PlatformMismatch, Some(5), None, "cfg")]
+        );
+        assert_eq!(
+            run(with("arm", Some("v6")), 1, Some("linux/arm/7")),
+            [at(Code::PlatformMismatch, Some(5), None, "cfg")]
+        );
     }
 }

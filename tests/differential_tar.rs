@@ -184,23 +184,53 @@ fn a_real_old_gnu_sparse_layer_is_read_and_refused() {
     assert!(!m.contains("after.txt"), "the entry after it is read as a normal file: {m}");
 }
 
-#[test]
-fn member_written_through_a_symlink_is_flagged() {
-    // `x -> .` then `x/manifest.json`: an extractor writes the second at ./manifest.json.
-    let d = tempdir();
-    let mut ms = read_tar(&fixture("docker-save-legacy.tar"));
-    let man = find(&mut ms, "manifest.json").data.clone();
+/// `x -> .` then `x/DOC` (a copy of the archive's own `DOC`) appended to fixture `name`: an
+/// extractor writes the second at ./DOC.
+fn through_link(d: &tempfile::TempDir, name: &str, doc: &str) -> (std::path::PathBuf, Run) {
+    let mut ms = read_tar(&fixture(name));
+    let bytes = find(&mut ms, doc).data.clone();
     ms.push(M { path: "x".into(), data: Vec::new(), kind: tar::EntryType::Symlink, link: Some(".".into()) });
-    ms.push(regular("x/manifest.json", man));
+    ms.push(regular(&format!("x/{doc}"), bytes));
     let p = d.path().join("app.tar");
     write_tar(&p, &ms);
     let run = verify(&p, &[]);
+    (p, run)
+}
+
+#[test]
+fn member_written_through_a_symlink_is_flagged() {
+    let d = tempdir();
+    let (p, run) = through_link(&d, "docker-save-legacy.tar", "manifest.json");
     assert_eq!(run.code, 1, "{}", run.json);
-    // The archive's own finding, and only that. (The directory `x/` is also searched as a
-    // layout of its own, and its blobs reported missing, 8 blob-missing errors: they are
-    // there, through the link. Not asserted here: a false alarm on an archive refused anyway.)
-    assert_eq!(codes(&json!({"inputs": [run.json["inputs"][0]]})), ["unsafe-path"], "{}", run.json);
+    // The archive's own finding, and only that: `x/` is no layout of its own (its blobs,
+    // there only through the link, are not reported missing), and only the one input.
+    let input = p.to_str().unwrap();
+    assert_eq!(
+        all_findings(&run.json),
+        want_findings(&[(input, "error", "unsafe-path", "x/manifest.json")]),
+        "{}",
+        run.json
+    );
+    assert_eq!(run.json["inputs"].as_array().unwrap().len(), 1, "{}", run.json);
     assert!(messages(&run).contains("written through symlink"), "{}", messages(&run));
+    // The member is not verified (the finding names it); the link leads to nothing loadable.
+    let c = &run.json["inputs"][0]["coverage"];
+    assert_eq!((&c["members"], &c["image"], &c["other"], &c["error"]), (&json!(26), &json!(24), &json!(1), &json!(1)));
+}
+
+#[test]
+fn an_oci_index_written_through_a_symlink_is_flagged_once() {
+    let d = tempdir();
+    let (p, run) = through_link(&d, "skopeo-oci-archive.tar", "index.json");
+    let input = p.to_str().unwrap();
+    assert_eq!(run.code, 1, "{}", run.json);
+    assert_eq!(
+        all_findings(&run.json),
+        want_findings(&[(input, "error", "unsafe-path", "x/index.json")]),
+        "{}",
+        run.json
+    );
+    assert_eq!(run.json["inputs"].as_array().unwrap().len(), 1, "{}", run.json);
 }
 
 #[test]

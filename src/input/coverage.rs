@@ -198,6 +198,11 @@ pub fn decide(catalog: &Catalog, key: &str, m: &Member, used: &Used, depth: Dept
     if used.image.contains(key) {
         return Some(Decision::Verdict(Verdict::Image));
     }
+    if !matches!(m.kind, MemberKind::Dir) && catalog.not_a_dir_above(key).is_some() {
+        // Not at its own path once extracted: `check_links` reported it (unsafe-path,
+        // archive-corrupt), and nothing is opened through it.
+        return Some(Decision::Verdict(Verdict::Error));
+    }
     let (data, target) = match &m.kind {
         MemberKind::Dir => return None,
         MemberKind::Other => return Some(Decision::Verdict(Verdict::Other)),
@@ -225,14 +230,18 @@ pub fn decide(catalog: &Catalog, key: &str, m: &Member, used: &Used, depth: Dept
 }
 
 /// The directories of `catalog` that may hold a layout (an `index.json` or `manifest.json`
-/// in them), at any depth; the catalog's own root is not one of them.
+/// in them), at any depth; the catalog's own root is not one of them, nor is a directory
+/// reached through a symlink or a file (`x -> .` and `x/manifest.json`): an extractor writes
+/// that member elsewhere (or fails), so no runtime finds a layout there; the member is
+/// `check_links`'s (unsafe-path, archive-corrupt), reported once.
 pub fn layout_roots(catalog: &Catalog) -> Vec<String> {
     let mut roots: Vec<String> = catalog
         .members
         .keys()
         .filter_map(|k| {
             let (dir, file) = k.rsplit_once('/')?;
-            matches!(file, "index.json" | "manifest.json").then(|| dir.to_string())
+            let marker = matches!(file, "index.json" | "manifest.json");
+            (marker && catalog.not_a_dir_above(k).is_none()).then(|| dir.to_string())
         })
         .collect();
     roots.sort();
@@ -384,5 +393,43 @@ mod tests {
             other(&mut c, p, MemberKind::File);
         }
         assert_eq!(layout_roots(&c), ["a", "a/b"]);
+    }
+
+    #[test]
+    fn no_layout_is_found_through_a_symlink_or_a_file() {
+        let mut c = Catalog::default();
+        let image_like = tar(&[("manifest.json", b"[]")]);
+        other(&mut c, "x", MemberKind::Symlink(".".into()));
+        other(&mut c, "d", MemberKind::Dir);
+        for p in
+            ["index.json", "f", "x/index.json", "x/manifest.json", "x/y/index.json", "f/manifest.json", "d/index.json"]
+        {
+            file(&mut c, p, b"{}", Depth::Full);
+        }
+        // An archive is not opened through the link either.
+        file(&mut c, "x/image.tar", &image_like, Depth::Full);
+        file(&mut c, "image.tar", &image_like, Depth::Full);
+        assert_eq!(layout_roots(&c), ["d"]);
+        // Each of those members is an error (the archive's finding names it), nothing opened.
+        let used = Used::default();
+        let got: Vec<(&str, Option<Decision>)> =
+            c.members.iter().map(|(k, m)| (k.as_str(), decide(&c, k, m, &used, Depth::Full))).collect();
+        let error = verdict(Verdict::Error);
+        assert_eq!(
+            got,
+            [
+                ("d", None),
+                ("d/index.json", verdict(Verdict::Other)),
+                ("f", verdict(Verdict::Other)),
+                ("f/manifest.json", error.clone()),
+                ("image.tar", open("image.tar", Compression::None)),
+                ("index.json", verdict(Verdict::Other)),
+                ("x", verdict(Verdict::Other)),
+                ("x/image.tar", error.clone()),
+                ("x/index.json", error.clone()),
+                ("x/manifest.json", error.clone()),
+                ("x/y/index.json", error),
+            ]
+        );
     }
 }

@@ -183,6 +183,24 @@ impl Catalog {
         self.members.contains_key(path)
     }
 
+    /// The first directory on `path`'s way (outermost first) that the archive holds as
+    /// something else than a directory: a symlink (an extractor writes the member through
+    /// it, `unsafe-path`) or a file (extraction fails, `archive-corrupt`); `check_links`
+    /// reports the member. Such a member is not at its own path once extracted.
+    pub fn not_a_dir_above(&self, path: &str) -> Option<(&str, &MemberKind)> {
+        let mut at = 0;
+        while let Some(i) = path[at..].find('/') {
+            let dir = &path[..at + i];
+            if let Some((key, m)) = self.members.get_key_value(dir)
+                && !matches!(m.kind, MemberKind::Dir)
+            {
+                return Some((key.as_str(), &m.kind));
+            }
+            at += i + 1;
+        }
+        None
+    }
+
     /// Every link must stay inside the archive, whether or not anything uses it.
     pub fn check_links(&mut self) {
         let mut found = Vec::new();
@@ -213,35 +231,25 @@ impl Catalog {
             if matches!(m.kind, MemberKind::Dir) {
                 continue;
             }
-            let mut at = 0;
-            while let Some(i) = path[at..].find('/') {
-                let dir = &path[..at + i];
-                if let Some(MemberKind::File | MemberKind::Hardlink(_) | MemberKind::Other) =
-                    self.members.get(dir).map(|d| &d.kind)
-                {
-                    // Extraction fails: a directory is needed where a file is.
-                    found.push(
-                        Finding::new(
-                            Code::ArchiveCorrupt,
-                            format!("member {path:?} is under {dir:?}, which is a file: extraction fails"),
-                        )
-                        .member(path.clone()),
-                    );
-                    break;
-                }
-                if let Some(MemberKind::Symlink(t)) = self.members.get(dir).map(|d| &d.kind) {
-                    found.push(
-                        Finding::new(
-                            Code::UnsafePath,
-                            format!(
-                                "member {path:?} is written through symlink {dir:?} -> {t:?}: an extractor puts it elsewhere than airlock reads it"
-                            ),
-                        )
-                        .member(path.clone()),
-                    );
-                    break;
-                }
-                at += i + 1;
+            match self.not_a_dir_above(path) {
+                // Extraction fails: a directory is needed where a file is.
+                Some((dir, MemberKind::File | MemberKind::Hardlink(_) | MemberKind::Other)) => found.push(
+                    Finding::new(
+                        Code::ArchiveCorrupt,
+                        format!("member {path:?} is under {dir:?}, which is a file: extraction fails"),
+                    )
+                    .member(path.clone()),
+                ),
+                Some((dir, MemberKind::Symlink(t))) => found.push(
+                    Finding::new(
+                        Code::UnsafePath,
+                        format!(
+                            "member {path:?} is written through symlink {dir:?} -> {t:?}: an extractor puts it elsewhere than airlock reads it"
+                        ),
+                    )
+                    .member(path.clone()),
+                ),
+                Some((_, MemberKind::Dir)) | None => {}
             }
         }
         self.findings.extend(found);

@@ -62,6 +62,28 @@ pub fn codes(json: &Value) -> Vec<String> {
     out
 }
 
+/// Every finding of the run, as (input, severity, code, member), in report order: the top
+/// level's under input "", then each input's. For assertions on the exact finding set.
+pub fn all_findings(json: &Value) -> Vec<(String, String, String, String)> {
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let mut out = Vec::new();
+    let mut take = |input: &str, fs: &Value| {
+        for f in fs.as_array().into_iter().flatten() {
+            out.push((input.to_string(), s(&f["severity"]), s(&f["code"]), s(&f["member"])));
+        }
+    };
+    take("", &json["findings"]);
+    for i in json["inputs"].as_array().into_iter().flatten() {
+        take(i["path"].as_str().unwrap_or("?"), &i["findings"]);
+    }
+    out
+}
+
+/// Findings as `all_findings` gives them, from (input, severity, code, member) literals.
+pub fn want_findings(want: &[(&str, &str, &str, &str)]) -> Vec<(String, String, String, String)> {
+    want.iter().map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string())).collect()
+}
+
 /// The distinct codes of one severity, of every input and the top level, sorted.
 pub fn codes_of(json: &Value, severity: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

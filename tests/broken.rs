@@ -156,7 +156,10 @@ fn ambiguous_manifest_cve_2021_41190() {
         m["manifests"] = json!([]);
     });
     let r = verify(&dir, &[]);
+    // The refused manifest's config and layers are not reported unreferenced; the manifest
+    // it replaced, which nothing names any more, is.
     assert_codes(&r, &["manifest-invalid"], &["unreferenced-blob"]);
+    assert_eq!(codes(&r.json).len(), 2, "{}", r.json);
     assert!(r.json["inputs"][0]["findings"].to_string().contains("CVE-2021-41190"));
 }
 
@@ -185,7 +188,9 @@ fn absurd_nesting_ends_in_a_finding() {
         index["manifests"] = json!([top]);
     });
     let r = verify(&dir, &[]);
-    assert_codes(&r, &["manifest-invalid"], &["unreferenced-blob"]);
+    // The indexes past the bound, and the image under them, are not read: their blobs are
+    // not reported unreferenced beside the error that says so.
+    assert_codes(&r, &["manifest-invalid"], &[]);
     assert!(r.json.to_string().contains("nest deeper"));
 }
 
@@ -418,9 +423,106 @@ fn expect_id() {
 fn unreferenced_blob_is_a_warning() {
     let d = tempdir();
     let dir = oci_copy(&d);
-    put_blob(&dir, "", b"stray blob");
+    let stray = put_blob(&dir, "", b"stray blob");
     let r = verify(&dir, &[]);
     assert_codes(&r, &[], &["unreferenced-blob"]);
+    let input = dir.to_str().unwrap();
+    assert_eq!(
+        all_findings(&r.json),
+        want_findings(&[(input, "warning", "unreferenced-blob", &blob_member(&stray))]),
+        "{}",
+        r.json
+    );
+}
+
+/// `blobs/sha256/<hex>` of a descriptor.
+fn blob_member(desc: &Value) -> String {
+    format!("blobs/sha256/{}", desc["digest"].as_str().unwrap().trim_start_matches("sha256:"))
+}
+
+/// A refused index.json: the error alone. Every blob is unreferenced only because the index
+/// that names them could not be read (airlock refuses what Go would read differently).
+#[test]
+fn a_refused_index_leaves_no_blob_unreferenced() {
+    let d = tempdir();
+    let dir = oci_copy(&d);
+    let input = dir.to_str().unwrap().to_string();
+    let only_the_error = want_findings(&[(&input, "error", "manifest-invalid", "index.json")]);
+    let index = std::fs::read_to_string(dir.join("index.json")).unwrap();
+    // Malformed JSON (cut short), then a duplicate key in another case (Go's decoder
+    // matches keys case-insensitively), then a descriptor's mediaType of the wrong type.
+    let cut = index.trim_end().strip_suffix('}').unwrap().to_string();
+    let dup = index.replacen(r#""manifests""#, r#""Manifests":[],"manifests""#, 1);
+    let typed = index.replacen(r#""mediaType":"application/vnd.oci.image.manifest.v1+json""#, r#""mediaType":7"#, 1);
+    for (what, bad) in [("cut", cut), ("dup", dup), ("typed", typed)] {
+        assert_ne!(bad, index, "{what}: the edit applies");
+        std::fs::write(dir.join("index.json"), &bad).unwrap();
+        let r = verify(&dir, &[]);
+        assert_eq!(r.code, 1, "{what}: {}", r.json);
+        assert_eq!(all_findings(&r.json), only_the_error, "{what}: {}", r.json);
+    }
+}
+
+/// ctr's export of two images as an OCI archive (its manifest.json dropped, so only
+/// index.json names them), with `edit` applied to the members.
+fn two_image_oci(d: &tempfile::TempDir, edit: impl FnOnce(&mut Vec<M>)) -> (PathBuf, Run) {
+    let mut ms = read_tar(&fixture("ctr-export-multi.tar"));
+    ms.retain(|m| m.path != "manifest.json");
+    edit(&mut ms);
+    let p = save(d, "two.tar", &ms);
+    let r = verify(&p, &[]);
+    (p, r)
+}
+
+/// The second image's manifest, refused (a `Layers` key beside `layers`: Go reads the last
+/// of the two, airlock refuses), stored under its new digest and named so by index.json.
+/// Returns its member.
+fn refuse_second_manifest(ms: &mut Vec<M>) -> String {
+    let index = json_of(find(ms, "index.json"));
+    let old = blob_member(&index["manifests"][1]);
+    let text = String::from_utf8(find(ms, &old).data.clone()).unwrap();
+    let text = format!("{},\"Layers\":[]}}", text.trim_end().strip_suffix('}').unwrap());
+    let hex = sha256_hex(text.as_bytes());
+    ms.retain(|m| m.path != old);
+    ms.push(regular(&format!("blobs/sha256/{hex}"), text.clone().into_bytes()));
+    let mut index = index;
+    index["manifests"][1]["digest"] = json!(format!("sha256:{hex}"));
+    index["manifests"][1]["size"] = json!(text.len());
+    find(ms, "index.json").data = serde_json::to_vec(&index).unwrap();
+    format!("blobs/sha256/{hex}")
+}
+
+/// A refused manifest under a valid index: its error alone (its config and its own layer are
+/// not reported unreferenced), and the other image is read and verified as before.
+#[test]
+fn a_refused_manifest_leaves_its_blobs_alone_and_the_other_image_fine() {
+    let d = tempdir();
+    let (p, r) = two_image_oci(&d, |_| {});
+    assert_eq!(all_findings(&r.json), [], "the two-image archive is clean: {}", r.json);
+    let mut refused = String::new();
+    let (p2, r) = two_image_oci(&d, |ms| refused = refuse_second_manifest(ms));
+    assert_eq!(p, p2);
+    let input = p.to_str().unwrap();
+    assert_eq!(all_findings(&r.json), want_findings(&[(input, "error", "manifest-invalid", &refused)]), "{}", r.json);
+    let images: Vec<&str> =
+        r.json["inputs"][0]["images"].as_array().unwrap().iter().map(|i| i["tags"][0].as_str().unwrap()).collect();
+    assert_eq!(images, ["docker.io/airlock/app:1"], "{}", r.json);
+    // A genuine stray blob beside it is still pointed out.
+    let stray = b"stray blob".to_vec();
+    let stray_member = format!("blobs/sha256/{}", sha256_hex(&stray));
+    let (_, r) = two_image_oci(&d, |ms| {
+        refused = refuse_second_manifest(ms);
+        ms.push(regular(&stray_member, stray));
+    });
+    assert_eq!(
+        all_findings(&r.json),
+        want_findings(&[
+            (input, "error", "manifest-invalid", &refused),
+            (input, "warning", "unreferenced-blob", &stray_member),
+        ]),
+        "{}",
+        r.json
+    );
 }
 
 #[test]

@@ -157,6 +157,14 @@ pub struct Model {
     pub ambiguous: Vec<String>,
     /// Entries of index.json (for `--target`).
     pub index_entries: usize,
+    /// Index and manifest documents whose references were not read: refused (not JSON a
+    /// document reader accepts, ambiguous keys, a descriptor refused) or not followed (past
+    /// the nesting bound). The blobs they name are not known to be unreferenced
+    /// (`checks::layout`).
+    pub unread: BTreeSet<String>,
+    /// The walk did not reach every document (index.json unreadable, a budget spent): no
+    /// blob is known to be unreferenced.
+    pub cut: bool,
     /// sha256 of (config member, layer members) → index in `images`, to merge the same image
     /// read from two documents.
     image_keys: HashMap<Digest, usize>,
@@ -247,6 +255,7 @@ impl Model {
     /// Reports, once, that the documents describe more than airlock reads; nothing more is
     /// added to the model after it.
     fn limit(&mut self, member: &str, at: &str, what: String) {
+        self.cut = true;
         if !self.full {
             self.full = true;
             self.note(

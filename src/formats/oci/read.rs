@@ -76,6 +76,7 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
         Ok(b) => b,
         Err(f) => {
             model.note(f);
+            model.cut = true;
             return;
         }
     };
@@ -149,11 +150,13 @@ impl Walk<'_> {
         // Checked before anything is read from it: `Manifests` beside `layers` is as
         // ambiguous as the CVE-2021-41190 case below, to Go's case-insensitive decoder.
         if self.model.refuse_ambiguous(&parsed.ambiguous, member) {
+            self.model.unread.insert(member.to_string());
             return;
         }
         let doc = match parsed.value {
             Ok(d) => d,
             Err(e) => {
+                self.model.unread.insert(member.to_string());
                 return self
                     .model
                     .findings
@@ -161,6 +164,7 @@ impl Walk<'_> {
             }
         };
         if doc.manifests.is_some() && (doc.layers.is_some() || doc.config.is_some()) {
+            self.model.unread.insert(member.to_string());
             return self.model.note(invalid(
                 member,
                 format!(
@@ -187,13 +191,15 @@ impl Walk<'_> {
                 let at = Place { member, desc, notes: &annotations };
                 self.manifest(&c, &l.0, subject.as_ref(), at, tags, platform)
             }
-            _ if member == "index.json" => {
-                self.model.note(invalid(member, "index.json has no \"manifests\" list".to_string()))
+            _ => {
+                self.model.unread.insert(member.to_string());
+                let why = if member == "index.json" {
+                    "index.json has no \"manifests\" list".to_string()
+                } else {
+                    format!("{member} is neither an image index nor an image manifest")
+                };
+                self.model.note(invalid(member, why))
             }
-            _ => self
-                .model
-                .findings
-                .push(invalid(member, format!("{member} is neither an image index nor an image manifest"))),
         }
     }
 
@@ -249,6 +255,7 @@ impl Walk<'_> {
         }
         self.model.documents.push(Reference { role, blob: blob.clone(), image: None, layer: None });
         if depth + 1 > MAX_DEPTH {
+            self.model.unread.insert(blob.member.clone());
             self.model
                 .findings
                 .push(invalid(member, format!("indexes nest deeper than {MAX_DEPTH} levels at {}", blob.member)));
@@ -265,11 +272,13 @@ impl Walk<'_> {
         self.visits += 1;
         if self.visits > MAX_VISITS {
             self.model.note(too_many(member));
+            self.model.cut = true;
             return false;
         }
         // A missing or unreadable document is reported by the blob checks.
         let Some(bytes) = self.catalog.document(&blob.member) else {
             if let Some(s) = self.catalog.scan_of(&blob.member) {
+                self.model.unread.insert(blob.member.clone());
                 let why = config::not_a_document(s);
                 self.model.note(invalid(&blob.member, format!("manifest {digest} is {why}")));
             }
@@ -310,6 +319,7 @@ impl Walk<'_> {
         self.reached.extend(images);
         if self.visits > MAX_VISITS {
             self.model.note(too_many(member));
+            self.model.cut = true;
             return false;
         }
         true
@@ -494,10 +504,13 @@ impl Walk<'_> {
                 )
                 .member(from),
             );
+            // What `from` refers to is not all read (a manifest is dropped whole).
+            self.model.unread.insert(from.to_string());
             return None;
         };
         if d.size < 0 {
             self.model.note(invalid(from, format!("{from}: descriptor {digest} has a negative size")));
+            self.model.unread.insert(from.to_string());
             return None;
         }
         Some(BlobRef {

@@ -51,10 +51,10 @@ pub fn check(catalog: &Catalog, model: &Model, out: &mut Vec<Finding>) {
 /// The blobs the documents in `model.unread` may refer to: those their bytes name by digest
 /// (`sha256:<hex>`, or a path `…sha256/<hex>`), and, for each that is a document, those its
 /// bytes name in turn. Only documents the walk reached count (a stray blob's own bytes
-/// vouch for nothing). `None` when that can be any blob: the walk stopped (`model.cut`), or
-/// such a document is too large to have been kept.
+/// vouch for nothing). `None` when that can be any blob: the walk stopped
+/// (`model.walk_stopped`), or such a document is too large to have been kept.
 fn maybe_referenced(catalog: &Catalog, model: &Model) -> Option<HashSet<String>> {
-    if model.cut {
+    if model.walk_stopped {
         return None;
     }
     let reached = |m: &String| m == "index.json" || model.referenced.contains(m);
@@ -180,9 +180,9 @@ mod tests {
     }
 
     /// A layout whose index.json names manifest `m`, which names `cfg` (its digest escaped)
-    /// and `layer`; `stray` is named by nothing. `unread` and `cut` as the walk left them,
+    /// and `layer`; `stray` is named by nothing. `unread` and `stopped` as the walk left them,
     /// `m` referenced or not. Returns the blobs warned `unreferenced-blob`, by those names.
-    fn unreferenced(unread: &[&str], cut: bool, referenced_m: bool) -> Vec<String> {
+    fn unreferenced(unread: &[&str], stopped: bool, referenced_m: bool) -> Vec<String> {
         let mut c = Catalog::default();
         let (cfg, layer, stray) = (b"{\"c\":1}".to_vec(), b"layer bytes".to_vec(), b"stray".to_vec());
         // Escaped: only a JSON reading of the bytes finds the config's digest.
@@ -207,7 +207,7 @@ mod tests {
             model.referenced.insert(blob_path(m.as_bytes()));
         }
         model.unread = unread.iter().map(|u| if *u == "m" { blob_path(m.as_bytes()) } else { u.to_string() }).collect();
-        model.cut = cut;
+        model.walk_stopped = stopped;
         let mut out = Vec::new();
         check(&c, &model, &mut out);
         let name = |p: &str| {

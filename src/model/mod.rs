@@ -164,7 +164,7 @@ pub struct Model {
     pub unread: BTreeSet<String>,
     /// The walk did not reach every document (index.json unreadable, a budget spent): no
     /// blob is known to be unreferenced.
-    pub cut: bool,
+    pub walk_stopped: bool,
     /// sha256 of (config member, layer members) → index in `images`, to merge the same image
     /// read from two documents.
     image_keys: HashMap<Digest, usize>,
@@ -255,7 +255,7 @@ impl Model {
     /// Reports, once, that the documents describe more than airlock reads; nothing more is
     /// added to the model after it.
     fn limit(&mut self, member: &str, at: &str, what: String) {
-        self.cut = true;
+        self.walk_stopped = true;
         if !self.full {
             self.full = true;
             self.note(

@@ -76,7 +76,7 @@ pub fn read(catalog: &Catalog, model: &mut Model) {
         Ok(b) => b,
         Err(f) => {
             model.note(f);
-            model.cut = true;
+            model.walk_stopped = true;
             return;
         }
     };
@@ -272,7 +272,7 @@ impl Walk<'_> {
         self.visits += 1;
         if self.visits > MAX_VISITS {
             self.model.note(too_many(member));
-            self.model.cut = true;
+            self.model.walk_stopped = true;
             return false;
         }
         // A missing or unreadable document is reported by the blob checks.
@@ -319,7 +319,7 @@ impl Walk<'_> {
         self.reached.extend(images);
         if self.visits > MAX_VISITS {
             self.model.note(too_many(member));
-            self.model.cut = true;
+            self.model.walk_stopped = true;
             return false;
         }
         true

@@ -462,3 +462,144 @@ fn an_image_with_a_payload_layer_among_its_layers() {
     assert_eq!(r.code, 1, "{}", r.json);
     assert_eq!(codes(&r.json), ["media-type-mismatch"], "{}", r.json);
 }
+
+// ---------------------------------------------------------------------------------------------
+// convert --force and an artifact that fails its copy: left out whole
+// ---------------------------------------------------------------------------------------------
+
+fn json_file(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn hex(digest: &Value) -> String {
+    digest.as_str().unwrap().trim_start_matches("sha256:").to_string()
+}
+
+/// The blob files of an OCI layout, by hex digest, sorted.
+fn blob_files(layout: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(layout.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Flips a bit of the blob `hex` of the layout: the same size, another digest (the new one).
+fn flip_a_bit(layout: &Path, hex: &str) -> String {
+    let p = layout.join("blobs/sha256").join(hex);
+    let mut b = std::fs::read(&p).unwrap();
+    b[10] ^= 1;
+    std::fs::write(&p, &b).unwrap();
+    format!("sha256:{}", sha256_hex(&b))
+}
+
+/// The manifest, config and layer blobs of the image whose manifest is `manifest` (hex).
+fn image_blobs(layout: &Path, manifest: &str) -> Vec<String> {
+    let m = json_file(&layout.join("blobs/sha256").join(manifest));
+    let mut v = vec![manifest.to_string(), hex(&m["config"]["digest"])];
+    v.extend(m["layers"].as_array().unwrap().iter().map(|l| hex(&l["digest"])));
+    v
+}
+
+/// `convert --json IN -o OUT --to oci EXTRA…`.
+fn convert_json(input: &Path, out: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["convert", "--json", input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--to", "oci"];
+    args.extend_from_slice(extra);
+    run_json(&args)
+}
+
+#[test]
+fn convert_force_leaves_an_artifact_that_fails_its_hash_out_whole() {
+    // cosign 2's `cosign save`: the image and its signature manifest (config, then 4 layers
+    // naming one payload). The payload changed, its size kept: the manifest and config of the
+    // signature are copied before the payload is found wrong; before, they stayed in the
+    // output, referenced by nothing (verify of the output: unreferenced-blob).
+    let d = tempdir();
+    let input = d.path().join("in");
+    copy_dir(&fixture("signed/cosign2-save"), &input);
+    let index = json_file(&input.join("index.json"));
+    let (image, sig) = (index["manifests"][0]["digest"].clone(), index["manifests"][1]["digest"].clone());
+    let sig_man = json_file(&input.join("blobs/sha256").join(hex(&sig)));
+    let payload = hex(&sig_man["layers"][0]["digest"]);
+    let got = flip_a_bit(&input, &payload);
+
+    // Without --force: refused, nothing written.
+    let out = d.path().join("out");
+    let r = convert_json(&input, &out, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(codes_of(&r.json, "error"), ["blob-digest-mismatch"], "{}", r.json);
+    assert_eq!(codes_of(&r.json, "warning"), Vec::<String>::new(), "{}", r.json);
+    assert!(!out.exists());
+
+    // With --force: the image written, the signature left out whole, and said.
+    let r = convert_json(&input, &out, &["--force"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(codes_of(&r.json, "error"), ["blob-digest-mismatch"], "{}", r.json);
+    assert_eq!(codes_of(&r.json, "warning"), Vec::<String>::new(), "{}", r.json);
+    let note = format!(
+        "signature {sig} (blobs/sha256/{sig_hex}) about image @0 <untagged> (manifest {image}) is not carried: its member blobs/sha256/{payload} hashes to {got}, not sha256:{payload}",
+        sig = sig.as_str().unwrap(),
+        sig_hex = hex(&sig),
+        image = image.as_str().unwrap(),
+    );
+    assert_eq!(r.json["notes"], json!([note]), "{}", r.json);
+    assert_eq!(index_digests(&out), [image.as_str().unwrap()]);
+    let mut want = image_blobs(&input, &hex(&image));
+    want.sort();
+    assert_eq!(blob_files(&out), want, "only the image's blobs");
+    let v = verify(&out, &[]);
+    assert_codes(&v, &[], &[]);
+}
+
+#[test]
+fn convert_force_carries_the_other_artifacts_of_the_image() {
+    // cosign 3 signatures copied by `oras copy -r`: 4 referrers of the image, each an empty
+    // config (the same 2-byte blob in all four) and a bundle. One bundle changed: that
+    // referrer is left out, the other three go along, and the config they share with it is
+    // still written.
+    let d = tempdir();
+    let input = d.path().join("in");
+    copy_dir(&fixture("signed/cosign3-oras"), &input);
+    let index = json_file(&input.join("index.json"));
+    let entries = index["manifests"].as_array().unwrap();
+    let image = entries[0]["digest"].clone();
+    let broken = entries[1]["digest"].clone();
+    let bundle = hex(&json_file(&input.join("blobs/sha256").join(hex(&broken)))["layers"][0]["digest"]);
+    let got = flip_a_bit(&input, &bundle);
+
+    let out = d.path().join("out");
+    let r = convert_json(&input, &out, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(codes_of(&r.json, "error"), ["blob-digest-mismatch"], "{}", r.json);
+    assert!(!out.exists());
+
+    let r = convert_json(&input, &out, &["--force"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(codes_of(&r.json, "error"), ["blob-digest-mismatch"], "{}", r.json);
+    assert_eq!(codes_of(&r.json, "warning"), Vec::<String>::new(), "{}", r.json);
+    let note = format!(
+        "signature {b} (blobs/sha256/{b_hex}) about image @0 {name} (manifest {image}) is not carried: its member blobs/sha256/{bundle} hashes to {got}, not sha256:{bundle}",
+        name = entries[0]["annotations"]["org.opencontainers.image.ref.name"].as_str().unwrap(),
+        b = broken.as_str().unwrap(),
+        b_hex = hex(&broken),
+        image = image.as_str().unwrap(),
+    );
+    assert_eq!(
+        r.json["notes"],
+        json!([note, "3 artifacts (signature) carried with the image, byte for byte"]),
+        "{}",
+        r.json
+    );
+    let kept: Vec<&Value> = entries.iter().map(|e| &e["digest"]).filter(|d| **d != broken).collect();
+    assert_eq!(index_digests(&out), kept.iter().map(|d| d.as_str().unwrap()).collect::<Vec<_>>());
+    let mut want = image_blobs(&input, &hex(&image));
+    for d in &kept[1..] {
+        want.extend(image_blobs(&input, &hex(d)));
+    }
+    want.sort();
+    want.dedup();
+    assert_eq!(blob_files(&out), want, "the image's blobs and the three referrers'");
+    let v = verify(&out, &[]);
+    assert_codes(&v, &[], &[]);
+}

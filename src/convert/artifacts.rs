@@ -15,18 +15,19 @@ use crate::output::Staging;
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, BufWriter};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// An artifact's manifest and blobs copied into the staging area, each hashed as it was
 /// copied, waiting for the plan to place them (`plan::Documents::staged`) if the artifact
-/// goes along.
-pub struct Staged {
+/// goes along; or why it cannot: an artifact goes along whole or not at all.
+pub enum Staged {
     /// Where each goes in the output, and the copy waiting for it, in the order copied.
-    pub files: Vec<(String, PathBuf)>,
-    /// Why the copy stopped: a member with no digest, that cannot be read, or that is not what
-    /// its digest says (reported by verify; carried by nothing). The files before it were
-    /// copied and are placed all the same.
-    pub failed: Option<String>,
+    Copied(Vec<(String, PathBuf)>),
+    /// Why the copy stopped, naming the artifact, the image it is about and the member: one
+    /// with no digest, that cannot be read, or that is not what its digest says (reported by
+    /// verify). The copies made before it are removed: none of them reaches the output,
+    /// where nothing would reference them.
+    Failed(String),
 }
 
 /// Copies, before the documents are planned, every artifact that can go along with the
@@ -52,45 +53,83 @@ pub fn stage_all(
             continue;
         }
         let n = out.len();
-        out.insert(d, stage(catalog, staging, format, a, n)?);
+        let staged = match stage(catalog, staging, format, a, d, n)? {
+            Ok(files) => Staged::Copied(files),
+            Err(why) => Staged::Failed(format!("{} {why}", named(a, d, all))),
+        };
+        out.insert(d, staged);
     }
     Ok(out)
 }
 
-/// Copies the artifact's manifest and blobs into `.partial/` (artifact `n`), each hashed as
-/// it is copied; stops at the first that is not what its digest says.
-fn stage(catalog: &Catalog, staging: &Staging, format: OutputFormat, a: &Artifact, n: usize) -> io::Result<Staged> {
-    let mut staged = Staged { files: Vec::new(), failed: None };
-    let Some(digest) = a.digest else {
-        staged.failed = Some(format!("{} has no digest", a.member));
-        return Ok(staged);
+/// "signature sha256:c4dd… (blobs/sha256/c4dd…) about image @0 docker.io/a/b:1 (manifest
+/// sha256:aadb…)": the artifact, its manifest member and the image it is about.
+fn named(a: &Artifact, d: Digest, all: &[Image]) -> String {
+    let about = match a.subject {
+        Some(s) => match all.iter().position(|i| i.manifest_digest == Some(s)) {
+            Some(i) => {
+                let tag = all[i].tags.first().map_or("<untagged>", String::as_str);
+                format!(" about image @{i} {tag} (manifest {s})")
+            }
+            None => format!(" about {s}"),
+        },
+        None => String::new(),
     };
+    format!("{} {d} ({}){about}", a.kind, a.member)
+}
+
+/// Copies the artifact's manifest (of digest `digest`) and blobs into `.partial/` (artifact
+/// `n`), each hashed as it is copied. At the first that is not what its digest says, the
+/// copies made are removed and why is the error.
+fn stage(
+    catalog: &Catalog,
+    staging: &Staging,
+    format: OutputFormat,
+    a: &Artifact,
+    digest: Digest,
+    n: usize,
+) -> io::Result<Result<Vec<(String, PathBuf)>, String>> {
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
     let members = std::iter::once((a.member.as_str(), Some(digest), BlobKind::Document))
         .chain(a.blobs.iter().map(|b| (b.member.as_str(), b.digest, BlobKind::Layer)));
     for (i, (member, want, role)) in members.enumerate() {
-        let Some(want) = want else {
-            staged.failed = Some(format!("{member} has no digest"));
-            return Ok(staged);
-        };
         let tmp = staging.file(&format!(".partial/artifact-{n}-{i}"))?;
-        let mut input = match catalog.open_member(member) {
-            Ok(r) => r,
-            Err(e) => {
-                staged.failed = Some(format!("{member} cannot be read: {e}"));
-                return Ok(staged);
+        match copy_checked(catalog, member, want, &tmp)? {
+            Ok(got) => files.push((format.blob_path(role, &got), tmp)),
+            Err(why) => {
+                for (_, copy) in files {
+                    fs::remove_file(copy)?;
+                }
+                return Ok(Err(why));
             }
-        };
-        let mut out = HashWriter::new(BufWriter::new(File::create(&tmp)?));
-        io::copy(&mut input, &mut out)?;
-        let (got, _) = out.finish()?;
-        if got != want {
-            let _ = fs::remove_file(&tmp);
-            staged.failed = Some(format!("{member} hashes to {got}, not {want}"));
-            return Ok(staged);
         }
-        staged.files.push((format.blob_path(role, &got), tmp));
     }
-    Ok(staged)
+    Ok(Ok(files))
+}
+
+/// Copies `member` to `tmp`, hashing it: its digest if it is `want`, else why not (`tmp`
+/// removed). An output that cannot be written is the `io::Error`.
+fn copy_checked(
+    catalog: &Catalog,
+    member: &str,
+    want: Option<Digest>,
+    tmp: &Path,
+) -> io::Result<Result<Digest, String>> {
+    let Some(want) = want else {
+        return Ok(Err(format!("is not carried: its member {member} has no digest")));
+    };
+    let mut input = match catalog.open_member(member) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(format!("is not carried: its member {member} cannot be read: {e}"))),
+    };
+    let mut out = HashWriter::new(BufWriter::new(File::create(tmp)?));
+    io::copy(&mut input, &mut out)?;
+    let (got, _) = out.finish()?;
+    if got != want {
+        fs::remove_file(tmp)?;
+        return Ok(Err(format!("is not carried: its member {member} hashes to {got}, not {want}")));
+    }
+    Ok(Ok(got))
 }
 
 /// The artifact an index entry of digest `d` is, if any.

@@ -37,6 +37,8 @@ pub(super) struct Emit<'a> {
     pub unchanged: std::cell::RefCell<std::collections::HashSet<Digest>>,
     /// Artifacts written, by digest.
     pub carried: std::cell::RefCell<std::collections::HashSet<Digest>>,
+    /// Artifacts left out whole because a blob of theirs failed its copy (said in a note each).
+    pub failed: std::cell::RefCell<std::collections::HashSet<Digest>>,
     /// The configs, manifests, indexes, the format's own files and the artifacts to write.
     pub plan: std::cell::RefCell<Documents<'a>>,
 }
@@ -204,7 +206,7 @@ impl Emit<'_> {
     /// Says which signatures, attestations and SBOMs of the selected images stay behind, and why.
     fn note_dropped_artifacts(&self, images: &[&Image]) {
         let selected: std::collections::HashSet<Digest> = images.iter().filter_map(|i| i.manifest_digest).collect();
-        let carried = self.carried.borrow();
+        let (carried, failed) = (self.carried.borrow(), self.failed.borrow());
         let kept: Vec<&crate::model::Artifact> =
             self.artifacts.iter().filter(|a| a.digest.is_some_and(|d| carried.contains(&d))).collect();
         if let Some(n) = artifacts::carried_note(&kept) {
@@ -214,7 +216,7 @@ impl Emit<'_> {
             .artifacts
             .iter()
             .filter(|a| a.subject.is_some_and(|s| selected.contains(&s)))
-            .filter(|a| a.digest.is_none_or(|d| !carried.contains(&d)))
+            .filter(|a| a.digest.is_none_or(|d| !carried.contains(&d) && !failed.contains(&d)))
             .collect();
         let why = if self.opts.format.carries_artifacts() {
             "the manifest they are about was not written unchanged (re-compressed layers, or new tags), so they would vouch for a digest that is not there".to_string()
@@ -244,17 +246,20 @@ impl Emit<'_> {
             self.notes.borrow_mut().push(format!("{} {} not carried: it was not read", a.kind, a.member));
             return false;
         };
-        let mut plan = self.plan.borrow_mut();
-        for (path, copy) in &staged.files {
-            plan.staged(path, copy.clone());
-        }
-        match &staged.failed {
-            None => {
+        match staged {
+            artifacts::Staged::Copied(files) => {
+                let mut plan = self.plan.borrow_mut();
+                for (path, copy) in files {
+                    plan.staged(path, copy.clone());
+                }
                 self.carried.borrow_mut().insert(d);
                 true
             }
-            Some(why) => {
-                self.notes.borrow_mut().push(format!("{} {} not carried: {why}", a.kind, a.member));
+            artifacts::Staged::Failed(why) => {
+                // Said once, whatever the number of indexes that list it.
+                if self.failed.borrow_mut().insert(d) {
+                    self.notes.borrow_mut().push(why.clone());
+                }
                 false
             }
         }

@@ -136,6 +136,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         staged: &staged,
         unchanged: Default::default(),
         carried: Default::default(),
+        failed: Default::default(),
         plan: std::cell::RefCell::new(plan::Documents::new(opts.format)),
     };
     let summary = out.documents(&images, tags.as_deref())?;

@@ -43,3 +43,11 @@ for spec in "$RS flate2 1" "$RS flate2 2" "$RS flate2 6" "$NG flate2 2" "$NG fla
     set -- $spec
     run "$1" deflate "$2" "$3" "${RAW[@]}"
 done
+# The content-adaptive mix (ISA-L for blocks whose samples compress to >= MIX_AT, libdeflate 1
+# for the rest), at three thresholds, with ISA-L levels 1 and 2.
+for at in 0.5 0.55 0.6; do
+    for level in 1 2; do
+        printf 'MIX_AT=%s\t' "$at"
+        MIX_AT=$at run "$RS" deflate mix "$level" "${RAW[@]}"
+    done
+done

@@ -1,5 +1,7 @@
-//! airlock-codec-bench inflate|deflate CODEC LEVEL FILE...  (CODEC: flate2 | isal | libdeflate;
-//! flate2 is zlib-rs, or zlib-ng when built with `--features ng`). See bench/codecs.sh.
+//! airlock-codec-bench inflate|deflate CODEC LEVEL FILE...  (CODEC: flate2 | isal | libdeflate |
+//! mix; flate2 is zlib-rs, or zlib-ng when built with `--features ng`). See bench/codecs.sh.
+//! `mix`: deflate only, one gzip member per block, ISA-L at LEVEL for a block whose sample
+//! compresses poorly, libdeflate level 1 for the rest (see `deflate_mix`).
 use isal_sys::igzip_lib as isal;
 fn cpu() -> f64 {
     let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
@@ -144,6 +146,59 @@ fn deflate_isal(data: &[u8], level: u32) -> usize {
     total + 18
 }
 
+/// One block as one gzip member by ISA-L (no dictionary: each member stands alone, as
+/// libdeflate's do), into `out`; returns its length.
+fn isal_member(blk: &[u8], level: u32, lvlbuf: &mut [u8], out: &mut [u8]) -> usize {
+    let mut z: Box<isal::isal_zstream> = Box::new(unsafe { std::mem::zeroed() });
+    unsafe { isal::isal_deflate_init(&mut *z) };
+    z.level = level;
+    z.level_buf = lvlbuf.as_mut_ptr();
+    z.level_buf_size = lvlbuf.len() as u32;
+    z.gzip_flag = isal::IGZIP_GZIP as u16;
+    z.flush = isal::NO_FLUSH as u16;
+    z.end_of_stream = 1;
+    z.next_in = blk.as_ptr() as *mut u8;
+    z.avail_in = blk.len() as u32;
+    z.next_out = out.as_mut_ptr();
+    z.avail_out = out.len() as u32;
+    assert_eq!(unsafe { isal::isal_deflate(&mut *z) }, 0);
+    assert_eq!(z.avail_in, 0);
+    out.len() - z.avail_out as usize
+}
+
+/// The content-adaptive mix weighed for convert: ISA-L is 2.5x faster than libdeflate 1 but
+/// its output is larger, least so where data compresses poorly. Each 1 MiB block's eight
+/// 4 KiB samples are compressed by libdeflate 1 (about 3% of the block's work); at a sample
+/// ratio of MIX_AT or more the block goes to ISA-L at `level`, else to libdeflate 1. The
+/// choice depends on the block's bytes only, so the output stays deterministic. Prints how
+/// many blocks went each way on stderr.
+fn deflate_mix(data: &[u8], level: u32) -> usize {
+    let at: f64 = std::env::var("MIX_AT").map_or(0.5, |v| v.parse().expect("MIX_AT"));
+    let bufsize = [0, isal::ISAL_DEF_LVL1_DEFAULT, isal::ISAL_DEF_LVL2_DEFAULT, isal::ISAL_DEF_LVL3_DEFAULT]
+        [level as usize];
+    let mut lvlbuf = vec![0u8; bufsize as usize];
+    let mut c = libdeflater::Compressor::new(libdeflater::CompressionLvl::new(1).unwrap());
+    let mut out = vec![0u8; 2 * BLOCK];
+    let (mut total, mut fast) = (0, 0);
+    for blk in data.chunks(BLOCK) {
+        let (mut raw, mut packed) = (0, 0);
+        for k in 0..8 {
+            let st = k * blk.len() / 8;
+            let e = (st + 4096).min(blk.len());
+            raw += e - st;
+            packed += c.gzip_compress(&blk[st..e], &mut out).unwrap() - 18;
+        }
+        if packed as f64 >= at * raw as f64 {
+            fast += 1;
+            total += isal_member(blk, level, &mut lvlbuf, &mut out);
+        } else {
+            total += c.gzip_compress(blk, &mut out).unwrap();
+        }
+    }
+    eprintln!("mix at {at}: {fast} of {} blocks by ISA-L {level}", data.len().div_ceil(BLOCK));
+    total
+}
+
 fn deflate_libdeflate(data: &[u8], level: u32) -> usize {
     // Whole 1 MiB blocks, each its own gzip member (no dictionary across blocks possible).
     let mut c = libdeflater::Compressor::new(libdeflater::CompressionLvl::new(level as i32).unwrap());
@@ -167,6 +222,7 @@ fn main() {
             ("deflate", "flate2") => deflate_flate2(&d, level) as u64,
             ("deflate", "isal") => deflate_isal(&d, level) as u64,
             ("deflate", "libdeflate") => deflate_libdeflate(&d, level) as u64,
+            ("deflate", "mix") => deflate_mix(&d, level) as u64,
             _ => panic!("op/codec"),
         };
         secs += cpu() - t;

@@ -553,6 +553,26 @@ fn convert_force_leaves_an_artifact_that_fails_its_hash_out_whole() {
 }
 
 #[test]
+fn a_payload_named_four_times_is_one_finding() {
+    // cosign 2 adds a layer naming the same payload at each signing: the fixture's signature
+    // manifest names it 4 times. A flipped bit in it is one finding, not one per naming.
+    let d = tempdir();
+    let input = d.path().join("in");
+    copy_dir(&fixture("signed/cosign2-save"), &input);
+    let index = json_file(&input.join("index.json"));
+    let sig_man = json_file(&input.join("blobs/sha256").join(hex(&index["manifests"][1]["digest"])));
+    let named: Vec<String> = sig_man["layers"].as_array().unwrap().iter().map(|l| hex(&l["digest"])).collect();
+    let payload = named[0].clone();
+    assert_eq!(named, vec![payload.clone(); 4], "the fixture names one payload 4 times");
+    flip_a_bit(&input, &payload);
+    let v = verify(&input, &[]);
+    assert_eq!(v.code, 1, "{}", v.stderr);
+    let member = format!("blobs/sha256/{payload}");
+    let path = input.to_str().unwrap();
+    assert_eq!(all_findings(&v.json), want_findings(&[(path, "error", "blob-digest-mismatch", &member)]), "{}", v.json);
+}
+
+#[test]
 fn convert_force_carries_the_other_artifacts_of_the_image() {
     // cosign 3 signatures copied by `oras copy -r`: 4 referrers of the image, each an empty
     // config (the same 2-byte blob in all four) and a bundle. One bundle changed: that

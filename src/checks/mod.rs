@@ -26,11 +26,15 @@ impl<'a> Selected<'a> {
 }
 
 /// Every finding of an input: the archive's, the model's and the checks' of the selected
-/// images, errors first, then by image and layer.
+/// images, errors first, then by image and layer, each once. A document may name one blob
+/// several times (a cosign 2 signature manifest lists the same payload once per signing), and
+/// each naming is checked; findings identical in every field say nothing more the second time.
 pub fn all_findings(catalog: &Catalog, model: &Model, selected: &Selected) -> Vec<Finding> {
     let mut findings = catalog.findings.clone();
     findings.extend(model.findings.iter().cloned());
     findings.extend(run(catalog, model, selected));
+    let mut seen = std::collections::HashSet::with_capacity(findings.len());
+    findings.retain(|f| seen.insert(f.clone()));
     findings.sort_by_key(|f| (f.severity, f.image, f.layer));
     findings
 }
@@ -189,6 +193,23 @@ mod tests {
         assert_eq!(
             got.iter().map(|f| f.severity).collect::<Vec<_>>(),
             [Severity::Error, Severity::Error, Severity::Warning]
+        );
+    }
+
+    #[test]
+    fn a_finding_identical_in_every_field_is_kept_once() {
+        let (mut c, mut model, _) = one_image();
+        let twice = Finding::new(Code::BlobSizeMismatch, "declared as 242 bytes, has 8").member("blobs/sha256/a");
+        model.findings.extend([twice.clone(), twice.clone()]);
+        // The same code and member with another message (another size declared) is kept.
+        model
+            .findings
+            .push(Finding::new(Code::BlobSizeMismatch, "declared as 243 bytes, has 8").member("blobs/sha256/a"));
+        c.findings.push(twice.clone());
+        let got = all_findings(&c, &model, &Selected::of(&model, &[0]));
+        assert_eq!(
+            got.iter().map(|f| f.message.as_str()).collect::<Vec<_>>(),
+            ["declared as 242 bytes, has 8", "declared as 243 bytes, has 8"]
         );
     }
 

@@ -463,6 +463,26 @@ fn a_refused_index_leaves_no_blob_unreferenced() {
     }
 }
 
+#[test]
+fn a_docker_25_archive_with_an_index_naming_nothing_has_one_error() {
+    // docker 26.1's save: manifest.json and index.json over blobs/sha256. index.json cut to
+    // its first bytes names no blob, so the image's OCI manifest (which manifest.json does
+    // not name) was warned unreferenced: whether anything refers to it cannot be told.
+    let d = tempdir();
+    let mut ms = read_tar(&fixture("docker-26.1-save.tar"));
+    find(&mut ms, "index.json").data = br#"{"manifests":["#.to_vec();
+    let p = save(&d, "cut-index.tar", &ms);
+    let r = verify(&p, &[]);
+    assert_eq!(r.code, 1, "{}", r.json);
+    let input = p.to_str().unwrap();
+    assert_eq!(
+        all_findings(&r.json),
+        want_findings(&[(input, "error", "manifest-invalid", "index.json")]),
+        "{}",
+        r.json
+    );
+}
+
 /// ctr's export of two images as an OCI archive (its manifest.json dropped, so only
 /// index.json names them), with `edit` applied to the members.
 fn two_image_oci(d: &tempfile::TempDir, edit: impl FnOnce(&mut Vec<M>)) -> (PathBuf, Run) {

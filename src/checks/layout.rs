@@ -52,9 +52,12 @@ pub fn check(catalog: &Catalog, model: &Model, out: &mut Vec<Finding>) {
 /// (`sha256:<hex>`, or a path `…sha256/<hex>`), and, for each that is a document, those its
 /// bytes name in turn. Only documents the walk reached count (a stray blob's own bytes
 /// vouch for nothing). `None` when that can be any blob: the walk stopped
-/// (`model.walk_stopped`), or such a document is too large to have been kept.
+/// (`model.walk_stopped`), index.json itself was refused, or such a document is too large
+/// to have been kept.
 fn maybe_referenced(catalog: &Catalog, model: &Model) -> Option<HashSet<String>> {
-    if model.walk_stopped {
+    // index.json is the root: refused, whatever its bytes still name, what it would have
+    // referenced (and those in turn) cannot be told from a stray.
+    if model.walk_stopped || model.unread.contains("index.json") {
         return None;
     }
     let reached = |m: &String| m == "index.json" || model.referenced.contains(m);
@@ -236,10 +239,11 @@ mod tests {
     fn blobs_a_refused_document_names_are_not_unreferenced() {
         // Nothing refused: everything but what is referenced is pointed out.
         assert_eq!(unreferenced(&[], false, false), ["cfg", "layer", "m", "stray"]);
-        // index.json refused: the manifest it names, and what that names in turn (the escaped
-        // digest too), are not; the stray blob still is.
-        assert_eq!(unreferenced(&["index.json"], false, false), ["stray"]);
-        // The manifest (reached) refused: its config and layer are not.
+        // index.json refused: the root of the graph, so no blob can be told a stray, even
+        // where its bytes still name some.
+        assert_eq!(unreferenced(&["index.json"], false, false), Vec::<String>::new());
+        // The manifest (reached) refused: its config (named by an escaped digest) and layer
+        // are not; the stray blob still is.
         assert_eq!(unreferenced(&["m"], false, true), ["stray"]);
         // A refused document the walk never reached vouches for nothing.
         assert_eq!(unreferenced(&["m"], false, false), ["cfg", "layer", "m", "stray"]);
